@@ -1,0 +1,532 @@
+//! The EDN data model, with Clojure's equality.
+//!
+//! Histories were written by Clojure programs, so two values are equal here exactly
+//! when Clojure's `=` says so: integers compare by value whatever their width (`5` =
+//! `5N`), an integer never equals a float, a vector equals a list with the same
+//! elements, maps and sets compare without order, and strings, keywords and symbols
+//! are distinct. Nothing is lost on reading: big integers, decimals, ratios,
+//! characters and tagged literals keep their exact value and print back as EDN.
+//!
+//! Two deliberate differences from the JVM: `NaN` equals itself (so that a state
+//! holding `NaN` can be interned and found again), and `#inst`/`#uuid` compare by
+//! their text rather than by the instant or UUID they denote.
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{ToPrimitive, Zero};
+use std::fmt::{self, Write as _};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// An EDN value.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Nil,
+    Bool(bool),
+    /// An integer that fits in 64 bits, written without the `N` suffix.
+    Int(i64),
+    /// An integer written with `N`, or too large for 64 bits.
+    BigInt(Box<BigInt>),
+    Float(f64),
+    /// A `…M` decimal, kept as written.
+    Decimal(Box<Decimal>),
+    /// A ratio in lowest terms whose denominator is not 1.
+    Ratio(Box<BigRational>),
+    Char(char),
+    String(Arc<str>),
+    /// A keyword, without its leading colon (`jepsen/op` for `:jepsen/op`).
+    Keyword(Arc<str>),
+    Symbol(Arc<str>),
+    List(Vec<Value>),
+    Vector(Vec<Value>),
+    /// Entries in the order they were read; equality ignores the order.
+    Map(Vec<(Value, Value)>),
+    /// Elements in the order they were read; equality ignores the order.
+    Set(Vec<Value>),
+    /// A tagged literal the reader does not interpret (`#inst`, `#uuid`, `#object`, …).
+    Tagged(Arc<str>, Box<Value>),
+}
+
+/// An arbitrary-precision decimal (`1.50M`), kept as written and compared by value
+/// (`1.5M` = `1.50M`, as Clojure's `=` on `BigDecimal`s).
+#[derive(Clone, Debug)]
+pub struct Decimal {
+    text: Box<str>,
+    /// unscaled × 10^-scale, with trailing zeros of `unscaled` stripped.
+    unscaled: BigInt,
+    scale: i64,
+}
+
+impl Decimal {
+    /// Parses the digits of a decimal literal without its `M` suffix
+    /// (`-1.50`, `3e-2`); `None` if it is not one.
+    pub fn parse(text: &str) -> Option<Decimal> {
+        let (mantissa, exp) = match text.find(['e', 'E']) {
+            Some(i) => (&text[..i], text[i + 1..].parse::<i64>().ok()?),
+            None => (text, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let digits = format!("{int}{frac}");
+        let body = digits.trim_start_matches(['+', '-']);
+        if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut unscaled: BigInt = digits.parse().ok()?;
+        let mut scale = (frac.len() as i64).checked_sub(exp)?;
+        let ten = BigInt::from(10);
+        while !unscaled.is_zero() && (&unscaled % &ten).is_zero() {
+            unscaled /= &ten;
+            scale -= 1;
+        }
+        if unscaled.is_zero() {
+            scale = 0;
+        }
+        Some(Decimal { text: text.into(), unscaled, scale })
+    }
+
+    /// The decimal as it was written, without the `M`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Value {
+    /// A keyword value (`Value::keyword("read")` is `:read`).
+    pub fn keyword(name: &str) -> Value {
+        Value::Keyword(name.into())
+    }
+
+    /// A string value.
+    pub fn string(s: &str) -> Value {
+        Value::String(s.into())
+    }
+
+    /// A map from `(keyword name, value)` pairs, as the analysis is built.
+    pub fn kw_map<'a>(entries: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+        Value::Map(entries.into_iter().map(|(k, v)| (Value::keyword(k), v)).collect())
+    }
+
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    /// The keyword's name, if this is a keyword.
+    pub fn as_keyword(&self) -> Option<&str> {
+        match self {
+            Value::Keyword(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The elements of a vector or list.
+    pub fn as_seq(&self) -> Option<&[Value]> {
+        match self {
+            Value::Vector(v) | Value::List(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is an integer that fits in 64 bits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::BigInt(b) => b.to_i64(),
+            _ => None,
+        }
+    }
+
+    /// Looks up a keyword key in a map (`None` if absent or not a map).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| matches!(k, Value::Keyword(name) if &**name == key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// A short name of the value's type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Nil => "nil",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) | Value::BigInt(_) => "integer",
+            Value::Float(_) => "float",
+            Value::Decimal(_) => "decimal",
+            Value::Ratio(_) => "ratio",
+            Value::Char(_) => "character",
+            Value::String(_) => "string",
+            Value::Keyword(_) => "keyword",
+            Value::Symbol(_) => "symbol",
+            Value::List(_) => "list",
+            Value::Vector(_) => "vector",
+            Value::Map(_) => "map",
+            Value::Set(_) => "set",
+            Value::Tagged(..) => "tagged literal",
+        }
+    }
+
+    /// Prints as EDN, like Clojure's `pr-str`.
+    pub fn to_edn(&self) -> String {
+        self.to_string()
+    }
+
+    /// Prints as EDN, cut to about `max` characters with `…` where it was cut: for
+    /// error messages and labels, where a 10 MB value must not be printed whole.
+    pub fn to_edn_short(&self, max: usize) -> String {
+        let mut out = Limited { out: String::new(), left: max, cut: false };
+        let _ = write!(out, "{self}");
+        if out.cut {
+            out.out.push('…');
+        }
+        out.out
+    }
+
+    /// Prints like Clojure's `str`: strings without quotes, nil as nothing.
+    pub fn to_str(&self) -> String {
+        match self {
+            Value::Nil => String::new(),
+            Value::String(s) => s.to_string(),
+            Value::Char(c) => c.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Converts to JSON: keywords and symbols become strings without the colon, sets
+    /// and lists become arrays, map keys that are not strings or keywords are printed
+    /// as EDN, tagged literals become their value, and numbers keep every digit.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        let number = |text: String| {
+            text.parse::<serde_json::Number>().map(J::Number).unwrap_or(J::String(text))
+        };
+        match self {
+            Value::Nil => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::Number((*i).into()),
+            Value::BigInt(b) => number(b.to_string()),
+            Value::Float(f) if f.is_finite() => number(format!("{f:?}")),
+            Value::Decimal(d) => number(d.text.to_string()),
+            Value::Float(_) | Value::Ratio(_) | Value::Char(_) => J::String(self.to_str()),
+            Value::String(s) | Value::Keyword(s) | Value::Symbol(s) => J::String(s.to_string()),
+            Value::List(items) | Value::Vector(items) | Value::Set(items) => {
+                J::Array(items.iter().map(Value::to_json).collect())
+            }
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            Value::String(s) | Value::Keyword(s) => s.to_string(),
+                            other => other.to_edn(),
+                        };
+                        (key, v.to_json())
+                    })
+                    .collect(),
+            ),
+            Value::Tagged(_, v) => v.to_json(),
+        }
+    }
+}
+
+/// Writes at most `left` characters, then remembers that it cut.
+struct Limited {
+    out: String,
+    left: usize,
+    cut: bool,
+}
+
+impl fmt::Write for Limited {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if self.left == 0 {
+                self.cut = true;
+                return Err(fmt::Error);
+            }
+            self.out.push(c);
+            self.left -= 1;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn seq(f: &mut fmt::Formatter<'_>, open: &str, items: &[Value], close: &str) -> fmt::Result {
+            f.write_str(open)?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_char(' ')?;
+                }
+                write!(f, "{item}")?;
+            }
+            f.write_str(close)
+        }
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::BigInt(b) => write!(f, "{b}N"),
+            Value::Float(x) if x.is_nan() => f.write_str("##NaN"),
+            Value::Float(x) if x.is_infinite() => {
+                f.write_str(if *x > 0.0 { "##Inf" } else { "##-Inf" })
+            }
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Decimal(d) => write!(f, "{}M", d.text),
+            Value::Ratio(r) => write!(f, "{}/{}", r.numer(), r.denom()),
+            Value::Char(c) => match c {
+                '\n' => f.write_str("\\newline"),
+                ' ' => f.write_str("\\space"),
+                '\t' => f.write_str("\\tab"),
+                '\r' => f.write_str("\\return"),
+                '\u{8}' => f.write_str("\\backspace"),
+                '\u{c}' => f.write_str("\\formfeed"),
+                c if c.is_control() => write!(f, "\\u{:04x}", *c as u32),
+                c => write!(f, "\\{c}"),
+            },
+            Value::String(s) => {
+                f.write_char('"')?;
+                for c in s.chars() {
+                    match c {
+                        '"' => f.write_str("\\\"")?,
+                        '\\' => f.write_str("\\\\")?,
+                        '\n' => f.write_str("\\n")?,
+                        '\t' => f.write_str("\\t")?,
+                        '\r' => f.write_str("\\r")?,
+                        '\u{8}' => f.write_str("\\b")?,
+                        '\u{c}' => f.write_str("\\f")?,
+                        c => f.write_char(c)?,
+                    }
+                }
+                f.write_char('"')
+            }
+            Value::Keyword(k) => write!(f, ":{k}"),
+            Value::Symbol(s) => f.write_str(s),
+            Value::List(items) => seq(f, "(", items, ")"),
+            Value::Vector(items) => seq(f, "[", items, "]"),
+            Value::Set(items) => seq(f, "#{", items, "}"),
+            Value::Map(entries) => {
+                f.write_char('{')?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k} {v}")?;
+                }
+                f.write_char('}')
+            }
+            Value::Tagged(tag, v) => write!(f, "#{tag} {v}"),
+        }
+    }
+}
+
+/// Maps and sets up to this size are compared pairwise; larger ones through a hash index.
+const SMALL: usize = 16;
+
+fn unordered_eq<T>(a: &[T], b: &[T], same: impl Fn(&T, &T) -> bool, key: impl Fn(&T) -> &Value) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= SMALL {
+        return a.iter().all(|x| b.iter().any(|y| same(x, y)));
+    }
+    let mut index: hashbrown::HashMap<&Value, Vec<&T>, foldhash::fast::FixedState> =
+        hashbrown::HashMap::with_capacity_and_hasher(b.len(), Default::default());
+    for y in b {
+        index.entry(key(y)).or_default().push(y);
+    }
+    a.iter().all(|x| index.get(key(x)).is_some_and(|ys| ys.iter().any(|y| same(x, y))))
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Nil, Nil) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (BigInt(a), BigInt(b)) => a == b,
+            (Int(a), BigInt(b)) | (BigInt(b), Int(a)) => b.to_i64() == Some(*a),
+            (Float(a), Float(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Decimal(a), Decimal(b)) => a.scale == b.scale && a.unscaled == b.unscaled,
+            (Ratio(a), Ratio(b)) => a == b,
+            (Char(a), Char(b)) => a == b,
+            (String(a), String(b)) | (Keyword(a), Keyword(b)) | (Symbol(a), Symbol(b)) => a == b,
+            (List(a) | Vector(a), List(b) | Vector(b)) => a == b,
+            (Map(a), Map(b)) => unordered_eq(a, b, |x, y| x == y, |e| &e.0),
+            (Set(a), Set(b)) => unordered_eq(a, b, |x, y| x == y, |v| v),
+            (Tagged(t, a), Tagged(u, b)) => t == u && a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+/// A fixed, seedless hasher for the order-independent hashes of map entries and
+/// set elements, so that equal values hash equally in every process.
+fn item_hash(item: &impl Hash) -> u64 {
+    let mut h = foldhash::fast::FixedState::with_seed(0x6b6e6f73736f73).build_hasher();
+    item.hash(&mut h);
+    h.finish()
+}
+
+use std::hash::BuildHasher as _;
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        use Value::*;
+        match self {
+            Nil => h.write_u8(0),
+            Bool(b) => {
+                h.write_u8(1);
+                b.hash(h)
+            }
+            Int(i) => {
+                h.write_u8(2);
+                h.write_i64(*i)
+            }
+            BigInt(b) => match b.to_i64() {
+                Some(i) => {
+                    h.write_u8(2);
+                    h.write_i64(i)
+                }
+                None => {
+                    h.write_u8(3);
+                    b.hash(h)
+                }
+            },
+            Float(x) => {
+                h.write_u8(4);
+                // -0.0 == 0.0, and every NaN is one value here.
+                let x = if *x == 0.0 { 0.0 } else if x.is_nan() { f64::NAN } else { *x };
+                h.write_u64(x.to_bits())
+            }
+            Decimal(d) => {
+                h.write_u8(5);
+                d.unscaled.hash(h);
+                h.write_i64(d.scale)
+            }
+            Ratio(r) => {
+                h.write_u8(6);
+                r.hash(h)
+            }
+            Char(c) => {
+                h.write_u8(7);
+                c.hash(h)
+            }
+            String(s) => {
+                h.write_u8(8);
+                s.hash(h)
+            }
+            Keyword(s) => {
+                h.write_u8(9);
+                s.hash(h)
+            }
+            Symbol(s) => {
+                h.write_u8(10);
+                s.hash(h)
+            }
+            List(items) | Vector(items) => {
+                h.write_u8(11);
+                items.hash(h)
+            }
+            Map(entries) => {
+                h.write_u8(12);
+                h.write_usize(entries.len());
+                h.write_u64(entries.iter().map(item_hash).fold(0, u64::wrapping_add))
+            }
+            Set(items) => {
+                h.write_u8(13);
+                h.write_usize(items.len());
+                h.write_u64(items.iter().map(item_hash).fold(0, u64::wrapping_add))
+            }
+            Tagged(tag, v) => {
+                h.write_u8(14);
+                tag.hash(h);
+                v.hash(h)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big(s: &str) -> Value {
+        Value::BigInt(Box::new(s.parse().unwrap()))
+    }
+
+    fn hash(v: &Value) -> u64 {
+        item_hash(v)
+    }
+
+    #[test]
+    fn clojure_equality() {
+        // 5 = 5N, and they hash alike.
+        assert_eq!(Value::Int(5), big("5"));
+        assert_eq!(hash(&Value::Int(5)), hash(&big("5")));
+        // 1 ≠ 1.0; "a" ≠ :a ≠ 'a
+        assert_ne!(Value::Int(1), Value::Float(1.0));
+        assert_ne!(Value::string("a"), Value::keyword("a"));
+        assert_ne!(Value::keyword("a"), Value::Symbol("a".into()));
+        // [1 2] = (1 2)
+        let v = Value::Vector(vec![Value::Int(1), Value::Int(2)]);
+        let l = Value::List(vec![Value::Int(1), Value::Int(2)]);
+        assert_eq!(v, l);
+        assert_eq!(hash(&v), hash(&l));
+        // maps and sets ignore order
+        let m1 = Value::kw_map([("a", Value::Int(1)), ("b", Value::Int(2))]);
+        let m2 = Value::kw_map([("b", Value::Int(2)), ("a", Value::Int(1))]);
+        assert_eq!(m1, m2);
+        assert_eq!(hash(&m1), hash(&m2));
+        let m3 = Value::kw_map([("b", Value::Int(2)), ("a", Value::Int(3))]);
+        assert_ne!(m1, m3);
+        // a vector never equals a set
+        assert_ne!(Value::Set(vec![Value::Int(1)]), Value::Vector(vec![Value::Int(1)]));
+        // 1.5M = 1.50M, but ≠ 1.5
+        let d1 = Value::Decimal(Box::new(Decimal::parse("1.5").unwrap()));
+        let d2 = Value::Decimal(Box::new(Decimal::parse("1.50").unwrap()));
+        assert_eq!(d1, d2);
+        assert_eq!(hash(&d1), hash(&d2));
+        assert_ne!(d1, Value::Float(1.5));
+        assert_eq!(d1.to_edn(), "1.5M");
+        assert_eq!(d2.to_edn(), "1.50M");
+    }
+
+    #[test]
+    fn large_unordered_collections() {
+        let a: Vec<Value> = (0..100).map(Value::Int).collect();
+        let mut b = a.clone();
+        b.reverse();
+        assert_eq!(Value::Set(a.clone()), Value::Set(b.clone()));
+        b[0] = Value::Int(1000);
+        assert_ne!(Value::Set(a), Value::Set(b));
+    }
+
+    #[test]
+    fn printing() {
+        let s = Value::string("a\"b\\c\nd\te");
+        assert_eq!(s.to_edn(), r#""a\"b\\c\nd\te""#);
+        assert_eq!(Value::Char('\n').to_edn(), "\\newline");
+        assert_eq!(Value::Char('x').to_edn(), "\\x");
+        assert_eq!(Value::Float(1.0).to_edn(), "1.0");
+        assert_eq!(Value::Float(f64::INFINITY).to_edn(), "##Inf");
+        assert_eq!(big("14586953315945740430000000000").to_edn(), "14586953315945740430000000000N");
+        let m = Value::kw_map([("process", Value::Int(1)), ("value", Value::Nil)]);
+        assert_eq!(m.to_edn(), "{:process 1, :value nil}");
+        assert_eq!(Value::Nil.to_str(), "");
+        let long = Value::string(&"x".repeat(1000));
+        let short = long.to_edn_short(20);
+        assert_eq!(short.chars().count(), 21);
+        assert!(short.ends_with('…'));
+    }
+
+    #[test]
+    fn json_keeps_big_numbers() {
+        let v = Value::Vector(vec![big("123456789012345678901234567890"), Value::keyword("ok")]);
+        assert_eq!(v.to_json().to_string(), r#"[123456789012345678901234567890,"ok"]"#);
+    }
+}
