@@ -1,0 +1,222 @@
+//! From a search's outcome to a Knossos-compatible analysis.
+//!
+//! For an invalid history the analysis names the `:ok` operation that could not be
+//! linearized (`:op`), the last `:ok` before it (`:previous-ok`), the operation the
+//! search linearized last on its way there (`:last-op`), and a few *final paths*:
+//! from a configuration the search reached just before the failure, legal steps
+//! through operations still pending at that point, ending in the failing
+//! operation's inconsistency. There can be factorially many final paths (Knossos
+//! has produced nearly a million for nine crashed writes), so they are enumerated
+//! depth first and enumeration stops at `max_paths`.
+
+use crate::history::{History, Op};
+use crate::model::memo::{Memo, StateId};
+use crate::model::Model;
+use crate::search::{Config, Outcome};
+use crate::value::Value;
+use std::collections::HashSet;
+
+/// The verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validity {
+    /// Linearizable.
+    Valid,
+    /// Not linearizable.
+    Invalid,
+}
+
+impl Validity {
+    /// As the analysis prints it: `true` or `false`.
+    pub fn to_value(self) -> Value {
+        Value::Bool(self == Validity::Valid)
+    }
+}
+
+/// One step of a final path: an operation and the model state after it (or the
+/// inconsistency, as `{:msg "…"}`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathStep {
+    pub op: Value,
+    pub model: Value,
+}
+
+/// The result of checking one history.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    pub valid: Validity,
+    /// The engine that decided (`wgl`).
+    pub analyzer: &'static str,
+    /// The completion that could not be linearized.
+    pub op: Option<Op>,
+    /// The last `:ok` before `op`.
+    pub previous_ok: Option<Op>,
+    /// The last operation linearized on the way to the failure.
+    pub last_op: Option<Op>,
+    /// At most `max_paths` final paths.
+    pub final_paths: Vec<Vec<PathStep>>,
+}
+
+impl Analysis {
+    /// The analysis as an EDN map, with Knossos's keys.
+    pub fn to_value(&self) -> Value {
+        let op = |o: &Option<Op>| o.as_ref().map_or(Value::Nil, |o| o.map.clone());
+        let mut entries = vec![
+            ("valid?", self.valid.to_value()),
+            ("analyzer", Value::keyword(self.analyzer)),
+        ];
+        if self.valid == Validity::Invalid {
+            entries.push(("op", op(&self.op)));
+            entries.push(("previous-ok", op(&self.previous_ok)));
+            entries.push(("last-op", op(&self.last_op)));
+            let paths = self.final_paths.iter().map(|path| {
+                Value::Vector(
+                    path.iter()
+                        .map(|s| Value::kw_map([("op", s.op.clone()), ("model", s.model.clone())]))
+                        .collect(),
+                )
+            });
+            entries.push(("final-paths", Value::Vector(paths.collect())));
+        }
+        Value::kw_map(entries)
+    }
+}
+
+/// Builds the analysis of a search's outcome.
+pub fn analyse<M: Model + ?Sized>(
+    history: &History,
+    memo: &mut Memo<'_, M>,
+    outcome: Outcome,
+    max_paths: usize,
+) -> Analysis {
+    let mut analysis = Analysis {
+        valid: Validity::Valid,
+        analyzer: "wgl",
+        op: None,
+        previous_ok: None,
+        last_op: None,
+        final_paths: Vec::new(),
+    };
+    if let Outcome::Invalid { op, configs } = outcome {
+        let failing = history.operations[op].complete.expect("only :ok operations can fail");
+        analysis.valid = Validity::Invalid;
+        analysis.op = Some(history.ops[failing].clone());
+        analysis.previous_ok = history.previous_ok(failing).cloned();
+        analysis.last_op = configs
+            .first()
+            .and_then(|c| c.last)
+            .map(|l| operation_op(history, l).clone());
+        analysis.final_paths = FinalPaths::new(history, memo, op, max_paths).collect(&configs);
+    }
+    analysis
+}
+
+/// The op that stands for an operation in reports: its `:ok`, or for an
+/// indeterminate operation its invocation (whose value it was attempting).
+fn operation_op(history: &History, op: usize) -> &Op {
+    let o = &history.operations[op];
+    &history.ops[o.complete.unwrap_or(o.invoke)]
+}
+
+/// A bounded, depth-first enumeration of final paths.
+struct FinalPaths<'h, 'a, 'm, M: Model + ?Sized> {
+    history: &'h History,
+    memo: &'a mut Memo<'m, M>,
+    failing: usize,
+    /// Operations open when the failing one completed.
+    pending: Vec<usize>,
+    max: usize,
+    /// Search nodes left to visit: enumeration stops when they run out, even if
+    /// duplicates kept it from finding `max` distinct paths.
+    visits_left: usize,
+    seen: HashSet<(Option<usize>, StateId, Vec<usize>)>,
+    out: Vec<Vec<PathStep>>,
+}
+
+impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
+    fn new(history: &'h History, memo: &'a mut Memo<'m, M>, failing: usize, max: usize) -> Self {
+        let at = history.operations[failing].complete.expect("an :ok operation");
+        let pending = (0..history.operations.len())
+            .filter(|&i| {
+                let o = &history.operations[i];
+                i != failing && o.invoke < at && o.complete.is_none_or(|c| c > at)
+            })
+            .collect();
+        FinalPaths {
+            history,
+            memo,
+            failing,
+            pending,
+            max,
+            visits_left: max.saturating_mul(100).max(1000),
+            seen: HashSet::new(),
+            out: Vec::new(),
+        }
+    }
+
+    fn collect(mut self, configs: &[Config]) -> Vec<Vec<PathStep>> {
+        for config in configs {
+            let mut path = Vec::new();
+            self.extend(config, config.state, &mut path);
+            if self.out.len() >= self.max || self.visits_left == 0 {
+                break;
+            }
+        }
+        self.out
+    }
+
+    fn kind(&mut self, op: usize) -> u32 {
+        let o = &self.history.operations[op];
+        self.memo.kind(&o.f, &o.value)
+    }
+
+    fn extend(&mut self, config: &Config, state: StateId, path: &mut Vec<usize>) {
+        if self.out.len() >= self.max || self.visits_left == 0 {
+            return;
+        }
+        self.visits_left -= 1;
+        let failing_kind = self.kind(self.failing);
+        if self.memo.step(state, failing_kind).is_none()
+            && self.seen.insert((config.last, config.state, path.clone()))
+        {
+            let steps = self.render(config, path, state, failing_kind);
+            self.out.push(steps);
+        }
+        for i in 0..self.pending.len() {
+            let op = self.pending[i];
+            if config.is_linearized(op) || path.contains(&op) {
+                continue;
+            }
+            let kind = self.kind(op);
+            if let Some(next) = self.memo.step(state, kind) {
+                path.push(op);
+                self.extend(config, next, path);
+                path.pop();
+            }
+        }
+    }
+
+    fn render(&mut self, config: &Config, path: &[usize], end: StateId, failing_kind: u32) -> Vec<PathStep> {
+        let mut steps = Vec::with_capacity(path.len() + 2);
+        if let Some(last) = config.last {
+            steps.push(PathStep {
+                op: operation_op(self.history, last).map.clone(),
+                model: self.memo.render(config.state),
+            });
+        }
+        let mut state = config.state;
+        for &op in path {
+            let kind = self.kind(op);
+            state = self.memo.step(state, kind).expect("path steps are legal");
+            steps.push(PathStep {
+                op: operation_op(self.history, op).map.clone(),
+                model: self.memo.render(state),
+            });
+        }
+        let msg = self.memo.explain(end, failing_kind).err().unwrap_or_default();
+        steps.push(PathStep {
+            op: operation_op(self.history, self.failing).map.clone(),
+            model: Value::kw_map([("msg", Value::string(&msg))]),
+        });
+        steps
+    }
+}

@@ -1,0 +1,153 @@
+//! Command-line parsing, and mapping outcomes to exit codes.
+//!
+//! Exit status (SPEC §9): 0 linearizable, 1 not linearizable, 2 usage or input
+//! error, 3 unknown. With several files the status is the worst of them, in the
+//! order input error, not linearizable, unknown, linearizable.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use knossos_rs::model::{self, ModelOptions, NilReads};
+use knossos_rs::read::{self, Format};
+use knossos_rs::render::{render, OutputFormat};
+use knossos_rs::{check, History, InputError, Options, Validity};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// A fast linearizability checker for Jepsen histories, compatible with Knossos.
+#[derive(Parser)]
+#[command(name = "knossos-rs", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check histories for linearizability.
+    ///
+    /// Prints one analysis per file to stdout (EDN by default, as Knossos writes
+    /// it); input errors go to stderr. Exit status: 0 linearizable, 1 not
+    /// linearizable, 2 usage or input error, 3 unknown; with several files, the
+    /// worst of them.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The model the history is checked against: register or cas-register.
+    #[arg(long, short, value_parser = clap::builder::PossibleValuesParser::new(model::BUILTIN))]
+    model: String,
+
+    /// The model's initial state, as EDN (for the registers, the value: `--init 0`).
+    /// Default: nil.
+    #[arg(long, value_name = "EDN")]
+    init: Option<String>,
+
+    /// What a read that returned nil means: `unknown` (always legal, as in Knossos
+    /// and Jepsen, where a crashed read is recorded with nil) or `absent` (the
+    /// register held nil, as Porcupine's etcd tests mean it).
+    #[arg(long, value_name = "MEANING", default_value = "unknown")]
+    nil_reads: NilReads,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Out::Edn)]
+    format: Out,
+
+    /// Input format; detected from the content when not given.
+    #[arg(long, value_name = "FORMAT", value_parser = ["edn", "json", "history-txt", "jepsen-log"])]
+    format_in: Option<String>,
+
+    /// At most this many final paths in an invalid analysis (they can be
+    /// factorially many; no more than this are ever enumerated).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    max_paths: usize,
+
+    /// History files: Jepsen's history.edn, Knossos's EDN vectors, JSON, history.txt
+    /// or old Jepsen console logs.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Out {
+    /// EDN, readable by clojure.edn/read.
+    Edn,
+    /// JSON, with the same keys (`valid?`, `op`, …).
+    Json,
+    /// A short human summary.
+    Text,
+}
+
+/// Runs the command line; returns the exit status.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => run_check(args),
+    }
+}
+
+/// Exit statuses, and their order from best to worst.
+const VALID: i32 = 0;
+const UNKNOWN: i32 = 3;
+const INVALID: i32 = 1;
+const ERROR: i32 = 2;
+
+fn worse(a: i32, b: i32) -> i32 {
+    let rank = |s| [VALID, UNKNOWN, INVALID, ERROR].iter().position(|&x| x == s).unwrap_or(3);
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+fn run_check(args: CheckArgs) -> i32 {
+    let init = match args.init.as_deref().map(read::parse_edn).transpose() {
+        Ok(init) => init,
+        Err(d) => {
+            eprintln!("knossos-rs: --init: {} (column {})", d.message, d.column);
+            return ERROR;
+        }
+    };
+    let model = match model::builtin(&args.model, &ModelOptions { init, nil_reads: args.nil_reads }) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("knossos-rs: {e}");
+            return ERROR;
+        }
+    };
+    let format_in: Option<Format> = args.format_in.as_deref().map(|f| f.parse().expect("clap checked it"));
+    let format = match args.format {
+        Out::Edn => OutputFormat::Edn,
+        Out::Json => OutputFormat::Json,
+        Out::Text => OutputFormat::Text,
+    };
+    let options = Options { max_paths: args.max_paths };
+    let several = args.files.len() > 1;
+    let mut status = VALID;
+    let stdout = std::io::stdout();
+    for path in &args.files {
+        let name = path.display().to_string();
+        let result = read::read_path(path, format_in).and_then(|ops| {
+            History::complete(ops, &model).map_err(|d| InputError::new(&name, d))
+        });
+        let file_status = match result {
+            Err(e) => {
+                eprintln!("{e}");
+                ERROR
+            }
+            Ok(history) => {
+                let analysis = check(&model, &history, &options);
+                let label = (several || format == OutputFormat::Text).then_some(name.as_str());
+                let out = render(&analysis, label, format);
+                let mut lock = stdout.lock();
+                let _ = writeln!(lock, "{}", out.trim_end());
+                match analysis.valid {
+                    Validity::Valid => VALID,
+                    Validity::Invalid => INVALID,
+                }
+            }
+        };
+        status = worse(status, file_status);
+    }
+    status
+}

@@ -1,0 +1,191 @@
+//! Registers: `register` (read, write) and `cas-register` (read, write, compare-and-set).
+
+use super::{f_name, Model};
+use crate::value::Value;
+
+/// What a read that returned nil means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NilReads {
+    /// Nothing is known about the value (Knossos's reading, and Jepsen's: a read that
+    /// crashed is recorded with a nil value). Such a read is always legal.
+    #[default]
+    Unknown,
+    /// The register held nil (Porcupine's etcd tests mean "absent" by it).
+    Absent,
+}
+
+impl std::str::FromStr for NilReads {
+    type Err = String;
+    fn from_str(s: &str) -> Result<NilReads, String> {
+        match s {
+            "unknown" => Ok(NilReads::Unknown),
+            "absent" => Ok(NilReads::Absent),
+            _ => Err(format!("`{s}` is not a nil-read meaning; use `unknown` or `absent`")),
+        }
+    }
+}
+
+/// A read/write register whose state is any value.
+#[derive(Clone, Debug)]
+pub struct Register {
+    pub init: Value,
+    pub nil_reads: NilReads,
+}
+
+/// A register that also supports `:cas [old new]`.
+#[derive(Clone, Debug)]
+pub struct CasRegister {
+    pub init: Value,
+    pub nil_reads: NilReads,
+}
+
+/// The operations both registers share.
+enum RegisterOp<'a> {
+    Read(&'a Value),
+    Write(&'a Value),
+    Cas(&'a Value, &'a Value),
+}
+
+fn parse<'a>(f: &Value, value: &'a Value, cas: bool) -> Result<RegisterOp<'a>, String> {
+    let known = if cas { ":read, :write and :cas" } else { ":read and :write" };
+    match f_name(f) {
+        Some("read") => Ok(RegisterOp::Read(value)),
+        Some("write") => Ok(RegisterOp::Write(value)),
+        Some("cas") if cas => match value.as_seq() {
+            Some([old, new]) => Ok(RegisterOp::Cas(old, new)),
+            _ => Err(format!(
+                "a :cas value must be [old new], not {}",
+                value.to_edn_short(60)
+            )),
+        },
+        _ => Err(format!("unknown :f {}; this model knows {known}", f.to_edn_short(60))),
+    }
+}
+
+/// Whether reading `v` from a register holding `state` is legal.
+fn can_read(state: &Value, v: &Value, nil_reads: NilReads) -> bool {
+    (v.is_nil() && nil_reads == NilReads::Unknown) || v == state
+}
+
+fn render(state: &Value) -> Value {
+    Value::kw_map([("value", state.clone())])
+}
+
+impl Model for Register {
+    type State = Value;
+
+    fn name(&self) -> &str {
+        "register"
+    }
+    fn init(&self) -> Value {
+        self.init.clone()
+    }
+    fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
+        parse(f, value, false).map(|_| ())
+    }
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
+        match parse(f, value, false)? {
+            RegisterOp::Write(v) => Ok(v.clone()),
+            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
+            RegisterOp::Read(v) => Err(format!("{state}≠{v}")),
+            RegisterOp::Cas(..) => unreachable!("parse rejects :cas for a plain register"),
+        }
+    }
+    fn render(&self, state: &Value) -> Value {
+        render(state)
+    }
+}
+
+impl Model for CasRegister {
+    type State = Value;
+
+    fn name(&self) -> &str {
+        "cas-register"
+    }
+    fn init(&self) -> Value {
+        self.init.clone()
+    }
+    fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
+        parse(f, value, true).map(|_| ())
+    }
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
+        match parse(f, value, true)? {
+            RegisterOp::Write(v) => Ok(v.clone()),
+            RegisterOp::Cas(old, new) if old == state => Ok(new.clone()),
+            RegisterOp::Cas(old, new) => Err(format!(
+                "can't CAS {} from {} to {}",
+                state.to_str(),
+                old.to_str(),
+                new.to_str()
+            )),
+            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
+            RegisterOp::Read(v) => {
+                Err(format!("can't read {} from register {}", v.to_str(), state.to_str()))
+            }
+        }
+    }
+    fn render(&self, state: &Value) -> Value {
+        render(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kw(s: &str) -> Value {
+        Value::keyword(s)
+    }
+
+    fn pair(a: i64, b: i64) -> Value {
+        Value::Vector(vec![Value::Int(a), Value::Int(b)])
+    }
+
+    #[test]
+    fn cas_register_steps() {
+        let m = CasRegister { init: Value::Int(0), nil_reads: NilReads::Unknown };
+        let s = m.init();
+        // write always succeeds and sets the value
+        assert_eq!(m.step(&s, &kw("write"), &Value::Int(3)), Ok(Value::Int(3)));
+        // cas from the current value succeeds, from another fails with Knossos's message
+        assert_eq!(m.step(&s, &kw("cas"), &pair(0, 5)), Ok(Value::Int(5)));
+        assert_eq!(m.step(&s, &kw("cas"), &pair(1, 5)), Err("can't CAS 0 from 1 to 5".into()));
+        // reads: equal value, or nil (unknown) are legal
+        assert_eq!(m.step(&s, &kw("read"), &Value::Int(0)), Ok(Value::Int(0)));
+        assert_eq!(m.step(&s, &kw("read"), &Value::Nil), Ok(Value::Int(0)));
+        assert_eq!(
+            m.step(&s, &kw("read"), &Value::Int(2)),
+            Err("can't read 2 from register 0".into())
+        );
+        // str prints nil as nothing, as Knossos's message does
+        assert_eq!(
+            m.step(&Value::Nil, &kw("read"), &Value::Int(2)),
+            Err("can't read 2 from register ".into())
+        );
+    }
+
+    #[test]
+    fn nil_reads_absent() {
+        let m = CasRegister { init: Value::Int(0), nil_reads: NilReads::Absent };
+        assert!(m.step(&Value::Int(0), &kw("read"), &Value::Nil).is_err());
+        assert!(m.step(&Value::Nil, &kw("read"), &Value::Nil).is_ok());
+    }
+
+    #[test]
+    fn register_steps_and_messages() {
+        let m = Register { init: Value::Nil, nil_reads: NilReads::Unknown };
+        assert_eq!(m.step(&Value::Int(0), &kw("read"), &Value::Int(1)), Err("0≠1".into()));
+        assert!(m.check_op(&kw("cas"), &pair(0, 1)).is_err());
+        // f may be a string or a symbol too
+        assert!(m.check_op(&Value::string("write"), &Value::Int(1)).is_ok());
+    }
+
+    #[test]
+    fn bad_ops_are_explained() {
+        let m = CasRegister { init: Value::Nil, nil_reads: NilReads::Unknown };
+        let e = m.check_op(&kw("cas"), &Value::Int(3)).unwrap_err();
+        assert!(e.contains("[old new]"), "{e}");
+        let e = m.check_op(&kw("increment"), &Value::Nil).unwrap_err();
+        assert!(e.contains(":increment") && e.contains(":cas"), "{e}");
+    }
+}

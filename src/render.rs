@@ -1,0 +1,76 @@
+//! Writing an analysis: EDN (what Jepsen users read), JSON, or a short text summary.
+
+use crate::analysis::{Analysis, Validity};
+use crate::history::Op;
+use crate::value::Value;
+use std::fmt::Write as _;
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Edn,
+    Json,
+    Text,
+}
+
+/// Renders an analysis; with `file`, EDN and JSON gain a `:file` key and text a header.
+pub fn render(analysis: &Analysis, file: Option<&str>, format: OutputFormat) -> String {
+    let value = || {
+        let mut v = analysis.to_value();
+        if let (Some(file), Value::Map(entries)) = (file, &mut v) {
+            entries.insert(0, (Value::keyword("file"), Value::string(file)));
+        }
+        v
+    };
+    match format {
+        OutputFormat::Edn => value().to_edn(),
+        OutputFormat::Json => value().to_json().to_string(),
+        OutputFormat::Text => text(analysis, file),
+    }
+}
+
+/// Labels are cut to this many characters in the text summary.
+const LABEL: usize = 120;
+
+fn describe(op: &Op) -> String {
+    format!("op {} (line {}): {}", op.index, op.line, op.map.to_edn_short(LABEL))
+}
+
+fn text(analysis: &Analysis, file: Option<&str>) -> String {
+    let mut out = String::new();
+    if let Some(file) = file {
+        let _ = write!(out, "{file}: ");
+    }
+    match analysis.valid {
+        Validity::Valid => {
+            let _ = writeln!(out, "linearizable ({})", analysis.analyzer);
+        }
+        Validity::Invalid => {
+            let _ = writeln!(out, "NOT linearizable ({})", analysis.analyzer);
+            if let Some(op) = &analysis.op {
+                let _ = writeln!(out, "  cannot linearize {}", describe(op));
+            }
+            match &analysis.previous_ok {
+                Some(op) => {
+                    let _ = writeln!(out, "  previous ok      {}", describe(op));
+                }
+                None => out.push_str("  previous ok      none\n"),
+            }
+            if let Some(path) = analysis.final_paths.first() {
+                let _ = writeln!(
+                    out,
+                    "  a final path ({} shown in the EDN analysis):",
+                    analysis.final_paths.len()
+                );
+                for step in path {
+                    let state = match step.model.get("msg") {
+                        Some(msg) => format!("✗ {}", msg.to_str()),
+                        None => step.model.to_edn_short(LABEL),
+                    };
+                    let _ = writeln!(out, "    {}  →  {state}", step.op.to_edn_short(LABEL));
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,186 @@
+//! Wing & Gong's search with Lowe's configuration cache.
+//!
+//! The history becomes a list of entries, a call and (for `:ok` operations) a
+//! return per operation, in history order. The search walks the list from the
+//! front: at a call it tries to linearize the operation now (a legal model step
+//! leading to a configuration not seen before), lifts the call and its return out
+//! of the list, and starts again from the front; at a return it has met an
+//! operation that had to be linearized already, so it backtracks, putting the last
+//! lifted operation back. Indeterminate operations have no return: nothing forces
+//! them in, and the search succeeds once every `:ok` operation is linearized.
+//!
+//! Cost per step is kept constant: the list is arrays of indices (lifting and
+//! putting back are O(1) and allocation-free), model steps are cached
+//! ([`Memo`]), and the linearized set's hash is updated by one XOR per lift
+//! (Zobrist hashing) rather than recomputed.
+//!
+//! The operation that could not be linearized is the one whose return lies
+//! furthest along the history among all returns the search ran into: every `:ok`
+//! before it was linearized in some configuration, and no configuration got past
+//! it. That is Knossos's `:op`.
+
+use super::cache::ConfigCache;
+use super::{Config, Outcome};
+use crate::history::History;
+use crate::model::memo::{KindId, Memo, StateId};
+use crate::model::Model;
+
+const HEAD: u32 = 0;
+/// Marks a call without a return (an indeterminate operation).
+const NONE: u32 = u32::MAX;
+/// How many configurations at the failure point are kept for the analysis.
+const MAX_CONFIGS: usize = 1024;
+
+/// The doubly linked entry list, as arrays. Node 0 is the head, the last node the tail.
+struct Entries {
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// The operation of each node.
+    op: Vec<u32>,
+    /// For a call node, its return node (or NONE); for a return node, NONE.
+    ret: Vec<u32>,
+    is_call: Vec<bool>,
+}
+
+impl Entries {
+    fn new(history: &History) -> Entries {
+        let mut events: Vec<(usize, u32, bool)> = Vec::with_capacity(2 * history.operations.len());
+        for (id, o) in history.operations.iter().enumerate() {
+            events.push((o.invoke, id as u32, true));
+            if let Some(c) = o.complete {
+                events.push((c, id as u32, false));
+            }
+        }
+        events.sort_unstable_by_key(|e| e.0);
+        let n = events.len() + 2;
+        let mut e = Entries {
+            next: (1..=n as u32).collect(),
+            prev: (0..n as u32).map(|i| i.wrapping_sub(1)).collect(),
+            op: vec![NONE; n],
+            ret: vec![NONE; n],
+            is_call: vec![false; n],
+        };
+        let mut call_node = vec![NONE; history.operations.len()];
+        for (i, &(_, op, call)) in events.iter().enumerate() {
+            let node = i as u32 + 1;
+            e.op[node as usize] = op;
+            e.is_call[node as usize] = call;
+            if call {
+                call_node[op as usize] = node;
+            } else {
+                e.ret[call_node[op as usize] as usize] = node;
+            }
+        }
+        e
+    }
+
+    fn unlink(&mut self, x: u32) {
+        let (p, n) = (self.prev[x as usize], self.next[x as usize]);
+        self.next[p as usize] = n;
+        self.prev[n as usize] = p;
+    }
+
+    fn relink(&mut self, x: u32) {
+        let (p, n) = (self.prev[x as usize], self.next[x as usize]);
+        self.next[p as usize] = x;
+        self.prev[n as usize] = x;
+    }
+
+    /// Removes a call and its return.
+    fn lift(&mut self, call: u32) {
+        self.unlink(call);
+        let ret = self.ret[call as usize];
+        if ret != NONE {
+            self.unlink(ret);
+        }
+    }
+
+    /// Puts back what `lift` removed, in reverse order.
+    fn unlift(&mut self, call: u32) {
+        let ret = self.ret[call as usize];
+        if ret != NONE {
+            self.relink(ret);
+        }
+        self.relink(call);
+    }
+}
+
+/// A random-looking word per operation for Zobrist hashing (splitmix64's mixer:
+/// fixed, so runs are reproducible).
+fn zobrist(i: u64) -> u64 {
+    let mut z = i.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Decides whether the history is linearizable.
+pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>) -> Outcome {
+    let n = history.operations.len();
+    let kinds: Vec<KindId> = history.operations.iter().map(|o| memo.kind(&o.f, &o.value)).collect();
+    let zob: Vec<u64> = (0..n as u64).map(zobrist).collect();
+    let mut ok_left = history.operations.iter().filter(|o| o.complete.is_some()).count();
+    if ok_left == 0 {
+        return Outcome::Valid;
+    }
+    let mut entries = Entries::new(history);
+    let mut cache = ConfigCache::default();
+    let mut bits = vec![0u64; n.div_ceil(64)];
+    let mut hash = 0u64;
+    let mut state: StateId = memo.init();
+    // The calls lifted so far, with the state before each.
+    let mut stack: Vec<(u32, StateId)> = Vec::new();
+    // The furthest return met, and the configurations that met it.
+    let mut furthest = 0u32;
+    let mut configs: Vec<Config> = Vec::new();
+    let mut entry = entries.next[HEAD as usize];
+
+    loop {
+        let op = entries.op[entry as usize] as usize;
+        if entries.is_call[entry as usize] {
+            if let Some(next) = memo.step(state, kinds[op]) {
+                let next_hash = hash ^ zob[op];
+                bits[op / 64] |= 1 << (op % 64);
+                if cache.insert(next_hash, &bits, next) {
+                    stack.push((entry, state));
+                    state = next;
+                    hash = next_hash;
+                    entries.lift(entry);
+                    if entries.ret[entry as usize] != NONE {
+                        ok_left -= 1;
+                        if ok_left == 0 {
+                            return Outcome::Valid;
+                        }
+                    }
+                    entry = entries.next[HEAD as usize];
+                    continue;
+                }
+                bits[op / 64] &= !(1 << (op % 64));
+            }
+            entry = entries.next[entry as usize];
+        } else {
+            // A return whose operation is not linearized: a dead end.
+            if entry > furthest {
+                furthest = entry;
+                configs.clear();
+            }
+            if entry == furthest && configs.len() < MAX_CONFIGS {
+                let last = stack.last().map(|&(call, _)| entries.op[call as usize] as usize);
+                configs.push(Config { state, linearized: bits.clone(), last });
+            }
+            let Some((call, before)) = stack.pop() else {
+                let op = entries.op[furthest as usize] as usize;
+                return Outcome::Invalid { op, configs };
+            };
+            let lifted = entries.op[call as usize] as usize;
+            state = before;
+            hash ^= zob[lifted];
+            bits[lifted / 64] &= !(1 << (lifted % 64));
+            entries.unlift(call);
+            if entries.ret[call as usize] != NONE {
+                ok_left += 1;
+            }
+            entry = entries.next[call as usize];
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The command line: outputs, exit codes, and a table of bad inputs.
+
+use knossos_rs::{read, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn knossos(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_knossos-rs"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Reads back an EDN analysis with a general EDN reader (clojure-reader), as a
+/// Jepsen user's `clojure.edn/read` would, and with ours.
+fn parse_analysis(text: &str) -> Value {
+    clojure_reader::edn::read_string(text).unwrap_or_else(|e| panic!("not EDN: {e:?}\n{text}"));
+    read::parse_edn(text).unwrap_or_else(|e| panic!("not EDN: {e:?}\n{text}"))
+}
+
+#[test]
+fn invalid_history_exits_1_with_knossos_analysis() {
+    let out = knossos(&["check", "--model", "cas-register", "fixtures/stale-read.edn"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let a = parse_analysis(&stdout(&out));
+    assert_eq!(a.get("valid?"), Some(&Value::Bool(false)));
+    assert_eq!(a.get("analyzer"), Some(&Value::keyword("wgl")));
+    // The read of 1 at index 10 follows the cas 1→2 (index 6): the register held 2
+    // (or 3, if the crashed write of 3 took effect), never 1.
+    let op = a.get("op").unwrap();
+    assert_eq!(op.get("index"), Some(&Value::Int(10)));
+    assert_eq!(op.get("value"), Some(&Value::Int(1)));
+    assert_eq!(a.get("previous-ok").unwrap().get("index"), Some(&Value::Int(6)));
+    let paths = a.get("final-paths").unwrap().as_seq().unwrap();
+    assert!(!paths.is_empty());
+    let msgs: Vec<String> = paths
+        .iter()
+        .map(|p| p.as_seq().unwrap().last().unwrap().get("model").unwrap().get("msg").unwrap().to_str())
+        .collect();
+    assert!(msgs.contains(&"can't read 1 from register 2".to_string()), "{msgs:?}");
+    assert!(msgs.iter().all(|m| m == "can't read 1 from register 2" || m == "can't read 1 from register 3"));
+}
+
+#[test]
+fn valid_history_exits_0() {
+    let out = knossos(&["check", "--model", "cas-register", "fixtures/valid.edn"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let a = parse_analysis(&stdout(&out));
+    assert_eq!(a.get("valid?"), Some(&Value::Bool(true)));
+    // With a plain register the :cas is an unknown :f on a searched op: failed
+    // operations are not searched, so this one is not an error...
+    let out = knossos(&["check", "--model", "register", "fixtures/valid.edn"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // ...but in the stale-read history the :cas succeeded, so it is.
+    let out = knossos(&["check", "--model", "register", "fixtures/stale-read.edn"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("fixtures/stale-read.edn:7:1: op 6: register: unknown :f :cas"), "{}", stderr(&out));
+}
+
+#[test]
+fn init_changes_the_verdict() {
+    // Without --init the register starts nil, so the read of 0 at the start of
+    // this history is impossible; with --init 0 it is fine.
+    let dir = tempdir();
+    let file = write(&dir, "init.edn", "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value 0}\n");
+    assert_eq!(knossos(&["check", "-m", "cas-register", &file]).status.code(), Some(1));
+    assert_eq!(knossos(&["check", "-m", "cas-register", "--init", "0", &file]).status.code(), Some(0));
+    // --nil-reads absent: a nil read is a claim that the register held nil.
+    let file = write(&dir, "nil.edn", "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value nil}\n");
+    assert_eq!(knossos(&["check", "-m", "cas-register", "--init", "0", &file]).status.code(), Some(0));
+    let out = knossos(&["check", "-m", "cas-register", "--init", "0", "--nil-reads", "absent", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = knossos(&["check", "-m", "cas-register", "--init", "{:a", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--init"), "{}", stderr(&out));
+}
+
+#[test]
+fn json_and_text_outputs() {
+    let out = knossos(&["check", "-m", "cas-register", "--format", "json", "fixtures/stale-read.edn"]);
+    assert_eq!(out.status.code(), Some(1));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(j["valid?"], serde_json::json!(false));
+    assert_eq!(j["analyzer"], serde_json::json!("wgl"));
+    assert_eq!(j["op"]["index"], serde_json::json!(10));
+    assert_eq!(j["op"]["type"], serde_json::json!("ok"));
+
+    let out = knossos(&["check", "-m", "cas-register", "--format", "text", "fixtures/stale-read.edn"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.starts_with("fixtures/stale-read.edn: NOT linearizable"), "{text}");
+    assert!(text.contains("op 10 (line 11)"), "{text}");
+    assert!(text.contains("can't read 1 from register"), "{text}");
+}
+
+#[test]
+fn several_files_each_get_a_result_and_the_worst_status() {
+    let out = knossos(&["check", "-m", "cas-register", "fixtures/valid.edn", "fixtures/stale-read.edn"]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<Value> = stdout(&out).lines().map(parse_analysis).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0].get("file"), Some(&Value::string("fixtures/valid.edn")));
+    assert_eq!(lines[0].get("valid?"), Some(&Value::Bool(true)));
+    assert_eq!(lines[1].get("valid?"), Some(&Value::Bool(false)));
+    // An input error outranks an invalid history, and the other files are still checked.
+    let out = knossos(&["check", "-m", "cas-register", "fixtures/stale-read.edn", "no/such/file.edn"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out).lines().count(), 1);
+    assert!(stderr(&out).contains("no/such/file.edn"), "{}", stderr(&out));
+}
+
+#[test]
+fn help_and_version() {
+    let out = knossos(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out).trim(), format!("knossos-rs {}", env!("CARGO_PKG_VERSION")));
+    let out = knossos(&["check", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = stdout(&out);
+    for flag in ["--model", "--init", "--nil-reads", "--format", "--format-in", "--max-paths"] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+    // Usage errors exit 2.
+    assert_eq!(knossos(&["check", "fixtures/valid.edn"]).status.code(), Some(2));
+    assert_eq!(knossos(&["check", "-m", "no-such-model", "fixtures/valid.edn"]).status.code(), Some(2));
+}
+
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir()
+        .join(format!("knossos-rs-cli-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// Each bad input exits 2, names the file and the line of the problem, says what
+/// is wrong in a few words, and never panics.
+#[test]
+fn bad_inputs_are_reported_not_panicked_on() {
+    let dir = tempdir();
+    let op = |p: i64, t: &str, f: &str, v: &str| format!("{{:process {p}, :type :{t}, :f :{f}, :value {v}}}\n");
+    let mut garbage = vec![0u8; 4096];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for b in &mut garbage {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let ten_mb = format!("\"{}\"\n", "x".repeat(10 << 20));
+    let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    // (name, content, line the message must name, words it must contain)
+    let cases: Vec<(&str, Vec<u8>, u32, &str)> = vec![
+        ("empty", vec![], 1, "no ops"),
+        ("not-edn", b"this is not a history\n".to_vec(), 1, "expected an op map"),
+        ("garbage", garbage, 1, ""),
+        ("no-type", format!("{}{{:process 0, :f :read}}\n", op(1, "invoke", "read", "nil")).into_bytes(), 2, "no :type"),
+        ("unknown-type", op(0, "started", "read", "nil").into_bytes(), 1, "unknown :type :started"),
+        ("ok-without-invoke", format!("{}{}", op(0, "invoke", "read", "nil"), op(1, "ok", "read", "3")).into_bytes(), 2, "no open invocation"),
+        (
+            "duplicate-index",
+            b"{:index 0, :process 0, :type :invoke, :f :read}\n{:index 0, :process 0, :type :ok, :f :read, :value 1}\n".to_vec(),
+            2,
+            "duplicate :index 0, also at line 1",
+        ),
+        ("double-invoke", format!("{}{}", op(0, "invoke", "read", "nil"), op(0, "invoke", "write", "1")).into_bytes(), 2, "invokes again"),
+        ("unknown-f", format!("{}{}", op(0, "invoke", "increment", "1"), op(0, "ok", "increment", "1")).into_bytes(), 2, "unknown :f :increment"),
+        ("nested", nested.into_bytes(), 1, "nest"),
+        ("ten-mb-string", ten_mb.into_bytes(), 1, "expected an op map"),
+        ("truncated", format!("{}{{:process 0, :type :ok, :f :read, :val", op(0, "invoke", "read", "nil")).into_bytes(), 2, ""),
+    ];
+    for (name, content, line, words) in cases {
+        let file = write(&dir, &format!("{name}.edn"), content);
+        let out = knossos(&["check", "--model", "cas-register", &file]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(err.contains(&format!("{file}:{line}:")), "{name}: message does not name line {line}: {err}");
+        assert!(err.contains(words), "{name}: message lacks {words:?}: {err}");
+        assert!(err.len() < 2000, "{name}: message too long ({} bytes)", err.len());
+        assert!(stdout(&out).is_empty(), "{name}: printed an analysis");
+    }
+}
+
+#[test]
+fn all_problems_of_a_file_are_reported_together() {
+    let dir = tempdir();
+    let text = "{:process 0, :type :invoke, :f :read}\n\
+                {:process 0, :type :bogus, :f :read}\n\
+                {:process 1, :type :ok, :f :read, :value 1}\n\
+                {:process 2, :type :invoke, :f :frob}\n\
+                {:process 2, :type :ok, :f :frob}\n";
+    let file = write(&dir, "many.edn", text);
+    let out = knossos(&["check", "-m", "cas-register", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    for line in [2, 3, 5] {
+        assert!(err.contains(&format!("{file}:{line}:")), "line {line} not reported: {err}");
+    }
+}

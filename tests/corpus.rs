@@ -1,0 +1,84 @@
+//! The external corpus: real histories with verdicts from independent checkers.
+//!
+//! Every history whose model is built in gets its MANIFEST verdict, and each
+//! invalid Knossos history names the same failing op as Knossos does.
+
+mod common;
+
+use knossos_rs::model::{self, ModelOptions};
+use knossos_rs::read;
+use knossos_rs::{check, History, Options, Validity, Value};
+
+/// Checks one file; `init` is the `--init` EDN, if any.
+fn analyse(path: &std::path::Path, model_name: &str, init: Option<&str>) -> knossos_rs::Analysis {
+    let init = init.map(|i| read::parse_edn(i).unwrap());
+    let model = model::builtin(model_name, &ModelOptions { init, ..Default::default() }).unwrap();
+    let ops = read::read_path(path, None).unwrap_or_else(|e| panic!("{e}"));
+    let history = History::complete(ops, &model).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    check(&model, &history, &Options::default())
+}
+
+#[test]
+fn every_register_history_gets_its_verdict() {
+    let Some(dir) = common::corpus() else { return };
+    let mut checked = 0;
+    for entry in common::manifest(&dir) {
+        if !model::BUILTIN.contains(&entry.model.as_str()) {
+            continue;
+        }
+        let expected = if entry.expected { Validity::Valid } else { Validity::Invalid };
+        // With the manifest's initial value, and without one (nil): the histories
+        // start with writes, so the verdict must not depend on it.
+        let inits = match entry.init.as_str() {
+            "-" | "nil" => vec![None],
+            init => vec![Some(init), None],
+        };
+        for init in inits {
+            let analysis = analyse(&entry.path, &entry.model, init);
+            assert_eq!(analysis.valid, expected, "{} with --init {init:?}", entry.name);
+            checked += 1;
+        }
+    }
+    // 120 Knossos cas-register histories twice, 50 etcd logs once.
+    assert_eq!(checked, 290);
+}
+
+#[test]
+fn invalid_knossos_histories_name_knossos_failing_op() {
+    let Some(dir) = common::corpus() else { return };
+    // (file, failing op index, its process, previous ok's index): Knossos's answers.
+    let expected: &[(&str, u64, i64, Option<u64>)] = &[
+        ("bad-analysis", 14, 21, Some(11)),
+        ("cas-failure", 491, 70, Some(478)),
+        ("immediate-failure", 3, 1, None),
+        ("rethink-fail-minimal", 4, 1, Some(1)),
+        ("rethink-fail", 217, 12, Some(183)),
+        ("rethink-fail-smaller", 217, 12, Some(183)),
+        ("mongodb-v0-ack-rollback-6", 811, 0, Some(531)),
+    ];
+    for &(name, index, process, previous) in expected {
+        let path = dir.join(format!("knossos/cas-register/bad/{name}.edn"));
+        for init in [Some("0"), None] {
+            let a = analyse(&path, "cas-register", init);
+            assert_eq!(a.valid, Validity::Invalid, "{name}");
+            let op = a.op.as_ref().unwrap();
+            assert_eq!(op.index, index, "{name}: failing op");
+            assert_eq!(op.map.get("process"), Some(&Value::Int(process)), "{name}");
+            assert_eq!(op.map.get("type"), Some(&Value::keyword("ok")), "{name}");
+            assert_eq!(a.previous_ok.as_ref().map(|o| o.index), previous, "{name}: previous ok");
+            assert!(!a.final_paths.is_empty() && a.final_paths.len() <= 10, "{name}");
+        }
+    }
+}
+
+#[test]
+fn final_paths_are_bounded() {
+    let Some(dir) = common::corpus() else { return };
+    let path = dir.join("knossos/cas-register/bad/cas-failure.edn");
+    let model = model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() }).unwrap();
+    let history = History::complete(read::read_path(&path, None).unwrap(), &model).unwrap();
+    for max_paths in [0, 1, 3] {
+        let a = check(&model, &history, &Options { max_paths });
+        assert!(a.final_paths.len() <= max_paths);
+    }
+}
