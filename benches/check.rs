@@ -35,7 +35,9 @@ fn knossos_corpus(c: &mut Criterion) {
     let all = histories(&dir, &model);
     let opts = Options::default();
     c.bench_function(&format!("check/knossos-cas-register-all-{}", all.len()), |b| {
-        b.iter(|| all.iter().filter(|(_, h)| check(&model, h, &opts).valid == knossos_rs::Validity::Valid).count())
+        b.iter(|| {
+            all.iter().filter(|(_, h)| check(&model, h, &opts).valid == knossos_rs::Validity::Valid).count()
+        })
     });
     for name in ["cas-failure", "rethink-fail", "mongodb-v0-ack-rollback-6", "memstress3-0"] {
         let (_, h) = all.iter().find(|(n, _)| n == name).expect("corpus file present");

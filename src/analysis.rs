@@ -12,7 +12,8 @@
 use crate::history::{History, Op};
 use crate::model::memo::{Memo, StateId};
 use crate::model::Model;
-use crate::search::{Config, Outcome};
+use crate::search::competition::Decision;
+use crate::search::{Cause, Config, Outcome};
 use crate::value::Value;
 use std::collections::HashSet;
 
@@ -23,13 +24,38 @@ pub enum Validity {
     Valid,
     /// Not linearizable.
     Invalid,
+    /// The search stopped before a verdict (see [`Analysis::cause`]).
+    Unknown,
 }
 
 impl Validity {
-    /// As the analysis prints it: `true` or `false`.
+    /// As the analysis prints it: `true`, `false` or `:unknown`.
     pub fn to_value(self) -> Value {
-        Value::Bool(self == Validity::Valid)
+        match self {
+            Validity::Valid => Value::Bool(true),
+            Validity::Invalid => Value::Bool(false),
+            Validity::Unknown => Value::keyword("unknown"),
+        }
     }
+}
+
+/// A configuration of the search at the failure: the model state, the operation
+/// linearized last, and the operations still pending.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigReport {
+    pub model: Value,
+    pub last_op: Option<Value>,
+    pub pending: Vec<Value>,
+}
+
+/// How far a search got: every `:ok` operation before `next_index` was linearized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prefix {
+    /// How many `:ok` operations completed before the one the search could not pass.
+    pub linearized: usize,
+    /// The index of that operation's completion; `None` if the search had not yet
+    /// reached any.
+    pub next_index: Option<u64>,
 }
 
 /// One step of a final path: an operation and the model state after it (or the
@@ -44,8 +70,14 @@ pub struct PathStep {
 #[derive(Clone, Debug)]
 pub struct Analysis {
     pub valid: Validity,
-    /// The engine that decided (`wgl`).
+    /// The engine that decided (`wgl` or `linear`).
     pub analyzer: &'static str,
+    /// Why there is no verdict, when [`Validity::Unknown`].
+    pub cause: Option<Cause>,
+    /// How far the search got, when invalid or unknown.
+    pub longest_prefix: Option<Prefix>,
+    /// A few of the configurations that reached the failing operation.
+    pub configs: Vec<ConfigReport>,
     /// The completion that could not be linearized.
     pub op: Option<Op>,
     /// The last `:ok` before `op`.
@@ -60,11 +92,27 @@ impl Analysis {
     /// The analysis as an EDN map, with Knossos's keys.
     pub fn to_value(&self) -> Value {
         let op = |o: &Option<Op>| o.as_ref().map_or(Value::Nil, |o| o.map.clone());
-        let mut entries = vec![
-            ("valid?", self.valid.to_value()),
-            ("analyzer", Value::keyword(self.analyzer)),
-        ];
+        let mut entries =
+            vec![("valid?", self.valid.to_value()), ("analyzer", Value::keyword(self.analyzer))];
+        if let Some(cause) = self.cause {
+            entries.push(("cause", Value::keyword(cause.name())));
+        }
+        if let Some(p) = self.longest_prefix {
+            let next = p.next_index.map_or(Value::Nil, |i| Value::Int(i as i64));
+            entries.push((
+                "longest-linearizable-prefix",
+                Value::kw_map([("linearized", Value::Int(p.linearized as i64)), ("next-index", next)]),
+            ));
+        }
         if self.valid == Validity::Invalid {
+            let configs = self.configs.iter().map(|c| {
+                Value::kw_map([
+                    ("model", c.model.clone()),
+                    ("last-op", c.last_op.clone().unwrap_or(Value::Nil)),
+                    ("pending", Value::Vector(c.pending.clone())),
+                ])
+            });
+            entries.push(("configs", Value::Vector(configs.collect())));
             entries.push(("op", op(&self.op)));
             entries.push(("previous-ok", op(&self.previous_ok)));
             entries.push(("last-op", op(&self.last_op)));
@@ -81,33 +129,75 @@ impl Analysis {
     }
 }
 
-/// Builds the analysis of a search's outcome.
+/// How many configurations the analysis lists.
+const MAX_REPORTED_CONFIGS: usize = 10;
+
+/// Builds the analysis of a search's decision.
 pub fn analyse<M: Model + ?Sized>(
     history: &History,
-    memo: &mut Memo<'_, M>,
-    outcome: Outcome,
+    decision: Decision<'_, M>,
     max_paths: usize,
 ) -> Analysis {
+    let Decision { outcome, analyzer, mut memo } = decision;
     let mut analysis = Analysis {
         valid: Validity::Valid,
-        analyzer: "wgl",
+        analyzer,
+        cause: None,
+        longest_prefix: None,
+        configs: Vec::new(),
         op: None,
         previous_ok: None,
         last_op: None,
         final_paths: Vec::new(),
     };
-    if let Outcome::Invalid { op, configs } = outcome {
-        let failing = history.operations[op].complete.expect("only :ok operations can fail");
-        analysis.valid = Validity::Invalid;
-        analysis.op = Some(history.ops[failing].clone());
-        analysis.previous_ok = history.previous_ok(failing).cloned();
-        analysis.last_op = configs
-            .first()
-            .and_then(|c| c.last)
-            .map(|l| operation_op(history, l).clone());
-        analysis.final_paths = FinalPaths::new(history, memo, op, max_paths).collect(&configs);
+    match outcome {
+        Outcome::Valid => {}
+        Outcome::Unknown { cause, furthest } => {
+            analysis.valid = Validity::Unknown;
+            analysis.cause = Some(cause);
+            analysis.longest_prefix = Some(prefix(history, furthest));
+        }
+        Outcome::Invalid { op, configs } => {
+            let failing = history.operations[op].complete.expect("only :ok operations can fail");
+            analysis.valid = Validity::Invalid;
+            analysis.longest_prefix = Some(prefix(history, Some(op)));
+            analysis.op = Some(history.ops[failing].clone());
+            analysis.previous_ok = history.previous_ok(failing).cloned();
+            analysis.last_op = configs.iter().find_map(|c| c.last).map(|l| operation_op(history, l).clone());
+            analysis.configs = configs
+                .iter()
+                .take(MAX_REPORTED_CONFIGS)
+                .map(|c| ConfigReport {
+                    model: memo.render(c.state),
+                    last_op: c.last.map(|l| operation_op(history, l).map.clone()),
+                    pending: pending_at(history, op)
+                        .filter(|&p| !c.is_linearized(p))
+                        .map(|p| operation_op(history, p).map.clone())
+                        .collect(),
+                })
+                .collect();
+            analysis.final_paths = FinalPaths::new(history, &mut memo, op, max_paths).collect(&configs);
+        }
     }
     analysis
+}
+
+/// The prefix a search got through, given the `:ok` operation it could not pass.
+fn prefix(history: &History, furthest: Option<usize>) -> Prefix {
+    let Some(at) = furthest.and_then(|op| history.operations[op].complete) else {
+        return Prefix { linearized: 0, next_index: None };
+    };
+    let linearized = history.operations.iter().filter(|o| o.complete.is_some_and(|c| c < at)).count();
+    Prefix { linearized, next_index: Some(history.ops[at].index) }
+}
+
+/// The operations open when `failing` completed (itself excluded).
+fn pending_at(history: &History, failing: usize) -> impl Iterator<Item = usize> + '_ {
+    let at = history.operations[failing].complete.expect("an :ok operation");
+    (0..history.operations.len()).filter(move |&i| {
+        let o = &history.operations[i];
+        i != failing && o.invoke < at && o.complete.is_none_or(|c| c > at)
+    })
 }
 
 /// The op that stands for an operation in reports: its `:ok`, or for an
@@ -134,13 +224,7 @@ struct FinalPaths<'h, 'a, 'm, M: Model + ?Sized> {
 
 impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
     fn new(history: &'h History, memo: &'a mut Memo<'m, M>, failing: usize, max: usize) -> Self {
-        let at = history.operations[failing].complete.expect("an :ok operation");
-        let pending = (0..history.operations.len())
-            .filter(|&i| {
-                let o = &history.operations[i];
-                i != failing && o.invoke < at && o.complete.is_none_or(|c| c > at)
-            })
-            .collect();
+        let pending = pending_at(history, failing).collect();
         FinalPaths {
             history,
             memo,

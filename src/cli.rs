@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use knossos_rs::model::{self, ModelOptions, NilReads};
 use knossos_rs::read::{self, Format};
 use knossos_rs::render::{render, OutputFormat};
-use knossos_rs::{check, History, InputError, Options, Validity};
+use knossos_rs::{check, Algorithm, History, InputError, Options, Validity};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -61,6 +61,23 @@ struct CheckArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     max_paths: usize,
 
+    /// The search: `wgl` (Wing & Gong with Lowe's cache), `linear` (Lowe's
+    /// just-in-time linearization), or `competition` (both race on two threads; the
+    /// first verdict wins and the other stops at once).
+    #[arg(long, value_name = "ALGORITHM", default_value = "competition",
+          value_parser = ["wgl", "linear", "competition"])]
+    algorithm: String,
+
+    /// Stop each file's search after this long (`500ms`, `30s`, `5m`) and answer
+    /// `:unknown` with cause `:timeout`.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    time_limit: Option<std::time::Duration>,
+
+    /// Stop the search before its caches hold more than this (`200MiB`, `2GiB`) and
+    /// answer `:unknown` with cause `:memory-limit`. Default: half of physical memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+
     /// History files: Jepsen's history.edn, Knossos's EDN vectors, JSON, history.txt
     /// or old Jepsen console logs.
     #[arg(required = true, value_name = "FILE")]
@@ -75,6 +92,11 @@ enum Out {
     Json,
     /// A short human summary.
     Text,
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let size: bytesize::ByteSize = s.parse()?;
+    usize::try_from(size.as_u64()).map_err(|e| e.to_string())
 }
 
 /// Runs the command line; returns the exit status.
@@ -121,15 +143,20 @@ fn run_check(args: CheckArgs) -> i32 {
         Out::Json => OutputFormat::Json,
         Out::Text => OutputFormat::Text,
     };
-    let options = Options { max_paths: args.max_paths };
+    let options = Options {
+        max_paths: args.max_paths,
+        algorithm: args.algorithm.parse::<Algorithm>().expect("clap checked it"),
+        time_limit: args.time_limit,
+        memory_limit: args.memory_limit,
+        cancel: None,
+    };
     let several = args.files.len() > 1;
     let mut status = VALID;
     let stdout = std::io::stdout();
     for path in &args.files {
         let name = path.display().to_string();
-        let result = read::read_path(path, format_in).and_then(|ops| {
-            History::complete(ops, &model).map_err(|d| InputError::new(&name, d))
-        });
+        let result = read::read_path(path, format_in)
+            .and_then(|ops| History::complete(ops, &model).map_err(|d| InputError::new(&name, d)));
         let file_status = match result {
             Err(e) => {
                 eprintln!("{e}");
@@ -144,6 +171,7 @@ fn run_check(args: CheckArgs) -> i32 {
                 match analysis.valid {
                     Validity::Valid => VALID,
                     Validity::Invalid => INVALID,
+                    Validity::Unknown => UNKNOWN,
                 }
             }
         };

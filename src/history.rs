@@ -107,8 +107,9 @@ impl History {
     /// Returns every problem found (the caller caps and names the file).
     pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, Vec<Diagnostic>> {
         if raw.is_empty() {
-            return Err(vec![Diagnostic::new(1, 1, "the file holds no ops")
-                .with_hint("a history is EDN op maps, one per line or in one vector; is this the right file?")]);
+            return Err(vec![Diagnostic::new(1, 1, "the file holds no ops").with_hint(
+                "a history is EDN op maps, one per line or in one vector; is this the right file?",
+            )]);
         }
         let mut errors = Vec::new();
         let ops = to_ops(raw, &mut errors);
@@ -133,7 +134,9 @@ impl History {
                                 p.index,
                                 p.line
                             ))
-                            .with_hint("a process must complete (:ok, :fail or :info) before it invokes again"),
+                            .with_hint(
+                                "a process must complete (:ok, :fail or :info) before it invokes again",
+                            ),
                         );
                     }
                     open.insert(process, pos);
@@ -212,12 +215,19 @@ fn to_ops(raw: Vec<RawOp>, errors: &mut Vec<Diagnostic>) -> Vec<Op> {
     for (pos, r) in raw.into_iter().enumerate() {
         let err = |msg: String| Diagnostic::new(r.line, r.column, msg).with_op_index(pos as u64);
         if !matches!(r.value, Value::Map(_)) {
-            errors.push(err(format!("expected an op map, found a {}: {}", r.value.type_name(), r.value.to_edn_short(60))));
+            errors.push(err(format!(
+                "expected an op map, found a {}: {}",
+                r.value.type_name(),
+                r.value.to_edn_short(60)
+            )));
             continue;
         }
         let kind = match r.value.get("type") {
             None => {
-                errors.push(err("op has no :type".into()).with_hint("every op needs :type :invoke, :ok, :fail or :info"));
+                errors.push(
+                    err("op has no :type".into())
+                        .with_hint("every op needs :type :invoke, :ok, :fail or :info"),
+                );
                 continue;
             }
             Some(t) => match OpType::parse(t) {
@@ -239,18 +249,27 @@ fn to_ops(raw: Vec<RawOp>, errors: &mut Vec<Diagnostic>) -> Vec<Op> {
             (Some(i), _) => match i.as_i64() {
                 Some(i) if i >= 0 => i as u64,
                 _ => {
-                    errors.push(err(format!(":index must be a non-negative integer, not {}", i.to_edn_short(40))));
+                    errors.push(err(format!(
+                        ":index must be a non-negative integer, not {}",
+                        i.to_edn_short(40)
+                    )));
                     continue;
                 }
             },
             (None, Some(first)) => {
-                errors.push(err(format!("op has no :index, but op {first} of the file has one")).with_hint("either every op has an :index or none does"));
+                errors.push(
+                    err(format!("op has no :index, but op {first} of the file has one"))
+                        .with_hint("either every op has an :index or none does"),
+                );
                 continue;
             }
             (None, None) => pos as u64,
         };
         if let Some(line) = seen.insert(index, r.line) {
-            errors.push(Diagnostic::new(r.line, r.column, format!("duplicate :index {index}, also at line {line}")).with_op_index(index));
+            errors.push(
+                Diagnostic::new(r.line, r.column, format!("duplicate :index {index}, also at line {line}"))
+                    .with_op_index(index),
+            );
             continue;
         }
         let mut map = r.value;

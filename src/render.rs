@@ -45,6 +45,19 @@ fn text(analysis: &Analysis, file: Option<&str>) -> String {
         Validity::Valid => {
             let _ = writeln!(out, "linearizable ({})", analysis.analyzer);
         }
+        Validity::Unknown => {
+            let cause = analysis.cause.map_or("unknown", |c| c.name());
+            let _ = writeln!(
+                out,
+                "UNKNOWN: the search stopped ({cause}) before a verdict ({})",
+                analysis.analyzer
+            );
+            if let Some(p) = analysis.longest_prefix {
+                let next = p.next_index.map_or("none reached".to_string(), |i| format!("op {i}"));
+                let _ =
+                    writeln!(out, "  linearized the first {} :ok operations; stuck at {next}", p.linearized);
+            }
+        }
         Validity::Invalid => {
             let _ = writeln!(out, "NOT linearizable ({})", analysis.analyzer);
             if let Some(op) = &analysis.op {

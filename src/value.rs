@@ -198,9 +198,8 @@ impl Value {
     /// as EDN, tagged literals become their value, and numbers keep every digit.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
-        let number = |text: String| {
-            text.parse::<serde_json::Number>().map(J::Number).unwrap_or(J::String(text))
-        };
+        let number =
+            |text: String| text.parse::<serde_json::Number>().map(J::Number).unwrap_or(J::String(text));
         match self {
             Value::Nil => J::Null,
             Value::Bool(b) => J::Bool(*b),
@@ -269,9 +268,7 @@ impl fmt::Display for Value {
             Value::Int(i) => write!(f, "{i}"),
             Value::BigInt(b) => write!(f, "{b}N"),
             Value::Float(x) if x.is_nan() => f.write_str("##NaN"),
-            Value::Float(x) if x.is_infinite() => {
-                f.write_str(if *x > 0.0 { "##Inf" } else { "##-Inf" })
-            }
+            Value::Float(x) if x.is_infinite() => f.write_str(if *x > 0.0 { "##Inf" } else { "##-Inf" }),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Decimal(d) => write!(f, "{}M", d.text),
             Value::Ratio(r) => write!(f, "{}/{}", r.numer(), r.denom()),
@@ -367,9 +364,7 @@ impl Eq for Value {}
 /// A fixed, seedless hasher for the order-independent hashes of map entries and
 /// set elements, so that equal values hash equally in every process.
 fn item_hash(item: &impl Hash) -> u64 {
-    let mut h = foldhash::fast::FixedState::with_seed(0x6b6e6f73736f73).build_hasher();
-    item.hash(&mut h);
-    h.finish()
+    foldhash::fast::FixedState::with_seed(0x6b6e6f73736f73).hash_one(item)
 }
 
 use std::hash::BuildHasher as _;
@@ -400,7 +395,13 @@ impl Hash for Value {
             Float(x) => {
                 h.write_u8(4);
                 // -0.0 == 0.0, and every NaN is one value here.
-                let x = if *x == 0.0 { 0.0 } else if x.is_nan() { f64::NAN } else { *x };
+                let x = if *x == 0.0 {
+                    0.0
+                } else if x.is_nan() {
+                    f64::NAN
+                } else {
+                    *x
+                };
                 h.write_u64(x.to_bits())
             }
             Decimal(d) => {

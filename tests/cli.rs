@@ -63,7 +63,11 @@ fn valid_history_exits_0() {
     // ...but in the stale-read history the :cas succeeded, so it is.
     let out = knossos(&["check", "--model", "register", "fixtures/stale-read.edn"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("fixtures/stale-read.edn:7:1: op 6: register: unknown :f :cas"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("fixtures/stale-read.edn:7:1: op 6: register: unknown :f :cas"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -71,11 +75,19 @@ fn init_changes_the_verdict() {
     // Without --init the register starts nil, so the read of 0 at the start of
     // this history is impossible; with --init 0 it is fine.
     let dir = tempdir();
-    let file = write(&dir, "init.edn", "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value 0}\n");
+    let file = write(
+        &dir,
+        "init.edn",
+        "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value 0}\n",
+    );
     assert_eq!(knossos(&["check", "-m", "cas-register", &file]).status.code(), Some(1));
     assert_eq!(knossos(&["check", "-m", "cas-register", "--init", "0", &file]).status.code(), Some(0));
     // --nil-reads absent: a nil read is a claim that the register held nil.
-    let file = write(&dir, "nil.edn", "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value nil}\n");
+    let file = write(
+        &dir,
+        "nil.edn",
+        "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value nil}\n",
+    );
     assert_eq!(knossos(&["check", "-m", "cas-register", "--init", "0", &file]).status.code(), Some(0));
     let out = knossos(&["check", "-m", "cas-register", "--init", "0", "--nil-reads", "absent", &file]);
     assert_eq!(out.status.code(), Some(1));
@@ -137,8 +149,11 @@ fn help_and_version() {
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir()
-        .join(format!("knossos-rs-cli-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = std::env::temp_dir().join(format!(
+        "knossos-rs-cli-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -154,7 +169,8 @@ fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> String {
 #[test]
 fn bad_inputs_are_reported_not_panicked_on() {
     let dir = tempdir();
-    let op = |p: i64, t: &str, f: &str, v: &str| format!("{{:process {p}, :type :{t}, :f :{f}, :value {v}}}\n");
+    let op =
+        |p: i64, t: &str, f: &str, v: &str| format!("{{:process {p}, :type :{t}, :f :{f}, :value {v}}}\n");
     let mut garbage = vec![0u8; 4096];
     let mut x = 0x2545_f491_4f6c_dd1du64;
     for b in &mut garbage {

@@ -75,10 +75,12 @@ fn invalid_knossos_histories_name_knossos_failing_op() {
 fn final_paths_are_bounded() {
     let Some(dir) = common::corpus() else { return };
     let path = dir.join("knossos/cas-register/bad/cas-failure.edn");
-    let model = model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() }).unwrap();
+    let model =
+        model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() })
+            .unwrap();
     let history = History::complete(read::read_path(&path, None).unwrap(), &model).unwrap();
     for max_paths in [0, 1, 3] {
-        let a = check(&model, &history, &Options { max_paths });
+        let a = check(&model, &history, &Options { max_paths, ..Default::default() });
         assert!(a.final_paths.len() <= max_paths);
     }
 }

@@ -30,12 +30,7 @@ fn kw(s: &str) -> Value {
 }
 
 fn op(process: i64, kind: &str, f: &str, value: Value) -> Value {
-    Value::kw_map([
-        ("process", Value::Int(process)),
-        ("type", kw(kind)),
-        ("f", kw(f)),
-        ("value", value),
-    ])
+    Value::kw_map([("process", Value::Int(process)), ("type", kw(kind)), ("f", kw(f)), ("value", value)])
 }
 
 /// A random history over `processes` processes with `ops` invocations. Effects
@@ -147,7 +142,12 @@ fn calls(log: &[Value]) -> Vec<Call> {
     for (i, o) in log.iter().enumerate() {
         let completed = calls.iter().any(|c| c.invoke == i);
         if o.get("type").unwrap().as_keyword() == Some("invoke") && !completed && !failed.contains(&i) {
-            calls.push(Call { invoke: i, complete: None, f: o.get("f").unwrap().clone(), value: o.get("value").unwrap().clone() });
+            calls.push(Call {
+                invoke: i,
+                complete: None,
+                f: o.get("f").unwrap().clone(),
+                value: o.get("value").unwrap().clone(),
+            });
         }
     }
     calls
@@ -156,7 +156,14 @@ fn calls(log: &[Value]) -> Vec<Call> {
 /// Can every call in `required` be put in an order, with any of the others
 /// (invoked before `horizon`) mixed in, that respects real time and the model?
 fn linearizable(model: &dyn Model<State = Value>, calls: &[Call], required: &[bool], horizon: usize) -> bool {
-    fn go(model: &dyn Model<State = Value>, calls: &[Call], required: &[bool], horizon: usize, state: &Value, done: &mut Vec<bool>) -> bool {
+    fn go(
+        model: &dyn Model<State = Value>,
+        calls: &[Call],
+        required: &[bool],
+        horizon: usize,
+        state: &Value,
+        done: &mut Vec<bool>,
+    ) -> bool {
         if (0..calls.len()).all(|i| !required[i] || done[i]) {
             return true;
         }
@@ -166,9 +173,8 @@ fn linearizable(model: &dyn Model<State = Value>, calls: &[Call], required: &[bo
             }
             // Real time: every required call that completed before this one was
             // invoked must come first.
-            let blocked = (0..calls.len()).any(|j| {
-                !done[j] && required[j] && calls[j].complete.is_some_and(|c| c < calls[i].invoke)
-            });
+            let blocked = (0..calls.len())
+                .any(|j| !done[j] && required[j] && calls[j].complete.is_some_and(|c| c < calls[i].invoke));
             if blocked {
                 continue;
             }
@@ -220,8 +226,18 @@ fn run(model_name: &str, nil_reads: NilReads, seed: u64, histories: usize) {
             }
             Some(pos) => {
                 invalid += 1;
-                assert_eq!(analysis.valid, Validity::Invalid, "case {case}: oracle says invalid\n{}", shown());
-                assert_eq!(analysis.op.as_ref().unwrap().index, pos as u64, "case {case}: failing op\n{}", shown());
+                assert_eq!(
+                    analysis.valid,
+                    Validity::Invalid,
+                    "case {case}: oracle says invalid\n{}",
+                    shown()
+                );
+                assert_eq!(
+                    analysis.op.as_ref().unwrap().index,
+                    pos as u64,
+                    "case {case}: failing op\n{}",
+                    shown()
+                );
                 // Every final path ends in the failing op's inconsistency, and every
                 // earlier step of it is legal.
                 assert!(!analysis.final_paths.is_empty(), "case {case}: no final path\n{}", shown());

@@ -108,8 +108,15 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         self.model.render(&self.states[state as usize])
     }
 
-    /// How many distinct states have been met.
-    pub fn state_count(&self) -> usize {
-        self.states.len()
+    /// An estimate of the bytes the memo holds (states are counted by their
+    /// inline size: a model whose states own large heap data is undercounted).
+    pub fn bytes(&self) -> usize {
+        let state = std::mem::size_of::<M::State>();
+        let kind = std::mem::size_of::<(Value, Value)>();
+        self.states.capacity() * state
+            + self.state_ids.capacity() * (state + 5)
+            + self.kinds.capacity() * kind
+            + self.kind_ids.capacity() * (kind + 5)
+            + self.table.capacity() * 13
     }
 }

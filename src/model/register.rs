@@ -53,10 +53,7 @@ fn parse<'a>(f: &Value, value: &'a Value, cas: bool) -> Result<RegisterOp<'a>, S
         Some("write") => Ok(RegisterOp::Write(value)),
         Some("cas") if cas => match value.as_seq() {
             Some([old, new]) => Ok(RegisterOp::Cas(old, new)),
-            _ => Err(format!(
-                "a :cas value must be [old new], not {}",
-                value.to_edn_short(60)
-            )),
+            _ => Err(format!("a :cas value must be [old new], not {}", value.to_edn_short(60))),
         },
         _ => Err(format!("unknown :f {}; this model knows {known}", f.to_edn_short(60))),
     }
@@ -112,16 +109,11 @@ impl Model for CasRegister {
         match parse(f, value, true)? {
             RegisterOp::Write(v) => Ok(v.clone()),
             RegisterOp::Cas(old, new) if old == state => Ok(new.clone()),
-            RegisterOp::Cas(old, new) => Err(format!(
-                "can't CAS {} from {} to {}",
-                state.to_str(),
-                old.to_str(),
-                new.to_str()
-            )),
-            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
-            RegisterOp::Read(v) => {
-                Err(format!("can't read {} from register {}", v.to_str(), state.to_str()))
+            RegisterOp::Cas(old, new) => {
+                Err(format!("can't CAS {} from {} to {}", state.to_str(), old.to_str(), new.to_str()))
             }
+            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
+            RegisterOp::Read(v) => Err(format!("can't read {} from register {}", v.to_str(), state.to_str())),
         }
     }
     fn render(&self, state: &Value) -> Value {
@@ -153,10 +145,7 @@ mod tests {
         // reads: equal value, or nil (unknown) are legal
         assert_eq!(m.step(&s, &kw("read"), &Value::Int(0)), Ok(Value::Int(0)));
         assert_eq!(m.step(&s, &kw("read"), &Value::Nil), Ok(Value::Int(0)));
-        assert_eq!(
-            m.step(&s, &kw("read"), &Value::Int(2)),
-            Err("can't read 2 from register 0".into())
-        );
+        assert_eq!(m.step(&s, &kw("read"), &Value::Int(2)), Err("can't read 2 from register 0".into()));
         // str prints nil as nothing, as Knossos's message does
         assert_eq!(
             m.step(&Value::Nil, &kw("read"), &Value::Int(2)),

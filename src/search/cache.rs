@@ -20,6 +20,8 @@ struct Slot {
 #[derive(Default)]
 pub struct ConfigCache {
     table: HashTable<Slot>,
+    /// Heap bytes of the bit sets and state lists.
+    heap: usize,
 }
 
 impl ConfigCache {
@@ -30,11 +32,18 @@ impl ConfigCache {
                 return false;
             }
             slot.more.push(state);
+            self.heap += std::mem::size_of::<StateId>();
             return true;
         }
+        self.heap += std::mem::size_of_val(bits);
         let slot = Slot { hash, bits: bits.into(), first: state, more: Vec::new() };
         self.table.insert_unique(hash, slot, |s| s.hash);
         true
+    }
+
+    /// The bytes the cache holds: its table and what the table points to.
+    pub fn bytes(&self) -> usize {
+        self.heap + self.table.capacity() * (std::mem::size_of::<Slot>() + 1)
     }
 
     /// How many configurations it holds.

@@ -1,9 +1,46 @@
-//! Deciding linearizability: the search engines and what they report.
+//! Deciding linearizability: the engines, the race between them, and budgets.
+//!
+//! Two engines decide the same question by different routes: [`wgl`] (Wing &
+//! Gong's depth-first search over orders, with Lowe's configuration cache) and
+//! [`linear`] (Lowe's just-in-time linearization, breadth-first over the
+//! history). Each is fast where the other is exponential, so by default they race
+//! ([`competition`]) and the first verdict wins. All of them poll one [`Budget`].
 
+pub mod budget;
 mod cache;
+pub mod competition;
+pub mod linear;
 pub mod wgl;
 
-use crate::model::memo::StateId;
+pub use budget::{Budget, Cancel, Cause};
+
+use crate::history::History;
+use crate::model::memo::{KindId, StateId};
+
+/// How many configurations at the failure point an engine keeps for the analysis.
+const MAX_CONFIGS: usize = 1024;
+
+/// Which engine decides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Algorithm {
+    Wgl,
+    Linear,
+    /// Both engines on their own threads; the first verdict wins.
+    #[default]
+    Competition,
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Algorithm, String> {
+        match s {
+            "wgl" => Ok(Algorithm::Wgl),
+            "linear" => Ok(Algorithm::Linear),
+            "competition" => Ok(Algorithm::Competition),
+            _ => Err(format!("unknown algorithm `{s}`: use wgl, linear or competition")),
+        }
+    }
+}
 
 /// What a search found.
 #[derive(Clone, Debug)]
@@ -11,8 +48,12 @@ pub enum Outcome {
     /// Some order of the operations explains the history.
     Valid,
     /// No order does: `op` (an index into [`History::operations`](crate::History))
-    /// is the `:ok` operation no configuration could linearize.
+    /// is the `:ok` operation no configuration could linearize, and `configs` the
+    /// configurations that got as far as it.
     Invalid { op: usize, configs: Vec<Config> },
+    /// The search stopped before a verdict. `furthest` is the `:ok` operation it
+    /// had reached but not got past.
+    Unknown { cause: Cause, furthest: Option<usize> },
 }
 
 /// A configuration of the search: the operations linearized so far and the state
@@ -30,4 +71,21 @@ impl Config {
     pub fn is_linearized(&self, op: usize) -> bool {
         self.linearized[op / 64] & (1 << (op % 64)) != 0
     }
+}
+
+/// For each indeterminate operation, the previous indeterminate operation of the
+/// same kind (`None` for the first of its kind, and for `:ok` operations).
+///
+/// Such twins are interchangeable: neither has a return to meet, they have the
+/// same effect, and the earlier one is available whenever the later one is. So
+/// an engine need only ever linearize the earliest not-yet-linearized twin, which
+/// turns 2ⁿ subsets of n identical crashed writes into n + 1 counts.
+fn twins(history: &History, kinds: &[KindId]) -> Vec<Option<u32>> {
+    let mut last: hashbrown::HashMap<KindId, u32, foldhash::fast::FixedState> = Default::default();
+    (0..history.operations.len())
+        .map(|i| match history.operations[i].complete {
+            Some(_) => None,
+            None => last.insert(kinds[i], i as u32),
+        })
+        .collect()
 }

@@ -19,8 +19,9 @@
 //! before it was linearized in some configuration, and no configuration got past
 //! it. That is Knossos's `:op`.
 
+use super::budget::{Budget, CHECK_EVERY};
 use super::cache::ConfigCache;
-use super::{Config, Outcome};
+use super::{Config, Outcome, MAX_CONFIGS};
 use crate::history::History;
 use crate::model::memo::{KindId, Memo, StateId};
 use crate::model::Model;
@@ -28,8 +29,6 @@ use crate::model::Model;
 const HEAD: u32 = 0;
 /// Marks a call without a return (an indeterminate operation).
 const NONE: u32 = u32::MAX;
-/// How many configurations at the failure point are kept for the analysis.
-const MAX_CONFIGS: usize = 1024;
 
 /// The doubly linked entry list, as arrays. Node 0 is the head, the last node the tail.
 struct Entries {
@@ -114,11 +113,24 @@ fn zobrist(i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Decides whether the history is linearizable.
-pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>) -> Outcome {
+/// Decides whether the history is linearizable, within the budget.
+pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, budget: &Budget) -> Outcome {
+    let mut held = 0;
+    let outcome = run(history, memo, budget, &mut held);
+    budget.release(held);
+    outcome
+}
+
+fn run<M: Model + ?Sized>(
+    history: &History,
+    memo: &mut Memo<'_, M>,
+    budget: &Budget,
+    held: &mut usize,
+) -> Outcome {
     let n = history.operations.len();
     let kinds: Vec<KindId> = history.operations.iter().map(|o| memo.kind(&o.f, &o.value)).collect();
     let zob: Vec<u64> = (0..n as u64).map(zobrist).collect();
+    let twins = super::twins(history, &kinds);
     let mut ok_left = history.operations.iter().filter(|o| o.complete.is_some()).count();
     if ok_left == 0 {
         return Outcome::Valid;
@@ -134,11 +146,26 @@ pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>) -> O
     let mut furthest = 0u32;
     let mut configs: Vec<Config> = Vec::new();
     let mut entry = entries.next[HEAD as usize];
+    let mut ticks = 0u32;
 
     loop {
+        ticks = ticks.wrapping_add(1);
+        if ticks % CHECK_EVERY == 0 {
+            let holds = cache.bytes() + memo.bytes() + configs.len() * 8 * bits.len();
+            let stop = budget.check(*held, holds);
+            *held = holds;
+            if let Some(cause) = stop {
+                let furthest = (furthest != HEAD).then(|| entries.op[furthest as usize] as usize);
+                return Outcome::Unknown { cause, furthest };
+            }
+        }
         let op = entries.op[entry as usize] as usize;
+        let twin_waiting =
+            |bits: &[u64]| twins[op].is_some_and(|t| bits[t as usize / 64] & (1 << (t % 64)) == 0);
         if entries.is_call[entry as usize] {
-            if let Some(next) = memo.step(state, kinds[op]) {
+            if twin_waiting(&bits) {
+                // An identical, earlier crashed operation is still unlinearized: it goes first.
+            } else if let Some(next) = memo.step(state, kinds[op]) {
                 let next_hash = hash ^ zob[op];
                 bits[op / 64] |= 1 << (op % 64);
                 if cache.insert(next_hash, &bits, next) {

@@ -1,0 +1,161 @@
+//! Budgets: time, memory and cancellation, checked inside the search loops.
+//!
+//! Checking is NP-complete, so a search must be able to stop itself. Each engine
+//! calls [`Budget::check`] every [`CHECK_EVERY`] iterations of its loop (a few
+//! microseconds apart), passing the bytes its caches hold; the check reads the
+//! clock and two atomics. So a search stops within milliseconds of its deadline
+//! or of a cancellation, with no polling thread, and stops *before* its caches
+//! outgrow the memory limit rather than being killed by the operating system.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How many loop iterations pass between budget checks.
+pub const CHECK_EVERY: u32 = 1024;
+
+/// Why a search stopped without a verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// The time limit passed.
+    Timeout,
+    /// The caches reached the memory limit.
+    MemoryLimit,
+    /// The caller cancelled the search.
+    Cancelled,
+}
+
+impl Cause {
+    /// The keyword the analysis prints (`:timeout`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::Timeout => "timeout",
+            Cause::MemoryLimit => "memory-limit",
+            Cause::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A handle that stops a running check from another thread.
+///
+/// ```
+/// let cancel = knossos_rs::Cancel::default();
+/// let options = knossos_rs::Options { cancel: Some(cancel.clone()), ..Default::default() };
+/// // … hand `options` to `check` on one thread, and from another:
+/// cancel.cancel();
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Asks every search using this handle to stop; they answer `:unknown` with
+    /// cause `:cancelled`.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The limits one search runs under. Engines racing each other share one budget:
+/// the memory limit covers both, and the first verdict stops the other.
+pub struct Budget {
+    deadline: Option<Instant>,
+    memory_limit: usize,
+    cancel: Option<Cancel>,
+    /// Set when another engine has already decided.
+    decided: AtomicBool,
+    /// Bytes held by every engine under this budget.
+    used: AtomicUsize,
+}
+
+impl Budget {
+    pub fn new(deadline: Option<Instant>, memory_limit: usize, cancel: Option<Cancel>) -> Budget {
+        Budget { deadline, memory_limit, cancel, decided: AtomicBool::new(false), used: AtomicUsize::new(0) }
+    }
+
+    /// A budget without limits (for tests and small searches).
+    pub fn unlimited() -> Budget {
+        Budget::new(None, usize::MAX, None)
+    }
+
+    /// Tells other engines under this budget that a verdict is in.
+    pub fn decide(&self) {
+        self.decided.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether an engine should stop: `None` to go on. `held` is what this
+    /// engine's caches held at its last check, `holds` what they hold now.
+    pub fn check(&self, held: usize, holds: usize) -> Option<Cause> {
+        let total = if holds >= held {
+            self.used.fetch_add(holds - held, Ordering::Relaxed) + (holds - held)
+        } else {
+            self.used.fetch_sub(held - holds, Ordering::Relaxed) - (held - holds)
+        };
+        if self.decided.load(Ordering::Relaxed) || self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+            return Some(Cause::Cancelled);
+        }
+        if total > self.memory_limit {
+            return Some(Cause::MemoryLimit);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(Cause::Timeout);
+        }
+        None
+    }
+
+    /// Gives back what an engine held, once it is done.
+    pub fn release(&self, held: usize) {
+        self.used.fetch_sub(held, Ordering::Relaxed);
+    }
+}
+
+/// The default memory limit: half of physical memory (from `/proc/meminfo`), or
+/// 4 GiB where that cannot be read.
+pub fn default_memory_limit() -> usize {
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+    });
+    total_kib.map_or(4 << 30, |kib| kib / 2 * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn stops_for_each_cause() {
+        let b = Budget::new(None, 1000, None);
+        assert_eq!(b.check(0, 500), None);
+        assert_eq!(b.check(500, 1001), Some(Cause::MemoryLimit));
+        assert_eq!(b.check(1001, 10), None);
+        let b = Budget::new(Some(Instant::now() - Duration::from_millis(1)), usize::MAX, None);
+        assert_eq!(b.check(0, 0), Some(Cause::Timeout));
+        let cancel = Cancel::default();
+        let b = Budget::new(None, usize::MAX, Some(cancel.clone()));
+        assert_eq!(b.check(0, 0), None);
+        cancel.cancel();
+        assert_eq!(b.check(0, 0), Some(Cause::Cancelled));
+    }
+
+    #[test]
+    fn memory_is_shared_between_engines() {
+        let b = Budget::new(None, 1000, None);
+        assert_eq!(b.check(0, 600), None);
+        // a second engine's 600 bytes exceed the shared limit
+        assert_eq!(b.check(0, 600), Some(Cause::MemoryLimit));
+        b.release(600);
+        assert_eq!(b.check(0, 0), None);
+    }
+
+    #[test]
+    fn default_limit_is_sensible() {
+        let limit = default_memory_limit();
+        assert!(limit >= 256 << 20, "{limit}");
+    }
+}

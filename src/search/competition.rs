@@ -1,0 +1,80 @@
+//! Running the engines: one alone, or both racing on their own threads.
+//!
+//! In a race the first *verdict* wins: the winner marks the shared [`Budget`] as
+//! decided, which the loser sees at its next budget check (microseconds later)
+//! and stops. An engine that stops without a verdict (its memory ran out, say)
+//! does not end the race: the other goes on alone, with the memory given back.
+
+use super::budget::Budget;
+use super::{linear, wgl, Algorithm, Outcome};
+use crate::history::History;
+use crate::model::memo::Memo;
+use crate::model::Model;
+use std::sync::mpsc;
+
+/// A search's outcome, the engine that produced it, and that engine's memo (whose
+/// state ids the outcome refers to).
+pub struct Decision<'m, M: Model + ?Sized> {
+    pub outcome: Outcome,
+    pub analyzer: &'static str,
+    pub memo: Memo<'m, M>,
+}
+
+fn engine<'m, M: Model + ?Sized>(
+    name: &'static str,
+    history: &History,
+    model: &'m M,
+    budget: &Budget,
+) -> Decision<'m, M> {
+    let mut memo = Memo::new(model);
+    let outcome = match name {
+        "wgl" => wgl::search(history, &mut memo, budget),
+        _ => linear::search(history, &mut memo, budget),
+    };
+    Decision { outcome, analyzer: name, memo }
+}
+
+/// Decides the history with the chosen algorithm.
+pub fn run<'m, M: Model + ?Sized>(
+    history: &History,
+    model: &'m M,
+    algorithm: Algorithm,
+    budget: &Budget,
+) -> Decision<'m, M> {
+    let names: &[&'static str] = match algorithm {
+        Algorithm::Wgl => &["wgl"],
+        Algorithm::Linear => &["linear"],
+        Algorithm::Competition => &["wgl", "linear"],
+    };
+    if let [name] = names {
+        return engine(name, history, model, budget);
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        for &name in names {
+            let tx = tx.clone();
+            scope.spawn(move || {
+                let decision = engine(name, history, model, budget);
+                if !matches!(decision.outcome, Outcome::Unknown { .. }) {
+                    budget.decide();
+                }
+                let _ = tx.send(decision);
+            });
+        }
+        drop(tx);
+        let mut unknown: Option<Decision<'m, M>> = None;
+        for decision in rx {
+            match (&decision.outcome, &mut unknown) {
+                (Outcome::Unknown { .. }, None) => unknown = Some(decision),
+                (Outcome::Unknown { furthest: b, .. }, Some(first)) => {
+                    // Neither decided: keep the first cause, and the furthest progress.
+                    if let Outcome::Unknown { furthest: a, .. } = &mut first.outcome {
+                        *a = (*a).max(*b);
+                    }
+                }
+                _ => return decision,
+            }
+        }
+        unknown.expect("every engine reports")
+    })
+}
