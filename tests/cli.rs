@@ -1,5 +1,9 @@
 //! The command line: outputs, exit codes, and a table of bad inputs.
 
+#[path = "../examples/pathological.rs"]
+#[allow(dead_code)]
+mod pathological;
+
 use knossos_rs::{read, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -229,4 +233,51 @@ fn all_problems_of_a_file_are_reported_together() {
     for line in [2, 3, 5] {
         assert!(err.contains(&format!("{file}:{line}:")), "line {line} not reported: {err}");
     }
+}
+
+#[test]
+fn budgets_and_algorithms_on_the_command_line() {
+    let dir = tempdir();
+    let file = write(&dir, "hard.edn", pathological::history(40));
+    for algorithm in ["wgl", "linear", "competition"] {
+        let out = knossos(&[
+            "check",
+            "-m",
+            "cas-register",
+            "--algorithm",
+            algorithm,
+            "--time-limit",
+            "300ms",
+            &file,
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{algorithm}: {}", stderr(&out));
+        let a = parse_analysis(&stdout(&out));
+        assert_eq!(a.get("valid?"), Some(&Value::keyword("unknown")));
+        assert_eq!(a.get("cause"), Some(&Value::keyword("timeout")));
+        let prefix = a.get("longest-linearizable-prefix").unwrap();
+        assert_eq!(prefix.get("next-index"), Some(&Value::Int(81)));
+        let out = knossos(&[
+            "check",
+            "-m",
+            "cas-register",
+            "--algorithm",
+            algorithm,
+            "--memory-limit",
+            "16MiB",
+            &file,
+        ]);
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(parse_analysis(&stdout(&out)).get("cause"), Some(&Value::keyword("memory-limit")));
+        // Each engine decides an easy history, and says which it was.
+        let out =
+            knossos(&["check", "-m", "cas-register", "--algorithm", algorithm, "fixtures/stale-read.edn"]);
+        assert_eq!(out.status.code(), Some(1));
+        let a = parse_analysis(&stdout(&out));
+        let analyzer = a.get("analyzer").and_then(Value::as_keyword).unwrap();
+        assert!(algorithm == "competition" || analyzer == algorithm, "{algorithm}: {analyzer}");
+    }
+    let out = knossos(&["check", "-m", "cas-register", "--time-limit", "soon", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = knossos(&["check", "-m", "cas-register", "--memory-limit", "lots", &file]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -1,9 +1,10 @@
 //! Differential test: the search against a brute-force oracle.
 //!
 //! Thousands of small random histories (a few processes; reads, writes and
-//! compare-and-sets; crashed and failed operations) are decided twice: by the
-//! library's search and by an oracle that tries every order of the operations.
-//! They must agree on the verdict and, for invalid histories, on the failing op.
+//! compare-and-sets; crashed and failed operations) are decided by each engine
+//! (wgl, linear, and the two racing) and by an oracle that tries every order of
+//! the operations. All must agree on the verdict and, for invalid histories, on
+//! the failing op.
 //!
 //! The oracle shares nothing with the search but the model's step function: it
 //! works on values, not interned ids, has no cache, and derives the failing op
@@ -12,7 +13,7 @@
 
 use knossos_rs::model::{self, ModelOptions, NilReads};
 use knossos_rs::read::RawOp;
-use knossos_rs::{check, History, Model, Options, Validity, Value};
+use knossos_rs::{check, Algorithm, History, Model, Options, Validity, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -217,35 +218,43 @@ fn run(model_name: &str, nil_reads: NilReads, seed: u64, histories: usize) {
         let expected = oracle(&*model, &log);
         let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1 }).collect();
         let history = History::complete(raw, &model).unwrap();
-        let analysis = check(&model, &history, &Options::default());
         let shown = || log.iter().map(Value::to_edn).collect::<Vec<_>>().join("\n");
-        match expected {
-            None => {
-                valid += 1;
-                assert_eq!(analysis.valid, Validity::Valid, "case {case}: oracle says valid\n{}", shown());
-            }
-            Some(pos) => {
-                invalid += 1;
-                assert_eq!(
-                    analysis.valid,
-                    Validity::Invalid,
-                    "case {case}: oracle says invalid\n{}",
-                    shown()
-                );
-                assert_eq!(
-                    analysis.op.as_ref().unwrap().index,
-                    pos as u64,
-                    "case {case}: failing op\n{}",
-                    shown()
-                );
-                // Every final path ends in the failing op's inconsistency, and every
-                // earlier step of it is legal.
-                assert!(!analysis.final_paths.is_empty(), "case {case}: no final path\n{}", shown());
-                for path in &analysis.final_paths {
-                    let last = path.last().unwrap();
-                    assert_eq!(last.op.get("index"), Some(&Value::Int(pos as i64)));
-                    assert!(last.model.get("msg").is_some());
-                    assert!(path[..path.len() - 1].iter().all(|s| s.model.get("msg").is_none()));
+        for algorithm in [Algorithm::Wgl, Algorithm::Linear, Algorithm::Competition] {
+            let analysis = check(&model, &history, &Options { algorithm, ..Default::default() });
+            let case = format!("{case} ({algorithm:?})");
+            match expected {
+                None => {
+                    valid += usize::from(algorithm == Algorithm::Wgl);
+                    assert_eq!(
+                        analysis.valid,
+                        Validity::Valid,
+                        "case {case}: oracle says valid\n{}",
+                        shown()
+                    );
+                }
+                Some(pos) => {
+                    invalid += usize::from(algorithm == Algorithm::Wgl);
+                    assert_eq!(
+                        analysis.valid,
+                        Validity::Invalid,
+                        "case {case}: oracle says invalid\n{}",
+                        shown()
+                    );
+                    assert_eq!(
+                        analysis.op.as_ref().unwrap().index,
+                        pos as u64,
+                        "case {case}: failing op\n{}",
+                        shown()
+                    );
+                    // Every final path ends in the failing op's inconsistency, and every
+                    // earlier step of it is legal.
+                    assert!(!analysis.final_paths.is_empty(), "case {case}: no final path\n{}", shown());
+                    for path in &analysis.final_paths {
+                        let last = path.last().unwrap();
+                        assert_eq!(last.op.get("index"), Some(&Value::Int(pos as i64)));
+                        assert!(last.model.get("msg").is_some());
+                        assert!(path[..path.len() - 1].iter().all(|s| s.model.get("msg").is_none()));
+                    }
                 }
             }
         }

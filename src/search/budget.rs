@@ -112,6 +112,37 @@ impl Budget {
     }
 }
 
+/// The most bytes a hash table or vector of `entry`-byte elements may hold after
+/// `more` further insertions: its buffer, plus the grown buffer it may need by then
+/// (old and new coexist while it grows).
+pub(crate) fn grow_peak(len: usize, capacity: usize, more: usize, entry: usize) -> usize {
+    let now = capacity * entry;
+    if len + more > capacity {
+        now + 2 * now.max(more * entry)
+    } else {
+        now
+    }
+}
+
+/// What the allocator takes for a request of `bytes` (glibc: a 16-byte-aligned chunk
+/// with an 8-byte header, 32 bytes at least).
+pub(crate) fn malloc_size(bytes: usize) -> usize {
+    if bytes == 0 {
+        0
+    } else {
+        ((bytes + 8 + 15) & !15).max(32)
+    }
+}
+
+/// Frees a structure holding `bytes`, on another thread if it is large: dropping
+/// millions of entries takes a noticeable fraction of a second, which a search that
+/// stopped at its time limit should not add to its answer.
+pub(crate) fn drop_in_background<T: Send + 'static>(value: T, bytes: usize) {
+    if bytes > 16 << 20 {
+        std::thread::spawn(move || drop(value));
+    }
+}
+
 /// The default memory limit: half of physical memory (from `/proc/meminfo`), or
 /// 4 GiB where that cannot be read.
 pub fn default_memory_limit() -> usize {

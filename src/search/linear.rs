@@ -14,22 +14,53 @@
 //! badly where indeterminate operations pile up (each doubles the configurations);
 //! WGL has the opposite profile, which is why the two race in `competition`.
 
-use super::budget::{Budget, Cause, CHECK_EVERY};
+use super::budget::{drop_in_background, grow_peak, malloc_size, Budget, Cause, CHECK_EVERY};
 use super::{Config, Outcome};
 use crate::history::History;
 use crate::model::memo::{KindId, Memo, StateId};
 use crate::model::Model;
 use foldhash::fast::FixedState;
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 
 /// A configuration: a state and the live operations already linearized (sorted).
 type Key = (StateId, Box<[u32]>);
-/// Configurations, each with the operation it linearized last.
-type Configs = HashMap<Key, Option<u32>, FixedState>;
+/// A table of configurations, and the heap its keys' operation lists hold.
+#[derive(Default)]
+struct Table<V> {
+    map: HashMap<Key, V, FixedState>,
+    heap: usize,
+}
 
-/// An approximation of the heap bytes of one configuration with `n` linearized live ops.
-fn config_bytes(n: usize) -> usize {
-    std::mem::size_of::<(Key, Option<u32>)>() + 8 + 4 * n
+impl<V> Table<V> {
+    /// Inserts unless present; `true` if inserted.
+    fn insert(&mut self, key: Key, value: V) -> bool {
+        let heap = malloc_size(4 * key.1.len());
+        match self.map.entry(key) {
+            hashbrown::hash_map::Entry::Occupied(_) => false,
+            hashbrown::hash_map::Entry::Vacant(v) => {
+                v.insert(value);
+                self.heap += heap;
+                true
+            }
+        }
+    }
+
+    fn contains(&self, key: &Key) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// The most bytes it may hold after `more` further insertions.
+    /// The small, variously sized operation lists fragment the allocator's memory:
+    /// they are counted twice over, which measurement showed to be about right.
+    fn peak_bytes(&self, more: usize) -> usize {
+        let entry = std::mem::size_of::<(Key, V)>() + 1;
+        grow_peak(self.map.len(), self.map.capacity(), more, entry) + 2 * (self.heap + more * malloc_size(64))
+    }
+
+    fn clear(&mut self) {
+        self.map.clear();
+        self.heap = 0;
+    }
 }
 
 struct Linear<'a, 'h, 'm, M: Model + ?Sized> {
@@ -40,19 +71,43 @@ struct Linear<'a, 'h, 'm, M: Model + ?Sized> {
     twins: Vec<Option<u32>>,
     /// Live operations, in invocation order.
     live: Vec<u32>,
+    /// The configurations so far, each with the operation it linearized last.
+    configs: Table<Option<u32>>,
+    /// The configurations being built at a return.
+    next: Table<Option<u32>>,
+    /// The configurations explored at a return.
+    visited: Table<()>,
+    /// The depth-first search's stack of configurations to explore.
+    stack: Vec<Key>,
     ticks: u32,
     held: usize,
-    bytes: usize,
+    /// Bytes of the configurations taken out of `configs` while a return is completed.
+    completing: usize,
 }
 
 /// Decides whether the history is linearizable.
 pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, budget: &Budget) -> Outcome {
     let kinds: Vec<KindId> = history.operations.iter().map(|o| memo.kind(&o.f, &o.value)).collect();
     let twins = super::twins(history, &kinds);
-    let mut engine =
-        Linear { history, memo, budget, kinds, twins, live: Vec::new(), ticks: 0, held: 0, bytes: 0 };
+    let mut engine = Linear {
+        history,
+        memo,
+        budget,
+        kinds,
+        twins,
+        live: Vec::new(),
+        configs: Table::default(),
+        next: Table::default(),
+        visited: Table::default(),
+        stack: Vec::new(),
+        ticks: 0,
+        held: 0,
+        completing: 0,
+    };
     let outcome = engine.run();
     budget.release(engine.held);
+    let bytes = engine.configs.peak_bytes(0) + engine.next.peak_bytes(0) + engine.visited.peak_bytes(0);
+    drop_in_background((engine.configs, engine.next, engine.visited), bytes);
     outcome
 }
 
@@ -66,63 +121,77 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
             }
         }
         events.sort_unstable_by_key(|e| e.0);
-        let mut configs: Configs = HashMap::default();
-        configs.insert((self.memo.init(), Box::new([])), None);
+        self.configs.insert((self.memo.init(), Box::new([])), None);
         for (_, op, invoke) in events {
             if invoke {
                 self.live.push(op);
                 continue;
             }
-            let next = match self.complete(&configs, op) {
-                Ok(next) => next,
-                Err(cause) => return Outcome::Unknown { cause, furthest: Some(op as usize) },
-            };
-            if next.is_empty() {
-                let configs = self.to_configs(&configs, op as usize);
-                return Outcome::Invalid { op: op as usize, configs };
+            if let Err(cause) = self.complete(op) {
+                return Outcome::Unknown { cause, furthest: Some(op as usize) };
+            }
+            if self.next.map.is_empty() {
+                return Outcome::Invalid { op: op as usize, configs: self.to_configs(op as usize) };
             }
             self.live.retain(|&l| l != op);
-            self.bytes = next.keys().map(|(_, lin)| config_bytes(lin.len())).sum();
-            configs = next;
+            std::mem::swap(&mut self.configs, &mut self.next);
+            self.next.clear();
+            self.visited.clear();
         }
         Outcome::Valid
     }
 
     /// Polls the budget every [`CHECK_EVERY`] calls.
-    fn tick(&mut self, extra: usize) -> Result<(), Cause> {
+    fn tick(&mut self) -> Result<(), Cause> {
         self.ticks += 1;
         if self.ticks % CHECK_EVERY != 0 {
             return Ok(());
         }
-        let holds = self.bytes + extra + self.memo.bytes();
+        // Each tick may add a configuration to `next` and `visited` per live operation.
+        let more = CHECK_EVERY as usize * (self.live.len() + 1);
+        let stack = grow_peak(self.stack.len(), self.stack.capacity(), more, std::mem::size_of::<Key>())
+            + 2 * (self.stack.len() + more) * malloc_size(4 * self.live.len());
+        let holds = self.completing
+            + self.configs.peak_bytes(0)
+            + self.next.peak_bytes(more)
+            + self.visited.peak_bytes(more)
+            + stack
+            + self.memo.bytes();
         let stop = self.budget.check(self.held, holds);
         self.held = holds;
         stop.map_or(Ok(()), Err)
     }
 
-    /// The configurations in which `x`, now returning, is linearized.
-    fn complete(&mut self, configs: &Configs, x: u32) -> Result<Configs, Cause> {
-        let mut next: Configs = HashMap::default();
-        let mut visited: HashSet<Key, FixedState> = HashSet::default();
-        let mut visited_bytes = 0;
-        for ((state, lin), last) in configs {
-            self.tick(visited_bytes)?;
+    /// Fills `next` with the configurations in which `x`, now returning, is linearized.
+    fn complete(&mut self, x: u32) -> Result<(), Cause> {
+        let configs = std::mem::take(&mut self.configs);
+        self.completing = configs.peak_bytes(0);
+        let result = self.complete_from(&configs, x);
+        self.configs = configs;
+        result
+    }
+
+    fn complete_from(&mut self, configs: &Table<Option<u32>>, x: u32) -> Result<(), Cause> {
+        for ((state, lin), last) in &configs.map {
+            self.tick()?;
             if let Ok(i) = lin.binary_search(&x) {
                 let mut rest = lin.to_vec();
                 rest.remove(i);
-                next.entry((*state, rest.into())).or_insert(*last);
+                self.next.insert((*state, rest.into()), *last);
                 continue;
             }
             // Depth first through the live operations that may precede x.
-            let mut stack: Vec<(StateId, Box<[u32]>)> = vec![(*state, lin.clone())];
-            while let Some((state, lin)) = stack.pop() {
-                self.tick(visited_bytes)?;
-                if !visited.insert((state, lin.clone())) {
+            self.stack.push((*state, lin.clone()));
+            while let Some((state, lin)) = self.stack.pop() {
+                self.tick()?;
+                let key = (state, lin);
+                if self.visited.contains(&key) {
                     continue;
                 }
-                visited_bytes += config_bytes(lin.len());
+                let lin = key.1.clone();
+                self.visited.insert(key, ());
                 if let Some(s) = self.memo.step(state, self.kinds[x as usize]) {
-                    next.entry((s, lin.clone())).or_insert(Some(x));
+                    self.next.insert((s, lin.clone()), Some(x));
                 }
                 for i in 0..self.live.len() {
                     let op = self.live[i];
@@ -137,16 +206,16 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
                         let mut more = lin.to_vec();
                         let at = more.binary_search(&op).unwrap_err();
                         more.insert(at, op);
-                        stack.push((s, more.into()));
+                        self.stack.push((s, more.into()));
                     }
                 }
             }
         }
-        Ok(next)
+        Ok(())
     }
 
     /// The configurations before `x`'s return, as the analysis takes them.
-    fn to_configs(&self, configs: &Configs, x: usize) -> Vec<Config> {
+    fn to_configs(&self, x: usize) -> Vec<Config> {
         let at = self.history.operations[x].complete.expect("an :ok operation");
         let n = self.history.operations.len();
         let mut returned = vec![0u64; n.div_ceil(64)];
@@ -155,7 +224,9 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
                 returned[i / 64] |= 1 << (i % 64);
             }
         }
-        let mut out: Vec<Config> = configs
+        let mut out: Vec<Config> = self
+            .configs
+            .map
             .iter()
             .take(super::MAX_CONFIGS)
             .map(|((state, lin), last)| {

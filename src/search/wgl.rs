@@ -19,7 +19,7 @@
 //! before it was linearized in some configuration, and no configuration got past
 //! it. That is Knossos's `:op`.
 
-use super::budget::{Budget, CHECK_EVERY};
+use super::budget::{drop_in_background, Budget, CHECK_EVERY};
 use super::cache::ConfigCache;
 use super::{Config, Outcome, MAX_CONFIGS};
 use crate::history::History;
@@ -116,8 +116,11 @@ fn zobrist(i: u64) -> u64 {
 /// Decides whether the history is linearizable, within the budget.
 pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, budget: &Budget) -> Outcome {
     let mut held = 0;
-    let outcome = run(history, memo, budget, &mut held);
+    let mut cache = ConfigCache::new(history.operations.len());
+    let outcome = run(history, memo, budget, &mut cache, &mut held);
     budget.release(held);
+    let bytes = cache.peak_bytes(0);
+    drop_in_background(cache, bytes);
     outcome
 }
 
@@ -125,6 +128,7 @@ fn run<M: Model + ?Sized>(
     history: &History,
     memo: &mut Memo<'_, M>,
     budget: &Budget,
+    cache: &mut ConfigCache,
     held: &mut usize,
 ) -> Outcome {
     let n = history.operations.len();
@@ -136,7 +140,6 @@ fn run<M: Model + ?Sized>(
         return Outcome::Valid;
     }
     let mut entries = Entries::new(history);
-    let mut cache = ConfigCache::default();
     let mut bits = vec![0u64; n.div_ceil(64)];
     let mut hash = 0u64;
     let mut state: StateId = memo.init();
@@ -151,7 +154,8 @@ fn run<M: Model + ?Sized>(
     loop {
         ticks = ticks.wrapping_add(1);
         if ticks % CHECK_EVERY == 0 {
-            let holds = cache.bytes() + memo.bytes() + configs.len() * 8 * bits.len();
+            let holds =
+                cache.peak_bytes(CHECK_EVERY as usize) + memo.bytes() + configs.len() * 8 * bits.len();
             let stop = budget.check(*held, holds);
             *held = holds;
             if let Some(cause) = stop {

@@ -1,0 +1,31 @@
+//! Prints a history that is exponential for every engine: `n` writes of distinct
+//! values that all crash, then a read of each value in turn, then a read of a
+//! value never written. Every subset of the crashed writes is a configuration to
+//! consider, so the search runs until a budget stops it.
+//!
+//! ```sh
+//! cargo run --release --example pathological -- 40 > /tmp/pathological.edn
+//! knossos-rs check --model cas-register --time-limit 1s /tmp/pathological.edn
+//! ```
+
+fn main() {
+    let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(40);
+    print!("{}", history(n));
+}
+
+/// The history, as EDN lines (tests/budgets.rs uses it too).
+pub fn history(n: u32) -> String {
+    let mut out = String::new();
+    for p in 0..n {
+        out += &format!("{{:process {p}, :type :invoke, :f :write, :value {p}}}\n");
+    }
+    for p in 0..n {
+        out += &format!("{{:process {p}, :type :info, :f :write, :value {p}}}\n");
+    }
+    for (i, v) in (0..n).chain([n + 1000]).enumerate() {
+        let p = n + i as u32;
+        out += &format!("{{:process {p}, :type :invoke, :f :read, :value nil}}\n");
+        out += &format!("{{:process {p}, :type :ok, :f :read, :value {v}}}\n");
+    }
+    out
+}

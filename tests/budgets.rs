@@ -1,0 +1,91 @@
+//! Budgets: a search too hard for its time or memory stops itself and says
+//! `:unknown`, with the cause and how far it got. (How promptly it stops is a
+//! measurement, in benches/budgets.sh, not a timed test.)
+
+#[path = "../examples/pathological.rs"]
+#[allow(dead_code)]
+mod pathological;
+
+use knossos_rs::model::{self, DynModel};
+use knossos_rs::{check, read, Algorithm, Cancel, Cause, History, Options, Validity};
+use std::time::Duration;
+
+fn hard() -> (DynModel, History) {
+    let model = model::builtin("cas-register", &Default::default()).unwrap();
+    let ops = read::read_ops(pathological::history(40).as_bytes(), "pathological.edn", None).unwrap();
+    let history = History::complete(ops, &model).unwrap();
+    (model, history)
+}
+
+const ALGORITHMS: [Algorithm; 3] = [Algorithm::Wgl, Algorithm::Linear, Algorithm::Competition];
+
+#[test]
+fn time_limit_answers_unknown_timeout() {
+    let (model, history) = hard();
+    for algorithm in ALGORITHMS {
+        let options =
+            Options { algorithm, time_limit: Some(Duration::from_millis(200)), ..Default::default() };
+        let a = check(&model, &history, &options);
+        assert_eq!(a.valid, Validity::Unknown, "{algorithm:?}");
+        assert_eq!(a.cause, Some(Cause::Timeout), "{algorithm:?}");
+        // The first read (op 81) needs the write of 0 to be linearized last among
+        // any subset of 40 crashed writes: the search is stuck before it.
+        let prefix = a.longest_prefix.unwrap();
+        assert_eq!((prefix.linearized, prefix.next_index), (0, Some(81)), "{algorithm:?}");
+        let edn = a.to_value().to_edn();
+        assert!(edn.contains(":valid? :unknown") && edn.contains(":cause :timeout"), "{edn}");
+    }
+}
+
+#[test]
+fn memory_limit_answers_unknown_memory_limit() {
+    let (model, history) = hard();
+    for algorithm in ALGORITHMS {
+        let options = Options { algorithm, memory_limit: Some(8 << 20), ..Default::default() };
+        let a = check(&model, &history, &options);
+        assert_eq!((a.valid, a.cause), (Validity::Unknown, Some(Cause::MemoryLimit)), "{algorithm:?}");
+    }
+}
+
+#[test]
+fn cancel_handle_stops_the_search() {
+    let (model, history) = hard();
+    for algorithm in ALGORITHMS {
+        let cancel = Cancel::default();
+        let trip = cancel.clone();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            trip.cancel();
+        });
+        let a = check(&model, &history, &Options { algorithm, cancel: Some(cancel), ..Default::default() });
+        canceller.join().unwrap();
+        assert_eq!((a.valid, a.cause), (Validity::Unknown, Some(Cause::Cancelled)), "{algorithm:?}");
+    }
+}
+
+#[test]
+fn budgets_do_not_change_easy_verdicts() {
+    // Generous budgets on an easy invalid history: the verdict is still false.
+    let model = model::builtin("cas-register", &Default::default()).unwrap();
+    let text =
+        "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
+                {:process 1, :type :invoke, :f :read}\n{:process 1, :type :ok, :f :read, :value 2}\n";
+    let history =
+        History::complete(read::read_ops(text.as_bytes(), "easy.edn", None).unwrap(), &model).unwrap();
+    for algorithm in ALGORITHMS {
+        let options = Options {
+            algorithm,
+            time_limit: Some(Duration::from_secs(60)),
+            memory_limit: Some(1 << 30),
+            ..Default::default()
+        };
+        let a = check(&model, &history, &options);
+        assert_eq!(a.valid, Validity::Invalid, "{algorithm:?}");
+        assert_eq!(a.op.unwrap().index, 3);
+        match algorithm {
+            Algorithm::Wgl => assert_eq!(a.analyzer, "wgl"),
+            Algorithm::Linear => assert_eq!(a.analyzer, "linear"),
+            Algorithm::Competition => assert!(["wgl", "linear"].contains(&a.analyzer)),
+        }
+    }
+}
