@@ -1,16 +1,17 @@
-//! Checking speed on the Knossos corpus (../shared/corpus/knossos, cas-register,
-//! initial value 0): all histories together, and the largest ones alone. Reading
-//! and completion happen outside the measurement: this is the search and analysis.
+//! Checking speed on the corpus: the Knossos cas-register histories (initial value
+//! 0) and Porcupine's etcd logs (initial value nil), all together and the hardest
+//! alone, with each algorithm. Reading and completion happen outside the
+//! measurement: this is the search and the analysis.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use knossos_rs::model::{self, DynModel, ModelOptions};
-use knossos_rs::{check, read, History, Options, Value};
+use knossos_rs::{check, read, Algorithm, History, Options, Validity, Value};
 use std::path::{Path, PathBuf};
 
-fn histories(dir: &Path, model: &DynModel) -> Vec<(String, History)> {
-    let mut files: Vec<PathBuf> = ["good", "bad"]
+fn histories(dirs: &[PathBuf], model: &DynModel) -> Vec<(String, History)> {
+    let mut files: Vec<PathBuf> = dirs
         .iter()
-        .flat_map(|d| std::fs::read_dir(dir.join(d)).into_iter().flatten())
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten())
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     files.sort();
@@ -24,26 +25,42 @@ fn histories(dir: &Path, model: &DynModel) -> Vec<(String, History)> {
         .collect()
 }
 
-fn knossos_corpus(c: &mut Criterion) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/knossos/cas-register");
-    if !dir.is_dir() {
-        eprintln!("skipping the corpus bench: {} not found", dir.display());
+fn corpus(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if !root.is_dir() {
+        eprintln!("skipping the corpus bench: {} not found", root.display());
         return;
     }
-    let options = ModelOptions { init: Some(Value::Int(0)), ..Default::default() };
-    let model = model::builtin("cas-register", &options).unwrap();
-    let all = histories(&dir, &model);
-    let opts = Options::default();
-    c.bench_function(&format!("check/knossos-cas-register-all-{}", all.len()), |b| {
-        b.iter(|| {
-            all.iter().filter(|(_, h)| check(&model, h, &opts).valid == knossos_rs::Validity::Valid).count()
-        })
-    });
-    for name in ["cas-failure", "rethink-fail", "mongodb-v0-ack-rollback-6", "memstress3-0"] {
-        let (_, h) = all.iter().find(|(n, _)| n == name).expect("corpus file present");
-        c.bench_function(&format!("check/{name}"), |b| b.iter(|| check(&model, h, &opts)));
+    let knossos = root.join("knossos/cas-register");
+    let suites = [
+        (
+            "knossos",
+            vec![knossos.join("good"), knossos.join("bad")],
+            Some(Value::Int(0)),
+            &["cas-failure", "memstress3-51"][..],
+        ),
+        ("etcd", vec![root.join("porcupine/etcd")], None, &["etcd_002", "etcd_007"][..]),
+    ];
+    for (suite, dirs, init, hardest) in suites {
+        let model = model::builtin("cas-register", &ModelOptions { init, ..Default::default() }).unwrap();
+        let all = histories(&dirs, &model);
+        for algorithm in [Algorithm::Competition, Algorithm::Wgl] {
+            let opts = Options { algorithm, ..Default::default() };
+            let name = format!("check/{suite}-all-{}/{algorithm:?}", all.len());
+            c.bench_function(&name, |b| {
+                b.iter(|| {
+                    all.iter().filter(|(_, h)| check(&model, h, &opts).valid == Validity::Valid).count()
+                })
+            });
+            for &file in hardest {
+                let (_, h) = all.iter().find(|(n, _)| n == file).expect("corpus file present");
+                c.bench_function(&format!("check/{file}/{algorithm:?}"), |b| {
+                    b.iter(|| check(&model, h, &opts))
+                });
+            }
+        }
     }
 }
 
-criterion_group!(benches, knossos_corpus);
+criterion_group!(benches, corpus);
 criterion_main!(benches);

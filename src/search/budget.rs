@@ -81,6 +81,11 @@ impl Budget {
         Budget::new(None, usize::MAX, None)
     }
 
+    /// The memory limit, in bytes.
+    pub fn memory_limit(&self) -> usize {
+        self.memory_limit
+    }
+
     /// Tells other engines under this budget that a verdict is in.
     pub fn decide(&self) {
         self.decided.store(true, Ordering::Relaxed);
