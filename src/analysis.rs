@@ -97,22 +97,7 @@ impl Analysis {
         if let Some(cause) = self.cause {
             entries.push(("cause", Value::keyword(cause.name())));
         }
-        if let Some(p) = self.longest_prefix {
-            let next = p.next_index.map_or(Value::Nil, |i| Value::Int(i as i64));
-            entries.push((
-                "longest-linearizable-prefix",
-                Value::kw_map([("linearized", Value::Int(p.linearized as i64)), ("next-index", next)]),
-            ));
-        }
         if self.valid == Validity::Invalid {
-            let configs = self.configs.iter().map(|c| {
-                Value::kw_map([
-                    ("model", c.model.clone()),
-                    ("last-op", c.last_op.clone().unwrap_or(Value::Nil)),
-                    ("pending", Value::Vector(c.pending.clone())),
-                ])
-            });
-            entries.push(("configs", Value::Vector(configs.collect())));
             entries.push(("op", op(&self.op)));
             entries.push(("previous-ok", op(&self.previous_ok)));
             entries.push(("last-op", op(&self.last_op)));
@@ -124,6 +109,21 @@ impl Analysis {
                 )
             });
             entries.push(("final-paths", Value::Vector(paths.collect())));
+            let configs = self.configs.iter().map(|c| {
+                Value::kw_map([
+                    ("model", c.model.clone()),
+                    ("last-op", c.last_op.clone().unwrap_or(Value::Nil)),
+                    ("pending", Value::Vector(c.pending.clone())),
+                ])
+            });
+            entries.push(("configs", Value::Vector(configs.collect())));
+        }
+        if let Some(p) = self.longest_prefix {
+            let next = p.next_index.map_or(Value::Nil, |i| Value::Int(i as i64));
+            entries.push((
+                "longest-linearizable-prefix",
+                Value::kw_map([("linearized", Value::Int(p.linearized as i64)), ("next-index", next)]),
+            ));
         }
         Value::kw_map(entries)
     }
