@@ -89,7 +89,8 @@ pub struct Operation {
     /// timed out, or never completed).
     pub complete: Option<usize>,
     pub f: Value,
-    /// The completed value: the `:ok`'s, or the invocation's for an indeterminate operation.
+    /// The model's argument (see [`Model::argument`]) from the completed value: the
+    /// `:ok`'s value, or the invocation's for an indeterminate operation.
     pub value: Value,
 }
 
@@ -184,13 +185,20 @@ impl History {
             }
         }
         operations.sort_by_key(|o| o.invoke);
-        for o in &operations {
-            if let Err(msg) = model.check_op(&o.f, &o.value) {
-                let at = &ops[o.complete.unwrap_or(o.invoke)];
-                errors.push(
-                    Diagnostic::new(at.line, at.column, format!("{}: {msg}", model.name()))
-                        .with_op_index(at.index),
-                );
+        for o in &mut operations {
+            let checked = model.argument(&ops[o.invoke].map, &o.value).and_then(|argument| {
+                model.check_op(&o.f, &argument)?;
+                Ok(argument)
+            });
+            match checked {
+                Ok(argument) => o.value = argument,
+                Err(msg) => {
+                    let at = &ops[o.complete.unwrap_or(o.invoke)];
+                    errors.push(
+                        Diagnostic::new(at.line, at.column, format!("{}: {msg}", model.name()))
+                            .with_op_index(at.index),
+                    );
+                }
             }
         }
         if errors.is_empty() {

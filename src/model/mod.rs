@@ -42,6 +42,23 @@ pub trait Model: Send + Sync {
 
     /// The state as the analysis prints it (`{:value 2}`).
     fn render(&self, state: &Self::State) -> Value;
+
+    /// The argument [`Model::check_op`] and [`Model::step`] receive for an
+    /// operation, from its invocation's op map and its completed value. By default
+    /// the value itself; a model that needs another field of the op (`kv` needs
+    /// `:key`) combines them here, or says what is missing.
+    fn argument(&self, invoke: &Value, value: &Value) -> Result<Value, String> {
+        let _ = invoke;
+        Ok(value.clone())
+    }
+
+    /// For a model whose operations on different keys never interact
+    /// (P-compositionality), the key of an op (from its op map); the history is
+    /// then checked key by key, exactly. `None`: the model does not split.
+    fn partition_key(&self, op: &Value) -> Option<Value> {
+        let _ = op;
+        None
+    }
 }
 
 impl<M: Model + ?Sized> Model for Box<M> {
@@ -60,6 +77,12 @@ impl<M: Model + ?Sized> Model for Box<M> {
     }
     fn render(&self, state: &M::State) -> Value {
         (**self).render(state)
+    }
+    fn argument(&self, invoke: &Value, value: &Value) -> Result<Value, String> {
+        (**self).argument(invoke, value)
+    }
+    fn partition_key(&self, op: &Value) -> Option<Value> {
+        (**self).partition_key(op)
     }
 }
 
