@@ -86,6 +86,11 @@ pub struct Analysis {
     pub last_op: Option<Op>,
     /// At most `max_paths` final paths.
     pub final_paths: Vec<Vec<PathStep>>,
+    /// For a history checked key by key: each key's analysis, in key order of
+    /// first appearance.
+    pub results: Vec<(Value, Analysis)>,
+    /// The keys whose histories are not linearizable.
+    pub failures: Vec<Value>,
 }
 
 impl Analysis {
@@ -125,7 +130,54 @@ impl Analysis {
                 Value::kw_map([("linearized", Value::Int(p.linearized as i64)), ("next-index", next)]),
             ));
         }
+        if !self.results.is_empty() {
+            let results = self.results.iter().map(|(k, a)| (k.clone(), a.to_value()));
+            entries.push(("results", Value::Map(results.collect())));
+            entries.push(("failures", Value::Vector(self.failures.clone())));
+        }
         Value::kw_map(entries)
+    }
+
+    /// The analysis of a history checked key by key, as `jepsen.independent`
+    /// writes it: invalid if any key is, else unknown if any key is, else valid;
+    /// `:results` maps each key to its analysis and `:failures` lists the invalid keys.
+    pub fn combine(results: Vec<(Value, Analysis)>) -> Analysis {
+        let any = |v| results.iter().any(|(_, a)| a.valid == v);
+        let valid = if any(Validity::Invalid) {
+            Validity::Invalid
+        } else if any(Validity::Unknown) {
+            Validity::Unknown
+        } else {
+            Validity::Valid
+        };
+        let failures = results.iter().filter(|(_, a)| a.valid == Validity::Invalid).map(|(k, _)| k.clone());
+        // The engine of the key that decided the verdict.
+        let decider = results.iter().find(|(_, a)| a.valid == valid);
+        Analysis {
+            valid,
+            analyzer: decider.map_or("wgl", |(_, a)| a.analyzer),
+            cause: decider.and_then(|(_, a)| a.cause),
+            failures: failures.collect(),
+            results,
+            ..Analysis::empty("wgl")
+        }
+    }
+
+    /// A valid analysis with nothing else in it.
+    fn empty(analyzer: &'static str) -> Analysis {
+        Analysis {
+            valid: Validity::Valid,
+            analyzer,
+            cause: None,
+            longest_prefix: None,
+            configs: Vec::new(),
+            op: None,
+            previous_ok: None,
+            last_op: None,
+            final_paths: Vec::new(),
+            results: Vec::new(),
+            failures: Vec::new(),
+        }
     }
 }
 
@@ -139,17 +191,7 @@ pub fn analyse<M: Model + ?Sized>(
     max_paths: usize,
 ) -> Analysis {
     let Decision { outcome, analyzer, mut memo } = decision;
-    let mut analysis = Analysis {
-        valid: Validity::Valid,
-        analyzer,
-        cause: None,
-        longest_prefix: None,
-        configs: Vec::new(),
-        op: None,
-        previous_ok: None,
-        last_op: None,
-        final_paths: Vec::new(),
-    };
+    let mut analysis = Analysis::empty(analyzer);
     match outcome {
         Outcome::Valid => {}
         Outcome::Unknown { cause, furthest } => {

@@ -73,6 +73,12 @@ struct CheckArgs {
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     time_limit: Option<std::time::Duration>,
 
+    /// Check a keyed model's history (kv, split by `:key`) as one object instead of
+    /// key by key. Slower, and the same verdict; for comparing with tools that do
+    /// not split.
+    #[arg(long)]
+    no_partition: bool,
+
     /// Stop the search before its caches hold more than this (`200MiB`, `2GiB`) and
     /// answer `:unknown` with cause `:memory-limit`. Default: half of physical memory.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -149,6 +155,7 @@ fn run_check(args: CheckArgs) -> i32 {
         time_limit: args.time_limit,
         memory_limit: args.memory_limit,
         cancel: None,
+        partition: !args.no_partition,
     };
     let several = args.files.len() > 1;
     let mut status = VALID;

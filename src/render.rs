@@ -41,6 +41,27 @@ fn text(analysis: &Analysis, file: Option<&str>) -> String {
     if let Some(file) = file {
         let _ = write!(out, "{file}: ");
     }
+    if !analysis.results.is_empty() {
+        // Checked key by key: the verdict, then each key that is not linearizable.
+        let verdict = match analysis.valid {
+            Validity::Valid => "linearizable",
+            Validity::Invalid => "NOT linearizable",
+            Validity::Unknown => "UNKNOWN",
+        };
+        let _ = writeln!(
+            out,
+            "{verdict}: {} keys checked, {} not linearizable",
+            analysis.results.len(),
+            analysis.failures.len()
+        );
+        for (key, a) in analysis.results.iter().filter(|(_, a)| a.valid != Validity::Valid) {
+            let label = format!("key {}", key.to_edn_short(LABEL));
+            for line in text(a, Some(&label)).lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        return out;
+    }
     match analysis.valid {
         Validity::Valid => {
             let _ = writeln!(out, "linearizable ({})", analysis.analyzer);
