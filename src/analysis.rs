@@ -102,7 +102,8 @@ impl Analysis {
         if let Some(cause) = self.cause {
             entries.push(("cause", Value::keyword(cause.name())));
         }
-        if self.valid == Validity::Invalid {
+        // A history checked key by key has its details under :results.
+        if self.valid == Validity::Invalid && self.results.is_empty() {
             entries.push(("op", op(&self.op)));
             entries.push(("previous-ok", op(&self.previous_ok)));
             entries.push(("last-op", op(&self.last_op)));

@@ -5,7 +5,8 @@
 //! order input error, not linearizable, unknown, linearizable.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use knossos_rs::model::{self, ModelOptions, NilReads};
+use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
+use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::{self, Format};
 use knossos_rs::render::{render, OutputFormat};
 use knossos_rs::{check, Algorithm, History, InputError, Options, Validity};
@@ -73,6 +74,16 @@ struct CheckArgs {
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     time_limit: Option<std::time::Duration>,
 
+    /// The history is jepsen.independent's: every client op's value is a
+    /// `[key value]` tuple, and each key is a separate object of the model, checked
+    /// on its own. The analysis has `:results` per key and `:failures`.
+    #[arg(long)]
+    independent: bool,
+
+    /// Check keys (and files) on this many threads. Default: one per core.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
     /// Check a keyed model's history (kv, split by `:key`) as one object instead of
     /// key by key. Slower, and the same verdict; for comparing with tools that do
     /// not split.
@@ -129,6 +140,10 @@ fn worse(a: i32, b: i32) -> i32 {
 }
 
 fn run_check(args: CheckArgs) -> i32 {
+    if let Some(threads) = args.threads {
+        // Only fails if a pool was built already, which nothing here does.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+    }
     let init = match args.init.as_deref().map(read::parse_edn).transpose() {
         Ok(init) => init,
         Err(d) => {
@@ -137,6 +152,7 @@ fn run_check(args: CheckArgs) -> i32 {
         }
     };
     let model = match model::builtin(&args.model, &ModelOptions { init, nil_reads: args.nil_reads }) {
+        Ok(m) if args.independent => Box::new(Independent(m)) as DynModel,
         Ok(m) => m,
         Err(e) => {
             eprintln!("knossos-rs: {e}");
@@ -170,6 +186,12 @@ fn run_check(args: CheckArgs) -> i32 {
                 ERROR
             }
             Ok(history) => {
+                if !args.independent && looks_independent(&history) {
+                    eprintln!(
+                        "{name}: hint: every value is a [key value] tuple; if this is a \
+                         jepsen.independent history, check it with --independent"
+                    );
+                }
                 let analysis = check(&model, &history, &options);
                 let label = (several || format == OutputFormat::Text).then_some(name.as_str());
                 let out = render(&analysis, label, format);

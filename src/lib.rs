@@ -57,6 +57,8 @@ pub use model::Model;
 pub use search::{Algorithm, Cancel, Cause};
 pub use value::Value;
 
+use rayon::prelude::*;
+
 /// How to check.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -90,15 +92,26 @@ impl Default for Options {
 }
 
 /// Checks a completed history against a model: key by key if the model splits
-/// histories (and `options.partition`), the time limit covering all keys.
+/// histories (and `options.partition`), keys in parallel on rayon's pool, the time
+/// and memory limits covering all keys together.
 pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
     let deadline = options.time_limit.map(|t| std::time::Instant::now() + t);
+    let memory = options.memory_limit.unwrap_or_else(search::budget::default_memory_limit);
+    let budget = search::Budget::new(deadline, memory, options.cancel.clone());
     let parts = options.partition.then(|| partition::by_key(history, model)).flatten();
     match parts {
-        None => check_one(model, history, options, deadline),
-        Some(parts) => Analysis::combine(
-            parts.into_iter().map(|p| (p.key, check_one(model, &p.history, options, deadline))).collect(),
-        ),
+        None => check_one(model, history, options, &budget),
+        Some(parts) => {
+            // Largest first, so that a long key does not start last; results in key order.
+            let mut order: Vec<usize> = (0..parts.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(parts[i].history.operations.len()));
+            let mut analyses: Vec<(usize, Analysis)> = order
+                .into_par_iter()
+                .map(|i| (i, check_one(model, &parts[i].history, options, &budget.share(None))))
+                .collect();
+            analyses.sort_by_key(|&(i, _)| i);
+            Analysis::combine(parts.into_iter().zip(analyses).map(|(p, (_, a))| (p.key, a)).collect())
+        }
     }
 }
 
@@ -106,10 +119,8 @@ fn check_one<M: Model + ?Sized>(
     model: &M,
     history: &History,
     options: &Options,
-    deadline: Option<std::time::Instant>,
+    budget: &search::Budget,
 ) -> Analysis {
-    let memory = options.memory_limit.unwrap_or_else(search::budget::default_memory_limit);
-    let budget = search::Budget::new(deadline, memory, options.cancel.clone());
-    let decision = search::competition::run(history, model, options.algorithm, &budget);
+    let decision = search::competition::run(history, model, options.algorithm, budget);
     analysis::analyse(history, decision, options.max_paths)
 }

@@ -6,6 +6,10 @@
 //! [`Model::partition_key`] names a key per op, like `kv`'s `:key`) is checked key by
 //! key: many small searches instead of one huge one.
 //!
+//! Jepsen's independent keys (`jepsen.independent`) are the other source of
+//! partitions: every client op's value is a `[key value]` tuple. [`Independent`]
+//! wraps any model to read them so, which makes independence a model like any other.
+//!
 //! The split happens after completion, so that pairing and its errors (a double
 //! invoke across keys, say) are judged on the whole history. Each operation goes to
 //! the key of its invocation; ops that belong to no operation go to their own key
@@ -16,6 +20,76 @@ use crate::history::{History, Operation};
 use crate::model::Model;
 use crate::value::Value;
 use std::collections::HashMap;
+
+/// A model over `[key value]` tuples (`--independent`): each key is a separate
+/// object of the inner model. Its state maps each key to the inner model's state,
+/// so it is exact on the whole history too (`--no-partition`); split by key, each
+/// part's state holds one key and prints as the inner model's state.
+#[derive(Clone, Debug)]
+pub struct Independent<M>(pub M);
+
+impl<M: Model<State = Value>> Model for Independent<M> {
+    type State = Value;
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn init(&self) -> Value {
+        Value::Map(Vec::new())
+    }
+    fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
+        match value.as_seq() {
+            Some([_, v]) => self.0.check_op(f, v),
+            _ => Err(format!("expected a [key value] tuple, not {}", value.to_edn_short(60))),
+        }
+    }
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
+        let (Some([key, v]), Value::Map(entries)) = (value.as_seq(), state) else {
+            return Err(format!("expected a [key value] tuple, not {}", value.to_edn_short(60)));
+        };
+        let mut entries = entries.clone();
+        match entries.iter_mut().find(|(k, _)| k == key) {
+            Some((_, s)) => *s = self.0.step(s, f, v)?,
+            None => entries.push((key.clone(), self.0.step(&self.0.init(), f, v)?)),
+        }
+        Ok(Value::Map(entries))
+    }
+    fn render(&self, state: &Value) -> Value {
+        match state {
+            Value::Map(entries) if entries.len() > 1 => {
+                Value::Map(entries.iter().map(|(k, s)| (k.clone(), self.0.render(s))).collect())
+            }
+            Value::Map(entries) => self.0.render(entries.first().map_or(&self.0.init(), |(_, s)| s)),
+            other => other.clone(),
+        }
+    }
+    /// The tuple's key with the inner model's argument from its value.
+    fn argument(&self, invoke: &Value, value: &Value) -> Result<Value, String> {
+        match value.as_seq() {
+            Some([k, v]) => Ok(Value::Vector(vec![k.clone(), self.0.argument(invoke, v)?])),
+            _ => Err(format!(
+                "with --independent every client op's value must be a [key value] tuple, not {}",
+                value.to_edn_short(60)
+            )),
+        }
+    }
+    fn partition_key(&self, op: &Value) -> Option<Value> {
+        match op.get("value")?.as_seq()? {
+            [k, _] => Some(k.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a history looks like `jepsen.independent`'s, though it was not read as
+/// one: every client operation's value is a 2-vector, and they are not all `:cas`
+/// (whose `[old new]` is a 2-vector too).
+pub fn looks_independent(history: &History) -> bool {
+    let value = |o: &Operation| history.ops[o.complete.unwrap_or(o.invoke)].value();
+    let mut operations = history.operations.iter().peekable();
+    operations.peek().is_some()
+        && history.operations.iter().any(|o| crate::model::f_name(&o.f) != Some("cas"))
+        && operations.all(|o| matches!(value(o).as_seq(), Some([_, _])))
+}
 
 /// One key's sub-history.
 #[derive(Clone, Debug)]

@@ -60,30 +60,44 @@ impl Cancel {
 }
 
 /// The limits one search runs under. Engines racing each other share one budget:
-/// the memory limit covers both, and the first verdict stops the other.
+/// the memory limit covers both, and the first verdict stops the other. Searches
+/// of different keys, running in parallel, share the deadline and the memory pool
+/// ([`Budget::share`]) but not the verdict.
 pub struct Budget {
     deadline: Option<Instant>,
     memory_limit: usize,
     cancel: Option<Cancel>,
     /// Set when another engine has already decided.
     decided: AtomicBool,
-    /// Bytes held by every engine under this budget.
-    used: AtomicUsize,
+    /// Bytes held by every search sharing this budget's pool.
+    used: Arc<AtomicUsize>,
 }
 
 impl Budget {
     pub fn new(deadline: Option<Instant>, memory_limit: usize, cancel: Option<Cancel>) -> Budget {
-        Budget { deadline, memory_limit, cancel, decided: AtomicBool::new(false), used: AtomicUsize::new(0) }
+        let used = Arc::new(AtomicUsize::new(0));
+        Budget { deadline, memory_limit, cancel, decided: AtomicBool::new(false), used }
+    }
+
+    /// A budget for another search under the same limits (deadline, memory pool,
+    /// cancellation), with a verdict of its own; `deadline` may bring the end nearer.
+    pub fn share(&self, deadline: Option<Instant>) -> Budget {
+        let deadline = match (self.deadline, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Budget {
+            deadline,
+            memory_limit: self.memory_limit,
+            cancel: self.cancel.clone(),
+            decided: AtomicBool::new(false),
+            used: Arc::clone(&self.used),
+        }
     }
 
     /// A budget without limits (for tests and small searches).
     pub fn unlimited() -> Budget {
         Budget::new(None, usize::MAX, None)
-    }
-
-    /// The memory limit, in bytes.
-    pub fn memory_limit(&self) -> usize {
-        self.memory_limit
     }
 
     /// Tells other engines under this budget that a verdict is in.
@@ -187,6 +201,18 @@ mod tests {
         assert_eq!(b.check(0, 600), Some(Cause::MemoryLimit));
         b.release(600);
         assert_eq!(b.check(0, 0), None);
+    }
+
+    #[test]
+    fn shared_budgets_share_the_pool_not_the_verdict() {
+        let root = Budget::new(None, 1000, None);
+        let a = root.share(None);
+        let b = root.share(Some(Instant::now() - Duration::from_millis(1)));
+        assert_eq!(a.check(0, 600), None);
+        assert_eq!(root.share(None).check(0, 600), Some(Cause::MemoryLimit));
+        a.decide();
+        assert_eq!(root.share(None).check(0, 0), None, "a verdict of one search is not another's");
+        assert_eq!(b.check(0, 0), Some(Cause::Timeout), "the nearer deadline holds");
     }
 
     #[test]

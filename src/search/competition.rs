@@ -57,7 +57,7 @@ pub fn run<'m, M: Model + ?Sized>(
     if let [name] = names {
         return engine(name, history, model, budget);
     }
-    let sprint = Budget::new(Some(Instant::now() + SPRINT), budget.memory_limit(), None);
+    let sprint = budget.share(Some(Instant::now() + SPRINT));
     let decision = engine("wgl", history, model, &sprint);
     if !matches!(decision.outcome, Outcome::Unknown { .. }) {
         return decision;
