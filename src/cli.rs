@@ -5,13 +5,16 @@
 //! order input error, not linearizable, unknown, linearizable.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::{self, Format};
 use knossos_rs::render::{render, OutputFormat};
 use knossos_rs::{check, Algorithm, History, InputError, Options, Validity};
-use std::io::Write;
-use std::path::PathBuf;
+use rayon::prelude::*;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// A fast linearizability checker for Jepsen histories, compatible with Knossos.
 #[derive(Parser)]
@@ -95,9 +98,20 @@ struct CheckArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
 
-    /// History files: Jepsen's history.edn, Knossos's EDN vectors, JSON, history.txt
-    /// or old Jepsen console logs.
-    #[arg(required = true, value_name = "FILE")]
+    /// Write each file's analysis beside it, as `<file>.knossos.edn` (or `.json`
+    /// with `--format json`).
+    #[arg(long)]
+    write_results: bool,
+
+    /// No progress bar and no summary table.
+    #[arg(long, short)]
+    quiet: bool,
+
+    /// History files (Jepsen's history.edn, Knossos's EDN vectors, JSON,
+    /// history.txt, old Jepsen console logs), or directories such as a Jepsen
+    /// store/, searched for history.edn (.json, .txt, .log) files at any depth.
+    /// Several are checked in parallel, and a summary table follows on stderr.
+    #[arg(required = true, value_name = "PATH")]
     files: Vec<PathBuf>,
 }
 
@@ -173,31 +187,49 @@ fn run_check(args: CheckArgs) -> i32 {
         cancel: None,
         partition: !args.no_partition,
     };
-    let several = args.files.len() > 1;
+    let files = match expand(&args.files) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("knossos-rs: {e}");
+            return ERROR;
+        }
+    };
+    let several = files.len() > 1;
+    let progress = if args.quiet || !std::io::stderr().is_terminal() || !several {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(files.len() as u64).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}").expect("a valid template"),
+        )
+    };
+    // Files in parallel (each one's keys in parallel too), results in the given order.
+    let outcomes: Vec<FileOutcome> = files
+        .par_iter()
+        .map(|path| {
+            let outcome = check_file(path, &model, format_in, &options, args.independent);
+            progress.inc(1);
+            outcome
+        })
+        .collect();
+    progress.finish_and_clear();
     let mut status = VALID;
-    let stdout = std::io::stdout();
-    for path in &args.files {
-        let name = path.display().to_string();
-        let result = read::read_path(path, format_in)
-            .and_then(|ops| History::complete(ops, &model).map_err(|d| InputError::new(&name, d)));
-        let file_status = match result {
+    let mut stdout = std::io::stdout().lock();
+    for outcome in &outcomes {
+        let file_status = match &outcome.result {
             Err(e) => {
                 eprintln!("{e}");
                 ERROR
             }
-            Ok(history) => {
-                if !args.independent && looks_independent(&history) {
-                    eprintln!(
-                        "{name}: hint: every value is a [key value] tuple; if this is a \
-                         jepsen.independent history, check it with --independent"
-                    );
+            Ok(checked) => {
+                let label = (several || format == OutputFormat::Text).then_some(outcome.name.as_str());
+                let _ = writeln!(stdout, "{}", render(&checked.analysis, label, format).trim_end());
+                if args.write_results {
+                    if let Err(e) = write_result(&outcome.path, &checked.analysis, format) {
+                        eprintln!("{}: cannot write the analysis: {e}", outcome.name);
+                        status = worse(status, ERROR);
+                    }
                 }
-                let analysis = check(&model, &history, &options);
-                let label = (several || format == OutputFormat::Text).then_some(name.as_str());
-                let out = render(&analysis, label, format);
-                let mut lock = stdout.lock();
-                let _ = writeln!(lock, "{}", out.trim_end());
-                match analysis.valid {
+                match checked.analysis.valid {
                     Validity::Valid => VALID,
                     Validity::Invalid => INVALID,
                     Validity::Unknown => UNKNOWN,
@@ -206,5 +238,108 @@ fn run_check(args: CheckArgs) -> i32 {
         };
         status = worse(status, file_status);
     }
+    if several && !args.quiet {
+        eprint!("{}", summary(&outcomes));
+    }
     status
+}
+
+/// One file's result.
+struct FileOutcome {
+    path: PathBuf,
+    name: String,
+    result: Result<Checked, InputError>,
+    elapsed: Duration,
+}
+
+struct Checked {
+    analysis: knossos_rs::Analysis,
+    ops: usize,
+}
+
+fn check_file(
+    path: &Path,
+    model: &DynModel,
+    format_in: Option<Format>,
+    options: &Options,
+    independent: bool,
+) -> FileOutcome {
+    let start = Instant::now();
+    let name = path.display().to_string();
+    let result = read::read_path(path, format_in)
+        .and_then(|ops| History::complete(ops, model).map_err(|d| InputError::new(&name, d)))
+        .map(|history| {
+            if !independent && looks_independent(&history) {
+                eprintln!(
+                    "{name}: hint: every value is a [key value] tuple; if this is a \
+                     jepsen.independent history, check it with --independent"
+                );
+            }
+            Checked { analysis: check(model, &history, options), ops: history.ops.len() }
+        });
+    FileOutcome { path: path.to_path_buf(), name, result, elapsed: start.elapsed() }
+}
+
+/// The files to check: each file given, and in each directory given, every
+/// history Jepsen stores (`history.edn`, `.json`, `.txt`, `.log`), at any depth.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let before = files.len();
+        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let name = entry.file_name().to_string_lossy();
+            let history =
+                ["history.edn", "history.json", "history.txt", "history.log"].contains(&name.as_ref());
+            if history && entry.file_type().is_file() {
+                files.push(entry.into_path());
+            }
+        }
+        if files.len() == before {
+            return Err(format!(
+                "{}: no history.edn (or .json, .txt, .log) in this directory; name the files instead",
+                path.display()
+            ));
+        }
+    }
+    Ok(files)
+}
+
+/// Writes the analysis beside its history: `history.edn` → `history.edn.knossos.edn`.
+fn write_result(path: &Path, analysis: &knossos_rs::Analysis, format: OutputFormat) -> std::io::Result<()> {
+    let (extension, format) = match format {
+        OutputFormat::Json => ("knossos.json", OutputFormat::Json),
+        _ => ("knossos.edn", OutputFormat::Edn),
+    };
+    let mut target = path.as_os_str().to_owned();
+    target.push(".");
+    target.push(extension);
+    std::fs::write(target, render(analysis, None, format) + "\n")
+}
+
+/// The table printed after checking several files.
+fn summary(outcomes: &[FileOutcome]) -> String {
+    let width = outcomes.iter().map(|o| o.name.chars().count()).max().unwrap_or(4).max(4);
+    let mut out =
+        format!("{:width$}  {:>9}  {:>5}  {:<17}  {:>9}\n", "file", "ops", "keys", "verdict", "time");
+    for o in outcomes {
+        let (ops, keys, verdict) = match &o.result {
+            Err(_) => ("-".to_string(), "-".to_string(), "input error".to_string()),
+            Ok(c) => {
+                let verdict = match c.analysis.valid {
+                    Validity::Valid => "linearizable".to_string(),
+                    Validity::Invalid => "NOT linearizable".to_string(),
+                    Validity::Unknown => format!("unknown ({})", c.analysis.cause.map_or("?", |c| c.name())),
+                };
+                (c.ops.to_string(), c.analysis.results.len().max(1).to_string(), verdict)
+            }
+        };
+        let time = format!("{:.1} ms", o.elapsed.as_secs_f64() * 1000.0);
+        out += &format!("{:width$}  {ops:>9}  {keys:>5}  {verdict:<17}  {time:>9}\n", o.name);
+    }
+    out
 }
