@@ -86,6 +86,9 @@ pub struct Analysis {
     pub last_op: Option<Op>,
     /// At most `max_paths` final paths.
     pub final_paths: Vec<Vec<PathStep>>,
+    /// How many final paths there are, and whether that is only a lower bound
+    /// (enumeration is bounded: there can be factorially many).
+    pub final_paths_count: Option<(usize, bool)>,
     /// For a history checked key by key: each key's analysis, in key order of
     /// first appearance.
     pub results: Vec<(Value, Analysis)>,
@@ -115,6 +118,12 @@ impl Analysis {
                 )
             });
             entries.push(("final-paths", Value::Vector(paths.collect())));
+            if let Some((count, truncated)) = self.final_paths_count {
+                entries.push(("final-paths-count", Value::Int(count as i64)));
+                if truncated {
+                    entries.push(("final-paths-truncated?", Value::Bool(true)));
+                }
+            }
             let configs = self.configs.iter().map(|c| {
                 Value::kw_map([
                     ("model", c.model.clone()),
@@ -176,6 +185,7 @@ impl Analysis {
             previous_ok: None,
             last_op: None,
             final_paths: Vec::new(),
+            final_paths_count: None,
             results: Vec::new(),
             failures: Vec::new(),
         }
@@ -219,7 +229,9 @@ pub fn analyse<M: Model + ?Sized>(
                         .collect(),
                 })
                 .collect();
-            analysis.final_paths = FinalPaths::new(history, &mut memo, op, max_paths).collect(&configs);
+            let paths = FinalPaths::new(history, &mut memo, op, max_paths).collect(&configs);
+            analysis.final_paths = paths.paths;
+            analysis.final_paths_count = Some((paths.count, paths.truncated));
         }
     }
     analysis
@@ -258,11 +270,20 @@ struct FinalPaths<'h, 'a, 'm, M: Model + ?Sized> {
     /// Operations open when the failing one completed.
     pending: Vec<usize>,
     max: usize,
-    /// Search nodes left to visit: enumeration stops when they run out, even if
-    /// duplicates kept it from finding `max` distinct paths.
+    /// Search nodes left to visit: past `max` paths, enumeration goes on only to
+    /// count them, and stops when these run out.
     visits_left: usize,
     seen: HashSet<(Option<usize>, StateId, Vec<usize>)>,
     out: Vec<Vec<PathStep>>,
+}
+
+/// Final paths: the first few, and how many there are.
+struct Enumerated {
+    paths: Vec<Vec<PathStep>>,
+    /// How many distinct final paths were found.
+    count: usize,
+    /// Whether enumeration stopped before finding them all (`count` is a lower bound).
+    truncated: bool,
 }
 
 impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
@@ -280,15 +301,12 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
         }
     }
 
-    fn collect(mut self, configs: &[Config]) -> Vec<Vec<PathStep>> {
+    fn collect(mut self, configs: &[Config]) -> Enumerated {
         for config in configs {
             let mut path = Vec::new();
             self.extend(config, config.state, &mut path);
-            if self.out.len() >= self.max || self.visits_left == 0 {
-                break;
-            }
         }
-        self.out
+        Enumerated { count: self.seen.len(), truncated: self.visits_left == 0, paths: self.out }
     }
 
     fn kind(&mut self, op: usize) -> u32 {
@@ -297,13 +315,14 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
     }
 
     fn extend(&mut self, config: &Config, state: StateId, path: &mut Vec<usize>) {
-        if self.out.len() >= self.max || self.visits_left == 0 {
+        if self.visits_left == 0 {
             return;
         }
         self.visits_left -= 1;
         let failing_kind = self.kind(self.failing);
         if self.memo.step(state, failing_kind).is_none()
             && self.seen.insert((config.last, config.state, path.clone()))
+            && self.out.len() < self.max
         {
             let steps = self.render(config, path, state, failing_kind);
             self.out.push(steps);

@@ -52,6 +52,16 @@ fn invalid_history_exits_1_with_knossos_analysis() {
         .collect();
     assert!(msgs.contains(&"can't read 1 from register 2".to_string()), "{msgs:?}");
     assert!(msgs.iter().all(|m| m == "can't read 1 from register 2" || m == "can't read 1 from register 3"));
+    // Three orders end in the inconsistency: after the cas (2), after the crashed
+    // write (3), and after the cas then the crashed write (3). All are counted even
+    // when fewer are shown.
+    assert_eq!(paths.len(), 3);
+    assert_eq!(a.get("final-paths-count"), Some(&Value::Int(3)));
+    let out = knossos(&["check", "--model", "cas-register", "--max-paths", "1", "fixtures/stale-read.edn"]);
+    let a = parse_analysis(&stdout(&out));
+    assert_eq!(a.get("final-paths").unwrap().as_seq().unwrap().len(), 1);
+    assert_eq!(a.get("final-paths-count"), Some(&Value::Int(3)));
+    assert_eq!(a.get("final-paths-truncated?"), None);
 }
 
 #[test]

@@ -112,5 +112,7 @@ fn final_paths_are_bounded() {
     for max_paths in [0, 1, 3] {
         let a = check(&model, &history, &Options { max_paths, ..Default::default() });
         assert!(a.final_paths.len() <= max_paths);
+        let (count, _) = a.final_paths_count.unwrap();
+        assert!(count >= a.final_paths.len());
     }
 }
