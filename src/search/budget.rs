@@ -209,7 +209,9 @@ mod tests {
         let a = root.share(None);
         let b = root.share(Some(Instant::now() - Duration::from_millis(1)));
         assert_eq!(a.check(0, 600), None);
-        assert_eq!(root.share(None).check(0, 600), Some(Cause::MemoryLimit));
+        let c = root.share(None);
+        assert_eq!(c.check(0, 600), Some(Cause::MemoryLimit), "the pool is shared");
+        c.release(600);
         a.decide();
         assert_eq!(root.share(None).check(0, 0), None, "a verdict of one search is not another's");
         assert_eq!(b.check(0, 0), Some(Cause::Timeout), "the nearer deadline holds");
