@@ -10,6 +10,7 @@ use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::{self, Format};
 use knossos_rs::render::{render, OutputFormat};
+use knossos_rs::report;
 use knossos_rs::{check, Algorithm, History, InputError, Options, Validity};
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
@@ -102,6 +103,11 @@ struct CheckArgs {
     /// with `--format json`).
     #[arg(long)]
     write_results: bool,
+
+    /// Write an HTML report (`DIR/report.html`, self-contained) and an SVG diagram
+    /// of each anomaly into DIR.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
 
     /// No progress bar and no summary table.
     #[arg(long, short)]
@@ -222,7 +228,8 @@ fn run_check(args: CheckArgs) -> i32 {
             }
             Ok(checked) => {
                 let label = (several || format == OutputFormat::Text).then_some(outcome.name.as_str());
-                let _ = writeln!(stdout, "{}", render(&checked.analysis, label, format).trim_end());
+                let out = render(&checked.analysis, Some(&checked.history), label, format);
+                let _ = writeln!(stdout, "{}", out.trim_end());
                 if args.write_results {
                     if let Err(e) = write_result(&outcome.path, &checked.analysis, format) {
                         eprintln!("{}: cannot write the analysis: {e}", outcome.name);
@@ -241,7 +248,41 @@ fn run_check(args: CheckArgs) -> i32 {
     if several && !args.quiet {
         eprint!("{}", summary(&outcomes));
     }
+    if let Some(dir) = &args.report {
+        let entries: Vec<report::Entry> = outcomes
+            .iter()
+            .filter_map(|o| {
+                let c = o.result.as_ref().ok()?;
+                Some(report::Entry {
+                    name: o.name.clone(),
+                    history: &c.history,
+                    analysis: &c.analysis,
+                    elapsed: o.elapsed,
+                })
+            })
+            .collect();
+        let title = format!("knossos-rs: {} checked with {}", plural_files(entries.len()), args.model);
+        match report::write(dir, &title, &entries) {
+            Ok(written) => {
+                if !args.quiet {
+                    eprintln!("report: {}", written[0].display());
+                }
+            }
+            Err(e) => {
+                eprintln!("knossos-rs: cannot write the report in {}: {e}", dir.display());
+                status = worse(status, ERROR);
+            }
+        }
+    }
     status
+}
+
+fn plural_files(n: usize) -> String {
+    if n == 1 {
+        "1 history".into()
+    } else {
+        format!("{n} histories")
+    }
 }
 
 /// One file's result.
@@ -253,8 +294,8 @@ struct FileOutcome {
 }
 
 struct Checked {
+    history: History,
     analysis: knossos_rs::Analysis,
-    ops: usize,
 }
 
 fn check_file(
@@ -275,7 +316,7 @@ fn check_file(
                      jepsen.independent history, check it with --independent"
                 );
             }
-            Checked { analysis: check(model, &history, options), ops: history.ops.len() }
+            Checked { analysis: check(model, &history, options), history }
         });
     FileOutcome { path: path.to_path_buf(), name, result, elapsed: start.elapsed() }
 }
@@ -318,7 +359,7 @@ fn write_result(path: &Path, analysis: &knossos_rs::Analysis, format: OutputForm
     let mut target = path.as_os_str().to_owned();
     target.push(".");
     target.push(extension);
-    std::fs::write(target, render(analysis, None, format) + "\n")
+    std::fs::write(target, render(analysis, None, None, format) + "\n")
 }
 
 /// The table printed after checking several files.
@@ -335,7 +376,7 @@ fn summary(outcomes: &[FileOutcome]) -> String {
                     Validity::Invalid => "NOT linearizable".to_string(),
                     Validity::Unknown => format!("unknown ({})", c.analysis.cause.map_or("?", |c| c.name())),
                 };
-                (c.ops.to_string(), c.analysis.results.len().max(1).to_string(), verdict)
+                (c.history.ops.len().to_string(), c.analysis.results.len().max(1).to_string(), verdict)
             }
         };
         let time = format!("{:.1} ms", o.elapsed.as_secs_f64() * 1000.0);

@@ -39,6 +39,82 @@
 //! assert!(ends.contains(&r#"{:msg "can't read 3 from register 0"}"#.to_string()));
 //! assert!(ends.contains(&r#"{:msg "can't read 3 from register 4"}"#.to_string()));
 //! ```
+//!
+//! # Writing a model
+//!
+//! A model is any type implementing [`Model`]: its state before any operation; a
+//! step from a state and an operation (its `:f` and completed `:value`) to the next
+//! state, or to the inconsistency message the analysis will show; a check of each
+//! operation's shape, run before the search so that a bad op is reported with its
+//! line; and how the analysis prints a state. The state may be any type that is
+//! `Clone + Eq + Hash`. The search interns states and caches transitions for your
+//! model exactly as for the built-in ones, so `step` may allocate freely: each
+//! distinct (state, operation) pair is computed once. A counter:
+//!
+//! ```
+//! use knossos_rs::model::f_name;
+//! use knossos_rs::{check, read, History, Model, Options, Validity, Value};
+//!
+//! /// A counter: `:add n` adds n; `:read n` returns it (nil: the read's result is unknown).
+//! struct Counter;
+//!
+//! impl Model for Counter {
+//!     type State = i64;
+//!
+//!     fn name(&self) -> &str {
+//!         "counter"
+//!     }
+//!     fn init(&self) -> i64 {
+//!         0
+//!     }
+//!     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
+//!         match (f_name(f), value) {
+//!             (Some("add"), Value::Int(_)) | (Some("read"), Value::Int(_) | Value::Nil) => Ok(()),
+//!             _ => Err(format!("expected :add n or :read n, n an integer, not {f} {value}")),
+//!         }
+//!     }
+//!     fn step(&self, n: &i64, f: &Value, value: &Value) -> Result<i64, String> {
+//!         match (f_name(f), value) {
+//!             (Some("add"), Value::Int(k)) => n.checked_add(*k).ok_or_else(|| "overflow".to_string()),
+//!             (Some("read"), Value::Int(k)) if k != n => Err(format!("can't read {k} from counter {n}")),
+//!             _ => Ok(*n), // a read of n, or of nil; check_op let nothing else through
+//!         }
+//!     }
+//!     fn render(&self, n: &i64) -> Value {
+//!         Value::kw_map([("value", Value::Int(*n))])
+//!     }
+//! }
+//!
+//! // The first read overlaps the add, and saw it; the second begins after the add
+//! // completed, so it cannot see 0.
+//! let log = r#"
+//! {:process 0, :type :invoke, :f :add, :value 2}
+//! {:process 1, :type :invoke, :f :read, :value nil}
+//! {:process 0, :type :ok, :f :add, :value 2}
+//! {:process 1, :type :ok, :f :read, :value 2}
+//! {:process 1, :type :invoke, :f :read, :value nil}
+//! {:process 1, :type :ok, :f :read, :value 0}
+//! "#;
+//! let history = History::complete(read::read_ops(log.as_bytes(), "counter.edn", None).unwrap(), &Counter).unwrap();
+//! let analysis = check(&Counter, &history, &Options::default());
+//! assert_eq!(analysis.valid, Validity::Invalid);
+//! assert_eq!(analysis.op.unwrap().index, 5);
+//! let end = &analysis.final_paths[0].last().unwrap().model;
+//! assert_eq!(end.to_edn(), r#"{:msg "can't read 0 from counter 2"}"#);
+//!
+//! // An op the model does not understand is an input error, with its line.
+//! let bad = read::read_ops(b"{:process 0, :type :invoke, :f :add, :value \"x\"}", "bad.edn", None).unwrap();
+//! let errors = History::complete(bad, &Counter).unwrap_err();
+//! assert_eq!(errors[0].line, 1);
+//! assert!(errors[0].message.starts_with("counter: expected :add n or :read n"));
+//! ```
+//!
+//! Two hooks have defaults: [`Model::argument`], for a model whose step needs
+//! another field of the op than `:value` (the built-in `kv` reads `:key`), and
+//! [`Model::partition_key`], for a model whose operations on different keys never
+//! interact, so that the history is checked key by key. A model's step gives one
+//! successor state; an object that may legally do one of several things is modelled
+//! exactly by a state that is the set of states it may be in (see [`Model`]).
 
 pub mod analysis;
 pub mod error;
@@ -47,6 +123,7 @@ pub mod model;
 pub mod partition;
 pub mod read;
 pub mod render;
+pub mod report;
 pub mod search;
 pub mod value;
 

@@ -16,7 +16,7 @@
 //! if they have one (failed operations, for reports) or to every key if they have
 //! none (the nemesis's ops, which reports show everywhere).
 
-use crate::history::{History, Operation};
+use crate::history::{History, Op, Operation};
 use crate::model::Model;
 use crate::value::Value;
 use std::collections::HashMap;
@@ -101,7 +101,13 @@ pub struct Part {
 /// Splits a completed history by the model's partition key, keys in order of first
 /// appearance; `None` if the model does not split histories.
 pub fn by_key<M: Model + ?Sized>(history: &History, model: &M) -> Option<Vec<Part>> {
-    let key_of = |pos: usize| model.partition_key(&history.ops[pos].map);
+    split_by(history, |op| model.partition_key(&op.map))
+}
+
+/// Splits a completed history by `key_of` each op, as [`by_key`] does with a
+/// model's key; `None` if some operation's invocation has no key, or there are none.
+pub fn split_by(history: &History, key_of: impl Fn(&Op) -> Option<Value>) -> Option<Vec<Part>> {
+    let key_of = |pos: usize| key_of(&history.ops[pos]);
     let mut keys: Vec<Value> = Vec::new();
     let mut index: HashMap<Value, usize> = HashMap::new();
     let mut slot = |key: Value, keys: &mut Vec<Value>| {

@@ -1,7 +1,7 @@
 //! Writing an analysis: EDN (what Jepsen users read), JSON, or a short text summary.
 
 use crate::analysis::{Analysis, Validity};
-use crate::history::Op;
+use crate::history::{History, Op};
 use crate::value::Value;
 use std::fmt::Write as _;
 
@@ -13,8 +13,14 @@ pub enum OutputFormat {
     Text,
 }
 
-/// Renders an analysis; with `file`, EDN and JSON gain a `:file` key and text a header.
-pub fn render(analysis: &Analysis, file: Option<&str>, format: OutputFormat) -> String {
+/// Renders an analysis; with `file`, EDN and JSON gain a `:file` key and text a
+/// header. Given the history, the text summary explains the anomaly in words.
+pub fn render(
+    analysis: &Analysis,
+    history: Option<&History>,
+    file: Option<&str>,
+    format: OutputFormat,
+) -> String {
     let value = || {
         let mut v = analysis.to_value();
         if let (Some(file), Value::Map(entries)) = (file, &mut v) {
@@ -25,7 +31,16 @@ pub fn render(analysis: &Analysis, file: Option<&str>, format: OutputFormat) -> 
     match format {
         OutputFormat::Edn => value().to_edn(),
         OutputFormat::Json => value().to_json().to_string(),
-        OutputFormat::Text => text(analysis, file),
+        OutputFormat::Text => {
+            // The verdict, the anomaly in words, then the details.
+            let out = text(analysis, file);
+            let Some(words) = history.and_then(|h| crate::report::explain(h, analysis)) else {
+                return out;
+            };
+            let (verdict, details) = out.split_once('\n').unwrap_or((&out, ""));
+            let words: String = words.lines().map(|l| format!("  {l}\n")).collect();
+            format!("{verdict}\n{words}{details}")
+        }
     }
 }
 

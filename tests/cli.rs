@@ -359,3 +359,34 @@ fn independent_histories_on_the_command_line() {
     let out = knossos(&["check", "-m", "cas-register", &file]);
     assert!(stderr(&out).contains("--independent"), "{}", stderr(&out));
 }
+
+#[test]
+fn report_directory_and_words_on_the_terminal() {
+    let dir = tempdir().join("report");
+    let out = knossos(&[
+        "check",
+        "-m",
+        "cas-register",
+        "--report",
+        &dir.to_string_lossy(),
+        "fixtures/stale-read.edn",
+        "fixtures/valid.edn",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html written");
+    let xml = html.trim_start_matches("<!DOCTYPE html>");
+    roxmltree::Document::parse(xml).expect("the page is well-formed");
+    assert!(html.contains("index 10"), "the page names the failing op");
+    let svgs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .collect();
+    assert_eq!(svgs.len(), 1, "one diagram, for the one invalid history: {svgs:?}");
+    roxmltree::Document::parse(&std::fs::read_to_string(&svgs[0]).unwrap()).expect("the SVG is well-formed");
+    // The text summary says what happened in words.
+    let out = knossos(&["check", "-m", "cas-register", "-f", "text", "fixtures/stale-read.edn"]);
+    let text = stdout(&out);
+    assert!(text.contains("Process 1 read 1 at index 10"), "{text}");
+    assert!(text.contains("could only hold 3 or 2") || text.contains("could only hold 2 or 3"), "{text}");
+}
