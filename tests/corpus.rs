@@ -47,6 +47,10 @@ fn every_register_history(algorithm: Algorithm, may_give_up: bool) -> usize {
                 continue;
             }
             assert_eq!(analysis.valid, expected, "{} with --init {init:?} ({algorithm:?})", entry.name);
+            // Every analysis reads back as EDN, with a general reader and with ours.
+            let edn = analysis.to_value().to_edn();
+            clojure_reader::edn::read_string(&edn).unwrap_or_else(|e| panic!("{}: {e:?}", entry.name));
+            assert_eq!(read::parse_edn(&edn).unwrap(), analysis.to_value(), "{}", entry.name);
         }
     }
     // 120 Knossos cas-register histories twice, 50 etcd logs once.
