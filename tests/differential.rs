@@ -1,110 +1,296 @@
-//! Differential test: the search against a brute-force oracle.
+//! Differential test: the search against a brute-force oracle, for every model.
 //!
-//! Thousands of small random histories (a few processes; reads, writes and
-//! compare-and-sets; crashed and failed operations) are decided by each engine
-//! (wgl, linear, and the two racing) and by an oracle that tries every order of
-//! the operations. All must agree on the verdict and, for invalid histories, on
-//! the failing op.
+//! Thousands of small random histories per model (a few processes; the model's
+//! operations; crashed and failed operations) are decided by each engine (wgl,
+//! linear, and the two racing; a keyed model split by key and whole) and by an
+//! oracle that tries every order of the operations. All must agree on the verdict
+//! and, for invalid histories, on the failing op.
 //!
-//! The oracle shares nothing with the search but the model's step function: it
-//! works on values, not interned ids, has no cache, and derives the failing op
-//! from the definition (the first `:ok`, in completion order, at which the history
-//! so far cannot be linearized) instead of from the search's trajectory.
+//! The oracle shares nothing with the search but the model's `init`, `step` and
+//! `argument` (which builds what `step` receives from an op): it works on values,
+//! not interned ids, has no cache, and derives the failing op from the definition
+//! (the first `:ok`, in completion order, at which the history so far cannot be
+//! linearized) instead of from the search's trajectory.
+//!
+//! Histories come from a simulated object: each operation takes effect when it
+//! completes, with a result the model accepts there (so most histories are
+//! linearizable), except that some completions report any result the workload can
+//! produce, legal or not (so many are not).
 
-use knossos_rs::model::{self, ModelOptions, NilReads};
-use knossos_rs::read::RawOp;
+use knossos_rs::analysis::Analysis;
+use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
+use knossos_rs::read::{self, RawOp};
 use knossos_rs::{check, Algorithm, History, Model, Options, Validity, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// One operation as the oracle sees it.
-struct Call {
-    invoke: usize,
-    /// Completion position for `:ok` operations.
-    complete: Option<usize>,
-    f: Value,
+/// An operation a client invokes.
+#[derive(Clone)]
+struct Invocation {
+    f: &'static str,
+    /// The invocation's value (nil for what the operation will return).
     value: Value,
+    /// The op's `:key`, for `kv`.
+    key: Option<Value>,
+}
+
+/// What clients do to one model.
+struct Workload {
+    model: &'static str,
+    init: Option<&'static str>,
+    nil_reads: NilReads,
+    /// A random invocation.
+    invoke: fn(&mut StdRng) -> Invocation,
+    /// Every value the operation may complete with: whatever the object's state, one
+    /// of them is legal if the operation can succeed at all.
+    results: fn(&Invocation) -> Vec<Value>,
 }
 
 fn kw(s: &str) -> Value {
     Value::keyword(s)
 }
 
-fn op(process: i64, kind: &str, f: &str, value: Value) -> Value {
-    Value::kw_map([("process", Value::Int(process)), ("type", kw(kind)), ("f", kw(f)), ("value", value)])
+fn int(rng: &mut StdRng) -> Value {
+    Value::Int(rng.random_range(0..3))
 }
 
-/// A random history over `processes` processes with `ops` invocations. Effects
-/// happen at completion on a real register, so most histories are linearizable;
-/// some reads are then corrupted, so many are not.
-fn generate(rng: &mut StdRng, processes: i64, ops: usize, cas: bool) -> Vec<Value> {
+fn call(f: &'static str, value: Value) -> Invocation {
+    Invocation { f, value, key: None }
+}
+
+fn op(process: i64, kind: &str, inv: &Invocation, value: Value) -> Value {
+    let mut entries = vec![("process", Value::Int(process)), ("type", kw(kind)), ("f", kw(inv.f))];
+    if let Some(key) = &inv.key {
+        entries.push(("key", key.clone()));
+    }
+    entries.push(("value", value));
+    Value::kw_map(entries)
+}
+
+/// The results of an operation that returns what it was given.
+fn same(inv: &Invocation) -> Vec<Value> {
+    vec![inv.value.clone()]
+}
+
+/// What a read or a dequeue may return: `0`, `1`, `2`, or nil (unknown to the
+/// models with [`NilReads::Unknown`], absent with `Absent`, a value to the others).
+fn reads() -> Vec<Value> {
+    [Value::Nil, Value::Int(0), Value::Int(1), Value::Int(2)].into()
+}
+
+fn register_invoke(rng: &mut StdRng, cas: bool) -> Invocation {
+    match rng.random_range(0..if cas { 3 } else { 2 }) {
+        0 => call("read", Value::Nil),
+        1 => call("write", int(rng)),
+        _ => call("cas", Value::Vector(vec![int(rng), int(rng)])),
+    }
+}
+
+fn register_results(inv: &Invocation) -> Vec<Value> {
+    if inv.f == "read" {
+        reads()
+    } else {
+        same(inv)
+    }
+}
+
+fn register(model: &'static str, nil_reads: NilReads) -> Workload {
+    Workload {
+        model,
+        init: Some("0"),
+        nil_reads,
+        invoke: if model == "cas-register" {
+            |rng| register_invoke(rng, true)
+        } else {
+            |rng| register_invoke(rng, false)
+        },
+        results: register_results,
+    }
+}
+
+fn mutex() -> Workload {
+    Workload {
+        model: "mutex",
+        init: None,
+        nil_reads: NilReads::Unknown,
+        invoke: |rng| call(if rng.random_bool(0.5) { "acquire" } else { "release" }, Value::Nil),
+        results: same,
+    }
+}
+
+/// Transactions of one or two micro-ops on `:x` and `:y`, reads invoked with nil.
+fn multi_register() -> Workload {
+    Workload {
+        model: "multi-register",
+        init: Some("{:x 0 :y 0}"),
+        nil_reads: NilReads::Unknown,
+        invoke: |rng| {
+            let micro = |rng: &mut StdRng| {
+                let k = kw(if rng.random_bool(0.5) { "x" } else { "y" });
+                match rng.random_bool(0.5) {
+                    true => Value::Vector(vec![kw("read"), k, Value::Nil]),
+                    false => Value::Vector(vec![kw("write"), k, int(rng)]),
+                }
+            };
+            let n = rng.random_range(1..=2);
+            call("txn", Value::Vector((0..n).map(|_| micro(rng)).collect()))
+        },
+        // Every way of filling in the reads.
+        results: |inv| {
+            let mut txns = vec![Vec::new()];
+            for m in inv.value.as_seq().unwrap() {
+                let [f, k, v] = m.as_seq().unwrap() else { unreachable!() };
+                let values = if f == &kw("read") { reads() } else { vec![v.clone()] };
+                txns = txns
+                    .into_iter()
+                    .flat_map(|t: Vec<Value>| {
+                        values.iter().map(move |v| {
+                            let mut t = t.clone();
+                            t.push(Value::Vector(vec![f.clone(), k.clone(), v.clone()]));
+                            t
+                        })
+                    })
+                    .collect();
+            }
+            txns.into_iter().map(Value::Vector).collect()
+        },
+    }
+}
+
+/// Adds of 0..3; a read may return any subset of them, the vector `[0]`, or nil.
+fn set() -> Workload {
+    Workload {
+        model: "set",
+        init: None,
+        nil_reads: NilReads::Unknown,
+        invoke: |rng| if rng.random_bool(0.5) { call("add", int(rng)) } else { call("read", Value::Nil) },
+        results: |inv| match inv.f {
+            "read" => (0..8)
+                .map(|bits| Value::Set((0..3).filter(|i| bits & (1 << i) != 0).map(Value::Int).collect()))
+                .chain([Value::Vector(vec![Value::Int(0)]), Value::Nil])
+                .collect(),
+            _ => same(inv),
+        },
+    }
+}
+
+fn queue(model: &'static str) -> Workload {
+    Workload {
+        model,
+        init: None,
+        nil_reads: NilReads::Unknown,
+        invoke: |rng| {
+            if rng.random_bool(0.5) {
+                call("enqueue", int(rng))
+            } else {
+                call("dequeue", Value::Nil)
+            }
+        },
+        results: |inv| if inv.f == "dequeue" { reads() } else { same(inv) },
+    }
+}
+
+fn noop() -> Workload {
+    Workload {
+        model: "noop",
+        init: None,
+        nil_reads: NilReads::Unknown,
+        invoke: |rng| call(if rng.random_bool(0.5) { "read" } else { "frob" }, int(rng)),
+        results: |_| reads(),
+    }
+}
+
+/// Puts and appends of short strings on keys "a" and "b"; a get may return any
+/// string of up to three letters, or nil.
+fn kv(nil_reads: NilReads) -> Workload {
+    Workload {
+        model: "kv",
+        init: None,
+        nil_reads,
+        invoke: |rng| {
+            let s = |rng: &mut StdRng| Value::string(["", "x", "y"][rng.random_range(0..3)]);
+            let (f, value) = match rng.random_range(0..3) {
+                0 => ("get", Value::Nil),
+                1 => ("put", s(rng)),
+                _ => ("append", Value::string(if rng.random_bool(0.5) { "x" } else { "y" })),
+            };
+            Invocation { f, value, key: Some(Value::string(if rng.random_bool(0.5) { "a" } else { "b" })) }
+        },
+        results: |inv| match inv.f {
+            "get" => {
+                let mut strings = vec![String::new()];
+                for len in 1..=3 {
+                    for bits in 0..1 << len {
+                        strings
+                            .push((0..len).map(|i| if bits & (1 << i) != 0 { 'y' } else { 'x' }).collect());
+                    }
+                }
+                strings.iter().map(|s| Value::string(s)).chain([Value::Nil]).collect()
+            }
+            _ => same(inv),
+        },
+    }
+}
+
+/// The state after `inv` completes with `result` (its op map built by `op`), if the
+/// model allows it.
+fn apply(model: &DynModel, state: &Value, inv: &Invocation, result: &Value) -> Option<Value> {
+    let argument = model.argument(&op(0, "invoke", inv, inv.value.clone()), result).ok()?;
+    model.step(state, &kw(inv.f), &argument).ok()
+}
+
+/// A random history over `processes` processes with `ops` invocations.
+fn generate(rng: &mut StdRng, w: &Workload, model: &DynModel, processes: usize, ops: usize) -> Vec<Value> {
     let mut log = Vec::new();
-    let mut register = Value::Int(0);
-    // Each process's pending (f, invoke value).
-    let mut pending: Vec<Option<(String, Value)>> = vec![None; processes as usize];
+    let mut state = model.init();
+    let mut pending: Vec<Option<Invocation>> = vec![None; processes];
     let mut invoked = 0;
-    let mut next_pid: Vec<i64> = (0..processes).collect();
+    let mut pids: Vec<i64> = (0..processes as i64).collect();
     while invoked < ops || pending.iter().any(Option::is_some) {
-        let p = rng.random_range(0..processes as usize);
-        let pid = next_pid[p];
+        let p = rng.random_range(0..processes);
+        let pid = pids[p];
         match pending[p].take() {
             None if invoked < ops => {
-                let (f, v) = match rng.random_range(0..if cas { 3 } else { 2 }) {
-                    0 => ("read", Value::Nil),
-                    1 => ("write", Value::Int(rng.random_range(0..3))),
-                    _ => (
-                        "cas",
-                        Value::Vector(vec![
-                            Value::Int(rng.random_range(0..3)),
-                            Value::Int(rng.random_range(0..3)),
-                        ]),
-                    ),
-                };
-                log.push(op(pid, "invoke", f, v.clone()));
-                pending[p] = Some((f.to_string(), v));
+                let inv = (w.invoke)(rng);
+                log.push(op(pid, "invoke", &inv, inv.value.clone()));
+                pending[p] = Some(inv);
                 invoked += 1;
             }
             None => {}
-            Some((f, v)) => {
-                let roll = rng.random_range(0..10);
-                if roll == 0 {
-                    // crash: the effect may or may not happen; the process gets a new id
-                    // half the time (as Jepsen does) and reuses its id otherwise.
-                    if f == "write" && rng.random_bool(0.5) {
-                        register = v.clone();
-                    }
-                    log.push(op(pid, "info", &f, if f == "read" { Value::Nil } else { v }));
-                    if rng.random_bool(0.5) {
-                        next_pid[p] += processes;
-                    }
-                    continue;
-                }
-                let outcome = match f.as_str() {
-                    "read" => {
-                        let mut read = register.clone();
-                        if rng.random_range(0..4) == 0 {
-                            read = Value::Int(rng.random_range(0..3));
+            Some(inv) => {
+                let results = (w.results)(&inv);
+                let legal: Vec<(&Value, Value)> =
+                    results.iter().filter_map(|r| Some((r, apply(model, &state, &inv, r)?))).collect();
+                let honest = (!legal.is_empty()).then(|| &legal[rng.random_range(0..legal.len())]);
+                match rng.random_range(0..10) {
+                    // Crashed: the effect may or may not happen; the process gets a new
+                    // id half the time (as Jepsen does) and reuses its id otherwise.
+                    0 => {
+                        if let Some((_, next)) = honest.filter(|_| rng.random_bool(0.5)) {
+                            state = next.clone();
                         }
-                        Some(read)
-                    }
-                    "write" if roll == 1 => None,
-                    "write" => {
-                        register = v.clone();
-                        Some(v.clone())
-                    }
-                    _ => {
-                        let [old, new] = v.as_seq().unwrap() else { unreachable!() };
-                        if *old == register {
-                            register = new.clone();
-                            Some(v.clone())
-                        } else {
-                            None
+                        log.push(op(pid, "info", &inv, inv.value.clone()));
+                        if rng.random_bool(0.5) {
+                            pids[p] += processes as i64;
                         }
                     }
-                };
-                match outcome {
-                    Some(value) => log.push(op(pid, "ok", &f, value)),
-                    None => log.push(op(pid, "fail", &f, v)),
+                    // Failed, without effect.
+                    1 => log.push(op(pid, "fail", &inv, inv.value.clone())),
+                    // Any result, legal or not.
+                    2 | 3 => {
+                        let result = &results[rng.random_range(0..results.len())];
+                        if let Some(next) = apply(model, &state, &inv, result) {
+                            state = next;
+                        }
+                        log.push(op(pid, "ok", &inv, result.clone()));
+                    }
+                    _ => match honest {
+                        Some((result, next)) => {
+                            state = next.clone();
+                            log.push(op(pid, "ok", &inv, (*result).clone()));
+                        }
+                        None => log.push(op(pid, "fail", &inv, inv.value.clone())),
+                    },
                 }
             }
         }
@@ -112,11 +298,27 @@ fn generate(rng: &mut StdRng, processes: i64, ops: usize, cas: bool) -> Vec<Valu
     log
 }
 
+/// One operation as the oracle sees it.
+struct Call {
+    invoke: usize,
+    /// Completion position for `:ok` operations.
+    complete: Option<usize>,
+    f: Value,
+    /// What the model's step receives.
+    argument: Value,
+}
+
 /// Pairs invocations with completions, independently of the library.
-fn calls(log: &[Value]) -> Vec<Call> {
+fn calls(model: &DynModel, log: &[Value]) -> Vec<Call> {
     let mut open: std::collections::HashMap<i64, usize> = Default::default();
     let mut calls = Vec::new();
-    let mut failed = std::collections::HashSet::new();
+    let mut closed = std::collections::HashSet::new();
+    let call = |invoke: usize, complete: Option<usize>, value: &Value| Call {
+        invoke,
+        complete,
+        f: log[invoke].get("f").unwrap().clone(),
+        argument: model.argument(&log[invoke], value).unwrap(),
+    };
     for (i, o) in log.iter().enumerate() {
         let p = o.get("process").unwrap().as_i64().unwrap();
         match o.get("type").unwrap().as_keyword().unwrap() {
@@ -125,15 +327,11 @@ fn calls(log: &[Value]) -> Vec<Call> {
             }
             "ok" => {
                 let inv = open.remove(&p).unwrap();
-                calls.push(Call {
-                    invoke: inv,
-                    complete: Some(i),
-                    f: o.get("f").unwrap().clone(),
-                    value: o.get("value").unwrap().clone(),
-                });
+                closed.insert(inv);
+                calls.push(call(inv, Some(i), o.get("value").unwrap()));
             }
             "fail" => {
-                failed.insert(open.remove(&p).unwrap());
+                closed.insert(open.remove(&p).unwrap());
             }
             _ => {
                 open.remove(&p);
@@ -141,14 +339,8 @@ fn calls(log: &[Value]) -> Vec<Call> {
         }
     }
     for (i, o) in log.iter().enumerate() {
-        let completed = calls.iter().any(|c| c.invoke == i);
-        if o.get("type").unwrap().as_keyword() == Some("invoke") && !completed && !failed.contains(&i) {
-            calls.push(Call {
-                invoke: i,
-                complete: None,
-                f: o.get("f").unwrap().clone(),
-                value: o.get("value").unwrap().clone(),
-            });
+        if o.get("type").unwrap().as_keyword() == Some("invoke") && !closed.contains(&i) {
+            calls.push(call(i, None, o.get("value").unwrap()));
         }
     }
     calls
@@ -156,9 +348,9 @@ fn calls(log: &[Value]) -> Vec<Call> {
 
 /// Can every call in `required` be put in an order, with any of the others
 /// (invoked before `horizon`) mixed in, that respects real time and the model?
-fn linearizable(model: &dyn Model<State = Value>, calls: &[Call], required: &[bool], horizon: usize) -> bool {
+fn linearizable(model: &DynModel, calls: &[Call], required: &[bool], horizon: usize) -> bool {
     fn go(
-        model: &dyn Model<State = Value>,
+        model: &DynModel,
         calls: &[Call],
         required: &[bool],
         horizon: usize,
@@ -179,7 +371,7 @@ fn linearizable(model: &dyn Model<State = Value>, calls: &[Call], required: &[bo
             if blocked {
                 continue;
             }
-            if let Ok(next) = model.step(state, &calls[i].f, &calls[i].value) {
+            if let Ok(next) = model.step(state, &calls[i].f, &calls[i].argument) {
                 done[i] = true;
                 if go(model, calls, required, horizon, &next, done) {
                     return true;
@@ -194,8 +386,8 @@ fn linearizable(model: &dyn Model<State = Value>, calls: &[Call], required: &[bo
 
 /// The oracle's verdict: `None` if linearizable, else the log position of the
 /// first `:ok` at which the history so far cannot be linearized.
-fn oracle(model: &dyn Model<State = Value>, log: &[Value]) -> Option<usize> {
-    let calls = calls(log);
+fn oracle(model: &DynModel, log: &[Value]) -> Option<usize> {
+    let calls = calls(model, log);
     let mut oks: Vec<usize> = calls.iter().filter_map(|c| c.complete).collect();
     oks.sort();
     for &r in &oks {
@@ -207,51 +399,58 @@ fn oracle(model: &dyn Model<State = Value>, log: &[Value]) -> Option<usize> {
     None
 }
 
-fn run(model_name: &str, nil_reads: NilReads, seed: u64, histories: usize) {
+/// The analyses that name a failing op: the analysis itself, or each failed key's.
+fn failures(analysis: &Analysis) -> Vec<&Analysis> {
+    if analysis.results.is_empty() {
+        return vec![analysis];
+    }
+    analysis.results.iter().map(|(_, a)| a).filter(|a| a.valid == Validity::Invalid).collect()
+}
+
+/// Compares the engines with the oracle on `histories` random histories of `w`;
+/// returns how many were valid and invalid.
+fn compare(w: &Workload, seed: u64, histories: usize) -> (usize, usize) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let model = model::builtin(model_name, &ModelOptions { init: Some(Value::Int(0)), nil_reads }).unwrap();
+    let init = w.init.map(|i| read::parse_edn(i).unwrap());
+    let model = model::builtin(w.model, &ModelOptions { init, nil_reads: w.nil_reads }).unwrap();
     let (mut valid, mut invalid) = (0, 0);
     for case in 0..histories {
         let processes = rng.random_range(2..=4);
         let ops = rng.random_range(1..=10);
-        let log = generate(&mut rng, processes, ops, model_name == "cas-register");
-        let expected = oracle(&*model, &log);
+        let log = generate(&mut rng, w, &model, processes, ops);
+        let expected = oracle(&model, &log);
+        match expected {
+            None => valid += 1,
+            Some(_) => invalid += 1,
+        }
         let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1 }).collect();
         let history = History::complete(raw, &model).unwrap();
         let shown = || log.iter().map(Value::to_edn).collect::<Vec<_>>().join("\n");
-        for algorithm in [Algorithm::Wgl, Algorithm::Linear, Algorithm::Competition] {
-            let analysis = check(&model, &history, &Options { algorithm, ..Default::default() });
-            let case = format!("{case} ({algorithm:?})");
-            match expected {
-                None => {
-                    valid += usize::from(algorithm == Algorithm::Wgl);
-                    assert_eq!(
-                        analysis.valid,
-                        Validity::Valid,
-                        "case {case}: oracle says valid\n{}",
-                        shown()
-                    );
-                }
-                Some(pos) => {
-                    invalid += usize::from(algorithm == Algorithm::Wgl);
-                    assert_eq!(
-                        analysis.valid,
-                        Validity::Invalid,
-                        "case {case}: oracle says invalid\n{}",
-                        shown()
-                    );
-                    assert_eq!(
-                        analysis.op.as_ref().unwrap().index,
-                        pos as u64,
-                        "case {case}: failing op\n{}",
-                        shown()
-                    );
-                    // Every final path ends in the failing op's inconsistency, and every
-                    // earlier step of it is legal.
-                    assert!(!analysis.final_paths.is_empty(), "case {case}: no final path\n{}", shown());
-                    for path in &analysis.final_paths {
+        // A keyed model is checked split by key and whole.
+        let partitions: &[bool] = if w.model == "kv" { &[true, false] } else { &[true] };
+        for &partition in partitions {
+            for algorithm in [Algorithm::Wgl, Algorithm::Linear, Algorithm::Competition] {
+                let analysis =
+                    check(&model, &history, &Options { algorithm, partition, ..Default::default() });
+                let case = format!("{} case {case} ({algorithm:?}, split {partition})", w.model);
+                let Some(pos) = expected else {
+                    assert_eq!(analysis.valid, Validity::Valid, "{case}: oracle says valid\n{}", shown());
+                    continue;
+                };
+                assert_eq!(analysis.valid, Validity::Invalid, "{case}: oracle says invalid\n{}", shown());
+                // Split by key, each failed key names its own failing op; the
+                // history's is the first of them (locality).
+                let failed = failures(&analysis);
+                let first = failed.iter().map(|a| a.op.as_ref().unwrap().index).min();
+                assert_eq!(first, Some(pos as u64), "{case}: failing op\n{}", shown());
+                // Every final path ends in the failing op's inconsistency, and every
+                // earlier step of it is legal.
+                for a in failed {
+                    let index = Value::Int(a.op.as_ref().unwrap().index as i64);
+                    assert!(!a.final_paths.is_empty(), "{case}: no final path\n{}", shown());
+                    for path in &a.final_paths {
                         let last = path.last().unwrap();
-                        assert_eq!(last.op.get("index"), Some(&Value::Int(pos as i64)));
+                        assert_eq!(last.op.get("index"), Some(&index), "{case}\n{}", shown());
                         assert!(last.model.get("msg").is_some());
                         assert!(path[..path.len() - 1].iter().all(|s| s.model.get("msg").is_none()));
                     }
@@ -259,22 +458,69 @@ fn run(model_name: &str, nil_reads: NilReads, seed: u64, histories: usize) {
             }
         }
     }
-    eprintln!("{model_name}: {valid} valid, {invalid} invalid");
-    // The generator must exercise both verdicts for the comparison to mean anything.
+    eprintln!("{}: {valid} valid, {invalid} invalid", w.model);
+    (valid, invalid)
+}
+
+/// As [`compare`], and the generator must exercise both verdicts for the
+/// comparison to mean anything.
+fn run(w: Workload, seed: u64, histories: usize) {
+    let (valid, invalid) = compare(&w, seed, histories);
     assert!(valid > histories / 10 && invalid > histories / 10, "valid {valid}, invalid {invalid}");
 }
 
 #[test]
 fn cas_register_agrees_with_brute_force() {
-    run("cas-register", NilReads::Unknown, 1, 4000);
+    run(register("cas-register", NilReads::Unknown), 1, 4000);
 }
 
 #[test]
 fn register_agrees_with_brute_force() {
-    run("register", NilReads::Unknown, 2, 3000);
+    run(register("register", NilReads::Unknown), 2, 3000);
 }
 
 #[test]
 fn nil_reads_absent_agrees_with_brute_force() {
-    run("cas-register", NilReads::Absent, 3, 2000);
+    run(register("cas-register", NilReads::Absent), 3, 2000);
+}
+
+#[test]
+fn mutex_agrees_with_brute_force() {
+    run(mutex(), 4, 2000);
+}
+
+#[test]
+fn multi_register_agrees_with_brute_force() {
+    run(multi_register(), 5, 2000);
+}
+
+#[test]
+fn set_agrees_with_brute_force() {
+    run(set(), 6, 2000);
+}
+
+#[test]
+fn unordered_queue_agrees_with_brute_force() {
+    run(queue("unordered-queue"), 7, 2000);
+}
+
+#[test]
+fn fifo_queue_agrees_with_brute_force() {
+    run(queue("fifo-queue"), 8, 2000);
+}
+
+#[test]
+fn kv_agrees_with_brute_force() {
+    run(kv(NilReads::Unknown), 9, 1500);
+}
+
+#[test]
+fn kv_nil_reads_absent_agrees_with_brute_force() {
+    run(kv(NilReads::Absent), 11, 1000);
+}
+
+#[test]
+fn noop_agrees_with_brute_force() {
+    // Every history is linearizable for noop.
+    assert_eq!(compare(&noop(), 10, 500).1, 0);
 }

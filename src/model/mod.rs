@@ -6,13 +6,28 @@
 //! produces to small integers and caches every transition it has computed, so a
 //! model may be as slow and as allocation-happy as is convenient to write.
 //!
-//! The built-in models are named by [`builtin`]; their messages are Knossos's, so
-//! analyses read the same.
+//! The built-in models are named by [`builtin`] and described by [`catalog`]; their
+//! messages are Knossos's, so analyses read the same. Each lives in a module named
+//! after it, and all of them keep their state as a [`Value`] in one canonical form
+//! per meaning (a key holding nil is absent, a multiset is a map of counts), so that
+//! states that behave alike are interned once.
 
+mod kv;
 pub mod memo;
+mod multi_register;
+mod mutex;
+mod noop;
+mod queue;
 mod register;
+mod set;
 
-pub use register::{CasRegister, NilReads, Register};
+pub use kv::Kv;
+pub use multi_register::MultiRegister;
+pub use mutex::Mutex;
+pub use noop::Noop;
+pub use queue::{FifoQueue, UnorderedQueue};
+pub use register::{CasRegister, Register};
+pub use set::Set;
 
 use crate::value::Value;
 use std::hash::Hash;
@@ -20,7 +35,79 @@ use std::hash::Hash;
 /// A sequential specification of an object.
 ///
 /// States must be cheap to compare and hash; they are interned, so each distinct
-/// state is stored once however often the search meets it.
+/// state is stored once however often the search meets it, and each transition is
+/// computed once per (state, distinct operation). The crate documentation's
+/// "Writing a model" section has a complete example.
+///
+/// # Determinism, and nondeterministic objects
+///
+/// [`Model::step`] must be a function of its arguments, and gives one successor
+/// state. The search relies on it: it caches transitions, and treats two crashed
+/// operations with the same `:f` and value as interchangeable.
+///
+/// An object that may legally do one of several things on one step (a counter whose
+/// increment may be delivered twice, a queue that may hand out any of its elements)
+/// is still a model: let the state be the *set of states the object may be in*, the
+/// step map every member and collect all their successors, and fail only when none is
+/// left. This is the subset construction of automata theory, and it is exact for
+/// linearizability: along a given order of operations, the set after each prefix is
+/// exactly the set of states some sequence of choices reaches, so a sequence of
+/// choices that accepts the whole order exists precisely when no step empties the
+/// set. The search, which explores orders, then needs nothing else, and two
+/// configurations with equal sets have equal futures, so caching stays sound. (This is
+/// what Porcupine's `NondeterministicModel` does internally.) Keep the set in a
+/// canonical form, a `BTreeSet` say, so that equal sets hash equally:
+///
+/// ```
+/// use knossos_rs::model::f_name;
+/// use knossos_rs::{Model, Value};
+/// use std::collections::BTreeSet;
+///
+/// /// A counter whose `:add n` may be applied twice (an at-least-once retry).
+/// struct RetriedCounter;
+///
+/// impl Model for RetriedCounter {
+///     /// Every value the counter may hold.
+///     type State = BTreeSet<i64>;
+///
+///     fn name(&self) -> &str {
+///         "retried-counter"
+///     }
+///     fn init(&self) -> BTreeSet<i64> {
+///         BTreeSet::from([0])
+///     }
+///     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
+///         match (f_name(f), value.as_i64()) {
+///             (Some("add" | "read"), Some(_)) => Ok(()),
+///             _ => Err("expected :add n or :read n, n an integer".into()),
+///         }
+///     }
+///     fn step(&self, states: &BTreeSet<i64>, f: &Value, value: &Value) -> Result<BTreeSet<i64>, String> {
+///         let n = value.as_i64().ok_or("expected an integer")?;
+///         let next: BTreeSet<i64> = match f_name(f) {
+///             // Applied once or twice: both outcomes are possible.
+///             Some("add") => states.iter().flat_map(|s| [s.wrapping_add(n), s.wrapping_add(2 * n)]).collect(),
+///             // A read keeps the states it could have seen.
+///             _ => states.iter().copied().filter(|&s| s == n).collect(),
+///         };
+///         if next.is_empty() {
+///             return Err(format!("can't read {n} from any of {states:?}"));
+///         }
+///         Ok(next)
+///     }
+///     fn render(&self, states: &BTreeSet<i64>) -> Value {
+///         Value::kw_map([("values", Value::Set(states.iter().map(|&s| Value::Int(s)).collect()))])
+///     }
+/// }
+///
+/// let m = RetriedCounter;
+/// let add = |s| m.step(s, &Value::keyword("add"), &Value::Int(1));
+/// let read = |s, n| m.step(s, &Value::keyword("read"), &Value::Int(n));
+/// let once_or_twice = add(&m.init()).unwrap();
+/// assert_eq!(once_or_twice, BTreeSet::from([1, 2]));
+/// assert_eq!(read(&once_or_twice, 2), Ok(BTreeSet::from([2])));
+/// assert!(read(&once_or_twice, 3).is_err());
+/// ```
 pub trait Model: Send + Sync {
     /// The object's state.
     type State: Clone + Eq + Hash + Send + Sync;
@@ -92,23 +179,164 @@ pub type DynModel = Box<dyn Model<State = Value>>;
 /// Options of the built-in models.
 #[derive(Clone, Debug, Default)]
 pub struct ModelOptions {
-    /// The initial state (`--init`); each model's default when `None`.
+    /// The initial state (`--init`); each model's default when `None`. Its shape
+    /// depends on the model: see [`ModelInfo::init`].
     pub init: Option<Value>,
-    /// What a read of nil means to the register models.
+    /// What a read of nil means to the models with reads that may be unknown
+    /// (`register`, `cas-register`, `multi-register`, `kv`).
     pub nil_reads: NilReads,
 }
 
-/// The names of the built-in models, for `--model`.
-pub const BUILTIN: &[&str] = &["register", "cas-register"];
+/// What a read that returned nil means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NilReads {
+    /// Nothing is known about the value (Knossos's reading, and Jepsen's: a read that
+    /// crashed is recorded with a nil value). Such a read is always legal.
+    #[default]
+    Unknown,
+    /// The object held nothing: the register held nil, the key was absent
+    /// (Porcupine's etcd tests mean "absent" by it).
+    Absent,
+}
 
-/// The built-in model with this name.
-pub fn builtin(name: &str, options: &ModelOptions) -> Result<DynModel, String> {
-    let init = options.init.clone().unwrap_or(Value::Nil);
-    match name {
-        "register" => Ok(Box::new(Register { init, nil_reads: options.nil_reads })),
-        "cas-register" => Ok(Box::new(CasRegister { init, nil_reads: options.nil_reads })),
-        _ => Err(format!("unknown model `{name}`; the models are: {}", BUILTIN.join(", "))),
+impl NilReads {
+    /// Whether a read that returned `read` is legal whatever the object holds.
+    pub fn is_unknown(self, read: &Value) -> bool {
+        self == NilReads::Unknown && read.is_nil()
     }
+}
+
+impl std::str::FromStr for NilReads {
+    type Err = String;
+    fn from_str(s: &str) -> Result<NilReads, String> {
+        match s {
+            "unknown" => Ok(NilReads::Unknown),
+            "absent" => Ok(NilReads::Absent),
+            _ => Err(format!("`{s}` is not a nil-read meaning; use `unknown` or `absent`")),
+        }
+    }
+}
+
+/// What a built-in model accepts, for `knossos-rs models`.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelInfo {
+    /// The name for `--model`.
+    pub name: &'static str,
+    /// The `:f`s it understands.
+    pub operations: &'static str,
+    /// The `:value` each operation takes or returns.
+    pub values: &'static str,
+    /// The initial state, and what `--init` takes.
+    pub init: &'static str,
+    /// One op, as EDN.
+    pub example: &'static str,
+}
+
+const CATALOG: [ModelInfo; 9] = [
+    ModelInfo {
+        name: "register",
+        operations: ":read, :write",
+        values: ":write v sets v (any value); :read v returns it, nil meaning unknown (see --nil-reads)",
+        init: "nil; --init takes any value",
+        example: "{:process 0, :type :ok, :f :read, :value 3}",
+    },
+    ModelInfo {
+        name: "cas-register",
+        operations: ":read, :write, :cas",
+        values: ":write v; :cas [old new] sets new if the register holds old; :read v as register",
+        init: "nil; --init takes any value (Knossos's histories need 0)",
+        example: "{:process 0, :type :invoke, :f :cas, :value [1 2]}",
+    },
+    ModelInfo {
+        name: "mutex",
+        operations: ":acquire, :release",
+        values: "ignored",
+        init: "unlocked; --init true starts it locked, false unlocked",
+        example: "{:process 0, :type :invoke, :f :acquire}",
+    },
+    ModelInfo {
+        name: "multi-register",
+        operations: ":txn",
+        values: "a list of [f k v] micro-ops applied in order, f :read or :write, k any key; \
+                 a read of nil is unknown (see --nil-reads)",
+        init: "{} (every key nil); --init takes a map, e.g. {:x 0 :y 0}",
+        example: "{:process 0, :type :ok, :f :txn, :value [[:write :x 1] [:read :y 0]]}",
+    },
+    ModelInfo {
+        name: "set",
+        operations: ":add, :read",
+        values: ":add v adds v; :read s must return the whole set, as a set (nil is not a wildcard)",
+        init: "#{}; --init takes a set or a vector",
+        example: "{:process 0, :type :ok, :f :read, :value #{1 2}}",
+    },
+    ModelInfo {
+        name: "unordered-queue",
+        operations: ":enqueue, :dequeue",
+        values: ":enqueue v; :dequeue v removes one v, whatever its place in the queue",
+        init: "empty; --init takes a vector of pending elements",
+        example: "{:process 0, :type :ok, :f :dequeue, :value 1}",
+    },
+    ModelInfo {
+        name: "fifo-queue",
+        operations: ":enqueue, :dequeue",
+        values: ":enqueue v; :dequeue v removes v, which must be the oldest pending element",
+        init: "empty; --init takes a vector of pending elements, oldest first",
+        example: "{:process 0, :type :ok, :f :dequeue, :value 1}",
+    },
+    ModelInfo {
+        name: "noop",
+        operations: "any",
+        values: "any; every operation is legal",
+        init: "none; --init is refused",
+        example: "{:process 0, :type :invoke, :f :anything, :value 1}",
+    },
+    ModelInfo {
+        name: "kv",
+        operations: ":get, :put, :append (each on the op's :key)",
+        values: ":put s sets the key to the string s; :append s appends s; :get returns the key's \
+                 string on its :ok, \"\" if never written, nil meaning unknown (see --nil-reads); \
+                 the history is checked key by key",
+        init: "{} (every key \"\"); --init takes a map from keys to strings, e.g. {\"a\" \"x\"}",
+        example: "{:process 0, :type :ok, :f :get, :key \"a\", :value \"x\"}",
+    },
+];
+
+/// The built-in models, in [`BUILTIN`] order.
+pub fn catalog() -> &'static [ModelInfo] {
+    &CATALOG
+}
+
+/// The names of the built-in models, for `--model`.
+pub const BUILTIN: &[&str] = &{
+    let mut names = [""; CATALOG.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = CATALOG[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// The built-in model with this name, or why it cannot be built (an unknown name,
+/// or an `--init` of the wrong shape for the model).
+pub fn builtin(name: &str, options: &ModelOptions) -> Result<DynModel, String> {
+    let init = options.init.as_ref();
+    let nil_reads = options.nil_reads;
+    let value = || init.cloned().unwrap_or(Value::Nil);
+    let model: DynModel = match name {
+        "register" => Box::new(Register { init: value(), nil_reads }),
+        "cas-register" => Box::new(CasRegister { init: value(), nil_reads }),
+        "mutex" => Box::new(init.map_or(Ok(Mutex::default()), Mutex::with_init)?),
+        "multi-register" => Box::new(MultiRegister::with_init(init, nil_reads)?),
+        "set" => Box::new(init.map_or(Ok(Set::default()), Set::with_init)?),
+        "unordered-queue" => Box::new(init.map_or(Ok(UnorderedQueue::default()), UnorderedQueue::with_init)?),
+        "fifo-queue" => Box::new(init.map_or(Ok(FifoQueue::default()), FifoQueue::with_init)?),
+        "noop" if init.is_some() => return Err("noop has no state: --init does not apply to it".into()),
+        "noop" => Box::new(Noop),
+        "kv" => Box::new(Kv::with_init(init, nil_reads)?),
+        _ => return Err(format!("unknown model `{name}`; the models are: {}", BUILTIN.join(", "))),
+    };
+    Ok(model)
 }
 
 /// The name of an operation's function, whether written as a keyword, string or symbol.
@@ -116,5 +344,108 @@ pub fn f_name(f: &Value) -> Option<&str> {
     match f {
         Value::Keyword(s) | Value::String(s) | Value::Symbol(s) => Some(s),
         _ => None,
+    }
+}
+
+/// Which of the functions a model knows `f` names, or an error listing them.
+fn function<'k>(f: &Value, known: &[&'k str]) -> Result<&'k str, String> {
+    let name = f_name(f);
+    known.iter().find(|k| Some(**k) == name).copied().ok_or_else(|| {
+        let names: Vec<String> = known.iter().map(|k| format!(":{k}")).collect();
+        let list = match names.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        format!("unknown :f {}; this model knows {list}", f.to_edn_short(60))
+    })
+}
+
+/// The message for a value of the wrong shape: what was expected, and what came.
+fn expected(what: &str, value: &Value) -> String {
+    format!("{what}, not {}", value.to_edn_short(60))
+}
+
+/// The value of `key` in a map's entries.
+fn entry<'a>(entries: &'a [(Value, Value)], key: &Value) -> Option<&'a Value> {
+    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// Sets `key` in a map's entries, or removes it (`None`): the map-like models drop
+/// keys holding their default value, so that each state has one form.
+fn set_entry(entries: &mut Vec<(Value, Value)>, key: &Value, value: Option<Value>) {
+    let slot = entries.iter().position(|(k, _)| k == key);
+    match (slot, value) {
+        (Some(i), Some(v)) => entries[i].1 = v,
+        (Some(i), None) => {
+            entries.remove(i);
+        }
+        (None, Some(v)) => entries.push((key.clone(), v)),
+        (None, None) => {}
+    }
+}
+
+/// A model's state printed under one key, as the analysis shows it (`{:value 2}`).
+fn labelled(key: &str, state: &Value) -> Value {
+    Value::kw_map([(key, state.clone())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::parse_edn;
+
+    #[test]
+    fn catalog_names_every_builtin_and_its_example_is_understood() {
+        assert_eq!(BUILTIN.len(), catalog().len());
+        for info in catalog() {
+            let model = builtin(info.name, &ModelOptions::default()).unwrap();
+            assert_eq!(model.name(), info.name);
+            let op = parse_edn(info.example).unwrap();
+            let value = op.get("value").cloned().unwrap_or(Value::Nil);
+            let argument = model.argument(&op, &value).unwrap();
+            let f = op.get("f").unwrap();
+            assert_eq!(model.check_op(f, &argument), Ok(()), "{}", info.name);
+        }
+    }
+
+    #[test]
+    fn bad_init_shapes_are_refused_with_the_model_named() {
+        let init = |name: &str, edn: &str| {
+            builtin(name, &ModelOptions { init: Some(parse_edn(edn).unwrap()), ..Default::default() })
+                .map(|m| m.render(&m.init()).to_edn())
+        };
+        for (name, edn) in [
+            ("mutex", "1"),
+            ("multi-register", "[1]"),
+            ("set", "1"),
+            ("unordered-queue", "#{1}"),
+            ("fifo-queue", "{}"),
+            ("noop", "{}"),
+            ("kv", "{\"a\" 1}"),
+            ("kv", "[]"),
+        ] {
+            let e = init(name, edn).unwrap_err();
+            assert!(e.contains(name) && e.contains("--init"), "{name} {edn}: {e}");
+        }
+        assert_eq!(init("mutex", "true").unwrap(), "{:locked? true}");
+        assert_eq!(init("set", "[1 2 1]").unwrap(), "{:value #{1 2}}");
+        assert_eq!(init("unordered-queue", "[1 2 1]").unwrap(), "{:pending [1 1 2]}");
+        assert_eq!(init("fifo-queue", "(3 1)").unwrap(), "{:pending [3 1]}");
+        assert_eq!(init("multi-register", "{:x 0, :y nil}").unwrap(), "{:value {:x 0}}");
+        assert_eq!(init("kv", "{\"a\" \"x\", \"b\" \"\"}").unwrap(), "{:value {\"a\" \"x\"}}");
+        assert!(builtin("queue", &ModelOptions::default()).err().unwrap().contains("fifo-queue"));
+    }
+
+    #[test]
+    fn unknown_functions_list_the_known_ones() {
+        let e = function(&Value::keyword("inc"), &["read", "write", "cas"]).unwrap_err();
+        assert_eq!(e, "unknown :f :inc; this model knows :read, :write and :cas");
+        assert_eq!(
+            function(&Value::keyword("x"), &["add"]).unwrap_err(),
+            "unknown :f :x; this model knows :add"
+        );
+        assert_eq!(function(&Value::Symbol("cas".into()), &["read", "cas"]), Ok("cas"));
+        assert!(function(&Value::Int(1), &["read"]).is_err());
     }
 }

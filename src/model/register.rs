@@ -1,41 +1,23 @@
 //! Registers: `register` (read, write) and `cas-register` (read, write, compare-and-set).
 
-use super::{f_name, Model};
+use super::{expected, function, labelled, Model, NilReads};
 use crate::value::Value;
-
-/// What a read that returned nil means.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum NilReads {
-    /// Nothing is known about the value (Knossos's reading, and Jepsen's: a read that
-    /// crashed is recorded with a nil value). Such a read is always legal.
-    #[default]
-    Unknown,
-    /// The register held nil (Porcupine's etcd tests mean "absent" by it).
-    Absent,
-}
-
-impl std::str::FromStr for NilReads {
-    type Err = String;
-    fn from_str(s: &str) -> Result<NilReads, String> {
-        match s {
-            "unknown" => Ok(NilReads::Unknown),
-            "absent" => Ok(NilReads::Absent),
-            _ => Err(format!("`{s}` is not a nil-read meaning; use `unknown` or `absent`")),
-        }
-    }
-}
 
 /// A read/write register whose state is any value.
 #[derive(Clone, Debug)]
 pub struct Register {
+    /// The value before any write.
     pub init: Value,
+    /// What a read of nil means.
     pub nil_reads: NilReads,
 }
 
 /// A register that also supports `:cas [old new]`.
 #[derive(Clone, Debug)]
 pub struct CasRegister {
+    /// The value before any write.
     pub init: Value,
+    /// What a read of nil means.
     pub nil_reads: NilReads,
 }
 
@@ -47,25 +29,20 @@ enum RegisterOp<'a> {
 }
 
 fn parse<'a>(f: &Value, value: &'a Value, cas: bool) -> Result<RegisterOp<'a>, String> {
-    let known = if cas { ":read, :write and :cas" } else { ":read and :write" };
-    match f_name(f) {
-        Some("read") => Ok(RegisterOp::Read(value)),
-        Some("write") => Ok(RegisterOp::Write(value)),
-        Some("cas") if cas => match value.as_seq() {
+    let known: &[&str] = if cas { &["read", "write", "cas"] } else { &["read", "write"] };
+    match function(f, known)? {
+        "read" => Ok(RegisterOp::Read(value)),
+        "write" => Ok(RegisterOp::Write(value)),
+        _ => match value.as_seq() {
             Some([old, new]) => Ok(RegisterOp::Cas(old, new)),
-            _ => Err(format!("a :cas value must be [old new], not {}", value.to_edn_short(60))),
+            _ => Err(expected("a :cas value must be [old new]", value)),
         },
-        _ => Err(format!("unknown :f {}; this model knows {known}", f.to_edn_short(60))),
     }
 }
 
 /// Whether reading `v` from a register holding `state` is legal.
 fn can_read(state: &Value, v: &Value, nil_reads: NilReads) -> bool {
-    (v.is_nil() && nil_reads == NilReads::Unknown) || v == state
-}
-
-fn render(state: &Value) -> Value {
-    Value::kw_map([("value", state.clone())])
+    nil_reads.is_unknown(v) || v == state
 }
 
 impl Model for Register {
@@ -89,7 +66,7 @@ impl Model for Register {
         }
     }
     fn render(&self, state: &Value) -> Value {
-        render(state)
+        labelled("value", state)
     }
 }
 
@@ -117,7 +94,7 @@ impl Model for CasRegister {
         }
     }
     fn render(&self, state: &Value) -> Value {
-        render(state)
+        labelled("value", state)
     }
 }
 
