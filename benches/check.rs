@@ -62,5 +62,26 @@ fn corpus(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, corpus);
+/// Porcupine's kv histories (10 clients), whole (`--no-partition`) and split by key.
+fn kv(c: &mut Criterion) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/porcupine/kv");
+    if !dir.is_dir() {
+        eprintln!("skipping the kv bench: {} not found", dir.display());
+        return;
+    }
+    let model = model::builtin("kv", &ModelOptions::default()).unwrap();
+    for name in ["c10-ok", "c10-bad"] {
+        let ops = read::read_path(&dir.join(format!("{name}.txt")), None).expect("corpus files read");
+        let history = History::complete(ops, &model).expect("corpus files complete");
+        for partition in [false, true] {
+            let opts = Options { partition, ..Default::default() };
+            let label = if partition { "split" } else { "whole" };
+            c.bench_function(&format!("check/kv-{name}/{label}"), |b| {
+                b.iter(|| check(&model, &history, &opts))
+            });
+        }
+    }
+}
+
+criterion_group!(benches, corpus, kv);
 criterion_main!(benches);

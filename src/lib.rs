@@ -118,6 +118,7 @@
 
 pub mod analysis;
 pub mod error;
+pub mod generate;
 pub mod history;
 pub mod model;
 pub mod partition;

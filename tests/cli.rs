@@ -390,3 +390,61 @@ fn report_directory_and_words_on_the_terminal() {
     assert!(text.contains("Process 1 read 1 at index 10"), "{text}");
     assert!(text.contains("could only hold 3 or 2") || text.contains("could only hold 2 or 3"), "{text}");
 }
+
+#[test]
+fn models_lists_every_builtin_model() {
+    let out = knossos(&["models"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listed: Vec<String> =
+        stdout(&out).lines().filter(|l| !l.is_empty() && !l.starts_with(' ')).map(str::to_owned).collect();
+    assert_eq!(listed, knossos_rs::model::BUILTIN);
+}
+
+#[test]
+fn generated_anomaly_is_found_by_check_on_its_key() {
+    let file = tempdir().join("history.edn");
+    let gen = knossos(&[
+        "generate",
+        "--model",
+        "register",
+        "--ops",
+        "3000",
+        "--keys",
+        "4",
+        "--seed",
+        "3",
+        "--anomaly",
+        "lost-write",
+    ]);
+    assert_eq!(gen.status.code(), Some(0), "{}", stderr(&gen));
+    // stderr names the key and op; check must fail that key at that op, and no other.
+    let note = stderr(&gen);
+    let (key, index) = note
+        .trim()
+        .strip_prefix("injected lost-write on key ")
+        .and_then(|rest| rest.split_once(" at op "))
+        .unwrap_or_else(|| panic!("unexpected note: {note}"));
+    std::fs::write(&file, &gen.stdout).unwrap();
+    let out = knossos(&["check", "--model", "register", "--independent", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let a = parse_analysis(&stdout(&out));
+    let failures = a.get("failures").unwrap().as_seq().unwrap();
+    assert_eq!(failures.iter().map(Value::to_edn).collect::<Vec<_>>(), [key]);
+    let Some(Value::Map(results)) = a.get("results") else { panic!("no :results") };
+    let (_, failed) = results.iter().find(|(k, _)| *k == failures[0]).unwrap();
+    assert_eq!(failed.get("op").unwrap().get("index").unwrap().to_edn(), index);
+
+    let honest = knossos(&["generate", "--model", "register", "--ops", "3000", "--keys", "4", "--seed", "3"]);
+    assert!(honest.stderr.is_empty(), "{}", stderr(&honest));
+    std::fs::write(&file, &honest.stdout).unwrap();
+    let out = knossos(&["check", "--model", "register", "--independent", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn generate_refuses_a_format_its_model_cannot_be_written_in() {
+    let out = knossos(&["generate", "--model", "set", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("JSON has no sets"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+}

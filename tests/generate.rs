@@ -1,0 +1,294 @@
+//! The history generator: its histories are linearizable, an injected anomaly fails
+//! exactly the op and key the generator names, a seed always gives the same bytes, and
+//! every output format reads back to the same ops.
+
+use knossos_rs::generate::{generate, Anomaly, Generated, OutFormat, Spec};
+use knossos_rs::model::{self, DynModel};
+use knossos_rs::partition::Independent;
+use knossos_rs::{check, read, Analysis, History, Options, Validity, Value};
+use std::io::ErrorKind;
+use std::time::Instant;
+
+/// Every model of the SPEC, with the anomalies it can show.
+const MODELS: [(&str, &[Anomaly]); 9] = {
+    use Anomaly::*;
+    const ALL: &[Anomaly] = &[StaleRead, LostWrite, DoubleApply];
+    [
+        ("register", ALL),
+        ("cas-register", ALL),
+        ("mutex", &[StaleRead, DoubleApply]),
+        ("multi-register", ALL),
+        ("set", ALL),
+        ("unordered-queue", &[StaleRead, DoubleApply]),
+        ("fifo-queue", ALL),
+        ("noop", &[]),
+        ("kv", ALL),
+    ]
+};
+
+/// The models the checker has, with a note for each it does not have yet.
+fn models() -> Vec<(&'static str, &'static [Anomaly])> {
+    MODELS
+        .into_iter()
+        .filter(|(name, _)| {
+            let known = model::BUILTIN.contains(name);
+            if !known {
+                eprintln!(
+                    "note: the checker has no `{name}` model yet; its generated histories are not checked"
+                );
+            }
+            known
+        })
+        .collect()
+}
+
+/// A small history of the model with crashes, failures and the nemesis. Crashed
+/// operations make checking exponentially hard (each may take effect anywhere from its
+/// invocation on: a crashed append or enqueue anywhere in the string or queue), so
+/// there are few of them, fewest for fifo queues.
+fn spec(model: &str, keys: Option<usize>, seed: u64) -> Spec {
+    Spec {
+        model: model.into(),
+        processes: 4,
+        ops: 500,
+        keys,
+        crash_rate: if model == "fifo-queue" { 0.01 } else { 0.02 },
+        fail_rate: 0.1,
+        seed,
+        nemesis: true,
+        ..Spec::default()
+    }
+}
+
+fn generated(spec: &Spec, format: OutFormat) -> (Vec<u8>, Generated) {
+    let mut out = Vec::new();
+    let generated = generate(spec, format, &mut out).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
+    (out, generated)
+}
+
+/// The model that checks a spec's histories: independent keys wrap the model.
+fn checker(spec: &Spec) -> DynModel {
+    let inner = model::builtin(&spec.model, &Default::default()).unwrap();
+    match spec.keys {
+        Some(_) if spec.model != "kv" => Box::new(Independent(inner)),
+        _ => inner,
+    }
+}
+
+fn analyse(spec: &Spec, bytes: &[u8]) -> Analysis {
+    let model = checker(spec);
+    let ops = read::read_ops(bytes, "generated", None).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
+    let history = History::complete(ops, &model).unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
+    let options = Options {
+        time_limit: Some(std::time::Duration::from_secs(20)),
+        memory_limit: Some(4 << 30),
+        ..Default::default()
+    };
+    check(&model, &history, &options)
+}
+
+/// The keyings each model is generated with: one object, and four keys.
+fn keyings() -> [Option<usize>; 2] {
+    [None, Some(4)]
+}
+
+#[test]
+fn generated_histories_are_linearizable() {
+    let mut checked = 0;
+    for (name, _) in models() {
+        for keys in keyings() {
+            for seed in 0..5 {
+                let spec = spec(name, keys, seed);
+                let (bytes, generated) = generated(&spec, OutFormat::Edn);
+                assert!(generated.anomaly.is_none());
+                let analysis = analyse(&spec, &bytes);
+                assert_eq!(analysis.valid, Validity::Valid, "{spec:?}");
+                checked += 1;
+            }
+        }
+    }
+    eprintln!("{checked} generated histories are valid");
+}
+
+#[test]
+fn an_injected_anomaly_fails_exactly_its_op_and_key() {
+    let mut checked = 0;
+    for (name, anomalies) in models() {
+        for &anomaly in anomalies {
+            for keys in keyings() {
+                for seed in 0..5 {
+                    let spec = Spec { anomaly: Some(anomaly), ..spec(name, keys, seed) };
+                    let (bytes, generated) = generated(&spec, OutFormat::Edn);
+                    let injected = generated.anomaly.expect("the anomaly is located");
+                    let analysis = analyse(&spec, &bytes);
+                    assert_eq!(analysis.valid, Validity::Invalid, "{spec:?}");
+                    let failed = match &injected.key {
+                        None => {
+                            assert!(keys.is_none() && name != "kv");
+                            &analysis
+                        }
+                        Some(key) => {
+                            assert_eq!(&analysis.failures, std::slice::from_ref(key), "{spec:?}");
+                            &analysis.results.iter().find(|(k, _)| k == key).unwrap().1
+                        }
+                    };
+                    assert_eq!(failed.op.as_ref().map(|op| op.index), Some(injected.index), "{spec:?}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{checked} histories with an anomaly fail where injected");
+}
+
+#[test]
+fn an_anomalous_history_is_its_honest_twin_but_for_the_anomaly() {
+    for (name, anomalies) in models() {
+        for &anomaly in anomalies {
+            let honest = spec(name, Some(3), 11);
+            let (clean, _) = generated(&honest, OutFormat::Edn);
+            let (dirty, generated) =
+                generated(&Spec { anomaly: Some(anomaly), ..honest.clone() }, OutFormat::Edn);
+            let index = generated.anomaly.unwrap().index as usize;
+            let first_difference =
+                clean.split(|&b| b == b'\n').zip(dirty.split(|&b| b == b'\n')).position(|(a, b)| a != b);
+            // The ops differ from the twisted step of the probe on, at most a few ops
+            // (two per step) before the op that shows the anomaly.
+            let first_difference = first_difference.expect("the histories differ");
+            assert!((index.saturating_sub(4)..=index).contains(&first_difference), "{name} {anomaly}");
+        }
+    }
+}
+
+#[test]
+fn anomalies_a_model_cannot_show_are_refused() {
+    for (name, anomalies) in MODELS {
+        for anomaly in Anomaly::ALL.into_iter().filter(|a| !anomalies.contains(a)) {
+            let spec = Spec { anomaly: Some(anomaly), ..spec(name, None, 0) };
+            let e = generate(&spec, OutFormat::Edn, &mut Vec::new()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+    let refused = |spec: Spec, format: OutFormat, needle: &str| {
+        let mut out = Vec::new();
+        let e = generate(&spec, format, &mut out).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains(needle), "{e}");
+        assert!(out.is_empty(), "nothing is written for a refused spec");
+    };
+    refused(spec("set", None, 0), OutFormat::Json, "JSON has no sets");
+    refused(spec("kv", None, 0), OutFormat::HistoryTxt, ":key");
+    refused(spec("queue", None, 0), OutFormat::Edn, "fifo-queue");
+    refused(Spec { processes: 0, ..Spec::default() }, OutFormat::Edn, "process");
+    refused(Spec { keys: Some(0), ..Spec::default() }, OutFormat::Edn, "key");
+    refused(Spec { values: 0, ..Spec::default() }, OutFormat::Edn, "values");
+    refused(Spec { crash_rate: 1.5, ..Spec::default() }, OutFormat::Edn, "crash rate");
+    refused(Spec { crash_rate: 0.6, fail_rate: 0.6, ..Spec::default() }, OutFormat::Edn, "add up");
+    assert_eq!("double-apply".parse(), Ok(Anomaly::DoubleApply));
+    assert!("stale".parse::<Anomaly>().unwrap_err().contains("stale-read"));
+    assert_eq!("txt".parse(), Ok(OutFormat::HistoryTxt));
+}
+
+#[test]
+fn a_seed_always_gives_the_same_bytes() {
+    for (name, anomalies) in MODELS {
+        let spec = Spec { anomaly: anomalies.first().copied(), ..spec(name, Some(2), 5) };
+        let (a, _) = generated(&spec, OutFormat::Edn);
+        let (b, _) = generated(&spec, OutFormat::Edn);
+        assert!(a == b, "{name}");
+        let (c, _) = generated(&Spec { seed: 6, ..spec }, OutFormat::Edn);
+        assert!(a != c, "{name}");
+    }
+}
+
+/// An op as compared across formats: its map as JSON, or for history.txt the fields
+/// that format has.
+fn ops(bytes: &[u8], txt_fields: bool) -> Vec<serde_json::Value> {
+    let ops = read::read_ops(bytes, "generated", None).unwrap();
+    ops.iter()
+        .map(|op| match txt_fields {
+            false => op.value.to_json(),
+            true => ["process", "type", "f", "value", "error"]
+                .iter()
+                .map(|k| op.value.get(k).map_or(serde_json::Value::Null, Value::to_json))
+                .collect(),
+        })
+        .collect()
+}
+
+#[test]
+fn every_format_reads_back_to_the_same_ops_and_verdict() {
+    for (name, anomalies) in models() {
+        for keys in keyings() {
+            let spec = Spec { anomaly: anomalies.first().copied(), ..spec(name, keys, 2) };
+            let verdict = if anomalies.is_empty() { Validity::Valid } else { Validity::Invalid };
+            let (edn, made) = generated(&spec, OutFormat::Edn);
+            assert_eq!(ops(&edn, false).len() as u64, made.ops);
+            assert_eq!(analyse(&spec, &edn).valid, verdict, "{spec:?}");
+            // JSON has no sets, history.txt no :key.
+            let formats = [(OutFormat::Json, name != "set"), (OutFormat::HistoryTxt, name != "kv")];
+            for (format, _) in formats.into_iter().filter(|&(_, possible)| possible) {
+                let (bytes, _) = generated(&spec, format);
+                let txt = format == OutFormat::HistoryTxt;
+                assert_eq!(ops(&edn, txt), ops(&bytes, txt), "{spec:?} as {format}");
+                assert_eq!(analyse(&spec, &bytes).valid, verdict, "{spec:?} as {format}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_large_independent_history_fails_exactly_its_key() {
+    let spec = Spec {
+        model: "cas-register".into(),
+        processes: 5,
+        ops: 200_000,
+        keys: Some(100),
+        seed: 42,
+        anomaly: Some(Anomaly::StaleRead),
+        nemesis: true,
+        ..Spec::default()
+    };
+    let start = Instant::now();
+    let (bytes, generated) = generated(&spec, OutFormat::Edn);
+    let made = start.elapsed();
+    let analysis = analyse(&spec, &bytes);
+    let injected = generated.anomaly.unwrap();
+    assert_eq!(analysis.failures, [injected.key.clone().unwrap()]);
+    let (_, failed) = analysis.results.iter().find(|(k, _)| Some(k) == injected.key.as_ref()).unwrap();
+    assert_eq!(failed.op.as_ref().unwrap().index, injected.index);
+    eprintln!(
+        "{} ops ({} MB) generated in {made:.2?}, read and checked in {:.2?}",
+        generated.ops,
+        bytes.len() / 1_000_000,
+        start.elapsed() - made
+    );
+}
+
+#[test]
+fn crashed_processes_are_replaced_and_every_invocation_is_counted() {
+    let spec = Spec { keys: Some(3), ..spec("cas-register", None, 4) };
+    let (bytes, generated) = generated(&spec, OutFormat::Edn);
+    let ops = read::read_ops(&bytes, "generated", None).unwrap();
+    assert_eq!(ops.len() as u64, generated.ops);
+    let field = |op: &read::RawOp, key| op.value.get(key).cloned().unwrap_or(Value::Nil);
+    let (mut invocations, mut crashed) = (0, Vec::new());
+    for op in &ops {
+        let process = field(op, "process");
+        match field(op, "type").as_keyword() {
+            Some("invoke") => {
+                invocations += 1;
+                assert!(!crashed.contains(&process), "a crashed process invokes again: {}", op.value);
+            }
+            Some("info") if process.as_i64().is_some() => crashed.push(process),
+            _ => {}
+        }
+    }
+    assert_eq!(invocations, spec.ops);
+    assert!(!crashed.is_empty());
+    // 4 processes on each of 3 keys: a crashed process p comes back as p + 12.
+    for p in ops.iter().filter_map(|op| field(op, "process").as_i64()).filter(|&p| p >= 12) {
+        assert!(crashed.contains(&Value::Int(p - 12)), "process {p} replaces no crashed process");
+    }
+}
