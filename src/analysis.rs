@@ -99,7 +99,7 @@ pub struct Analysis {
 impl Analysis {
     /// The analysis as an EDN map, with Knossos's keys.
     pub fn to_value(&self) -> Value {
-        let op = |o: &Option<Op>| o.as_ref().map_or(Value::Nil, |o| o.map.clone());
+        let op = |o: &Option<Op>| o.as_ref().map_or(Value::Nil, |o| Value::clone(&o.map));
         let mut entries =
             vec![("valid?", self.valid.to_value()), ("analyzer", Value::keyword(self.analyzer))];
         if let Some(cause) = self.cause {
@@ -222,10 +222,10 @@ pub fn analyse<M: Model + ?Sized>(
                 .take(MAX_REPORTED_CONFIGS)
                 .map(|c| ConfigReport {
                     model: memo.render(c.state),
-                    last_op: c.last.map(|l| operation_op(history, l).map.clone()),
+                    last_op: c.last.map(|l| Value::clone(&operation_op(history, l).map)),
                     pending: pending_at(history, op)
                         .filter(|&p| !c.is_linearized(p))
-                        .map(|p| operation_op(history, p).map.clone())
+                        .map(|p| Value::clone(&operation_op(history, p).map))
                         .collect(),
                 })
                 .collect();
@@ -345,7 +345,7 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
         let mut steps = Vec::with_capacity(path.len() + 2);
         if let Some(last) = config.last {
             steps.push(PathStep {
-                op: operation_op(self.history, last).map.clone(),
+                op: Value::clone(&operation_op(self.history, last).map),
                 model: self.memo.render(config.state),
             });
         }
@@ -354,13 +354,13 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
             let kind = self.kind(op);
             state = self.memo.step(state, kind).expect("path steps are legal");
             steps.push(PathStep {
-                op: operation_op(self.history, op).map.clone(),
+                op: Value::clone(&operation_op(self.history, op).map),
                 model: self.memo.render(state),
             });
         }
         let msg = self.memo.explain(end, failing_kind).err().unwrap_or_default();
         steps.push(PathStep {
-            op: operation_op(self.history, self.failing).map.clone(),
+            op: Value::clone(&operation_op(self.history, self.failing).map),
             model: Value::kw_map([("msg", Value::string(&msg))]),
         });
         steps

@@ -5,12 +5,12 @@
 //! order input error, not linearizable, unknown, linearizable.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::{self, Format};
 use knossos_rs::render::{render, OutputFormat};
-use knossos_rs::{check, Algorithm, History, InputError, Options, Validity};
+use knossos_rs::{check, Algorithm, History, InputError, Options, Progress, Validity};
 use knossos_rs::{generate, report};
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
@@ -287,6 +287,7 @@ fn run_check(args: CheckArgs) -> i32 {
         memory_limit: args.memory_limit,
         cancel: None,
         partition: !args.no_partition,
+        progress: None,
     };
     let files = match expand(&args.files) {
         Ok(files) => files,
@@ -296,23 +297,37 @@ fn run_check(args: CheckArgs) -> i32 {
         }
     };
     let several = files.len() > 1;
-    let progress = if args.quiet || !std::io::stderr().is_terminal() || !several {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(files.len() as u64).with_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}").expect("a valid template"),
-        )
-    };
+    // The text summary and the report explain anomalies from the history; else it
+    // is dropped once checked.
+    let keep = Keep { history: format == OutputFormat::Text || args.report.is_some() };
+    let shown = !args.quiet && std::io::stderr().is_terminal();
     // Files in parallel (each one's keys in parallel too), results in the given order.
-    let outcomes: Vec<FileOutcome> = files
-        .par_iter()
-        .map(|path| {
-            let outcome = check_file(path, &model, format_in, &options, args.independent);
-            progress.inc(1);
-            outcome
-        })
-        .collect();
-    progress.finish_and_clear();
+    let outcomes: Vec<FileOutcome> = if several {
+        let files_bar = if shown {
+            ProgressBar::new(files.len() as u64).with_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} files").expect("a valid template"),
+            )
+        } else {
+            ProgressBar::hidden()
+        };
+        let outcomes = files
+            .par_iter()
+            .map(|path| {
+                let outcome = check_file(path, &model, format_in, &options, args.independent, keep, None);
+                files_bar.inc(1);
+                outcome
+            })
+            .collect();
+        files_bar.finish_and_clear();
+        outcomes
+    } else {
+        let progress = Progress::default();
+        let options = Options { progress: Some(progress.clone()), ..options.clone() };
+        let bar = if shown { stages_bar(progress) } else { ProgressBar::hidden() };
+        let outcome = check_file(&files[0], &model, format_in, &options, args.independent, keep, Some(&bar));
+        bar.finish_and_clear();
+        vec![outcome]
+    };
     let mut status = VALID;
     let mut stdout = std::io::stdout().lock();
     for outcome in &outcomes {
@@ -323,7 +338,7 @@ fn run_check(args: CheckArgs) -> i32 {
             }
             Ok(checked) => {
                 let label = (several || format == OutputFormat::Text).then_some(outcome.name.as_str());
-                let out = render(&checked.analysis, Some(&checked.history), label, format);
+                let out = render(&checked.analysis, checked.history.as_ref(), label, format);
                 let _ = writeln!(stdout, "{}", out.trim_end());
                 if args.write_results {
                     if let Err(e) = write_result(&outcome.path, &checked.analysis, format) {
@@ -350,7 +365,7 @@ fn run_check(args: CheckArgs) -> i32 {
                 let c = o.result.as_ref().ok()?;
                 Some(report::Entry {
                     name: o.name.clone(),
-                    history: &c.history,
+                    history: c.history.as_ref()?,
                     analysis: &c.analysis,
                     elapsed: o.elapsed,
                 })
@@ -389,8 +404,33 @@ struct FileOutcome {
 }
 
 struct Checked {
-    history: History,
+    /// Kept only when [`Keep::history`].
+    history: Option<History>,
+    /// How many ops the history had.
+    ops: usize,
     analysis: knossos_rs::Analysis,
+}
+
+/// What of a checked file outlives its check.
+#[derive(Clone, Copy)]
+struct Keep {
+    history: bool,
+}
+
+/// A spinner for one file: its stage (reading, completing, checking) and, once it is
+/// split, how many of its keys are checked.
+fn stages_bar(progress: Progress) -> ProgressBar {
+    let keys = move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+        if progress.parts() > 1 {
+            let _ = write!(w, ": {}/{} keys", progress.checked(), progress.parts());
+        }
+    };
+    let style = ProgressStyle::with_template("{spinner} {elapsed} {msg}{keys}")
+        .expect("a valid template")
+        .with_key("keys", keys);
+    let bar = ProgressBar::new_spinner().with_style(style);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
 }
 
 fn check_file(
@@ -399,11 +439,18 @@ fn check_file(
     format_in: Option<Format>,
     options: &Options,
     independent: bool,
+    keep: Keep,
+    stages: Option<&ProgressBar>,
 ) -> FileOutcome {
     let start = Instant::now();
     let name = path.display().to_string();
+    let stage = |what: &str| stages.inspect(|bar| bar.set_message(format!("{what} {name}")));
+    stage("reading");
     let result = read::read_path(path, format_in)
-        .and_then(|ops| History::complete(ops, model).map_err(|d| InputError::new(&name, d)))
+        .and_then(|ops| {
+            stage("completing");
+            History::complete(ops, model).map_err(|d| InputError::new(&name, d))
+        })
         .map(|history| {
             if !independent && looks_independent(&history) {
                 eprintln!(
@@ -411,7 +458,17 @@ fn check_file(
                      jepsen.independent history, check it with --independent"
                 );
             }
-            Checked { analysis: check(model, &history, options), history }
+            stage("checking");
+            let analysis = check(model, &history, options);
+            let ops = history.ops.len();
+            let history = if keep.history {
+                Some(history)
+            } else {
+                // Freeing millions of ops takes a while that the answer need not wait for.
+                std::thread::spawn(move || drop(history));
+                None
+            };
+            Checked { history, ops, analysis }
         });
     FileOutcome { path: path.to_path_buf(), name, result, elapsed: start.elapsed() }
 }
@@ -471,7 +528,7 @@ fn summary(outcomes: &[FileOutcome]) -> String {
                     Validity::Invalid => "NOT linearizable".to_string(),
                     Validity::Unknown => format!("unknown ({})", c.analysis.cause.map_or("?", |c| c.name())),
                 };
-                (c.history.ops.len().to_string(), c.analysis.results.len().max(1).to_string(), verdict)
+                (c.ops.to_string(), c.analysis.results.len().max(1).to_string(), verdict)
             }
         };
         let time = format!("{:.1} ms", o.elapsed.as_secs_f64() * 1000.0);

@@ -21,6 +21,7 @@ use crate::model::Model;
 use crate::read::RawOp;
 use crate::value::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The type of an op.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,28 +51,49 @@ pub struct Op {
     pub index: u64,
     pub kind: OpType,
     /// The op's map as read, with `:index` added when the file had none, so that
-    /// every op the analysis prints carries the index the user can look up.
-    pub map: Value,
+    /// every op the analysis prints carries the index the user can look up. Shared,
+    /// because partitions hold the same ops as their history.
+    pub map: Arc<Value>,
     pub line: u32,
     pub column: u32,
+    /// Where `:process`, `:f` and `:value` are among the map's entries: completion
+    /// and partitioning ask for them millions of times.
+    fields: Fields,
 }
+
+/// Positions of an op map's entries, [`ABSENT`] for a key it lacks.
+#[derive(Clone, Copy, Debug)]
+struct Fields {
+    process: u32,
+    f: u32,
+    value: u32,
+}
+
+const ABSENT: u32 = u32::MAX;
 
 static NIL: Value = Value::Nil;
 
 impl Op {
+    fn field(&self, at: u32) -> &Value {
+        match &*self.map {
+            Value::Map(entries) => entries.get(at as usize).map_or(&NIL, |(_, v)| v),
+            _ => &NIL,
+        }
+    }
+
     /// The `:process`.
     pub fn process(&self) -> &Value {
-        self.map.get("process").unwrap_or(&NIL)
+        self.field(self.fields.process)
     }
 
     /// The `:f`.
     pub fn f(&self) -> &Value {
-        self.map.get("f").unwrap_or(&NIL)
+        self.field(self.fields.f)
     }
 
     /// The `:value` (nil when missing).
     pub fn value(&self) -> &Value {
-        self.map.get("value").unwrap_or(&NIL)
+        self.field(self.fields.value)
     }
 
     /// Whether this op belongs to Jepsen's fault injector rather than a client.
@@ -218,19 +240,31 @@ impl History {
 /// Checks each raw op's shape and indexes it.
 fn to_ops(raw: Vec<RawOp>, errors: &mut Vec<Diagnostic>) -> Vec<Op> {
     let indexed = raw.iter().position(|r| r.value.get("index").is_some());
-    let mut seen: HashMap<u64, u32> = HashMap::new();
     let mut ops = Vec::with_capacity(raw.len());
     for (pos, r) in raw.into_iter().enumerate() {
         let err = |msg: String| Diagnostic::new(r.line, r.column, msg).with_op_index(pos as u64);
-        if !matches!(r.value, Value::Map(_)) {
+        let Value::Map(entries) = &r.value else {
             errors.push(err(format!(
                 "expected an op map, found a {}: {}",
                 r.value.type_name(),
                 r.value.to_edn_short(60)
             )));
             continue;
+        };
+        // One pass over the entries finds every field completion needs.
+        let mut fields = Fields { process: ABSENT, f: ABSENT, value: ABSENT };
+        let (mut kind, mut index) = (None, None);
+        for (at, (k, v)) in entries.iter().enumerate().rev() {
+            match k.as_keyword() {
+                Some("process") => fields.process = at as u32,
+                Some("f") => fields.f = at as u32,
+                Some("value") => fields.value = at as u32,
+                Some("type") => kind = Some(v),
+                Some("index") => index = Some(v),
+                _ => {}
+            }
         }
-        let kind = match r.value.get("type") {
+        let kind = match kind {
             None => {
                 errors.push(
                     err("op has no :type".into())
@@ -249,11 +283,11 @@ fn to_ops(raw: Vec<RawOp>, errors: &mut Vec<Diagnostic>) -> Vec<Op> {
                 }
             },
         };
-        if r.value.get("process").is_none() {
+        if fields.process == ABSENT {
             errors.push(err("op has no :process".into()));
             continue;
         }
-        let index = match (r.value.get("index"), indexed) {
+        let index = match (index, indexed) {
             (Some(i), _) => match i.as_i64() {
                 Some(i) if i >= 0 => i as u64,
                 _ => {
@@ -273,20 +307,37 @@ fn to_ops(raw: Vec<RawOp>, errors: &mut Vec<Diagnostic>) -> Vec<Op> {
             }
             (None, None) => pos as u64,
         };
-        if let Some(line) = seen.insert(index, r.line) {
-            errors.push(
-                Diagnostic::new(r.line, r.column, format!("duplicate :index {index}, also at line {line}"))
-                    .with_op_index(index),
-            );
-            continue;
-        }
         let mut map = r.value;
         if indexed.is_none() {
             if let Value::Map(entries) = &mut map {
                 entries.push((Value::keyword("index"), Value::Int(index as i64)));
             }
         }
-        ops.push(Op { index, kind, map, line: r.line, column: r.column });
+        ops.push(Op { index, kind, map: Arc::new(map), line: r.line, column: r.column, fields });
     }
-    ops
+    without_duplicate_indices(ops, errors)
+}
+
+/// Reports, and drops, every op whose `:index` an earlier op has. Jepsen's indices
+/// increase, so the usual history is checked without a table.
+fn without_duplicate_indices(ops: Vec<Op>, errors: &mut Vec<Diagnostic>) -> Vec<Op> {
+    if ops.windows(2).all(|w| w[0].index < w[1].index) {
+        return ops;
+    }
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    let mut unique = Vec::with_capacity(ops.len());
+    for op in ops {
+        match seen.insert(op.index, op.line) {
+            None => unique.push(op),
+            Some(line) => errors.push(
+                Diagnostic::new(
+                    op.line,
+                    op.column,
+                    format!("duplicate :index {}, also at line {line}", op.index),
+                )
+                .with_op_index(op.index),
+            ),
+        }
+    }
+    unique
 }

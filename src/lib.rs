@@ -132,7 +132,7 @@ pub use analysis::{Analysis, Validity};
 pub use error::{Diagnostic, InputError};
 pub use history::History;
 pub use model::Model;
-pub use search::{Algorithm, Cancel, Cause};
+pub use search::{Algorithm, Cancel, Cause, Progress};
 pub use value::Value;
 
 use rayon::prelude::*;
@@ -154,6 +154,8 @@ pub struct Options {
     /// Check a keyed model's history key by key (exact, and much faster); `false`
     /// checks it as one object.
     pub partition: bool,
+    /// Counts the partitions checked, for a progress bar.
+    pub progress: Option<Progress>,
 }
 
 impl Default for Options {
@@ -165,6 +167,7 @@ impl Default for Options {
             memory_limit: None,
             cancel: None,
             partition: true,
+            progress: None,
         }
     }
 }
@@ -177,15 +180,22 @@ pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options)
     let memory = options.memory_limit.unwrap_or_else(search::budget::default_memory_limit);
     let budget = search::Budget::new(deadline, memory, options.cancel.clone());
     let parts = options.partition.then(|| partition::by_key(history, model)).flatten();
+    let progress = options.progress.as_ref();
+    progress.inspect(|p| p.add_parts(parts.as_ref().map_or(1, Vec::len)));
+    let check_one = |history: &History, budget: &search::Budget| {
+        let analysis = check_one(model, history, options, budget);
+        progress.inspect(|p| p.add_checked());
+        analysis
+    };
     match parts {
-        None => check_one(model, history, options, &budget),
+        None => check_one(history, &budget),
         Some(parts) => {
             // Largest first, so that a long key does not start last; results in key order.
             let mut order: Vec<usize> = (0..parts.len()).collect();
             order.sort_by_key(|&i| std::cmp::Reverse(parts[i].history.operations.len()));
             let mut analyses: Vec<(usize, Analysis)> = order
                 .into_par_iter()
-                .map(|i| (i, check_one(model, &parts[i].history, options, &budget.share(None))))
+                .map(|i| (i, check_one(&parts[i].history, &budget.share(None))))
                 .collect();
             analyses.sort_by_key(|&(i, _)| i);
             Analysis::combine(parts.into_iter().zip(analyses).map(|(p, (_, a))| (p.key, a)).collect())

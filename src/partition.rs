@@ -155,15 +155,15 @@ pub fn split_by(history: &History, key_of: impl Fn(&Op) -> Option<Value>) -> Opt
         .map(|((key, mut positions), operations)| {
             positions.extend_from_slice(&everywhere);
             positions.sort_unstable();
-            let renumber: HashMap<usize, usize> =
-                positions.iter().enumerate().map(|(i, &p)| (p, i)).collect();
+            // An op's position in the part: where it is among the sorted positions.
+            let renumber = |p: usize| positions.binary_search(&p).unwrap_or_default();
             let history = History {
                 ops: positions.iter().map(|&p| history.ops[p].clone()).collect(),
                 operations: operations
                     .into_iter()
                     .map(|o| Operation {
-                        invoke: renumber[&o.invoke],
-                        complete: o.complete.map(|c| renumber[&c]),
+                        invoke: renumber(o.invoke),
+                        complete: o.complete.map(renumber),
                         f: o.f.clone(),
                         value: o.value.clone(),
                     })

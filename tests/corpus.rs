@@ -46,7 +46,10 @@ fn every_history(algorithm: Algorithm, may_give_up: bool) -> usize {
                 checked += 1;
                 if may_give_up && analysis.valid == Validity::Unknown {
                     gave_up += 1;
-                    eprintln!("{algorithm:?} gave up on {} (--init {init:?}, partition {partition})", entry.name);
+                    eprintln!(
+                        "{algorithm:?} gave up on {} (--init {init:?}, partition {partition})",
+                        entry.name
+                    );
                     continue;
                 }
                 let what =

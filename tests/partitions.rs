@@ -3,7 +3,7 @@
 use knossos_rs::model::{self, DynModel};
 use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::RawOp;
-use knossos_rs::{check, History, Options, Validity, Value};
+use knossos_rs::{check, History, Options, Progress, Validity, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -105,10 +105,13 @@ fn a_valid_independent_history_is_valid_key_by_key() {
     let (log, _) = generate(1, 40, 300, None);
     let h = history(&log, &model);
     assert!(looks_independent(&h));
-    let a = check(&model, &h, &Options::default());
+    let progress = Progress::default();
+    let a = check(&model, &h, &Options { progress: Some(progress.clone()), ..Options::default() });
     assert_eq!(a.valid, Validity::Valid);
     assert_eq!(a.results.len(), 40);
     assert!(a.failures.is_empty());
+    // Every key counted, and counted once checked.
+    assert_eq!((progress.parts(), progress.checked()), (40, 40));
     let edn = a.to_value();
     assert_eq!(edn.get("failures"), Some(&Value::Vector(vec![])));
 }

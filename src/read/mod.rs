@@ -134,8 +134,10 @@ pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<
     let bytes = strip_bom(bytes);
     let mut errors = InputError::new(file, Vec::new());
     let ops = match format {
-        Format::Edn => edn::read_ops(bytes, &mut errors),
-        Format::Json => json::read_ops(bytes, &mut errors),
+        Format::Edn => in_pieces(bytes, edn::read_ops).unwrap_or_else(|| edn::read_ops(bytes, &mut errors)),
+        Format::Json => {
+            in_pieces(bytes, json::read_ops).unwrap_or_else(|| json::read_ops(bytes, &mut errors))
+        }
         Format::HistoryTxt | Format::JepsenLog => text::read_ops(bytes, format, &mut errors),
     };
     if errors.is_empty() {
@@ -143,6 +145,63 @@ pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<
     } else {
         Err(errors)
     }
+}
+
+/// Below this size a file is read in one piece: splitting costs more than it saves.
+const PIECES_MIN: usize = 8 << 20;
+
+/// Reads a big file of one op per line (EDN or JSON Lines, not one vector) in pieces
+/// on every core, split where a line starts with `{`. `None` when the file is small,
+/// is one vector, or any piece has an error: then the caller reads it whole, which
+/// gives the same ops, and errors as a whole read reports them. Every piece parsing
+/// cleanly means the split fell between ops: a cut inside a form (a string holding
+/// `"\n{"`, a pretty-printed map, a `#_` before the line) leaves the piece before it
+/// unterminated, which is an error.
+fn in_pieces(bytes: &[u8], read: fn(&[u8], &mut InputError) -> Vec<RawOp>) -> Option<Vec<RawOp>> {
+    if bytes.len() < PIECES_MIN || bytes.get(skip_ascii_whitespace(bytes, 0)) != Some(&b'{') {
+        return None;
+    }
+    read_at_cuts(bytes, &cuts(bytes, 4 * rayon::current_num_threads()), read)
+}
+
+/// About `pieces` offsets, from 0 to the end, each other one where a line starts with `{`.
+fn cuts(bytes: &[u8], pieces: usize) -> Vec<usize> {
+    let mut cuts = vec![0];
+    for i in 1..pieces {
+        let from = (bytes.len() / pieces * i).max(cuts[cuts.len() - 1]);
+        if let Some(n) = bytes[from..].windows(2).position(|w| w == b"\n{") {
+            cuts.push(from + n + 1);
+        }
+    }
+    cuts.push(bytes.len());
+    cuts.dedup();
+    cuts
+}
+
+/// Reads the pieces between `cuts` in parallel; `None` if any has an error.
+fn read_at_cuts(
+    bytes: &[u8],
+    cuts: &[usize],
+    read: fn(&[u8], &mut InputError) -> Vec<RawOp>,
+) -> Option<Vec<RawOp>> {
+    use rayon::prelude::*;
+    let read: Vec<(Vec<RawOp>, u32)> = cuts
+        .par_windows(2)
+        .map(|w| {
+            let piece = &bytes[w[0]..w[1]];
+            let mut errors = InputError::new("", Vec::new());
+            let ops = read(piece, &mut errors);
+            let lines = piece.iter().filter(|&&b| b == b'\n').count();
+            errors.is_empty().then(|| (ops, u32::try_from(lines).unwrap_or(u32::MAX)))
+        })
+        .collect::<Option<_>>()?;
+    let mut ops = Vec::with_capacity(read.iter().map(|(ops, _)| ops.len()).sum());
+    let mut lines_before = 0u32;
+    for (piece, lines) in read {
+        ops.extend(piece.into_iter().map(|op| RawOp { line: op.line.saturating_add(lines_before), ..op }));
+        lines_before = lines_before.saturating_add(lines);
+    }
+    Some(ops)
 }
 
 /// Reads the ops of a file. A file that cannot be read is an [`InputError`] at line 0, column 0.
@@ -226,6 +285,87 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `n` ops, a line each, with `odd` spliced in after every 100th.
+    fn history(n: usize, odd: &str, json: bool) -> String {
+        let mut s = String::new();
+        for i in 0..n {
+            if json {
+                s += &format!(
+                    "{{\"index\": {i}, \"type\": \"ok\", \"process\": {}, \"value\": {i}}}\n",
+                    i % 7
+                );
+            } else {
+                s += &format!("{{:index {i}, :type :ok, :process {}, :value [{i} \"x\"]}}\n", i % 7);
+            }
+            if i % 100 == 99 {
+                s += odd;
+            }
+        }
+        s
+    }
+
+    /// Reads `text` in one piece, as small files are.
+    fn whole(text: &str, read: fn(&[u8], &mut InputError) -> Vec<RawOp>) -> Vec<RawOp> {
+        let mut errors = InputError::new("h", Vec::new());
+        let ops = read(text.as_bytes(), &mut errors);
+        assert!(errors.is_empty(), "{errors}");
+        ops
+    }
+
+    #[test]
+    fn big_files_are_read_in_pieces_as_one_piece_reads_them() {
+        let edn = history(150_000, "", false);
+        assert!(edn.len() > PIECES_MIN);
+        assert_eq!(in_pieces(edn.as_bytes(), edn::read_ops), Some(whole(&edn, edn::read_ops)));
+        let json = history(150_000, "", true);
+        assert_eq!(in_pieces(json.as_bytes(), json::read_ops), Some(whole(&json, json::read_ops)));
+        // Lines are counted on across pieces.
+        let cuts = cuts(edn.as_bytes(), 8);
+        assert_eq!(cuts.len(), 9);
+        assert!(cuts[1..8].iter().all(|&c| edn.as_bytes()[c - 1..c + 1] == *b"\n{"));
+        let ops = read_at_cuts(edn.as_bytes(), &cuts, edn::read_ops).unwrap();
+        assert_eq!((ops[149_999].line, ops[149_999].column), (150_000, 1));
+    }
+
+    #[test]
+    fn a_cut_inside_a_form_is_never_taken_for_one_between_ops() {
+        // Forms in which a line may start with `{` that is not an op.
+        for odd in [
+            "{:type :info, :process :nemesis, :value \"a\\n\n{:b 1}\n\"}\n",
+            "{:type :info,\n:process :nemesis\n:value\n{:a 1}}\n",
+            "#_\n{:dropped 1}\n",
+            "#jepsen.history.Op\n{:type :info, :process :nemesis}\n",
+        ] {
+            let text = history(1_000, odd, false);
+            let whole = whole(&text, edn::read_ops);
+            assert_eq!(whole.len(), 1_000 + 10 * usize::from(!odd.starts_with("#_")), "{odd:?}");
+            // Cut at every line that starts with `{`, the odd forms' inner ones too.
+            let cuts: Vec<usize> = std::iter::once(0)
+                .chain(text.match_indices("\n{").map(|(i, _)| i + 1))
+                .chain(std::iter::once(text.len()))
+                .collect();
+            assert_eq!(read_at_cuts(text.as_bytes(), &cuts, edn::read_ops), None, "{odd:?}");
+            // Cut only where ops start: the same as whole.
+            let line_starts: Vec<usize> =
+                std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+            let op_starts: Vec<usize> =
+                whole.iter().map(|op| line_starts[op.line as usize - 1] + op.column as usize - 1).collect();
+            let between: Vec<usize> = cuts
+                .iter()
+                .copied()
+                .filter(|c| *c == 0 || *c == text.len() || op_starts.contains(c))
+                .collect();
+            assert!(between.len() > 2);
+            assert_eq!(
+                read_at_cuts(text.as_bytes(), &between, edn::read_ops),
+                Some(whole.clone()),
+                "{odd:?}"
+            );
+            // And read_ops on it, small as it is, reads it whole.
+            assert_eq!(read_ops(text.as_bytes(), "h", None), Ok(whole), "{odd:?}");
+        }
+    }
 
     #[test]
     fn format_names() {

@@ -59,6 +59,42 @@ impl Cancel {
     }
 }
 
+/// How far a [`check`](crate::check) has got, for a progress bar: partitions (keys)
+/// checked, of all. Clones share the counts, so one handle may watch several checks.
+///
+/// ```
+/// use knossos_rs::{check, model, read, History, Options, Progress};
+///
+/// let log = b"{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}";
+/// let model = model::builtin("register", &Default::default()).unwrap();
+/// let history = History::complete(read::read_ops(log, "h.edn", None).unwrap(), &model).unwrap();
+/// let progress = Progress::default();
+/// check(&model, &history, &Options { progress: Some(progress.clone()), ..Options::default() });
+/// assert_eq!((progress.checked(), progress.parts()), (1, 1));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Progress(Arc<[AtomicUsize; 2]>);
+
+impl Progress {
+    /// Partitions to check, in every check watched (a history that is not split is one).
+    pub fn parts(&self) -> usize {
+        self.0[0].load(Ordering::Relaxed)
+    }
+
+    /// Partitions checked so far.
+    pub fn checked(&self) -> usize {
+        self.0[1].load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_parts(&self, n: usize) {
+        self.0[0].fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_checked(&self) {
+        self.0[1].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// The limits one search runs under. Engines racing each other share one budget:
 /// the memory limit covers both, and the first verdict stops the other. Searches
 /// of different keys, running in parallel, share the deadline and the memory pool

@@ -12,7 +12,7 @@ pub mod competition;
 pub mod linear;
 pub mod wgl;
 
-pub use budget::{Budget, Cancel, Cause};
+pub use budget::{Budget, Cancel, Cause, Progress};
 
 use crate::history::History;
 use crate::model::memo::{KindId, StateId};
