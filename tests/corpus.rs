@@ -133,3 +133,70 @@ fn final_paths_are_bounded() {
         assert!(count >= a.final_paths.len());
     }
 }
+
+/// Runs the command line; returns its exit status and each file's verdict, from the
+/// EDN line it printed for the file.
+fn batch(args: &[&str], files: &[String]) -> (Option<i32>, Vec<(String, Value)>) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_knossos-rs"))
+        .args(args)
+        .args(files)
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let verdicts = stdout
+        .lines()
+        .map(|line| {
+            let analysis = read::parse_edn(line).unwrap_or_else(|e| panic!("{e:?}: {line}"));
+            (analysis.get("file").unwrap().to_str(), analysis.get("valid?").unwrap().clone())
+        })
+        .collect();
+    (out.status.code(), verdicts)
+}
+
+#[test]
+fn batch_runs_give_every_file_its_verdict() {
+    let Some(dir) = common::corpus() else { return };
+    let manifest = common::manifest(&dir);
+    let path = |e: &common::Entry| e.path.to_string_lossy().into_owned();
+    // The etcd logs and a generated Jepsen store (store/<test>/<run>/history.edn) of
+    // cas-register runs, half with an injected anomaly, in one run.
+    let store = std::env::temp_dir().join(format!("knossos-rs-corpus-store-{}", std::process::id()));
+    let mut expected: Vec<(String, bool)> = Vec::new();
+    for (run, anomaly) in [None, Some("stale-read"), None, Some("lost-write")].into_iter().enumerate() {
+        let seed = run.to_string();
+        let mut args = vec!["generate", "-m", "cas-register", "--ops", "1000", "--seed", &seed];
+        args.extend(anomaly.map(|a| ["--anomaly", a]).into_iter().flatten());
+        let generated =
+            std::process::Command::new(env!("CARGO_BIN_EXE_knossos-rs")).args(&args).output().unwrap();
+        assert!(generated.status.success());
+        let file = store.join(format!("register-{run}")).join("20261122T120000.000Z").join("history.edn");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, generated.stdout).unwrap();
+        expected.push((file.to_string_lossy().into_owned(), anomaly.is_none()));
+    }
+    let etcd: Vec<&common::Entry> =
+        manifest.iter().filter(|e| e.name.starts_with("porcupine/etcd")).collect();
+    assert_eq!(etcd.len(), 50);
+    let mut files: Vec<String> = etcd.iter().map(|e| path(e)).collect();
+    files.push(store.to_string_lossy().into_owned());
+    expected.splice(0..0, etcd.iter().map(|e| (path(e), e.expected)));
+    let (status, verdicts) = batch(&["check", "-m", "cas-register", "-q"], &files);
+    std::fs::remove_dir_all(&store).unwrap();
+    assert_eq!(verdicts.len(), expected.len());
+    for ((file, verdict), (expected_file, valid)) in verdicts.iter().zip(&expected) {
+        assert_eq!(file, expected_file);
+        assert_eq!(verdict, &Value::Bool(*valid), "{file}");
+    }
+    assert_eq!(status, Some(1), "the worst verdict: not linearizable");
+
+    // Porcupine's kv histories, split by key, in another.
+    let kv: Vec<&common::Entry> = manifest.iter().filter(|e| e.model == "kv").collect();
+    assert_eq!(kv.len(), 4);
+    let (status, verdicts) =
+        batch(&["check", "-m", "kv", "--init", "{}", "-q"], &kv.iter().map(|e| path(e)).collect::<Vec<_>>());
+    for ((file, verdict), entry) in verdicts.iter().zip(&kv) {
+        assert_eq!(file, &path(entry));
+        assert_eq!(verdict, &Value::Bool(entry.expected), "{file}");
+    }
+    assert_eq!(status, Some(1));
+}
