@@ -26,13 +26,19 @@ fn history(edn: &str) -> History {
     History::complete(ops, &model(Some(Value::Int(0)))).unwrap()
 }
 
-/// Parses a document as XML, or fails the test with the reason and the text around it.
+/// Parses a document as XML, and a page also as HTML5 (html5ever, through scraper,
+/// reports every parse error the HTML standard defines), or fails the test with the
+/// reason and the text around it.
 fn parse(what: &str, doc: &str) {
     let body = doc.strip_prefix("<!DOCTYPE html>").unwrap_or(doc);
     if let Err(e) = roxmltree::Document::parse(body) {
         let pos = e.pos();
         let line = body.lines().nth(pos.row as usize - 1).unwrap_or("");
         panic!("{what}: not well-formed XML: {e}\n{line}");
+    }
+    if body.len() != doc.len() {
+        let html = scraper::Html::parse_document(doc);
+        assert!(html.errors.is_empty(), "{what}: HTML parse errors: {:?}", html.errors);
     }
 }
 
@@ -443,4 +449,18 @@ fn thousands_of_random_invalid_histories_never_panic() {
         }
     }
     assert!(invalid[0] >= 3000 && invalid[1] >= 1000, "{invalid:?}");
+}
+
+#[test]
+fn the_html_check_sees_what_a_browser_would_repair() {
+    // A stray end tag and an unclosed attribute quote: well-formed checks must catch them.
+    for broken in ["<!DOCTYPE html><html><body><p>a</div></body></html>", "<!DOCTYPE html><p title=\"x>a</p>"]
+    {
+        assert!(!scraper::Html::parse_document(broken).errors.is_empty(), "{broken}");
+    }
+    assert!(scraper::Html::parse_document(
+        "<!DOCTYPE html><html><head><title>t</title></head><body><p>a</p></body></html>"
+    )
+    .errors
+    .is_empty());
 }
