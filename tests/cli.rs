@@ -160,7 +160,23 @@ fn help_and_version() {
     assert_eq!(knossos(&["check", "-m", "no-such-model", "fixtures/valid.edn"]).status.code(), Some(2));
 }
 
-fn tempdir() -> PathBuf {
+/// A fresh directory, removed with everything in it when dropped.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir() -> TempDir {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -169,7 +185,7 @@ fn tempdir() -> PathBuf {
         N.fetch_add(1, Ordering::SeqCst)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> String {
@@ -362,7 +378,8 @@ fn independent_histories_on_the_command_line() {
 
 #[test]
 fn report_directory_and_words_on_the_terminal() {
-    let dir = tempdir().join("report");
+    let tmp = tempdir();
+    let dir = tmp.join("report");
     let out = knossos(&[
         "check",
         "-m",
@@ -402,7 +419,8 @@ fn models_lists_every_builtin_model() {
 
 #[test]
 fn generated_anomaly_is_found_by_check_on_its_key() {
-    let file = tempdir().join("history.edn");
+    let tmp = tempdir();
+    let file = tmp.join("history.edn");
     let gen = knossos(&[
         "generate",
         "--model",
