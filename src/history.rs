@@ -139,7 +139,8 @@ impl History {
         let mut operations = Vec::new();
         // Each process's open invocation: position in `ops`.
         let mut open: HashMap<&Value, usize> = HashMap::new();
-        let mut failed = vec![false; ops.len()];
+        // Invocations that ended :ok or :fail: the rest are indeterminate.
+        let mut closed = vec![false; ops.len()];
         for (pos, op) in ops.iter().enumerate() {
             if op.is_nemesis() {
                 continue;
@@ -180,13 +181,17 @@ impl History {
                         ops[inv].index,
                         ops[inv].line
                     ))),
-                    Some(inv) if op.kind == OpType::Ok => operations.push(Operation {
-                        invoke: inv,
-                        complete: Some(pos),
-                        f: op.f().clone(),
-                        value: op.value().clone(),
-                    }),
-                    Some(inv) => failed[inv] = true,
+                    Some(inv) => {
+                        closed[inv] = true;
+                        if op.kind == OpType::Ok {
+                            operations.push(Operation {
+                                invoke: inv,
+                                complete: Some(pos),
+                                f: op.f().clone(),
+                                value: op.value().clone(),
+                            });
+                        }
+                    }
                 },
                 // An :info closes the invocation without an outcome; a stray one is carried.
                 OpType::Info => {
@@ -194,10 +199,8 @@ impl History {
                 }
             }
         }
-        // Every invocation neither ok nor failed is indeterminate.
-        let completed: std::collections::HashSet<usize> = operations.iter().map(|o| o.invoke).collect();
         for (pos, op) in ops.iter().enumerate() {
-            if op.kind == OpType::Invoke && !op.is_nemesis() && !failed[pos] && !completed.contains(&pos) {
+            if op.kind == OpType::Invoke && !closed[pos] && !op.is_nemesis() {
                 operations.push(Operation {
                     invoke: pos,
                     complete: None,
