@@ -8,6 +8,7 @@ command -v chromium >/dev/null || { echo "needs chromium: apt-get install chromi
 corpus=../shared/corpus
 [ -d "$corpus" ] || { echo "needs $corpus" >&2; exit 2; }
 cargo build --release --quiet
+bin="$(realpath "${CARGO_TARGET_DIR:-target}")/release/knossos-rs"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # name, model, --init, history
@@ -15,7 +16,7 @@ while read -r name model init history; do
   args=(check -q -m "$model" --report "$out/$name")
   [ "$init" = - ] || args+=(--init "$init")
   # From the corpus, so that the page names the history as the manifest does.
-  (cd "$corpus" && "$OLDPWD/target/release/knossos-rs" "${args[@]}" "$history" > /dev/null) || true
+  (cd "$corpus" && "$bin" "${args[@]}" "$history" > /dev/null) || true
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,1000 \
     --screenshot="docs/report-$name.png" "file://$out/$name/report.html" 2> /dev/null
   echo "docs/report-$name.png"

@@ -47,7 +47,7 @@ struct GenerateArgs {
     #[arg(long, short, default_value = "cas-register",
           value_parser = clap::builder::PossibleValuesParser::new(model::BUILTIN))]
     model: String,
-    /// Client invocations in all.
+    /// Client invocations in all (at least the few of the probe that runs halfway).
     #[arg(long, default_value_t = 1000)]
     ops: usize,
     /// Concurrent client processes (per key).
@@ -299,7 +299,7 @@ fn run_check(args: CheckArgs) -> i32 {
     let several = files.len() > 1;
     // The text summary and the report explain anomalies from the history; else it
     // is dropped once checked.
-    let keep = Keep { history: format == OutputFormat::Text || args.report.is_some() };
+    let keep_history = format == OutputFormat::Text || args.report.is_some();
     let shown = !args.quiet && std::io::stderr().is_terminal();
     // Files in parallel (each one's keys in parallel too), results in the given order.
     let outcomes: Vec<FileOutcome> = if several {
@@ -313,7 +313,8 @@ fn run_check(args: CheckArgs) -> i32 {
         let outcomes = files
             .par_iter()
             .map(|path| {
-                let outcome = check_file(path, &model, format_in, &options, args.independent, keep, None);
+                let outcome =
+                    check_file(path, &model, format_in, &options, args.independent, keep_history, None);
                 files_bar.inc(1);
                 outcome
             })
@@ -324,7 +325,8 @@ fn run_check(args: CheckArgs) -> i32 {
         let progress = Progress::default();
         let options = Options { progress: Some(progress.clone()), ..options.clone() };
         let bar = if shown { stages_bar(progress) } else { ProgressBar::hidden() };
-        let outcome = check_file(&files[0], &model, format_in, &options, args.independent, keep, Some(&bar));
+        let outcome =
+            check_file(&files[0], &model, format_in, &options, args.independent, keep_history, Some(&bar));
         bar.finish_and_clear();
         vec![outcome]
     };
@@ -384,6 +386,8 @@ fn run_check(args: CheckArgs) -> i32 {
             }
         }
     }
+    // The process exits next: freeing the histories kept would only delay it.
+    std::mem::forget(outcomes);
     status
 }
 
@@ -404,17 +408,11 @@ struct FileOutcome {
 }
 
 struct Checked {
-    /// Kept only when [`Keep::history`].
+    /// Kept only for the text summary and the report.
     history: Option<History>,
     /// How many ops the history had.
     ops: usize,
     analysis: knossos_rs::Analysis,
-}
-
-/// What of a checked file outlives its check.
-#[derive(Clone, Copy)]
-struct Keep {
-    history: bool,
 }
 
 /// A spinner for one file: its stage (reading, completing, checking) and, once it is
@@ -439,7 +437,9 @@ fn check_file(
     format_in: Option<Format>,
     options: &Options,
     independent: bool,
-    keep: Keep,
+    keep_history: bool,
+    // Given when the file is checked alone: it shows the stages, and its answer
+    // waits for nothing else.
     stages: Option<&ProgressBar>,
 ) -> FileOutcome {
     let start = Instant::now();
@@ -453,20 +453,27 @@ fn check_file(
         })
         .map(|history| {
             if !independent && looks_independent(&history) {
-                eprintln!(
+                let hint = format!(
                     "{name}: hint: every value is a [key value] tuple; if this is a \
                      jepsen.independent history, check it with --independent"
                 );
+                match stages {
+                    Some(bar) => bar.suspend(|| eprintln!("{hint}")),
+                    None => eprintln!("{hint}"),
+                }
             }
             stage("checking");
             let analysis = check(model, &history, options);
             let ops = history.ops.len();
-            let history = if keep.history {
-                Some(history)
-            } else {
-                // Freeing millions of ops takes a while that the answer need not wait for.
-                std::thread::spawn(move || drop(history));
-                None
+            let history = match (keep_history, stages) {
+                (true, _) => Some(history),
+                // Freeing millions of ops takes a while that a lone file's answer need
+                // not wait for (a batch prints once every file is checked).
+                (false, Some(_)) => {
+                    std::thread::spawn(move || drop(history));
+                    None
+                }
+                (false, None) => None,
             };
             Checked { history, ops, analysis }
         });

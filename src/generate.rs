@@ -314,6 +314,10 @@ pub fn generate(spec: &Spec, format: OutFormat, out: &mut impl Write) -> io::Res
 }
 
 /// The model's kind, if the spec can be generated in this format.
+/// The most values and client processes (over all keys) a spec may ask for.
+const MAX_VALUES: i64 = 1 << 60;
+const MAX_WORKERS: usize = 10_000_000;
+
 fn check_spec(spec: &Spec, format: OutFormat) -> Result<Kind, String> {
     let kind = Kind::from_name(&spec.model)?;
     if spec.processes == 0 {
@@ -322,8 +326,13 @@ fn check_spec(spec: &Spec, format: OutFormat) -> Result<Kind, String> {
     if spec.keys == Some(0) {
         return Err("a keyed history needs at least one key".into());
     }
-    if spec.values < 1 {
-        return Err(format!("values must be at least 1, not {}", spec.values));
+    // The probe writes values no other operation does: `values` and the next few.
+    if !(1..=MAX_VALUES).contains(&spec.values) {
+        return Err(format!("values must be from 1 to {MAX_VALUES}, not {}", spec.values));
+    }
+    // Each worker is a process with its state, held for the whole run.
+    if spec.keys.unwrap_or(1).checked_mul(spec.processes).is_none_or(|workers| workers > MAX_WORKERS) {
+        return Err(format!("keys times processes must be at most {MAX_WORKERS}"));
     }
     let rate = |name: &str, r: f64| match (0.0..=1.0).contains(&r) {
         true => Ok(()),

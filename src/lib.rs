@@ -182,20 +182,20 @@ pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options)
     let parts = options.partition.then(|| partition::by_key(history, model)).flatten();
     let progress = options.progress.as_ref();
     progress.inspect(|p| p.add_parts(parts.as_ref().map_or(1, Vec::len)));
-    let check_one = |history: &History, budget: &search::Budget| {
+    let check_counted = |history: &History, budget: &search::Budget| {
         let analysis = check_one(model, history, options, budget);
         progress.inspect(|p| p.add_checked());
         analysis
     };
     match parts {
-        None => check_one(history, &budget),
+        None => check_counted(history, &budget),
         Some(parts) => {
             // Largest first, so that a long key does not start last; results in key order.
             let mut order: Vec<usize> = (0..parts.len()).collect();
             order.sort_by_key(|&i| std::cmp::Reverse(parts[i].history.operations.len()));
             let mut analyses: Vec<(usize, Analysis)> = order
                 .into_par_iter()
-                .map(|i| (i, check_one(&parts[i].history, &budget.share(None))))
+                .map(|i| (i, check_counted(&parts[i].history, &budget.share(None))))
                 .collect();
             analyses.sort_by_key(|&(i, _)| i);
             Analysis::combine(parts.into_iter().zip(analyses).map(|(p, (_, a))| (p.key, a)).collect())

@@ -156,7 +156,8 @@ pub fn split_by(history: &History, key_of: impl Fn(&Op) -> Option<Value>) -> Opt
             positions.extend_from_slice(&everywhere);
             positions.sort_unstable();
             // An op's position in the part: where it is among the sorted positions.
-            let renumber = |p: usize| positions.binary_search(&p).unwrap_or_default();
+            let renumber =
+                |p: usize| positions.binary_search(&p).expect("an operation's ops are in its part");
             let history = History {
                 ops: positions.iter().map(|&p| history.ops[p].clone()).collect(),
                 operations: operations

@@ -194,6 +194,7 @@ fn batch_runs_give_every_file_its_verdict() {
     assert_eq!(kv.len(), 4);
     let (status, verdicts) =
         batch(&["check", "-m", "kv", "--init", "{}", "-q"], &kv.iter().map(|e| path(e)).collect::<Vec<_>>());
+    assert_eq!(verdicts.len(), kv.len());
     for ((file, verdict), entry) in verdicts.iter().zip(&kv) {
         assert_eq!(file, &path(entry));
         assert_eq!(verdict, &Value::Bool(entry.expected), "{file}");

@@ -183,6 +183,10 @@ fn anomalies_a_model_cannot_show_are_refused() {
     refused(Spec { processes: 0, ..Spec::default() }, OutFormat::Edn, "process");
     refused(Spec { keys: Some(0), ..Spec::default() }, OutFormat::Edn, "key");
     refused(Spec { values: 0, ..Spec::default() }, OutFormat::Edn, "values");
+    // Sizes that would overflow, or exhaust memory, before the first op.
+    refused(Spec { values: i64::MAX, ..Spec::default() }, OutFormat::Edn, "values");
+    refused(Spec { processes: usize::MAX, keys: Some(2), ..Spec::default() }, OutFormat::Edn, "processes");
+    refused(Spec { keys: Some(100_000_000_000), ..Spec::default() }, OutFormat::Edn, "processes");
     refused(Spec { crash_rate: 1.5, ..Spec::default() }, OutFormat::Edn, "crash rate");
     refused(Spec { crash_rate: 0.6, fail_rate: 0.6, ..Spec::default() }, OutFormat::Edn, "add up");
     assert_eq!("double-apply".parse(), Ok(Anomaly::DoubleApply));

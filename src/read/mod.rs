@@ -147,12 +147,13 @@ pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<
     }
 }
 
-/// Below this size a file is read in one piece: splitting costs more than it saves.
+/// Below this size (8 MiB) a file is read in one piece: splitting costs more than it saves.
 const PIECES_MIN: usize = 8 << 20;
 
-/// Reads a big file of one op per line (EDN or JSON Lines, not one vector) in pieces
-/// on every core, split where a line starts with `{`. `None` when the file is small,
-/// is one vector, or any piece has an error: then the caller reads it whole, which
+/// Reads a big file of one op map per line (EDN or JSON Lines) in pieces on every
+/// core, split where a line starts with `{`. `None` when the file is small or does not
+/// start with `{` (one vector, a `;` comment, `#jepsen.history.Op` records: read on one
+/// core), or when any piece has an error: then the caller reads it whole, again, which
 /// gives the same ops, and errors as a whole read reports them. Every piece parsing
 /// cleanly means the split fell between ops: a cut inside a form (a string holding
 /// `"\n{"`, a pretty-printed map, a `#_` before the line) leaves the piece before it
@@ -169,8 +170,9 @@ fn cuts(bytes: &[u8], pieces: usize) -> Vec<usize> {
     let mut cuts = vec![0];
     for i in 1..pieces {
         let from = (bytes.len() / pieces * i).max(cuts[cuts.len() - 1]);
-        if let Some(n) = bytes[from..].windows(2).position(|w| w == b"\n{") {
-            cuts.push(from + n + 1);
+        match bytes[from..].windows(2).position(|w| w == b"\n{") {
+            Some(n) => cuts.push(from + n + 1),
+            None => break,
         }
     }
     cuts.push(bytes.len());

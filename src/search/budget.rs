@@ -73,25 +73,31 @@ impl Cancel {
 /// assert_eq!((progress.checked(), progress.parts()), (1, 1));
 /// ```
 #[derive(Clone, Debug, Default)]
-pub struct Progress(Arc<[AtomicUsize; 2]>);
+pub struct Progress(Arc<Counts>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    parts: AtomicUsize,
+    checked: AtomicUsize,
+}
 
 impl Progress {
     /// Partitions to check, in every check watched (a history that is not split is one).
     pub fn parts(&self) -> usize {
-        self.0[0].load(Ordering::Relaxed)
+        self.0.parts.load(Ordering::Relaxed)
     }
 
     /// Partitions checked so far.
     pub fn checked(&self) -> usize {
-        self.0[1].load(Ordering::Relaxed)
+        self.0.checked.load(Ordering::Relaxed)
     }
 
     pub(crate) fn add_parts(&self, n: usize) {
-        self.0[0].fetch_add(n, Ordering::Relaxed);
+        self.0.parts.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn add_checked(&self) {
-        self.0[1].fetch_add(1, Ordering::Relaxed);
+        self.0.checked.fetch_add(1, Ordering::Relaxed);
     }
 }
 
