@@ -309,9 +309,8 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
         Enumerated { count: self.seen.len(), truncated: self.visits_left == 0, paths: self.out }
     }
 
-    fn kind(&mut self, op: usize) -> u32 {
-        let o = &self.history.operations[op];
-        self.memo.kind(&o.f, &o.value)
+    fn kind(&self, op: usize) -> u32 {
+        self.memo.kind(op)
     }
 
     fn extend(&mut self, config: &Config, state: StateId, path: &mut Vec<usize>) {

@@ -109,12 +109,15 @@
 //! assert!(errors[0].message.starts_with("counter: expected :add n or :read n"));
 //! ```
 //!
-//! Two hooks have defaults: [`Model::argument`], for a model whose step needs
-//! another field of the op than `:value` (the built-in `kv` reads `:key`), and
+//! Hooks with defaults: [`Model::argument`], for a model whose step needs another
+//! field of the op than `:value` (the built-in `kv` reads `:key`);
 //! [`Model::partition_key`], for a model whose operations on different keys never
-//! interact, so that the history is checked key by key. A model's step gives one
-//! successor state; an object that may legally do one of several things is modelled
-//! exactly by a state that is the set of states it may be in (see [`Model`]).
+//! interact, so that the history is checked key by key; and [`Model::part`] with
+//! [`Model::join`], for such a model to split its state by key, so that a check of the
+//! whole history (`--no-partition`) steps and interns each key's part on its own. A
+//! model's step gives one successor state; an object that may legally do one of
+//! several things is modelled exactly by a state that is the set of states it may be
+//! in (see [`Model`]).
 
 pub mod analysis;
 pub mod error;

@@ -78,6 +78,13 @@ impl<M: Model<State = Value>> Model for Independent<M> {
             _ => None,
         }
     }
+    /// The map of the key's inner state alone.
+    fn part(&self, state: &Value, key: &Value) -> Option<Value> {
+        crate::model::map_part(state, key)
+    }
+    fn join(&self, base: &Value, parts: &[(&Value, &Value)]) -> Value {
+        crate::model::map_join(base, parts)
+    }
 }
 
 /// Whether a history looks like `jepsen.independent`'s, though it was not read as

@@ -12,10 +12,12 @@
 //! ([`Model::partition_key`]) and the history is checked key by key; the model is
 //! exact on the whole history too. Its state is a map from keys to their strings,
 //! without the keys holding `""` (so that one state has one form), printed
-//! `{:value {"a" "xy"}}`. The step function receives `[key value]`, built by
-//! [`Model::argument`] from the op's `:key` and its completed value.
+//! `{:value {"a" "xy"}}`; its part for a key ([`Model::part`]) is the map of that key
+//! alone, so that a whole-history search interns each key's string on its own. The
+//! step function receives `[key value]`, built by [`Model::argument`] from the op's
+//! `:key` and its completed value.
 
-use super::{entry, expected, function, labelled, set_entry, Model, NilReads};
+use super::{entry, expected, function, labelled, map_join, map_part, set_entry, Model, NilReads};
 use crate::value::Value;
 
 /// A map from keys to strings, every key `""` at first unless an initial map says
@@ -125,6 +127,13 @@ impl Model for Kv {
     /// The op's `:key`: operations on different keys never interact.
     fn partition_key(&self, op: &Value) -> Option<Value> {
         op.get("key").filter(|k| !k.is_nil()).cloned()
+    }
+    /// The map of the key's string alone.
+    fn part(&self, state: &Value, key: &Value) -> Option<Value> {
+        map_part(state, key)
+    }
+    fn join(&self, base: &Value, parts: &[(&Value, &Value)]) -> Value {
+        map_join(base, parts)
     }
 }
 

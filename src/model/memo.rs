@@ -9,34 +9,169 @@
 //! An op *kind* is a distinct `(f, value)` pair: a history of a million reads of
 //! five values has five read kinds, so the table stays small. While it is small
 //! (up to [`DENSE_CELLS`] cells) it is a dense array, a row of cells per state and a
-//! cell per kind, so a step is one indexed load; states or kinds beyond that go to
-//! a hash map.
+//! cell per kind, so a step is one indexed load; states beyond that go to a hash map.
+//!
+//! A keyed model that splits its state ([`Model::part`]) is interned by parts: each
+//! key's part is a state of its own, with its own transitions, and a whole state is
+//! the tuple of its keys' part ids. A history of ten keys checked whole then costs
+//! a model step per new state *of one key*, and a new whole state costs hashing ten
+//! words, where whole states would be hashed and compared with every key's value.
 
 use super::Model;
+use crate::history::History;
 use crate::value::Value;
 use foldhash::fast::FixedState;
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashTable};
+use std::hash::{BuildHasher, Hash};
 
 /// An interned state.
 pub type StateId = u32;
 /// An interned `(f, value)` pair.
 pub type KindId = u32;
 
-/// Marks an illegal transition in the table.
+/// Marks an illegal transition in the tables.
 const ILLEGAL: u32 = u32::MAX;
 /// Marks a transition not computed yet in the dense table.
 const UNKNOWN: u32 = u32::MAX - 1;
 /// The most cells the dense table holds (16 MiB).
 pub const DENSE_CELLS: usize = 1 << 22;
 
-/// Interned states and op kinds of one model, and the transitions computed so far.
+/// Distinct values, numbered in the order they were met; each is stored once.
+struct Interner<T> {
+    items: Vec<T>,
+    hashes: Vec<u64>,
+    ids: HashTable<u32>,
+}
+
+impl<T: Hash + Eq> Interner<T> {
+    fn new() -> Self {
+        Interner { items: Vec::new(), hashes: Vec::new(), ids: HashTable::new() }
+    }
+
+    fn intern(&mut self, item: T) -> u32 {
+        let hash = FixedState::default().hash_one(&item);
+        let items = &self.items;
+        if let Some(&id) = self.ids.find(hash, |&id| items[id as usize] == item) {
+            return id;
+        }
+        let id = self.items.len() as u32;
+        self.items.push(item);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.ids.insert_unique(hash, id, |&id| hashes[id as usize]);
+        id
+    }
+
+    fn get(&self, id: u32) -> &T {
+        &self.items[id as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Bytes held, each item counted by its inline size and `heap` more.
+    fn bytes(&self, heap: usize) -> usize {
+        self.items.capacity() * (std::mem::size_of::<T>() + heap)
+            + self.hashes.capacity() * 8
+            + self.ids.capacity() * 5
+    }
+}
+
+/// How whole states are kept.
+enum States<S> {
+    Whole(Interner<S>),
+    Parts(Parts<S>),
+}
+
+/// Whole states as tuples of their keys' parts.
+struct Parts<S> {
+    /// The key of each slot of a tuple.
+    keys: Vec<Value>,
+    /// The initial state, which holds the keys no operation touches.
+    base: S,
+    parts: Interner<S>,
+    /// Transitions of parts, keyed by `part << 32 | kind`.
+    steps: HashMap<u64, u32, FixedState>,
+    /// Each whole state's part per slot.
+    tuples: Interner<Box<[u32]>>,
+}
+
+impl<S: Clone + Hash + Eq> Parts<S> {
+    /// The parts of `init` for the operations' `keys`, with each operation's slot;
+    /// `None` if the model does not split, or an operation has no key.
+    fn split<M: Model<State = S> + ?Sized>(
+        model: &M,
+        init: &S,
+        keys: &[Option<Value>],
+    ) -> Option<(Parts<S>, Vec<u32>)> {
+        if keys.is_empty() {
+            return None;
+        }
+        let mut slots: Interner<Value> = Interner::new();
+        let op_slots = keys.iter().map(|k| Some(slots.intern(k.clone()?))).collect::<Option<Vec<u32>>>()?;
+        let mut parts = Interner::new();
+        let tuple =
+            slots.items.iter().map(|k| Some(parts.intern(model.part(init, k)?))).collect::<Option<_>>()?;
+        let mut tuples = Interner::new();
+        tuples.intern(tuple);
+        let parts = Parts { keys: slots.items, base: init.clone(), parts, steps: HashMap::default(), tuples };
+        Some((parts, op_slots))
+    }
+
+    /// The whole state of a tuple.
+    fn whole<M: Model<State = S> + ?Sized>(&self, model: &M, state: StateId) -> S {
+        let parts: Vec<(&Value, &S)> =
+            self.tuples.get(state).iter().zip(&self.keys).map(|(&p, k)| (k, self.parts.get(p))).collect();
+        model.join(&self.base, &parts)
+    }
+
+    /// The state an operation of `kind` (`(f, value, slot)`) leads to from `state`,
+    /// or [`ILLEGAL`]: a step of the slot's part alone.
+    fn step<M: Model<State = S> + ?Sized>(
+        &mut self,
+        model: &M,
+        state: StateId,
+        (f, value, slot): &(Value, Value, u32),
+        kind: KindId,
+    ) -> u32 {
+        let slot = *slot as usize;
+        let part = self.tuples.get(state)[slot];
+        let key = (u64::from(part) << 32) | u64::from(kind);
+        let next = match self.steps.get(&key) {
+            Some(&next) => next,
+            None => {
+                let next = match model.step(self.parts.get(part), f, value) {
+                    Ok(s) => self.parts.intern(s),
+                    Err(_) => ILLEGAL,
+                };
+                self.steps.insert(key, next);
+                next
+            }
+        };
+        if next == ILLEGAL {
+            return ILLEGAL;
+        }
+        if next == part {
+            return state;
+        }
+        let mut tuple = self.tuples.get(state).clone();
+        tuple[slot] = next;
+        self.tuples.intern(tuple)
+    }
+}
+
+/// Interned states and op kinds of one model for one history, and the
+/// transitions computed so far.
 pub struct Memo<'m, M: Model + ?Sized> {
     model: &'m M,
-    states: Vec<M::State>,
-    state_ids: HashMap<M::State, StateId, FixedState>,
-    kinds: Vec<(Value, Value)>,
-    kind_ids: HashMap<(Value, Value), KindId, FixedState>,
-    /// Kinds per dense row: the kinds known at the first step (0 before it).
+    /// Each operation's kind, by its place in the history's operations.
+    op_kinds: Vec<KindId>,
+    /// `(f, value, slot)`: the slot is the key's place in a tuple of parts (0 when
+    /// states are whole).
+    kinds: Interner<(Value, Value, u32)>,
+    states: States<M::State>,
+    /// Kinds per dense row.
     width: usize,
     /// Rows of `width` cells for the first states.
     dense: Vec<u32>,
@@ -45,18 +180,31 @@ pub struct Memo<'m, M: Model + ?Sized> {
 }
 
 impl<'m, M: Model + ?Sized> Memo<'m, M> {
-    pub fn new(model: &'m M) -> Self {
-        let mut memo = Memo {
-            model,
-            states: Vec::new(),
-            state_ids: HashMap::default(),
-            kinds: Vec::new(),
-            kind_ids: HashMap::default(),
-            width: 0,
-            dense: Vec::new(),
-            sparse: HashMap::default(),
+    /// A memo for searching `history`: its operations' kinds interned, and its
+    /// states split by key if the model splits them.
+    pub fn new(model: &'m M, history: &History) -> Self {
+        let init = model.init();
+        let keys: Vec<Option<Value>> =
+            history.operations.iter().map(|o| model.partition_key(&history.ops[o.invoke].map)).collect();
+        let (states, slots) = match Parts::split(model, &init, &keys) {
+            Some((parts, slots)) => (States::Parts(parts), slots),
+            None => {
+                let mut whole = Interner::new();
+                whole.intern(init);
+                (States::Whole(whole), vec![0; keys.len()])
+            }
         };
-        memo.intern_state(model.init());
+        let mut kinds = Interner::new();
+        let op_kinds = history
+            .operations
+            .iter()
+            .zip(slots)
+            .map(|(o, slot)| kinds.intern((o.f.clone(), o.value.clone(), slot)))
+            .collect();
+        let width = kinds.len().max(1);
+        let mut memo =
+            Memo { model, op_kinds, kinds, states, width, dense: Vec::new(), sparse: HashMap::default() };
+        memo.grow_dense();
         memo
     }
 
@@ -69,48 +217,41 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         self.model
     }
 
-    /// The id of an operation's kind, interning it if new.
-    pub fn kind(&mut self, f: &Value, value: &Value) -> KindId {
-        let key = (f.clone(), value.clone());
-        if let Some(&id) = self.kind_ids.get(&key) {
-            return id;
-        }
-        let id = self.kinds.len() as KindId;
-        self.kinds.push(key.clone());
-        self.kind_ids.insert(key, id);
-        id
+    /// The kind of an operation, by its place in the history's operations.
+    pub fn kind(&self, op: usize) -> KindId {
+        self.op_kinds[op]
     }
 
-    fn intern_state(&mut self, state: M::State) -> StateId {
-        if let Some(&id) = self.state_ids.get(&state) {
-            return id;
+    /// Every operation's kind, by its place in the history's operations.
+    pub fn kinds(&self) -> &[KindId] {
+        &self.op_kinds
+    }
+
+    fn state_count(&self) -> usize {
+        match &self.states {
+            States::Whole(states) => states.len(),
+            States::Parts(parts) => parts.tuples.len(),
         }
-        let id = self.states.len() as StateId;
-        self.states.push(state.clone());
-        self.state_ids.insert(state, id);
-        if self.width > 0 && self.dense.len() + self.width <= DENSE_CELLS {
-            self.dense.resize(self.dense.len() + self.width, UNKNOWN);
+    }
+
+    /// Gives every state a dense row while the table has room.
+    fn grow_dense(&mut self) {
+        let rows = self.state_count().min(DENSE_CELLS / self.width);
+        if self.dense.len() < rows * self.width {
+            self.dense.resize(rows * self.width, UNKNOWN);
         }
-        id
     }
 
     /// The dense cell of a transition, if it has one.
     #[inline]
     fn cell(&self, state: StateId, kind: KindId) -> Option<usize> {
-        let (state, kind) = (state as usize, kind as usize);
-        let i = state * self.width + kind;
-        (kind < self.width && i < self.dense.len()).then_some(i)
+        let i = state as usize * self.width + kind as usize;
+        (i < self.dense.len()).then_some(i)
     }
 
     /// The state `kind` leads to from `state`, or `None` if it is illegal there.
     #[inline]
     pub fn step(&mut self, state: StateId, kind: KindId) -> Option<StateId> {
-        if self.width == 0 {
-            // The first step: size the dense rows for the kinds known now.
-            self.width = self.kinds.len().max(1);
-            let rows = (DENSE_CELLS / self.width).min(self.states.len());
-            self.dense = vec![UNKNOWN; rows * self.width];
-        }
         let cell = self.cell(state, kind);
         let known = match cell {
             Some(i) => self.dense[i],
@@ -121,43 +262,63 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         let next = if known != UNKNOWN {
             known
         } else {
-            let (f, value) = &self.kinds[kind as usize];
-            let next = match self.model.step(&self.states[state as usize], f, value) {
-                Ok(s) => self.intern_state(s),
-                Err(_) => ILLEGAL,
-            };
+            let next = self.compute(state, kind);
             match cell {
                 Some(i) => self.dense[i] = next,
                 None => {
                     self.sparse.insert((u64::from(state) << 32) | u64::from(kind), next);
                 }
             }
+            self.grow_dense();
             next
         };
         (next != ILLEGAL).then_some(next)
     }
 
+    /// A transition not in the table: the model's step, or [`ILLEGAL`].
+    fn compute(&mut self, state: StateId, kind: KindId) -> u32 {
+        let op = self.kinds.get(kind);
+        match &mut self.states {
+            States::Whole(states) => match self.model.step(states.get(state), &op.0, &op.1) {
+                Ok(next) => states.intern(next),
+                Err(_) => ILLEGAL,
+            },
+            States::Parts(parts) => parts.step(self.model, state, op, kind),
+        }
+    }
+
+    /// A state, whole.
+    fn state(&self, state: StateId) -> std::borrow::Cow<'_, M::State> {
+        match &self.states {
+            States::Whole(states) => std::borrow::Cow::Borrowed(states.get(state)),
+            States::Parts(parts) => std::borrow::Cow::Owned(parts.whole(self.model, state)),
+        }
+    }
+
     /// The model's own answer for a step, with the inconsistency message: for the
     /// analysis, which needs the words the table does not keep.
     pub fn explain(&self, state: StateId, kind: KindId) -> Result<M::State, String> {
-        let (f, value) = &self.kinds[kind as usize];
-        self.model.step(&self.states[state as usize], f, value)
+        let (f, value, _) = self.kinds.get(kind);
+        self.model.step(&self.state(state), f, value)
     }
 
     /// A state as the analysis prints it.
     pub fn render(&self, state: StateId) -> Value {
-        self.model.render(&self.states[state as usize])
+        self.model.render(&self.state(state))
     }
 
     /// An estimate of the bytes the memo holds (states are counted by their
     /// inline size: a model whose states own large heap data is undercounted).
     pub fn bytes(&self) -> usize {
-        let state = std::mem::size_of::<M::State>();
-        let kind = std::mem::size_of::<(Value, Value)>();
-        self.states.capacity() * state
-            + self.state_ids.capacity() * (state + 5)
-            + self.kinds.capacity() * kind
-            + self.kind_ids.capacity() * (kind + 5)
+        let states = match &self.states {
+            States::Whole(states) => states.bytes(0),
+            States::Parts(parts) => {
+                parts.parts.bytes(0) + parts.steps.capacity() * 13 + parts.tuples.bytes(4 * parts.keys.len())
+            }
+        };
+        states
+            + self.op_kinds.capacity() * 4
+            + self.kinds.bytes(0)
             + self.dense.capacity() * 4
             + self.sparse.capacity() * 13
     }
@@ -166,28 +327,90 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CasRegister, NilReads};
+    use crate::model::{CasRegister, Kv, NilReads};
+    use crate::read::read_ops;
+
+    fn history<M: Model>(model: &M, edn: &str) -> History {
+        History::complete(read_ops(edn.as_bytes(), "test.edn", None).unwrap(), model).unwrap()
+    }
+
+    /// An invocation and its `:ok`, as EDN lines.
+    fn ok(f: &str, extra: &str, value: &str) -> String {
+        format!(
+            "{{:process 0, :type :invoke, :f {f}{extra}, :value {value}}}\n\
+             {{:process 0, :type :ok, :f {f}{extra}, :value {value}}}\n"
+        )
+    }
 
     #[test]
     fn steps_agree_with_the_model_dense_and_sparse() {
+        // 2100 writes and reads of distinct values: 4200 kinds, and more states than
+        // the dense table has rows for them, so the later states' steps are sparse.
+        let n = 2100;
         let model = CasRegister { init: Value::Int(0), nil_reads: NilReads::Unknown };
-        let mut memo = Memo::new(&model);
-        let write = |v| (Value::keyword("write"), Value::Int(v));
-        let read = |v| (Value::keyword("read"), Value::Int(v));
-        let w1 = memo.kind(&write(1).0, &write(1).1);
-        let r0 = memo.kind(&read(0).0, &read(0).1);
-        let s0 = memo.init();
-        // dense: the kinds known at the first step
-        let s1 = memo.step(s0, w1).unwrap();
-        assert_eq!(memo.render(s1).to_edn(), "{:value 1}");
-        assert_eq!(memo.step(s0, r0), Some(s0));
-        assert_eq!(memo.step(s1, r0), None);
-        assert_eq!(memo.step(s1, r0), None, "cached answer");
-        // sparse: a kind interned after the first step
-        let r1 = memo.kind(&read(1).0, &read(1).1);
-        assert!(r1 as usize >= memo.width);
-        assert_eq!(memo.step(s1, r1), Some(s1));
-        assert_eq!(memo.step(s0, r1), None);
-        assert_eq!(memo.explain(s0, r1), Err("can't read 1 from register 0".into()));
+        let edn: String =
+            (0..n).map(|i| ok(":write", "", &i.to_string()) + &ok(":read", "", &i.to_string())).collect();
+        let h = history(&model, &edn);
+        let mut memo = Memo::new(&model, &h);
+        let read = |memo: &Memo<_>, i: usize| memo.kind(2 * i + 1);
+        for i in 0..n {
+            let s = memo.step(memo.init(), memo.kind(2 * i)).unwrap();
+            assert_eq!(memo.render(s).to_edn(), format!("{{:value {i}}}"));
+            assert_eq!(memo.step(s, read(&memo, i)), Some(s));
+            assert_eq!(memo.step(s, read(&memo, i)), Some(s), "cached answer");
+            assert_eq!(memo.step(s, read(&memo, (i + 1) % n)), None);
+        }
+        assert!(memo.dense.len() < memo.state_count() * memo.width, "some rows are sparse");
+        let last = memo.step(memo.init(), memo.kind(2 * (n - 1))).unwrap();
+        assert_eq!(memo.explain(last, read(&memo, 0)), Err(format!("can't read 0 from register {}", n - 1)));
+    }
+
+    #[test]
+    fn keyed_states_are_interned_by_parts_and_agree_with_whole_steps() {
+        let init = crate::read::parse_edn(r#"{"c" "w"}"#).unwrap();
+        let model = Kv::with_init(Some(&init), NilReads::Unknown).unwrap();
+        let on = |key: &str| format!(", :key \"{key}\"");
+        let ops = [
+            ok(":put", &on("a"), "\"x\""),
+            ok(":put", &on("b"), "\"y\""),
+            ok(":append", &on("a"), "\"z\""),
+            ok(":get", &on("a"), "\"xz\""),
+            ok(":get", &on("b"), "\"\""),
+            ok(":put", &on("a"), "\"\""),
+            ok(":get", &on("c"), "\"w\""),
+        ];
+        let h = history(&model, &ops.concat());
+        let mut memo = Memo::new(&model, &h);
+        assert!(matches!(memo.states, States::Parts(_)));
+        let (put_a, put_b, get_b_empty, clear_a) = (memo.kind(0), memo.kind(1), memo.kind(4), memo.kind(5));
+        let init = memo.init();
+        let a = memo.step(init, put_a).unwrap();
+        let ab = memo.step(a, put_b).unwrap();
+        let b = memo.step(init, put_b).unwrap();
+        assert_eq!(memo.step(b, put_a), Some(ab), "one state, whatever order its keys were written in");
+        assert_eq!(memo.step(a, clear_a), Some(init), "a key put back to \"\" is as it was");
+        assert_eq!(memo.step(a, get_b_empty), Some(a));
+        assert_eq!(memo.step(ab, get_b_empty), None);
+        assert_eq!(memo.explain(ab, get_b_empty), Err(r#"can't get "" from key "b" holding "y""#.into()));
+        // Whole states hold the keys no op touches, from the initial state.
+        let expected = crate::read::parse_edn(r#"{:value {"a" "x", "b" "y", "c" "w"}}"#).unwrap();
+        assert_eq!(memo.render(ab), expected);
+
+        // A walk of random steps, beside the model stepping whole states.
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let (mut id, mut whole) = (init, model.init());
+        for _ in 0..2000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let i = (rng % ops.len() as u64) as usize;
+            let op = &h.operations[i];
+            match (memo.step(id, memo.kind(i)), model.step(&whole, &op.f, &op.value)) {
+                (Some(next), Ok(next_whole)) => (id, whole) = (next, next_whole),
+                (None, Err(_)) => {}
+                (by_parts, by_whole) => panic!("parts say {by_parts:?}, whole states {by_whole:?}"),
+            }
+            assert_eq!(memo.render(id), model.render(&whole));
+        }
     }
 }

@@ -146,6 +146,28 @@ pub trait Model: Send + Sync {
         let _ = op;
         None
     }
+
+    /// For a keyed model whose state is made of one independent part per key: the
+    /// part of `state` that holds `key`, itself a state that steps the key's
+    /// operations. `None` (the default): the state is not split.
+    ///
+    /// When a keyed history is checked whole (`--no-partition`), the search then
+    /// keeps each key's part apart, and a whole state as the tuple of its parts, so
+    /// that a step costs the same however many keys the state holds. A model that
+    /// gives parts must also give [`Model::join`], and stepping a part must give the
+    /// part of the stepped state: `step(part(s, k), op on k) = part(step(s, op on k), k)`.
+    fn part(&self, state: &Self::State, key: &Value) -> Option<Self::State> {
+        let _ = (state, key);
+        None
+    }
+
+    /// The whole state whose keys hold `parts` (as [`Model::part`] gives them, then
+    /// stepped) and whose other keys are as in `base`: for the analysis, which
+    /// prints whole states. Used only with [`Model::part`].
+    fn join(&self, base: &Self::State, parts: &[(&Value, &Self::State)]) -> Self::State {
+        let _ = parts;
+        base.clone()
+    }
 }
 
 impl<M: Model + ?Sized> Model for Box<M> {
@@ -170,6 +192,12 @@ impl<M: Model + ?Sized> Model for Box<M> {
     }
     fn partition_key(&self, op: &Value) -> Option<Value> {
         (**self).partition_key(op)
+    }
+    fn part(&self, state: &M::State, key: &Value) -> Option<M::State> {
+        (**self).part(state, key)
+    }
+    fn join(&self, base: &M::State, parts: &[(&Value, &M::State)]) -> M::State {
+        (**self).join(base, parts)
     }
 }
 
@@ -383,6 +411,30 @@ fn set_entry(entries: &mut Vec<(Value, Value)>, key: &Value, value: Option<Value
         (None, Some(v)) => entries.push((key.clone(), v)),
         (None, None) => {}
     }
+}
+
+/// [`Model::part`] for a state that maps keys to their states: the map of `key`'s
+/// entry alone (empty if the key has none).
+pub(crate) fn map_part(state: &Value, key: &Value) -> Option<Value> {
+    let Value::Map(entries) = state else { return None };
+    Some(Value::Map(entry(entries, key).map(|v| (key.clone(), v.clone())).into_iter().collect()))
+}
+
+/// [`Model::join`] for states that map keys to their states: `base` with each key's
+/// entry taken from its part (removed where the part has none).
+pub(crate) fn map_join(base: &Value, parts: &[(&Value, &Value)]) -> Value {
+    let mut entries = match base {
+        Value::Map(entries) => entries.clone(),
+        _ => Vec::new(),
+    };
+    for &(key, part) in parts {
+        let value = match part {
+            Value::Map(part) => entry(part, key).cloned(),
+            _ => None,
+        };
+        set_entry(&mut entries, key, value);
+    }
+    Value::Map(entries)
 }
 
 /// A model's state printed under one key, as the analysis shows it (`{:value 2}`).

@@ -34,7 +34,7 @@ fn engine<'m, M: Model + ?Sized>(
     model: &'m M,
     budget: &Budget,
 ) -> Decision<'m, M> {
-    let mut memo = Memo::new(model);
+    let mut memo = Memo::new(model, history);
     let outcome = match name {
         "wgl" => wgl::search(history, &mut memo, budget),
         _ => linear::search(history, &mut memo, budget),

@@ -87,7 +87,7 @@ struct Linear<'a, 'h, 'm, M: Model + ?Sized> {
 
 /// Decides whether the history is linearizable.
 pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, budget: &Budget) -> Outcome {
-    let kinds: Vec<KindId> = history.operations.iter().map(|o| memo.kind(&o.f, &o.value)).collect();
+    let kinds: Vec<KindId> = memo.kinds().to_vec();
     let twins = super::twins(history, &kinds);
     let mut engine = Linear {
         history,

@@ -132,7 +132,7 @@ fn run<M: Model + ?Sized>(
     held: &mut usize,
 ) -> Outcome {
     let n = history.operations.len();
-    let kinds: Vec<KindId> = history.operations.iter().map(|o| memo.kind(&o.f, &o.value)).collect();
+    let kinds: Vec<KindId> = memo.kinds().to_vec();
     let zob: Vec<u64> = (0..n as u64).map(zobrist).collect();
     let twins = super::twins(history, &kinds);
     let mut ok_left = history.operations.iter().filter(|o| o.complete.is_some()).count();
