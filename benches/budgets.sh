@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time: apt-get install time" >&2; exit 2; }
 cargo build --release --quiet --example pathological
 cargo build --release --quiet
-bin=target/release/knossos-rs
+target="${CARGO_TARGET_DIR:-target}"
+bin="$target/release/knossos-rs"
 history=$(mktemp --suffix=.edn)
 trap 'rm -f "$history"' EXIT
-target/release/examples/pathological 40 > "$history"
+"$target/release/examples/pathological" 40 > "$history"
 printf '%-12s %-22s %10s %12s  %s\n' algorithm budget wall-s peak-RSS-MiB answer
 for algorithm in wgl linear competition; do
   for budget in "--time-limit 1s" "--memory-limit 200MiB"; do
