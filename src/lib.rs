@@ -185,8 +185,9 @@ pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options)
     let parts = options.partition.then(|| partition::by_key(history, model)).flatten();
     let progress = options.progress.as_ref();
     progress.inspect(|p| p.add_parts(parts.as_ref().map_or(1, Vec::len)));
+    let by_key = parts.is_none();
     let check_counted = |history: &History, budget: &search::Budget| {
-        let analysis = check_one(model, history, options, budget);
+        let analysis = check_one(model, history, options, by_key, budget);
         progress.inspect(|p| p.add_checked());
         analysis
     };
@@ -210,8 +211,9 @@ fn check_one<M: Model + ?Sized>(
     model: &M,
     history: &History,
     options: &Options,
+    by_key: bool,
     budget: &search::Budget,
 ) -> Analysis {
-    let decision = search::competition::run(history, model, options.algorithm, budget);
+    let decision = search::competition::run(history, model, options.algorithm, by_key, budget);
     analysis::analyse(history, decision, options.max_paths)
 }

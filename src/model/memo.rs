@@ -103,13 +103,13 @@ impl<S: Clone + Hash + Eq> Parts<S> {
     fn split<M: Model<State = S> + ?Sized>(
         model: &M,
         init: &S,
-        keys: &[Option<Value>],
+        keys: impl ExactSizeIterator<Item = Option<Value>>,
     ) -> Option<(Parts<S>, Vec<u32>)> {
-        if keys.is_empty() {
+        if keys.len() == 0 {
             return None;
         }
         let mut slots: Interner<Value> = Interner::new();
-        let op_slots = keys.iter().map(|k| Some(slots.intern(k.clone()?))).collect::<Option<Vec<u32>>>()?;
+        let op_slots = keys.map(|k| Some(slots.intern(k?))).collect::<Option<Vec<u32>>>()?;
         let mut parts = Interner::new();
         let tuple =
             slots.items.iter().map(|k| Some(parts.intern(model.part(init, k)?))).collect::<Option<_>>()?;
@@ -180,18 +180,19 @@ pub struct Memo<'m, M: Model + ?Sized> {
 }
 
 impl<'m, M: Model + ?Sized> Memo<'m, M> {
-    /// A memo for searching `history`: its operations' kinds interned, and its
-    /// states split by key if the model splits them.
-    pub fn new(model: &'m M, history: &History) -> Self {
+    /// A memo for searching `history`, its operations' kinds interned. With `by_key`
+    /// (a history of several keys), states are kept by parts if the model splits
+    /// them; without, or for a history of one key, whole.
+    pub fn new(model: &'m M, history: &History, by_key: bool) -> Self {
         let init = model.init();
-        let keys: Vec<Option<Value>> =
-            history.operations.iter().map(|o| model.partition_key(&history.ops[o.invoke].map)).collect();
-        let (states, slots) = match Parts::split(model, &init, &keys) {
+        let keys = history.operations.iter().map(|o| model.partition_key(&history.ops[o.invoke].map));
+        let split = if by_key { Parts::split(model, &init, keys) } else { None };
+        let (states, slots) = match split {
             Some((parts, slots)) => (States::Parts(parts), slots),
             None => {
                 let mut whole = Interner::new();
                 whole.intern(init);
-                (States::Whole(whole), vec![0; keys.len()])
+                (States::Whole(whole), vec![0; history.operations.len()])
             }
         };
         let mut kinds = Interner::new();
@@ -351,7 +352,7 @@ mod tests {
         let edn: String =
             (0..n).map(|i| ok(":write", "", &i.to_string()) + &ok(":read", "", &i.to_string())).collect();
         let h = history(&model, &edn);
-        let mut memo = Memo::new(&model, &h);
+        let mut memo = Memo::new(&model, &h, true);
         let read = |memo: &Memo<_>, i: usize| memo.kind(2 * i + 1);
         for i in 0..n {
             let s = memo.step(memo.init(), memo.kind(2 * i)).unwrap();
@@ -380,7 +381,7 @@ mod tests {
             ok(":get", &on("c"), "\"w\""),
         ];
         let h = history(&model, &ops.concat());
-        let mut memo = Memo::new(&model, &h);
+        let mut memo = Memo::new(&model, &h, true);
         assert!(matches!(memo.states, States::Parts(_)));
         let (put_a, put_b, get_b_empty, clear_a) = (memo.kind(0), memo.kind(1), memo.kind(4), memo.kind(5));
         let init = memo.init();

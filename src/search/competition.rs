@@ -32,9 +32,10 @@ fn engine<'m, M: Model + ?Sized>(
     name: &'static str,
     history: &History,
     model: &'m M,
+    by_key: bool,
     budget: &Budget,
 ) -> Decision<'m, M> {
-    let mut memo = Memo::new(model, history);
+    let mut memo = Memo::new(model, history, by_key);
     let outcome = match name {
         "wgl" => wgl::search(history, &mut memo, budget),
         _ => linear::search(history, &mut memo, budget),
@@ -42,11 +43,14 @@ fn engine<'m, M: Model + ?Sized>(
     Decision { outcome, analyzer: name, memo }
 }
 
-/// Decides the history with the chosen algorithm.
+/// Decides the history with the chosen algorithm. `by_key`: the history may hold
+/// several keys of a keyed model (it was not split), whose states the search then
+/// keeps apart (see [`Memo::new`]).
 pub fn run<'m, M: Model + ?Sized>(
     history: &History,
     model: &'m M,
     algorithm: Algorithm,
+    by_key: bool,
     budget: &Budget,
 ) -> Decision<'m, M> {
     let names: &[&'static str] = match algorithm {
@@ -55,10 +59,10 @@ pub fn run<'m, M: Model + ?Sized>(
         Algorithm::Competition => &["wgl", "linear"],
     };
     if let [name] = names {
-        return engine(name, history, model, budget);
+        return engine(name, history, model, by_key, budget);
     }
     let sprint = budget.share(Some(Instant::now() + SPRINT));
-    let decision = engine("wgl", history, model, &sprint);
+    let decision = engine("wgl", history, model, by_key, &sprint);
     if !matches!(decision.outcome, Outcome::Unknown { .. }) {
         return decision;
     }
@@ -67,7 +71,7 @@ pub fn run<'m, M: Model + ?Sized>(
         for &name in names {
             let tx = tx.clone();
             scope.spawn(move || {
-                let decision = engine(name, history, model, budget);
+                let decision = engine(name, history, model, by_key, budget);
                 if !matches!(decision.outcome, Outcome::Unknown { .. }) {
                     budget.decide();
                 }
