@@ -129,6 +129,41 @@ fn rethink_fail_is_explained_in_words() {
     );
 }
 
+/// The first line of the explanation of a history checked whole (not key by key).
+fn explained_whole(model: &dyn knossos_rs::Model<State = Value>, edn: &str) -> String {
+    let history = History::complete(read::read_ops(edn.as_bytes(), "t.edn", None).unwrap(), model).unwrap();
+    let analysis = check(model, &history, &Options { partition: false, ..Default::default() });
+    assert_eq!(analysis.valid, Validity::Invalid);
+    report::explain(&history, &analysis).unwrap().lines().next().unwrap().to_string()
+}
+
+#[test]
+fn a_store_checked_whole_is_explained_by_the_failing_key_alone() {
+    // kv: "a" is put "x" and "b" "y", one after the other; then "b" is read as "z".
+    // Only "b" matters to the read, and it can only hold "y".
+    let kv = model::builtin("kv", &ModelOptions::default()).unwrap();
+    let line = explained_whole(
+        &kv,
+        r#"{:process 0, :type :invoke, :f :put, :key "a", :value "x"}
+{:process 0, :type :ok, :f :put, :key "a", :value "x"}
+{:process 0, :type :invoke, :f :put, :key "b", :value "y"}
+{:process 0, :type :ok, :f :put, :key "b", :value "y"}
+{:process 1, :type :invoke, :f :get, :key "b"}
+{:process 1, :type :ok, :f :get, :key "b", :value "z"}"#,
+    );
+    assert!(line.ends_with(r#"key "b" could only hold "y"."#), "{line}");
+    assert!(!line.contains(r#""x""#), "{line}");
+    // --independent registers: key 1 holds 5 and key 2 holds 7 when key 2 is read as 5.
+    let independent = knossos_rs::partition::Independent(model(None));
+    let line = explained_whole(
+        &independent,
+        "{:process 0, :type :invoke, :f :write, :value [1 5]}\n{:process 0, :type :ok, :f :write, :value [1 5]}\n\
+         {:process 0, :type :invoke, :f :write, :value [2 7]}\n{:process 0, :type :ok, :f :write, :value [2 7]}\n\
+         {:process 1, :type :invoke, :f :read, :value [2 nil]}\n{:process 1, :type :ok, :f :read, :value [2 5]}",
+    );
+    assert!(line.ends_with("key 2 could only hold 7."), "{line}");
+}
+
 #[test]
 fn write_creates_the_directory_and_a_diagram_per_invalid_entry() {
     let dir = std::env::temp_dir().join(format!("knossos-report-test-{}", std::process::id()));

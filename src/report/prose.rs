@@ -3,7 +3,7 @@
 //! what came before. The terminal summary prints these lines; the HTML page puts
 //! each in a paragraph.
 
-use super::window::{Outcome, Timeline};
+use super::window::{key_of, Outcome, Timeline};
 use super::{op_text, plural, state_text, DETAIL, LABEL};
 use crate::analysis::Analysis;
 use crate::model::f_name;
@@ -29,7 +29,9 @@ pub(super) fn explain(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
         op.line
     );
     let states = states_before(analysis);
-    lines.push(match states_phrase(&states) {
+    let key = key_of(op).filter(|key| key_parts(&states, key).is_some());
+    let states = key.and_then(|key| key_parts(&states, key)).unwrap_or(states);
+    lines.push(match states_phrase(&states, key) {
         Some(states) => format!("{who}, but after the operations that must precede it, {states}."),
         None => format!("{who}, but no order of the operations before it explains that."),
     });
@@ -132,8 +134,29 @@ pub(super) fn states_before(analysis: &Analysis) -> Vec<Value> {
     states
 }
 
-/// "the register could only hold 0 or 1", or "the model could only be in state …".
-fn states_phrase(states: &[Value]) -> Option<String> {
+/// When the states are stores of keys (kv's `{:value {k v}}`, or `{k state}` for
+/// `--independent` checked whole), the part of each that holds `key`, the failing
+/// op's: the other keys cannot explain the failure, and would crowd it out of
+/// shortened states. `None` if some state has no such part.
+fn key_parts(states: &[Value], key: &Value) -> Option<Vec<Value>> {
+    let mut parts: Vec<Value> = Vec::new();
+    for state in states {
+        let store = match state.get("value") {
+            Some(store @ Value::Map(_)) => store,
+            _ => state,
+        };
+        let Value::Map(entries) = store else { return None };
+        let (_, part) = entries.iter().find(|(k, _)| k == key)?;
+        if !parts.contains(part) {
+            parts.push(part.clone());
+        }
+    }
+    Some(parts)
+}
+
+/// "the register could only hold 0 or 1", "key "a" could only hold "x"", or "the
+/// model could only be in state …"; `key`: the states are that key's parts.
+fn states_phrase(states: &[Value], key: Option<&Value>) -> Option<String> {
     if states.is_empty() {
         return None;
     }
@@ -142,16 +165,23 @@ fn states_phrase(states: &[Value]) -> Option<String> {
         (Value::Map(e), Some(v)) => e.len() == 1 && !matches!(v, Value::Map(_) | Value::Set(_)),
         _ => false,
     });
+    // A key's plain value, such as kv's strings.
+    let plain = key.is_some() && states.iter().all(|s| !matches!(s, Value::Map(_) | Value::Set(_)));
     let texts: Vec<String> = states
         .iter()
         .map(|s| if register { s.get("value").unwrap_or(s) } else { s })
         .map(|s| s.to_edn_short(VALUE))
         .collect();
     let list = list(&texts, "or");
-    Some(if register {
-        format!("the register could only hold {list}")
+    let subject = match key {
+        Some(key) => format!("key {}", key.to_edn_short(VALUE)),
+        None if register => "the register".into(),
+        None => "the model".into(),
+    };
+    Some(if register || plain {
+        format!("{subject} could only hold {list}")
     } else {
-        format!("the model could only be in state {list}")
+        format!("{subject} could only be in state {list}")
     })
 }
 
