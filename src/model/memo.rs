@@ -50,10 +50,16 @@ impl<T: Hash + Eq> Interner<T> {
 
     fn intern(&mut self, item: T) -> u32 {
         let hash = FixedState::default().hash_one(&item);
-        let items = &self.items;
-        if let Some(&id) = self.ids.find(hash, |&id| items[id as usize] == item) {
-            return id;
-        }
+        self.find(hash, |other| *other == item).unwrap_or_else(|| self.insert(hash, item))
+    }
+
+    /// The id of the item `is` recognises, whose hash is `hash`.
+    fn find(&self, hash: u64, is: impl Fn(&T) -> bool) -> Option<u32> {
+        self.ids.find(hash, |&id| is(&self.items[id as usize])).copied()
+    }
+
+    /// Adds an item not interned yet.
+    fn insert(&mut self, hash: u64, item: T) -> u32 {
         let id = self.items.len() as u32;
         self.items.push(item);
         self.hashes.push(hash);
@@ -200,7 +206,14 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             .operations
             .iter()
             .zip(slots)
-            .map(|(o, slot)| kinds.intern((o.f.clone(), o.value.clone(), slot)))
+            .map(|(o, slot)| {
+                // Hashed and compared borrowed: most operations repeat a kind.
+                let hash = FixedState::default().hash_one((&o.f, &o.value, slot));
+                let is = |(f, value, s): &(Value, Value, u32)| *s == slot && *f == o.f && *value == o.value;
+                kinds
+                    .find(hash, is)
+                    .unwrap_or_else(|| kinds.insert(hash, (o.f.clone(), o.value.clone(), slot)))
+            })
             .collect();
         let width = kinds.len().max(1);
         let mut memo =

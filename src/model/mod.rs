@@ -153,7 +153,8 @@ pub trait Model: Send + Sync {
     ///
     /// When a keyed history is checked whole (`--no-partition`), the search then
     /// keeps each key's part apart, and a whole state as the tuple of its parts, so
-    /// that a step costs the same however many keys the state holds. A model that
+    /// that a new state costs hashing a word per key rather than every key's value,
+    /// and a model step is taken once per part and operation kind. A model that
     /// gives parts must also give [`Model::join`], and stepping a part must give the
     /// part of the stepped state: `step(part(s, k), op on k) = part(step(s, op on k), k)`.
     fn part(&self, state: &Self::State, key: &Value) -> Option<Self::State> {
