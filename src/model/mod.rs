@@ -157,6 +157,84 @@ pub trait Model: Send + Sync {
     /// and a model step is taken once per part and operation kind. A model that
     /// gives parts must also give [`Model::join`], and stepping a part must give the
     /// part of the stepped state: `step(part(s, k), op on k) = part(step(s, op on k), k)`.
+    ///
+    /// ```
+    /// use knossos_rs::model::f_name;
+    /// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
+    /// use std::collections::BTreeMap;
+    ///
+    /// /// Counters by `:key`, each `:add n` or `:read n`; a state maps keys (as EDN) to counts.
+    /// struct Counters;
+    ///
+    /// impl Model for Counters {
+    ///     type State = BTreeMap<String, i64>;
+    ///     fn name(&self) -> &str {
+    ///         "counters"
+    ///     }
+    ///     fn init(&self) -> Self::State {
+    ///         BTreeMap::new()
+    ///     }
+    ///     fn check_op(&self, f: &Value, argument: &Value) -> Result<(), String> {
+    ///         match (f_name(f), argument.as_seq()) {
+    ///             (Some("add" | "read"), Some([_, Value::Int(_)])) => Ok(()),
+    ///             _ => Err("expected :add n or :read n on a :key".into()),
+    ///         }
+    ///     }
+    ///     fn step(&self, s: &Self::State, f: &Value, argument: &Value) -> Result<Self::State, String> {
+    ///         let Some([key, Value::Int(n)]) = argument.as_seq() else { unreachable!("check_op") };
+    ///         let (key, count) = (key.to_edn(), s.get(&key.to_edn()).copied().unwrap_or(0));
+    ///         match f_name(f) {
+    ///             Some("add") => Ok(s.clone().into_iter().chain([(key, count + n)]).collect()),
+    ///             _ if count == *n => Ok(s.clone()),
+    ///             _ => Err(format!("can't read {n} from counter {key} holding {count}")),
+    ///         }
+    ///     }
+    ///     fn render(&self, s: &Self::State) -> Value {
+    ///         Value::Map(s.iter().map(|(k, n)| (Value::string(k), Value::Int(*n))).collect())
+    ///     }
+    ///     fn argument(&self, invoke: &Value, value: &Value) -> Result<Value, String> {
+    ///         let key = invoke.get("key").ok_or("an op needs a :key")?;
+    ///         Ok(Value::Vector(vec![key.clone(), value.clone()]))
+    ///     }
+    ///     fn partition_key(&self, op: &Value) -> Option<Value> {
+    ///         op.get("key").cloned()
+    ///     }
+    ///     fn part(&self, s: &Self::State, key: &Value) -> Option<Self::State> {
+    ///         Some(s.get_key_value(&key.to_edn()).map(|(k, n)| (k.clone(), *n)).into_iter().collect())
+    ///     }
+    ///     fn join(&self, base: &Self::State, parts: &[(&Value, &Self::State)]) -> Self::State {
+    ///         let mut whole = base.clone();
+    ///         for (key, part) in parts {
+    ///             whole.remove(&key.to_edn());
+    ///             whole.extend(part.iter().map(|(k, n)| (k.clone(), *n)));
+    ///         }
+    ///         whole
+    ///     }
+    /// }
+    ///
+    /// // Key :b's read of 0 comes after its add of 1 completed.
+    /// let log = r#"
+    /// {:process 0, :type :invoke, :f :add, :key :a, :value 2}
+    /// {:process 0, :type :ok, :f :add, :key :a, :value 2}
+    /// {:process 1, :type :invoke, :f :add, :key :b, :value 1}
+    /// {:process 1, :type :ok, :f :add, :key :b, :value 1}
+    /// {:process 0, :type :invoke, :f :read, :key :a, :value 2}
+    /// {:process 1, :type :invoke, :f :read, :key :b, :value 0}
+    /// {:process 0, :type :ok, :f :read, :key :a, :value 2}
+    /// {:process 1, :type :ok, :f :read, :key :b, :value 0}
+    /// "#;
+    /// let ops = read::read_ops(log.as_bytes(), "counters.edn", None).unwrap();
+    /// let history = History::complete(ops, &Counters).unwrap();
+    /// // Checked whole, the states are kept by key; the analysis prints whole states.
+    /// let whole = check(&Counters, &history, &Options { partition: false, ..Default::default() });
+    /// assert_eq!(whole.valid, Validity::Invalid);
+    /// assert_eq!(whole.op.unwrap().index, 7);
+    /// let before = &whole.final_paths[0][0].model;
+    /// assert_eq!(before.to_edn(), r#"{":a" 2, ":b" 1}"#);
+    /// // Key by key, the same verdict.
+    /// let split = check(&Counters, &history, &Options::default());
+    /// assert_eq!(split.failures, vec![Value::keyword("b")]);
+    /// ```
     fn part(&self, state: &Self::State, key: &Value) -> Option<Self::State> {
         let _ = (state, key);
         None
