@@ -29,8 +29,10 @@ pub(super) fn explain(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
         op.line
     );
     let states = states_before(analysis);
-    let key = key_of(op).filter(|key| key_parts(&states, key).is_some());
-    let states = key.and_then(|key| key_parts(&states, key)).unwrap_or(states);
+    let (states, key) = match key_of(op).and_then(|key| Some((key_parts(&states, key)?, key))) {
+        Some((parts, key)) => (parts, Some(key)),
+        None => (states, None),
+    };
     lines.push(match states_phrase(&states, key) {
         Some(states) => format!("{who}, but after the operations that must precede it, {states}."),
         None => format!("{who}, but no order of the operations before it explains that."),
