@@ -32,6 +32,24 @@ fn parse_analysis(text: &str) -> Value {
 }
 
 #[test]
+fn a_history_bigger_than_the_memory_limit_is_warned_of() {
+    // The fixture is 1 031 bytes: held, about 8 KiB, more than a 4 KiB limit and far less
+    // than a 1 MiB one. The limit bounds the search, so the verdict is still given.
+    let small =
+        knossos(&["check", "-m", "cas-register", "--memory-limit", "4KiB", "fixtures/stale-read.edn"]);
+    assert_eq!(small.status.code(), Some(1), "{}", stderr(&small));
+    let warning = stderr(&small);
+    assert!(
+        warning.starts_with("fixtures/stale-read.edn: warning: holding this 1.0 KiB history"),
+        "{warning}"
+    );
+    assert!(warning.contains("more than the memory limit (4.0 KiB)"), "{warning}");
+    let roomy =
+        knossos(&["check", "-m", "cas-register", "--memory-limit", "1MiB", "fixtures/stale-read.edn"]);
+    assert_eq!(stderr(&roomy), "");
+}
+
+#[test]
 fn invalid_history_exits_1_with_knossos_analysis() {
     let out = knossos(&["check", "--model", "cas-register", "fixtures/stale-read.edn"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
