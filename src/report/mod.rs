@@ -12,7 +12,7 @@
 //! **The window.** A failure is explained by a few operations: the failing one, the
 //! ones the final paths order, the ones that must precede it, and the ones
 //! concurrent with it. The diagram shows those and nothing else (at most
-//! [`window::MAX_BARS`] bars, chosen in that order of importance; see [`window`]),
+//! `window::MAX_BARS` bars, chosen in that order of importance; see `window`),
 //! so a 10 000-op history gives a diagram of a few dozen bars, and rows are only
 //! the processes that appear in it, however many the history has.
 //!
@@ -31,7 +31,7 @@
 //! User data (values, processes, messages, file names) reaches the SVG only as text
 //! nodes built with the `svg` crate, which escapes `&`, `<` and `>`; attribute
 //! values are always ours. What XML cannot hold even escaped (control characters)
-//! is replaced on the way out by [`xml_safe`], which also keeps escape sequences out
+//! is replaced on the way out by `xml_safe`, which also keeps escape sequences out
 //! of a terminal. Labels are cut with [`Value::to_edn_short`], so a 10 MB value
 //! costs no more than a short one. The HTML page is written to be well-formed XML
 //! as well (every tag closed, attributes quoted, no named entities beyond XML's),
