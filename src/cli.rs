@@ -435,9 +435,9 @@ fn stages_bar(progress: Progress) -> ProgressBar {
 /// histories (1.5 GB for 185 MB, 8.3 GB for 1.04 GB): ops are held as EDN maps.
 const MEMORY_PER_BYTE: u64 = 8;
 
-/// Whether holding the history of `path` may take more memory than the memory limit
-/// allows the search: the limit does not cover the history, so a machine sized by it
-/// may run out while reading.
+/// A warning if holding the history of `path` may take more memory than the memory
+/// limit allows the search: the limit does not cover the history, so a machine sized
+/// by it may run out while reading.
 fn memory_warning(path: &Path, options: &Options) -> Option<String> {
     let size = std::fs::metadata(path).ok()?.len();
     let need = size.saturating_mul(MEMORY_PER_BYTE);
