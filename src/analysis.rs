@@ -9,7 +9,7 @@
 //! has produced nearly a million for nine crashed writes), so they are enumerated
 //! depth first and enumeration stops at `max_paths`.
 
-use crate::history::{History, Op};
+use crate::history::{History, Op, OpMap};
 use crate::model::memo::{Memo, StateId};
 use crate::model::Model;
 use crate::search::competition::Decision;
@@ -79,11 +79,11 @@ pub struct Analysis {
     /// A few of the configurations that reached the failing operation.
     pub configs: Vec<ConfigReport>,
     /// The completion that could not be linearized.
-    pub op: Option<Op>,
+    pub op: Option<OpMap>,
     /// The last `:ok` before `op`.
-    pub previous_ok: Option<Op>,
+    pub previous_ok: Option<OpMap>,
     /// The last operation linearized on the way to the failure.
-    pub last_op: Option<Op>,
+    pub last_op: Option<OpMap>,
     /// At most `max_paths` final paths.
     pub final_paths: Vec<Vec<PathStep>>,
     /// How many final paths there are, and whether that is only a lower bound
@@ -99,7 +99,7 @@ pub struct Analysis {
 impl Analysis {
     /// The analysis as an EDN map, with Knossos's keys.
     pub fn to_value(&self) -> Value {
-        let op = |o: &Option<Op>| o.as_ref().map_or(Value::Nil, |o| Value::clone(&o.map));
+        let op = |o: &Option<OpMap>| o.as_ref().map_or(Value::Nil, |o| o.map.clone());
         let mut entries =
             vec![("valid?", self.valid.to_value()), ("analyzer", Value::keyword(self.analyzer))];
         if let Some(cause) = self.cause {
@@ -214,18 +214,19 @@ pub fn analyse<M: Model + ?Sized>(
             let failing = history.operations[op].complete.expect("only :ok operations can fail");
             analysis.valid = Validity::Invalid;
             analysis.longest_prefix = Some(prefix(history, Some(op)));
-            analysis.op = Some(history.ops[failing].clone());
-            analysis.previous_ok = history.previous_ok(failing).cloned();
-            analysis.last_op = configs.iter().find_map(|c| c.last).map(|l| operation_op(history, l).clone());
+            analysis.op = Some(history.printed(&history.ops[failing]));
+            analysis.previous_ok = history.previous_ok(failing).map(|op| history.printed(op));
+            analysis.last_op =
+                configs.iter().find_map(|c| c.last).map(|l| history.printed(operation_op(history, l)));
             analysis.configs = configs
                 .iter()
                 .take(MAX_REPORTED_CONFIGS)
                 .map(|c| ConfigReport {
                     model: memo.render(c.state),
-                    last_op: c.last.map(|l| Value::clone(&operation_op(history, l).map)),
+                    last_op: c.last.map(|l| history.op_map(operation_op(history, l))),
                     pending: pending_at(history, op)
                         .filter(|&p| !c.is_linearized(p))
-                        .map(|p| Value::clone(&operation_op(history, p).map))
+                        .map(|p| history.op_map(operation_op(history, p)))
                         .collect(),
                 })
                 .collect();
@@ -344,7 +345,7 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
         let mut steps = Vec::with_capacity(path.len() + 2);
         if let Some(last) = config.last {
             steps.push(PathStep {
-                op: Value::clone(&operation_op(self.history, last).map),
+                op: self.history.op_map(operation_op(self.history, last)),
                 model: self.memo.render(config.state),
             });
         }
@@ -353,13 +354,13 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
             let kind = self.kind(op);
             state = self.memo.step(state, kind).expect("path steps are legal");
             steps.push(PathStep {
-                op: Value::clone(&operation_op(self.history, op).map),
+                op: self.history.op_map(operation_op(self.history, op)),
                 model: self.memo.render(state),
             });
         }
         let msg = self.memo.explain(end, failing_kind).err().unwrap_or_default();
         steps.push(PathStep {
-            op: Value::clone(&operation_op(self.history, self.failing).map),
+            op: self.history.op_map(operation_op(self.history, self.failing)),
             model: Value::kw_map([("msg", Value::string(&msg))]),
         });
         steps

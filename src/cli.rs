@@ -431,16 +431,17 @@ fn stages_bar(progress: Progress) -> ProgressBar {
     bar
 }
 
-/// Bytes of memory an op takes per byte of its line, measured on generated EDN
-/// histories (1.5 GB for 185 MB, 8.3 GB for 1.04 GB): ops are held as EDN maps.
-const MEMORY_PER_BYTE: u64 = 8;
+/// Bytes of memory a history takes per KiB of its file, measured as the peak RSS of
+/// checking generated EDN histories (261 MB for 185 MB, 950 MB for 1.04 GB): ops are
+/// held compact, about 50 bytes each, and a piece's op maps only while it is read.
+const MEMORY_PER_KIB: u64 = 1536;
 
 /// A warning if holding the history of `path` may take more memory than the memory
 /// limit allows the search: the limit does not cover the history, so a machine sized
 /// by it may run out while reading.
 fn memory_warning(path: &Path, options: &Options) -> Option<String> {
     let size = std::fs::metadata(path).ok()?.len();
-    let need = size.saturating_mul(MEMORY_PER_BYTE);
+    let need = size.saturating_mul(MEMORY_PER_KIB) / 1024;
     let limit = options.memory_limit.unwrap_or_else(knossos_rs::search::budget::default_memory_limit);
     (need > limit as u64).then(|| {
         format!(
@@ -475,33 +476,28 @@ fn check_file(
         say(format!("{name}: warning: {warning}"));
     }
     stage("reading");
-    let result = read::read_path(path, format_in)
-        .and_then(|ops| {
-            stage("completing");
-            History::complete(ops, model).map_err(|d| InputError::new(&name, d))
-        })
-        .map(|history| {
-            if !independent && looks_independent(&history) {
-                say(format!(
-                    "{name}: hint: every value is a [key value] tuple; if this is a \
+    let result = History::read(path, format_in, model).map(|history| {
+        if !independent && looks_independent(&history) {
+            say(format!(
+                "{name}: hint: every value is a [key value] tuple; if this is a \
                      jepsen.independent history, check it with --independent"
-                ));
+            ));
+        }
+        stage("checking");
+        let analysis = check(model, &history, options);
+        let ops = history.ops.len();
+        let history = match (keep_history, stages) {
+            (true, _) => Some(history),
+            // Freeing millions of ops takes a while that a lone file's answer need
+            // not wait for (a batch prints once every file is checked).
+            (false, Some(_)) => {
+                std::thread::spawn(move || drop(history));
+                None
             }
-            stage("checking");
-            let analysis = check(model, &history, options);
-            let ops = history.ops.len();
-            let history = match (keep_history, stages) {
-                (true, _) => Some(history),
-                // Freeing millions of ops takes a while that a lone file's answer need
-                // not wait for (a batch prints once every file is checked).
-                (false, Some(_)) => {
-                    std::thread::spawn(move || drop(history));
-                    None
-                }
-                (false, None) => None,
-            };
-            Checked { history, ops, analysis }
-        });
+            (false, None) => None,
+        };
+        Checked { history, ops, analysis }
+    });
     FileOutcome { path: path.to_path_buf(), name, result, elapsed: start.elapsed() }
 }
 

@@ -15,13 +15,23 @@
 //! Every problem of a file is collected (not just the first), each naming the op's
 //! index and line, and the model is asked about each searched operation so that an
 //! unknown `:f` is reported here, before any search starts.
+//!
+//! A history of ten million ops must fit in memory, so an [`Op`] is compact: what
+//! completion and the search use (its process, `:f` and `:value`, each held once
+//! for all the ops that share it), and where its map is. The op maps themselves are
+//! not kept: the analysis and reports print a few dozen ops, read again from the
+//! file ([`History::op_map`]).
 
-use crate::error::Diagnostic;
+use crate::error::{Diagnostic, InputError};
 use crate::model::Model;
-use crate::read::RawOp;
+use crate::read::{Format, RawOp};
 use crate::value::Value;
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::hash::BuildHasher;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The type of an op.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,62 +54,71 @@ impl OpType {
     }
 }
 
-/// One op of the log, as the user wrote it.
+/// One op of the log, compact: its map is read again from the history's source
+/// when it is printed ([`History::op_map`]).
 #[derive(Clone, Debug)]
 pub struct Op {
     /// The op's index: its `:index`, or its position in the file.
     pub index: u64,
     pub kind: OpType,
-    /// The op's map as read, with `:index` added when the file had none, so that
-    /// every op the analysis prints carries the index the user can look up. Shared,
-    /// because partitions hold the same ops as their history.
-    pub map: Arc<Value>,
     pub line: u32,
     pub column: u32,
-    /// Where `:process`, `:f` and `:value` are among the map's entries: completion
-    /// and partitioning ask for them millions of times.
-    fields: Fields,
+    /// Whether the op has an `:index` (else `index` is its position in the file).
+    indexed: bool,
+    /// Where the op's map is: its bytes in the file, or its place among the maps.
+    at: u64,
+    len: u32,
+    process: Arc<Value>,
+    /// The op's map without `:process`, `:type`, `:index` and `:time`, `:f` first and
+    /// `:value` second: what models may read of an op, shared by every op like it.
+    body: Arc<Value>,
 }
-
-/// Positions of an op map's entries, [`ABSENT`] for a key it lacks.
-#[derive(Clone, Copy, Debug)]
-struct Fields {
-    process: u32,
-    f: u32,
-    value: u32,
-}
-
-const ABSENT: u32 = u32::MAX;
 
 static NIL: Value = Value::Nil;
 
 impl Op {
-    fn field(&self, at: u32) -> &Value {
-        match &*self.map {
-            Value::Map(entries) => entries.get(at as usize).map_or(&NIL, |(_, v)| v),
+    fn entry(&self, at: usize) -> &Value {
+        match &*self.body {
+            Value::Map(entries) => entries.get(at).map_or(&NIL, |(_, v)| v),
             _ => &NIL,
         }
     }
 
     /// The `:process`.
     pub fn process(&self) -> &Value {
-        self.field(self.fields.process)
+        &self.process
     }
 
-    /// The `:f`.
+    /// The `:f` (nil when missing).
     pub fn f(&self) -> &Value {
-        self.field(self.fields.f)
+        self.entry(0)
     }
 
     /// The `:value` (nil when missing).
     pub fn value(&self) -> &Value {
-        self.field(self.fields.value)
+        self.entry(1)
+    }
+
+    /// The op's fields as models see them ([`Model::argument`],
+    /// [`Model::partition_key`]): its map without `:process`, `:type`, `:index` and
+    /// `:time`.
+    pub fn fields(&self) -> &Value {
+        &self.body
     }
 
     /// Whether this op belongs to Jepsen's fault injector rather than a client.
     pub fn is_nemesis(&self) -> bool {
         self.process().as_keyword() == Some("nemesis")
     }
+}
+
+/// An op as the analysis prints it: its index, its line, and its map as read (with
+/// `:index` added when the file had none, so that the user can look it up).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpMap {
+    pub index: u64,
+    pub line: u32,
+    pub map: Value,
 }
 
 /// An operation that takes part in the search: an invocation and its outcome.
@@ -110,127 +129,135 @@ pub struct Operation {
     /// Position of the `:ok`; `None` if the operation is indeterminate (crashed,
     /// timed out, or never completed).
     pub complete: Option<usize>,
-    pub f: Value,
+    pub f: Arc<Value>,
     /// The model's argument (see [`Model::argument`]) from the completed value: the
     /// `:ok`'s value, or the invocation's for an indeterminate operation.
-    pub value: Value,
+    pub value: Arc<Value>,
+}
+
+/// Where a history's op maps are, to be printed.
+#[derive(Debug)]
+enum Source {
+    /// The maps, by position, of a history completed from ops in memory.
+    Maps(Vec<Value>),
+    /// The file a history was read from, and its format: an op's bytes are read again.
+    File(PathBuf, Format),
 }
 
 /// A completed history: every op of the log, and the operations to search.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct History {
     /// Every op, in file order.
     pub ops: Vec<Op>,
     /// The searched operations, ordered by invocation.
     pub operations: Vec<Operation>,
+    source: Arc<Source>,
+}
+
+impl Default for History {
+    fn default() -> History {
+        History { ops: Vec::new(), operations: Vec::new(), source: Arc::new(Source::Maps(Vec::new())) }
+    }
 }
 
 impl History {
     /// Completes a log of ops, checking each searched operation against the model.
     /// Returns every problem found (the caller caps and names the file).
     pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, Vec<Diagnostic>> {
-        if raw.is_empty() {
+        let mut ops = Ops::default();
+        ops.add(Piece::new(&raw, true, &Shared::default()));
+        let maps = raw.into_iter().map(|r| r.value).collect();
+        History::build(ops, Source::Maps(maps), model)
+    }
+
+    /// Reads a file and completes its history, as [`History::complete`] does, without
+    /// ever holding all its op maps: each piece of the file is made compact as soon as
+    /// it is read, and op maps are read again from the file when printed.
+    pub fn read<M: Model + ?Sized>(
+        path: &Path,
+        format: Option<Format>,
+        model: &M,
+    ) -> Result<History, InputError> {
+        let shared = Shared::default();
+        let compact = |raw: Vec<RawOp>| Piece::new(&raw, false, &shared);
+        let (format, ops) = crate::read::read_path_with(path, format, compact, Ops::default, Ops::add)?;
+        drop(shared);
+        History::build(ops, Source::File(path.to_path_buf(), format), model)
+            .map_err(|d| InputError::new(&path.display().to_string(), d))
+    }
+
+    fn build<M: Model + ?Sized>(ops: Ops, source: Source, model: &M) -> Result<History, Vec<Diagnostic>> {
+        if ops.read == 0 {
             return Err(vec![Diagnostic::new(1, 1, "the file holds no ops").with_hint(
                 "a history is EDN op maps, one per line or in one vector; is this the right file?",
             )]);
         }
-        let mut errors = Vec::new();
-        let ops = to_ops(raw, &mut errors);
-        let mut operations = Vec::new();
-        // Each process's open invocation: position in `ops`.
-        let mut open: HashMap<&Value, usize> = HashMap::new();
-        // Invocations that ended :ok or :fail: the rest are indeterminate.
-        let mut closed = vec![false; ops.len()];
-        for (pos, op) in ops.iter().enumerate() {
-            if op.is_nemesis() {
-                continue;
-            }
-            let here = |msg: String| Diagnostic::new(op.line, op.column, msg).with_op_index(op.index);
-            let process = op.process();
-            match op.kind {
-                OpType::Invoke => {
-                    if let Some(&prev) = open.get(process) {
-                        let p = &ops[prev];
-                        errors.push(
-                            here(format!(
-                                "process {} invokes again while its op {} (line {}) is still open",
-                                process.to_edn_short(40),
-                                p.index,
-                                p.line
-                            ))
-                            .with_hint(
-                                "a process must complete (:ok, :fail or :info) before it invokes again",
-                            ),
-                        );
-                    }
-                    open.insert(process, pos);
-                }
-                OpType::Ok | OpType::Fail => match open.remove(process) {
-                    None => errors.push(
-                        here(format!(
-                            "{} for process {} with no open invocation",
-                            if op.kind == OpType::Ok { ":ok" } else { ":fail" },
-                            process.to_edn_short(40)
-                        ))
-                        .with_hint("every completion must follow an :invoke of the same process"),
-                    ),
-                    Some(inv) if ops[inv].f() != op.f() => errors.push(here(format!(
-                        "completion's :f {} differs from its invocation's {} (op {}, line {})",
-                        op.f().to_edn_short(40),
-                        ops[inv].f().to_edn_short(40),
-                        ops[inv].index,
-                        ops[inv].line
-                    ))),
-                    Some(inv) => {
-                        closed[inv] = true;
-                        if op.kind == OpType::Ok {
-                            operations.push(Operation {
-                                invoke: inv,
-                                complete: Some(pos),
-                                f: op.f().clone(),
-                                value: op.value().clone(),
-                            });
-                        }
-                    }
-                },
-                // An :info closes the invocation without an outcome; a stray one is carried.
-                OpType::Info => {
-                    open.remove(process);
-                }
-            }
-        }
-        for (pos, op) in ops.iter().enumerate() {
-            if op.kind == OpType::Invoke && !closed[pos] && !op.is_nemesis() {
-                operations.push(Operation {
-                    invoke: pos,
-                    complete: None,
-                    f: op.f().clone(),
-                    value: op.value().clone(),
-                });
-            }
-        }
-        operations.sort_by_key(|o| o.invoke);
-        for o in &mut operations {
-            let checked = model.argument(&ops[o.invoke].map, &o.value).and_then(|argument| {
-                model.check_op(&o.f, &argument)?;
-                Ok(argument)
-            });
-            match checked {
-                Ok(argument) => o.value = argument,
-                Err(msg) => {
-                    let at = &ops[o.complete.unwrap_or(o.invoke)];
-                    errors.push(
-                        Diagnostic::new(at.line, at.column, format!("{}: {msg}", model.name()))
-                            .with_op_index(at.index),
-                    );
-                }
-            }
-        }
+        let (ops, mut errors) = ops.finish();
+        let operations = complete(&ops, model, &mut errors);
         if errors.is_empty() {
-            Ok(History { ops, operations })
+            Ok(History { ops, operations, source: Arc::new(source) })
         } else {
             errors.sort_by_key(|d| (d.line, d.column));
             Err(errors)
+        }
+    }
+
+    /// The op's map as read, with `:index` added when the file had none. An op whose
+    /// file changed since it was read is printed with the fields the history holds.
+    pub fn op_map(&self, op: &Op) -> Value {
+        let read = match &*self.source {
+            Source::Maps(maps) => maps.get(op.at as usize).cloned(),
+            Source::File(path, format) => read_again(path, *format, op.at, op.len),
+        };
+        let mut map = match read {
+            Some(map @ Value::Map(_))
+                if map.get("index").is_none_or(|i| i.as_i64() == Some(op.index as i64)) =>
+            {
+                map
+            }
+            _ => self.fallback_map(op),
+        };
+        if map.get("index").is_none() {
+            if let Value::Map(entries) = &mut map {
+                entries.push((Value::keyword("index"), Value::Int(op.index as i64)));
+            }
+        }
+        map
+    }
+
+    /// The op as the analysis prints it.
+    pub fn printed(&self, op: &Op) -> OpMap {
+        OpMap { index: op.index, line: op.line, map: self.op_map(op) }
+    }
+
+    fn fallback_map(&self, op: &Op) -> Value {
+        let kind = match op.kind {
+            OpType::Invoke => "invoke",
+            OpType::Ok => "ok",
+            OpType::Fail => "fail",
+            OpType::Info => "info",
+        };
+        let mut entries = vec![
+            (Value::keyword("process"), op.process().clone()),
+            (Value::keyword("type"), Value::keyword(kind)),
+        ];
+        if let Value::Map(fields) = op.fields() {
+            entries.extend(fields.iter().cloned());
+        }
+        Value::Map(entries)
+    }
+
+    /// A history of some of this one's ops (by position, in order) and operations
+    /// (their positions renumbered to match): a key's part.
+    pub(crate) fn part(&self, positions: &[usize], operations: impl Iterator<Item = Operation>) -> History {
+        // An op's position in the part: where it is among the sorted positions.
+        let renumber = |p: usize| positions.binary_search(&p).expect("an operation's ops are in its part");
+        History {
+            ops: positions.iter().map(|&p| self.ops[p].clone()).collect(),
+            operations: operations
+                .map(|o| Operation { invoke: renumber(o.invoke), complete: o.complete.map(renumber), ..o })
+                .collect(),
+            source: self.source.clone(),
         }
     }
 
@@ -240,85 +267,313 @@ impl History {
     }
 }
 
-/// Checks each raw op's shape and indexes it.
-fn to_ops(raw: Vec<RawOp>, errors: &mut Vec<Diagnostic>) -> Vec<Op> {
-    let indexed = raw.iter().position(|r| r.value.get("index").is_some());
-    let mut ops = Vec::with_capacity(raw.len());
-    for (pos, r) in raw.into_iter().enumerate() {
-        let err = |msg: String| Diagnostic::new(r.line, r.column, msg).with_op_index(pos as u64);
-        let Value::Map(entries) = &r.value else {
-            errors.push(err(format!(
-                "expected an op map, found a {}: {}",
-                r.value.type_name(),
-                r.value.to_edn_short(60)
-            )));
-            continue;
-        };
-        // One pass over the entries finds every field completion needs.
-        let mut fields = Fields { process: ABSENT, f: ABSENT, value: ABSENT };
-        let (mut kind, mut index) = (None, None);
-        for (at, (k, v)) in entries.iter().enumerate().rev() {
-            match k.as_keyword() {
-                Some("process") => fields.process = at as u32,
-                Some("f") => fields.f = at as u32,
-                Some("value") => fields.value = at as u32,
-                Some("type") => kind = Some(v),
-                Some("index") => index = Some(v),
-                _ => {}
-            }
-        }
-        let kind = match kind {
-            None => {
-                errors.push(
-                    err("op has no :type".into())
-                        .with_hint("every op needs :type :invoke, :ok, :fail or :info"),
-                );
+/// Reads the op map at `at` (`len` bytes) of a file again.
+fn read_again(path: &Path, format: Format, at: u64, len: u32) -> Option<Value> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    file.seek(SeekFrom::Start(at)).ok()?;
+    let mut bytes = vec![0; len as usize];
+    file.read_exact(&mut bytes).ok()?;
+    let mut ops = crate::read::read_ops(&bytes, "", Some(format)).ok()?;
+    (ops.len() == 1).then(|| ops.swap_remove(0).value)
+}
+
+/// The ops of a piece of a file, compact.
+struct Piece {
+    ops: Vec<Op>,
+    errors: Vec<Diagnostic>,
+    /// How many ops were read, bad ones included.
+    read: usize,
+}
+
+impl Piece {
+    /// Checks each raw op's shape and makes it compact, its values shared with every
+    /// piece's through `shared`. `by_position`: an op's map is found by its position
+    /// (the maps are kept), else by its bytes in the file.
+    fn new(raw: &[RawOp], by_position: bool, shared: &Shared) -> Piece {
+        let mut ops = Vec::with_capacity(raw.len());
+        let mut errors = Vec::new();
+        // The entries of an op's map that go to its body, beyond :f and :value.
+        let mut rest: Vec<&(Value, Value)> = Vec::new();
+        for (pos, r) in raw.iter().enumerate() {
+            let err = |msg: String| Diagnostic::new(r.line, r.column, msg).with_op_index(pos as u64);
+            let Value::Map(entries) = &r.value else {
+                errors.push(err(format!(
+                    "expected an op map, found a {}: {}",
+                    r.value.type_name(),
+                    r.value.to_edn_short(60)
+                )));
                 continue;
+            };
+            // One pass over the entries finds every field completion needs.
+            let (mut kind, mut index, mut process, mut f, mut value) = (None, None, None, &NIL, &NIL);
+            rest.clear();
+            for entry @ (k, v) in entries {
+                match k.as_keyword() {
+                    Some("process") => process = Some(v),
+                    Some("f") => f = v,
+                    Some("value") => value = v,
+                    Some("type") => kind = Some(v),
+                    Some("index") => index = Some(v),
+                    // :time differs for every op: a body holding it would be shared by none.
+                    Some("time") => {}
+                    _ => rest.push(entry),
+                }
             }
-            Some(t) => match OpType::parse(t) {
-                Some(kind) => kind,
+            let kind = match kind {
                 None => {
                     errors.push(
-                        err(format!("unknown :type {}", t.to_edn_short(40)))
-                            .with_hint(":type must be :invoke, :ok, :fail or :info"),
+                        err("op has no :type".into())
+                            .with_hint("every op needs :type :invoke, :ok, :fail or :info"),
                     );
                     continue;
                 }
-            },
-        };
-        if fields.process == ABSENT {
-            errors.push(err("op has no :process".into()));
-            continue;
-        }
-        let index = match (index, indexed) {
-            (Some(i), _) => match i.as_i64() {
-                Some(i) if i >= 0 => i as u64,
-                _ => {
+                Some(t) => match OpType::parse(t) {
+                    Some(kind) => kind,
+                    None => {
+                        errors.push(
+                            err(format!("unknown :type {}", t.to_edn_short(40)))
+                                .with_hint(":type must be :invoke, :ok, :fail or :info"),
+                        );
+                        continue;
+                    }
+                },
+            };
+            let Some(process) = process else {
+                errors.push(err("op has no :process".into()));
+                continue;
+            };
+            let index = match index.map(Value::as_i64) {
+                None => None,
+                Some(Some(i)) if i >= 0 => Some(i as u64),
+                Some(_) => {
                     errors.push(err(format!(
                         ":index must be a non-negative integer, not {}",
-                        i.to_edn_short(40)
+                        index.map_or(String::new(), |i| i.to_edn_short(40))
                     )));
                     continue;
                 }
-            },
-            (None, Some(first)) => {
-                errors.push(
-                    err(format!("op has no :index, but op {first} of the file has one"))
-                        .with_hint("either every op has an :index or none does"),
-                );
-                continue;
+            };
+            let hash = FixedState::default().hash_one((f, value, &rest));
+            let body = shared.get(
+                hash,
+                |b| match b {
+                    Value::Map(b) => {
+                        b.len() == rest.len() + 2
+                            && b[0].1 == *f
+                            && b[1].1 == *value
+                            && b[2..].iter().zip(&rest).all(|(a, b)| a == *b)
+                    }
+                    _ => false,
+                },
+                || {
+                    let mut body =
+                        vec![(Value::keyword("f"), f.clone()), (Value::keyword("value"), value.clone())];
+                    body.extend(rest.iter().map(|&entry| entry.clone()));
+                    Value::Map(body)
+                },
+            );
+            let process_hash = FixedState::default().hash_one(process);
+            let process = shared.get(process_hash, |p| p == process, || process.clone());
+            let (at, len) = if by_position {
+                (pos as u64, 0)
+            } else {
+                (r.span.start as u64, u32::try_from(r.span.len()).unwrap_or(u32::MAX))
+            };
+            ops.push(Op {
+                index: index.unwrap_or(pos as u64),
+                indexed: index.is_some(),
+                kind,
+                line: r.line,
+                column: r.column,
+                at,
+                len,
+                process,
+                body,
+            });
+        }
+        Piece { ops, errors, read: raw.len() }
+    }
+}
+
+/// Values shared by a whole history: every op with an equal process, or an equal
+/// body, holds the same one. Pieces are made compact on every core at once, so the
+/// table is split in shards, each behind its own lock.
+struct Shared {
+    shards: Vec<Mutex<Shard>>,
+}
+
+/// Values by hash, each with its hash (to grow the table without hashing again).
+type Shard = HashTable<(u64, Arc<Value>)>;
+
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared { shards: (0..Shared::SHARDS).map(|_| Mutex::default()).collect() }
+    }
+}
+
+impl Shared {
+    const SHARDS: usize = 64;
+
+    /// The value with this hash that `is` recognises, made by `make` if new.
+    fn get(&self, hash: u64, is: impl Fn(&Value) -> bool, make: impl FnOnce() -> Value) -> Arc<Value> {
+        let shard = &self.shards[(hash >> 58) as usize % Shared::SHARDS];
+        let mut table = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, value)) = table.find(hash, |(h, v)| *h == hash && is(v)) {
+            return value.clone();
+        }
+        let value = Arc::new(make());
+        table.insert_unique(hash, (hash, value.clone()), |(h, _)| *h);
+        value
+    }
+}
+
+/// The ops of a file's pieces, in order.
+#[derive(Default)]
+struct Ops {
+    ops: Vec<Op>,
+    errors: Vec<Diagnostic>,
+    /// How many ops were read, bad ones included.
+    read: usize,
+    /// The line of the first op with an `:index`.
+    indexed: Option<u32>,
+}
+
+impl Ops {
+    fn add(&mut self, piece: Piece) {
+        let before = self.read as u64;
+        self.errors.extend(
+            piece.errors.into_iter().map(|d| Diagnostic { op_index: d.op_index.map(|i| i + before), ..d }),
+        );
+        self.ops.extend(piece.ops.into_iter().map(|op| match op.indexed {
+            true => {
+                self.indexed.get_or_insert(op.line);
+                op
             }
-            (None, None) => pos as u64,
-        };
-        let mut map = r.value;
-        if indexed.is_none() {
-            if let Value::Map(entries) = &mut map {
-                entries.push((Value::keyword("index"), Value::Int(index as i64)));
+            false => Op { index: op.index + before, ..op },
+        }));
+        self.read += piece.read;
+    }
+
+    /// The ops, their indices checked: either every op has an `:index` or none has
+    /// (and then an op's index is its position in the file), and no two are equal.
+    fn finish(self) -> (Vec<Op>, Vec<Diagnostic>) {
+        let Ops { mut ops, mut errors, indexed, .. } = self;
+        if let Some(line) = indexed {
+            ops.retain(|op| {
+                if !op.indexed {
+                    errors.push(
+                        Diagnostic::new(
+                            op.line,
+                            op.column,
+                            format!("op has no :index, but the op at line {line} has one"),
+                        )
+                        .with_op_index(op.index)
+                        .with_hint("either every op has an :index or none does"),
+                    );
+                }
+                op.indexed
+            });
+        }
+        let ops = without_duplicate_indices(ops, &mut errors);
+        (ops, errors)
+    }
+}
+
+/// Pairs invocations with their completions (see the module's comment), and checks
+/// each operation's argument against the model.
+fn complete<M: Model + ?Sized>(ops: &[Op], model: &M, errors: &mut Vec<Diagnostic>) -> Vec<Operation> {
+    let mut operations = Vec::new();
+    // Each process's open invocation: position in `ops`. Equal processes share one
+    // value, so its address stands for it.
+    let mut open: HashMap<*const Value, usize, FixedState> = HashMap::default();
+    // Invocations that ended :ok or :fail: the rest are indeterminate.
+    let mut closed = vec![false; ops.len()];
+    for (pos, op) in ops.iter().enumerate() {
+        if op.is_nemesis() {
+            continue;
+        }
+        let here = |msg: String| Diagnostic::new(op.line, op.column, msg).with_op_index(op.index);
+        let process = Arc::as_ptr(&op.process);
+        match op.kind {
+            OpType::Invoke => {
+                if let Some(&prev) = open.get(&process) {
+                    let p = &ops[prev];
+                    errors.push(
+                        here(format!(
+                            "process {} invokes again while its op {} (line {}) is still open",
+                            op.process().to_edn_short(40),
+                            p.index,
+                            p.line
+                        ))
+                        .with_hint("a process must complete (:ok, :fail or :info) before it invokes again"),
+                    );
+                }
+                open.insert(process, pos);
+            }
+            OpType::Ok | OpType::Fail => match open.remove(&process) {
+                None => errors.push(
+                    here(format!(
+                        "{} for process {} with no open invocation",
+                        if op.kind == OpType::Ok { ":ok" } else { ":fail" },
+                        op.process().to_edn_short(40)
+                    ))
+                    .with_hint("every completion must follow an :invoke of the same process"),
+                ),
+                Some(inv) if ops[inv].f() != op.f() => errors.push(here(format!(
+                    "completion's :f {} differs from its invocation's {} (op {}, line {})",
+                    op.f().to_edn_short(40),
+                    ops[inv].f().to_edn_short(40),
+                    ops[inv].index,
+                    ops[inv].line
+                ))),
+                Some(inv) => {
+                    closed[inv] = true;
+                    if op.kind == OpType::Ok {
+                        operations.push((inv, Some(pos)));
+                    }
+                }
+            },
+            // An :info closes the invocation without an outcome; a stray one is carried.
+            OpType::Info => {
+                open.remove(&process);
             }
         }
-        ops.push(Op { index, kind, map: Arc::new(map), line: r.line, column: r.column, fields });
     }
-    without_duplicate_indices(ops, errors)
+    for (pos, op) in ops.iter().enumerate() {
+        if op.kind == OpType::Invoke && !closed[pos] && !op.is_nemesis() {
+            operations.push((pos, None));
+        }
+    }
+    operations.sort_unstable_by_key(|&(invoke, _)| invoke);
+    let mut checked = Vec::with_capacity(operations.len());
+    // An operation's :f and argument depend on its invocation's body and its outcome's
+    // alone, so the model is asked once for each pair of bodies.
+    type Checked = Result<(Arc<Value>, Arc<Value>), String>;
+    let mut by_bodies: HashMap<(*const Value, *const Value), Checked, FixedState> = HashMap::default();
+    for (invoke, complete) in operations {
+        let (invocation, outcome) = (&ops[invoke], &ops[complete.unwrap_or(invoke)]);
+        let bodies = (Arc::as_ptr(&invocation.body), Arc::as_ptr(&outcome.body));
+        let checked_op = by_bodies.entry(bodies).or_insert_with(|| {
+            let f = invocation.f();
+            let argument = model.argument(invocation.fields(), outcome.value())?;
+            model.check_op(f, &argument)?;
+            Ok((Arc::new(f.clone()), Arc::new(argument)))
+        });
+        match checked_op {
+            Ok((f, value)) => {
+                checked.push(Operation { invoke, complete, f: f.clone(), value: value.clone() })
+            }
+            Err(msg) => {
+                let at = &ops[complete.unwrap_or(invoke)];
+                errors.push(
+                    Diagnostic::new(at.line, at.column, format!("{}: {msg}", model.name()))
+                        .with_op_index(at.index),
+                );
+            }
+        }
+    }
+    checked
 }
 
 /// Reports, and drops, every op whose `:index` an earlier op has. Jepsen's indices

@@ -196,10 +196,10 @@ pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options)
         Some(parts) => {
             // Largest first, so that a long key does not start last; results in key order.
             let mut order: Vec<usize> = (0..parts.len()).collect();
-            order.sort_by_key(|&i| std::cmp::Reverse(parts[i].history.operations.len()));
+            order.sort_by_key(|&i| std::cmp::Reverse(parts[i].operations()));
             let mut analyses: Vec<(usize, Analysis)> = order
                 .into_par_iter()
-                .map(|i| (i, check_counted(&parts[i].history, &budget.share(None))))
+                .map(|i| (i, check_counted(&parts[i].history(history), &budget.share(None))))
                 .collect();
             analyses.sort_by_key(|&(i, _)| i);
             Analysis::combine(parts.into_iter().zip(analyses).map(|(p, (_, a))| (p.key, a)).collect())

@@ -19,6 +19,7 @@
 use crate::history::{History, Op, Operation};
 use crate::model::Model;
 use crate::value::Value;
+use foldhash::fast::FixedState;
 use std::collections::HashMap;
 
 /// A model over `[key value]` tuples (`--independent`): each key is a separate
@@ -98,86 +99,98 @@ pub fn looks_independent(history: &History) -> bool {
         && operations.all(|o| matches!(value(o).as_seq(), Some([_, _])))
 }
 
-/// One key's sub-history.
+/// One key's part of a history: which of its ops and operations are the key's. The
+/// key's history is built when it is checked ([`Part::history`]), so that a history
+/// split into a thousand keys is not held twice.
 #[derive(Clone, Debug)]
 pub struct Part {
     pub key: Value,
-    pub history: History,
+    /// Positions of the key's ops in the whole history, in order.
+    positions: Vec<usize>,
+    /// Positions of the key's operations among the whole history's.
+    operations: Vec<usize>,
+}
+
+impl Part {
+    /// How many operations the key has.
+    pub fn operations(&self) -> usize {
+        self.operations.len()
+    }
+
+    /// The key's history, from the whole history this part was split from.
+    pub fn history(&self, whole: &History) -> History {
+        whole.part(&self.positions, self.operations.iter().map(|&i| whole.operations[i].clone()))
+    }
 }
 
 /// Splits a completed history by the model's partition key, keys in order of first
 /// appearance; `None` if the model does not split histories.
 pub fn by_key<M: Model + ?Sized>(history: &History, model: &M) -> Option<Vec<Part>> {
-    split_by(history, |op| model.partition_key(&op.map))
+    split_by(history, |op| model.partition_key(op.fields()))
 }
 
 /// Splits a completed history by `key_of` each op, as [`by_key`] does with a
 /// model's key; `None` if some operation's invocation has no key, or there are none.
+/// `key_of` must depend on the op's [fields](Op::fields) alone: it is asked once for
+/// all the ops that share them.
 pub fn split_by(history: &History, key_of: impl Fn(&Op) -> Option<Value>) -> Option<Vec<Part>> {
-    let key_of = |pos: usize| key_of(&history.ops[pos]);
     let mut keys: Vec<Value> = Vec::new();
-    let mut index: HashMap<Value, usize> = HashMap::new();
-    let mut slot = |key: Value, keys: &mut Vec<Value>| {
-        *index.entry(key.clone()).or_insert_with(|| {
-            keys.push(key);
-            keys.len() - 1
-        })
-    };
-    // Positions of each key's ops, and each key's operations.
-    let mut positions: Vec<Vec<usize>> = Vec::new();
-    let mut operations: Vec<Vec<&Operation>> = Vec::new();
-    let mut in_operation = vec![false; history.ops.len()];
-    for o in &history.operations {
-        let k = slot(key_of(o.invoke)?, &mut keys);
-        if k == positions.len() {
-            positions.push(Vec::new());
-            operations.push(Vec::new());
+    let mut index: HashMap<Value, usize, FixedState> = HashMap::default();
+    // Each distinct body's key slot: ops that share their fields share one value.
+    let mut slots: HashMap<*const Value, Option<usize>, FixedState> = HashMap::default();
+    let mut slot_of = |pos: usize, add: bool| {
+        let op = &history.ops[pos];
+        let body: *const Value = op.fields();
+        if let Some(&slot) = slots.get(&body).filter(|s| s.is_some() || !add) {
+            return slot;
         }
-        positions[k].push(o.invoke);
+        let slot = key_of(op).and_then(|key| match index.get(&key) {
+            Some(&slot) => Some(slot),
+            None if add => {
+                index.insert(key.clone(), keys.len());
+                keys.push(key);
+                Some(keys.len() - 1)
+            }
+            None => None,
+        });
+        slots.insert(body, slot);
+        slot
+    };
+    // Each key's ops and operations.
+    let mut parts: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    let mut in_operation = vec![false; history.ops.len()];
+    for (i, o) in history.operations.iter().enumerate() {
+        let k = slot_of(o.invoke, true)?;
+        if k == parts.len() {
+            parts.push((Vec::new(), Vec::new()));
+        }
+        parts[k].0.push(o.invoke);
         in_operation[o.invoke] = true;
         if let Some(c) = o.complete {
-            positions[k].push(c);
+            parts[k].0.push(c);
             in_operation[c] = true;
         }
-        operations[k].push(o);
+        parts[k].1.push(i);
     }
-    if keys.is_empty() {
+    if parts.is_empty() {
         return None;
     }
     let mut everywhere = Vec::new();
     for pos in (0..history.ops.len()).filter(|&p| !in_operation[p]) {
-        match key_of(pos) {
-            Some(key) => {
-                if let Some(&k) = index.get(&key) {
-                    positions[k].push(pos);
-                }
-            }
-            None => everywhere.push(pos),
+        match slot_of(pos, false) {
+            Some(k) => parts[k].0.push(pos),
+            None if key_of(&history.ops[pos]).is_none() => everywhere.push(pos),
+            // A key no operation has: nothing to report it with.
+            None => {}
         }
     }
     let parts = keys
         .into_iter()
-        .zip(positions)
-        .zip(operations)
-        .map(|((key, mut positions), operations)| {
+        .zip(parts)
+        .map(|(key, (mut positions, operations))| {
             positions.extend_from_slice(&everywhere);
             positions.sort_unstable();
-            // An op's position in the part: where it is among the sorted positions.
-            let renumber =
-                |p: usize| positions.binary_search(&p).expect("an operation's ops are in its part");
-            let history = History {
-                ops: positions.iter().map(|&p| history.ops[p].clone()).collect(),
-                operations: operations
-                    .into_iter()
-                    .map(|o| Operation {
-                        invoke: renumber(o.invoke),
-                        complete: o.complete.map(renumber),
-                        f: o.f.clone(),
-                        value: o.value.clone(),
-                    })
-                    .collect(),
-            };
-            Part { key, history }
+            Part { key, positions, operations }
         })
         .collect();
     Some(parts)
@@ -231,17 +244,18 @@ mod tests {
         let parts = by_key(&history, &model).unwrap();
         let keys: Vec<String> = parts.iter().map(|p| p.key.to_edn()).collect();
         assert_eq!(keys, ["\"a\"", "\"b\""]);
-        let indices = |p: &Part| p.history.ops.iter().map(|o| o.index).collect::<Vec<_>>();
+        let indices = |p: &Part| p.history(&history).ops.iter().map(|o| o.index).collect::<Vec<_>>();
         // a: its two operations and the nemesis op; b: the failed write (for
         // reports), the nemesis op, and the crashed read.
         assert_eq!(indices(&parts[0]), [0, 2, 3, 5, 6]);
         assert_eq!(indices(&parts[1]), [1, 2, 4, 7]);
-        assert_eq!(parts[0].history.operations.len(), 2);
-        assert_eq!(parts[1].history.operations.len(), 1);
+        assert_eq!(parts[0].operations(), 2);
+        assert_eq!(parts[1].history(&history).operations.len(), 1);
         // operations point at their own ops after renumbering
-        let o = &parts[0].history.operations[1];
-        assert_eq!(parts[0].history.ops[o.invoke].index, 5);
-        assert_eq!(parts[0].history.ops[o.complete.unwrap()].index, 6);
+        let a = parts[0].history(&history);
+        let o = &a.operations[1];
+        assert_eq!(a.ops[o.invoke].index, 5);
+        assert_eq!(a.ops[o.complete.unwrap()].index, 6);
         // a model that does not split gives None
         assert!(by_key(&history, &model.0).is_none());
     }

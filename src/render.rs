@@ -1,7 +1,7 @@
 //! Writing an analysis: EDN (what Jepsen users read), JSON, or a short text summary.
 
 use crate::analysis::{Analysis, Validity};
-use crate::history::{History, Op};
+use crate::history::{History, OpMap};
 use crate::value::Value;
 use std::fmt::Write as _;
 
@@ -47,7 +47,7 @@ pub fn render(
 /// Labels are cut to this many characters in the text summary.
 const LABEL: usize = 120;
 
-fn describe(op: &Op) -> String {
+fn describe(op: &OpMap) -> String {
     format!("op {} (line {}): {}", op.index, op.line, op.map.to_edn_short(LABEL))
 }
 

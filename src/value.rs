@@ -349,7 +349,10 @@ impl PartialEq for Value {
             (Decimal(a), Decimal(b)) => a.scale == b.scale && a.unscaled == b.unscaled,
             (Ratio(a), Ratio(b)) => a == b,
             (Char(a), Char(b)) => a == b,
-            (String(a), String(b)) | (Keyword(a), Keyword(b)) | (Symbol(a), Symbol(b)) => a == b,
+            // Readers share one allocation among equal names: the address often decides.
+            (String(a), String(b)) | (Keyword(a), Keyword(b)) | (Symbol(a), Symbol(b)) => {
+                Arc::ptr_eq(a, b) || a == b
+            }
             (List(a) | Vector(a), List(b) | Vector(b)) => a == b,
             (Map(a), Map(b)) => unordered_eq(a, b, |x, y| x == y, |e| &e.0),
             (Set(a), Set(b)) => unordered_eq(a, b, |x, y| x == y, |v| v),

@@ -201,3 +201,36 @@ fn batch_runs_give_every_file_its_verdict() {
     }
     assert_eq!(status, Some(1));
 }
+
+/// A history read from its file (op maps read again from the file when printed) is
+/// the history read into memory (op maps kept): the same ops and operations, the same
+/// op maps, the same analysis.
+#[test]
+fn a_history_read_from_its_file_is_the_one_read_in_memory() {
+    let Some(dir) = common::corpus() else { return };
+    for entry in common::manifest(&dir) {
+        let init =
+            (!matches!(entry.init.as_str(), "-" | "nil")).then(|| read::parse_edn(&entry.init).unwrap());
+        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let in_memory = History::complete(read::read_path(&entry.path, None).unwrap(), &model).unwrap();
+        let from_file = History::read(&entry.path, None, &model).unwrap();
+        let name = &entry.name;
+        assert_eq!(from_file.ops.len(), in_memory.ops.len(), "{name}");
+        for (i, (a, b)) in from_file.ops.iter().zip(&in_memory.ops).enumerate() {
+            assert_eq!((a.index, a.line, a.column, a.kind), (b.index, b.line, b.column, b.kind), "{name}");
+            assert_eq!((a.process(), a.fields()), (b.process(), b.fields()), "{name}");
+            if i % 7 == 0 || i + 1 == in_memory.ops.len() {
+                assert_eq!(from_file.op_map(a), in_memory.op_map(b), "{name}: op {i}");
+            }
+        }
+        let operations = |h: &History| {
+            h.operations
+                .iter()
+                .map(|o| (o.invoke, o.complete, o.f.to_edn(), o.value.to_edn()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(operations(&from_file), operations(&in_memory), "{name}");
+        let analysis = |h: &History| check(&model, h, &Options::default()).to_value();
+        assert_eq!(analysis(&from_file), analysis(&in_memory), "{name}");
+    }
+}

@@ -423,7 +423,7 @@ fn compare(w: &Workload, seed: u64, histories: usize) -> (usize, usize) {
             None => valid += 1,
             Some(_) => invalid += 1,
         }
-        let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1 }).collect();
+        let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1, span: 0..0 }).collect();
         let history = History::complete(raw, &model).unwrap();
         let shown = || log.iter().map(Value::to_edn).collect::<Vec<_>>().join("\n");
         // A keyed model is checked split by key and whole.

@@ -86,7 +86,7 @@ fn generate(seed: u64, keys: i64, ops_per_key: usize, stale: Option<i64>) -> (Ve
 }
 
 fn history(log: &[Value], model: &DynModel) -> History {
-    let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1 }).collect();
+    let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1, span: 0..0 }).collect();
     History::complete(raw, model).unwrap()
 }
 

@@ -459,7 +459,10 @@ fn random_log(rng: &mut StdRng, keyed: bool) -> Vec<RawOp> {
             }
         }
     }
-    log.into_iter().enumerate().map(|(i, value)| RawOp { value, line: i as u32 + 1, column: 1 }).collect()
+    log.into_iter()
+        .enumerate()
+        .map(|(i, value)| RawOp { value, line: i as u32 + 1, column: 1, span: 0..0 })
+        .collect()
 }
 
 #[test]

@@ -191,7 +191,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
     /// them; without, or for a history of one key, whole.
     pub fn new(model: &'m M, history: &History, by_key: bool) -> Self {
         let init = model.init();
-        let keys = history.operations.iter().map(|o| model.partition_key(&history.ops[o.invoke].map));
+        let keys = history.operations.iter().map(|o| model.partition_key(history.ops[o.invoke].fields()));
         let split = if by_key { Parts::split(model, &init, keys) } else { None };
         let (states, slots) = match split {
             Some((parts, slots)) => (States::Parts(parts), slots),
@@ -209,10 +209,10 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             .map(|(o, slot)| {
                 // Hashed and compared borrowed: most operations repeat a kind.
                 let hash = FixedState::default().hash_one((&o.f, &o.value, slot));
-                let is = |(f, value, s): &(Value, Value, u32)| *s == slot && *f == o.f && *value == o.value;
+                let is = |(f, value, s): &(Value, Value, u32)| *s == slot && *f == *o.f && *value == *o.value;
                 kinds
                     .find(hash, is)
-                    .unwrap_or_else(|| kinds.insert(hash, (o.f.clone(), o.value.clone(), slot)))
+                    .unwrap_or_else(|| kinds.insert(hash, (Value::clone(&o.f), Value::clone(&o.value), slot)))
             })
             .collect();
         let width = kinds.len().max(1);

@@ -243,7 +243,7 @@ impl<'a> Reader<'a> {
     fn read_op(&mut self) -> Result<RawOp> {
         let at = self.mark();
         let value = self.read_value()?;
-        Ok(RawOp { value, line: at.line, column: self.column(at) })
+        Ok(RawOp { value, line: at.line, column: self.column(at), span: at.pos..self.pos })
     }
 
     /// Turns an error into a diagnostic, abandoning the forms that were being read.

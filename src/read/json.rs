@@ -48,7 +48,7 @@ impl JsonReader<'_> {
                 continue;
             }
             match serde_json::from_slice(line) {
-                Ok(value) => self.push(line_start + start, value),
+                Ok(value) => self.push(line_start + start..line_start + line.len(), value),
                 Err(e) => errors.push(self.syntax_error(&e, line_start)),
             }
         }
@@ -67,7 +67,7 @@ impl JsonReader<'_> {
             loop {
                 let mut stream = serde_json::Deserializer::from_slice(&src[pos..]).into_iter();
                 match stream.next() {
-                    Some(Ok(value)) => self.push(pos, value),
+                    Some(Ok(value)) => self.push(pos..pos + stream.byte_offset(), value),
                     Some(Err(e)) => return Err(self.syntax_error(&e, pos)),
                     None => return Err(unterminated()),
                 }
@@ -104,10 +104,10 @@ impl JsonReader<'_> {
         }
     }
 
-    fn push(&mut self, pos: usize, value: Json) {
-        let (line, column) = self.locator.locate(pos);
+    fn push(&mut self, span: std::ops::Range<usize>, value: Json) {
+        let (line, column) = self.locator.locate(span.start);
         let value = op(value, &mut self.names);
-        self.ops.push(RawOp { value, line, column });
+        self.ops.push(RawOp { value, line, column, span });
     }
 
     fn at(&mut self, pos: usize, message: String) -> Diagnostic {

@@ -20,6 +20,8 @@ use crate::error::{Diagnostic, InputError};
 use crate::value::Value;
 use std::fmt;
 use std::hash::BuildHasher;
+use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -70,13 +72,16 @@ impl FromStr for Format {
     }
 }
 
-/// One op as read: the op map (or whatever value stood where an op should be), and where
-/// it starts (1-based line and column, the column counted in characters).
+/// One op as read: the op map (or whatever value stood where an op should be), where it
+/// starts (1-based line and column, the column counted in characters), and the bytes it
+/// was read from, which the same reader reads back as this op alone (an op printed in
+/// the analysis is read again from there rather than kept).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawOp {
     pub value: Value,
     pub line: u32,
     pub column: u32,
+    pub span: Range<usize>,
 }
 
 /// What marks an op line in an old Jepsen console log.
@@ -128,18 +133,109 @@ pub fn detect(bytes: &[u8]) -> Format {
     }
 }
 
-/// Reads the ops of a file's contents; `file` names it in errors, and `None` detects the format.
+/// Reads the ops of a file's contents; `file` names it in errors, and `None` detects the
+/// format. A big file of one op per line is read in pieces on every core.
 pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
     let format = format.unwrap_or_else(|| detect(bytes));
-    let bytes = strip_bom(bytes);
-    let mut errors = InputError::new(file, Vec::new());
-    let ops = match format {
-        Format::Edn => in_pieces(bytes, edn::read_ops).unwrap_or_else(|| edn::read_ops(bytes, &mut errors)),
-        Format::Json => {
-            in_pieces(bytes, json::read_ops).unwrap_or_else(|| json::read_ops(bytes, &mut errors))
+    if bytes.len() >= PIECES_MIN && splittable(bytes, format) {
+        if let Some((pieces, _)) = in_pieces(bytes, Start::default(), format, &|ops| ops) {
+            return Ok(pieces.concat());
         }
-        Format::HistoryTxt | Format::JepsenLog => text::read_ops(bytes, format, &mut errors),
+    }
+    read_whole(bytes, file, format)
+}
+
+/// Reads the ops of a file, as [`read_ops`] does.
+pub fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
+    let read = read_path_with(path, format, |ops| ops, Vec::new, |all, mut ops| all.append(&mut ops));
+    read.map(|(_, ops)| ops)
+}
+
+/// Reads the ops of a file piece by piece: hands each piece's ops (lines and spans
+/// counted from the start of the file) to `each` on rayon's pool, and folds what it
+/// makes of them into `init()` with `fold`, in file order, so that a caller that keeps
+/// less than the ops (a compact form) never holds all of them. Returns the format and
+/// the fold. A big file of one op per line is streamed in blocks; any other is read
+/// whole, in one piece. If a block has an error the file is read again whole, folded
+/// into a fresh `init()`.
+///
+/// A file that cannot be read is an [`InputError`] at line 0, column 0.
+pub fn read_path_with<T: Send, A>(
+    path: &Path,
+    format: Option<Format>,
+    each: impl Fn(Vec<RawOp>) -> T + Sync,
+    init: impl Fn() -> A,
+    mut fold: impl FnMut(&mut A, T),
+) -> Result<(Format, A), InputError> {
+    let name = path.display().to_string();
+    let cannot = |e: std::io::Error| {
+        // "No such file or directory (os error 2)": the error number helps nobody.
+        let message = e.to_string();
+        let message = message.split(" (os error").next().unwrap_or_default();
+        InputError::new(&name, vec![Diagnostic::new(0, 0, format!("cannot read: {message}"))])
     };
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut block = Vec::new();
+    let mut at_end = fill(&mut file, &mut block).map_err(cannot)?;
+    let format = format.unwrap_or_else(|| detect(&block));
+    let whole = |bytes: &[u8], fold: &mut dyn FnMut(&mut A, T)| {
+        let mut all = init();
+        fold(&mut all, each(read_whole(bytes, &name, format)?));
+        Ok((format, all))
+    };
+    if (at_end && block.len() < PIECES_MIN) || !splittable(&block, format) {
+        file.read_to_end(&mut block).map_err(cannot)?;
+        return whole(&block, &mut fold);
+    }
+    let mut start = Start { offset: block.len() - strip_bom(&block).len(), line: 0 };
+    let mut from = start.offset;
+    let mut all = init();
+    loop {
+        // A block's ops end where its last line starting with `{` begins, unless the file
+        // ends there; the rest is carried over to the next block.
+        let end = if at_end {
+            block.len()
+        } else {
+            match block[from..].windows(2).rposition(|w| w == b"\n{") {
+                Some(n) => from + n + 1,
+                None => {
+                    at_end = fill(&mut file, &mut block).map_err(cannot)?;
+                    continue;
+                }
+            }
+        };
+        let Some((pieces, lines)) = in_pieces(&block[from..end], start, format, &each) else {
+            // An error: read again whole, for every error of the file, each located as a
+            // whole read locates it (or a cut inside a form, which a whole read reads).
+            drop((all, block));
+            return whole(&std::fs::read(path).map_err(cannot)?, &mut fold);
+        };
+        pieces.into_iter().for_each(|piece| fold(&mut all, piece));
+        start = Start { offset: start.offset + end - from, line: start.line.saturating_add(lines) };
+        if at_end {
+            return Ok((format, all));
+        }
+        block.drain(..end);
+        from = 0;
+        at_end = fill(&mut file, &mut block).map_err(cannot)?;
+    }
+}
+
+/// How much of a big file is read and parsed at a time (32 MiB): a few pieces for
+/// every core, while the ops read from it are held only as long as their piece.
+const BLOCK: u64 = 32 << 20;
+
+/// Appends up to [`BLOCK`] more bytes of `file` to `block`; `true` at the end of the file.
+fn fill(file: &mut std::fs::File, block: &mut Vec<u8>) -> std::io::Result<bool> {
+    let read = file.take(BLOCK).read_to_end(block)?;
+    Ok(read < BLOCK as usize)
+}
+
+/// Reads `bytes` in one piece, reporting every error; spans are offsets in `bytes`.
+fn read_whole(bytes: &[u8], file: &str, format: Format) -> Result<Vec<RawOp>, InputError> {
+    let start = Start { offset: bytes.len() - strip_bom(bytes).len(), line: 0 };
+    let mut errors = InputError::new(file, Vec::new());
+    let ops = read_piece(&bytes[start.offset..], start, format, &mut errors);
     if errors.is_empty() {
         Ok(ops)
     } else {
@@ -147,22 +243,57 @@ pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<
     }
 }
 
+/// Where a piece starts in its file: the byte offset, and the lines before it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Start {
+    offset: usize,
+    line: u32,
+}
+
+/// Reads one piece with the format's reader, its lines and spans counted from `start`.
+fn read_piece(piece: &[u8], start: Start, format: Format, errors: &mut InputError) -> Vec<RawOp> {
+    let mut ops = match format {
+        Format::Edn => edn::read_ops(piece, errors),
+        Format::Json => json::read_ops(piece, errors),
+        Format::HistoryTxt | Format::JepsenLog => text::read_ops(piece, format, errors),
+    };
+    if start.offset > 0 || start.line > 0 {
+        for op in &mut ops {
+            op.line = op.line.saturating_add(start.line);
+            op.span = op.span.start + start.offset..op.span.end + start.offset;
+        }
+        for d in &mut errors.diagnostics {
+            d.line = d.line.saturating_add(start.line);
+        }
+    }
+    ops
+}
+
 /// Below this size (8 MiB) a file is read in one piece: splitting costs more than it saves.
 const PIECES_MIN: usize = 8 << 20;
 
-/// Reads a big file of one op map per line (EDN or JSON Lines) in pieces on every
-/// core, split where a line starts with `{`. `None` when the file is small or does not
-/// start with `{` (one vector, a `;` comment, `#jepsen.history.Op` records: read on one
-/// core), or when any piece has an error: then the caller reads it whole, again, which
-/// gives the same ops, and errors as a whole read reports them. Every piece parsing
-/// cleanly means the split fell between ops: a cut inside a form (a string holding
-/// `"\n{"`, a pretty-printed map, a `#_` before the line) leaves the piece before it
-/// unterminated, which is an error.
-fn in_pieces(bytes: &[u8], read: fn(&[u8], &mut InputError) -> Vec<RawOp>) -> Option<Vec<RawOp>> {
-    if bytes.len() < PIECES_MIN || bytes.get(skip_ascii_whitespace(bytes, 0)) != Some(&b'{') {
-        return None;
-    }
-    read_at_cuts(bytes, &cuts(bytes, 4 * rayon::current_num_threads()), read)
+/// Whether a file can be read in pieces cut where a line starts with `{`: EDN or JSON
+/// with one op map per line. A file that starts otherwise (one vector, a `;` comment,
+/// `#jepsen.history.Op` records) is read on one core.
+fn splittable(bytes: &[u8], format: Format) -> bool {
+    let bytes = strip_bom(bytes);
+    matches!(format, Format::Edn | Format::Json) && bytes.get(skip_ascii_whitespace(bytes, 0)) == Some(&b'{')
+}
+
+/// Reads a block of one op map per line in pieces on every core, and hands each piece's
+/// ops to `each`; returns what it made of them, and the block's lines. `None` when any
+/// piece has an error: then the caller reads the file whole, again, which gives the same
+/// ops, and errors as a whole read reports them. Every piece parsing cleanly means the
+/// split fell between ops: a cut inside a form (a string holding `"\n{"`, a
+/// pretty-printed map, a `#_` before the line) leaves the piece before it unterminated,
+/// which is an error.
+fn in_pieces<T: Send>(
+    block: &[u8],
+    start: Start,
+    format: Format,
+    each: &(impl Fn(Vec<RawOp>) -> T + Sync),
+) -> Option<(Vec<T>, u32)> {
+    read_at_cuts(block, &cuts(block, 4 * rayon::current_num_threads()), start, format, each)
 }
 
 /// About `pieces` offsets, from 0 to the end, each other one where a line starts with `{`.
@@ -180,44 +311,38 @@ fn cuts(bytes: &[u8], pieces: usize) -> Vec<usize> {
     cuts
 }
 
-/// Reads the pieces between `cuts` in parallel; `None` if any has an error.
-fn read_at_cuts(
-    bytes: &[u8],
+/// Reads the pieces between `cuts` in parallel, as [`in_pieces`] does.
+fn read_at_cuts<T: Send>(
+    block: &[u8],
     cuts: &[usize],
-    read: fn(&[u8], &mut InputError) -> Vec<RawOp>,
-) -> Option<Vec<RawOp>> {
+    start: Start,
+    format: Format,
+    each: &(impl Fn(Vec<RawOp>) -> T + Sync),
+) -> Option<(Vec<T>, u32)> {
     use rayon::prelude::*;
-    let read: Vec<(Vec<RawOp>, u32)> = cuts
+    let count =
+        |piece: &[u8]| u32::try_from(piece.iter().filter(|&&b| b == b'\n').count()).unwrap_or(u32::MAX);
+    let lines: Vec<u32> = cuts.par_windows(2).map(|w| count(&block[w[0]..w[1]])).collect();
+    let mut line = start.line;
+    let starts: Vec<Start> = cuts
+        .iter()
+        .zip(&lines)
+        .map(|(&cut, &n)| {
+            let before = line;
+            line = line.saturating_add(n);
+            Start { offset: start.offset + cut, line: before }
+        })
+        .collect();
+    let pieces = cuts
         .par_windows(2)
-        .map(|w| {
-            let piece = &bytes[w[0]..w[1]];
+        .zip(starts)
+        .map(|(w, start)| {
             let mut errors = InputError::new("", Vec::new());
-            let ops = read(piece, &mut errors);
-            let lines = piece.iter().filter(|&&b| b == b'\n').count();
-            errors.is_empty().then(|| (ops, u32::try_from(lines).unwrap_or(u32::MAX)))
+            let ops = read_piece(&block[w[0]..w[1]], start, format, &mut errors);
+            errors.is_empty().then(|| each(ops))
         })
         .collect::<Option<_>>()?;
-    let mut ops = Vec::with_capacity(read.iter().map(|(ops, _)| ops.len()).sum());
-    let mut lines_before = 0u32;
-    for (piece, lines) in read {
-        ops.extend(piece.into_iter().map(|op| RawOp { line: op.line.saturating_add(lines_before), ..op }));
-        lines_before = lines_before.saturating_add(lines);
-    }
-    Some(ops)
-}
-
-/// Reads the ops of a file. A file that cannot be read is an [`InputError`] at line 0, column 0.
-pub fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
-    let file = path.display().to_string();
-    match std::fs::read(path) {
-        Ok(bytes) => read_ops(&bytes, &file, format),
-        Err(e) => {
-            // "No such file or directory (os error 2)": the error number helps nobody.
-            let message = e.to_string();
-            let message = message.split(" (os error").next().unwrap_or_default();
-            Err(InputError::new(&file, vec![Diagnostic::new(0, 0, format!("cannot read: {message}"))]))
-        }
-    }
+    Some((pieces, line - start.line))
 }
 
 /// Parses exactly one EDN value (an `--init` value, say); empty text or anything after
@@ -308,26 +433,84 @@ mod tests {
     }
 
     /// Reads `text` in one piece, as small files are.
-    fn whole(text: &str, read: fn(&[u8], &mut InputError) -> Vec<RawOp>) -> Vec<RawOp> {
-        let mut errors = InputError::new("h", Vec::new());
-        let ops = read(text.as_bytes(), &mut errors);
-        assert!(errors.is_empty(), "{errors}");
-        ops
+    fn whole(text: &str, format: Format) -> Vec<RawOp> {
+        read_whole(text.as_bytes(), "h", format).unwrap()
+    }
+
+    /// Reads `text` in pieces cut at `cuts`.
+    fn at_cuts(text: &str, cuts: &[usize]) -> Option<Vec<RawOp>> {
+        read_at_cuts(text.as_bytes(), cuts, Start::default(), Format::Edn, &|ops| ops)
+            .map(|(p, _)| p.concat())
     }
 
     #[test]
     fn big_files_are_read_in_pieces_as_one_piece_reads_them() {
+        for (json, format) in [(false, Format::Edn), (true, Format::Json)] {
+            let text = history(150_000, "", json);
+            assert!(text.len() > PIECES_MIN);
+            let (pieces, lines) = in_pieces(text.as_bytes(), Start::default(), format, &|ops| ops).unwrap();
+            assert!(pieces.len() > 1);
+            assert_eq!(lines, 150_000);
+            assert_eq!(pieces.concat(), whole(&text, format));
+        }
+        // Lines and spans are counted on across pieces.
         let edn = history(150_000, "", false);
-        assert!(edn.len() > PIECES_MIN);
-        assert_eq!(in_pieces(edn.as_bytes(), edn::read_ops), Some(whole(&edn, edn::read_ops)));
-        let json = history(150_000, "", true);
-        assert_eq!(in_pieces(json.as_bytes(), json::read_ops), Some(whole(&json, json::read_ops)));
-        // Lines are counted on across pieces.
         let cuts = cuts(edn.as_bytes(), 8);
         assert_eq!(cuts.len(), 9);
         assert!(cuts[1..8].iter().all(|&c| edn.as_bytes()[c - 1..c + 1] == *b"\n{"));
-        let ops = read_at_cuts(edn.as_bytes(), &cuts, edn::read_ops).unwrap();
+        let ops = at_cuts(&edn, &cuts).unwrap();
         assert_eq!((ops[149_999].line, ops[149_999].column), (150_000, 1));
+        assert_eq!(
+            &edn[ops[149_999].span.clone()],
+            "{:index 149999, :type :ok, :process 3, :value [149999 \"x\"]}"
+        );
+    }
+
+    #[test]
+    fn each_op_reads_back_alone_from_its_span() {
+        let texts = [
+            (history(300, "", false), Format::Edn),
+            (history(300, "", true), Format::Json),
+            (format!("[{}]", history(300, "", false)), Format::Edn),
+            ("[{\"process\": 0},\n {\"process\": 1}]".to_string(), Format::Json),
+            ("3\t:invoke\t:write\t3\n\n:nemesis\t:info\t:start\tnil\terr\n".to_string(), Format::HistoryTxt),
+            (
+                "INFO  jepsen.util - 3\t:invoke\t:read\tnil\r\nother\nINFO  jepsen.util - 3\t:ok\t:read\t1\n"
+                    .to_string(),
+                Format::JepsenLog,
+            ),
+            ("\u{feff}{:process 0}\n {:process 1}".to_string(), Format::Edn),
+        ];
+        for (text, format) in texts {
+            let ops = read_ops(text.as_bytes(), "h", Some(format)).unwrap();
+            assert!(ops.len() >= 2, "{text:?}");
+            for op in ops {
+                let alone = read_ops(&text.as_bytes()[op.span.clone()], "h", Some(format)).unwrap();
+                assert_eq!(alone.iter().map(|o| &o.value).collect::<Vec<_>>(), [&op.value], "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_is_streamed_in_blocks_as_it_is_read_whole() {
+        // Four blocks, the last ending without a newline.
+        let mut text = history(1_700_000, "", false);
+        text.pop();
+        assert!(text.len() as u64 > 3 * BLOCK);
+        let path = std::env::temp_dir().join(format!("knossos-rs-blocks-{}.edn", std::process::id()));
+        std::fs::write(&path, &text).unwrap();
+        let read = read_path(&path, None);
+        let pieces = read_path_with(&path, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap();
+        // An error in the last block: the file is read again whole, and the error
+        // located in the whole file.
+        std::fs::write(&path, format!("{text}\n{{:index 1 :type}}\n")).unwrap();
+        let bad = read_path(&path, None);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(read.unwrap(), whole(&text, Format::Edn));
+        assert_eq!(pieces, (Format::Edn, 1_700_000));
+        let bad = bad.unwrap_err();
+        assert_eq!(bad.diagnostics.len(), 1);
+        assert_eq!(bad.diagnostics[0].line, 1_700_001);
     }
 
     #[test]
@@ -340,30 +523,23 @@ mod tests {
             "#jepsen.history.Op\n{:type :info, :process :nemesis}\n",
         ] {
             let text = history(1_000, odd, false);
-            let whole = whole(&text, edn::read_ops);
+            let whole = whole(&text, Format::Edn);
             assert_eq!(whole.len(), 1_000 + 10 * usize::from(!odd.starts_with("#_")), "{odd:?}");
             // Cut at every line that starts with `{`, the odd forms' inner ones too.
             let cuts: Vec<usize> = std::iter::once(0)
                 .chain(text.match_indices("\n{").map(|(i, _)| i + 1))
                 .chain(std::iter::once(text.len()))
                 .collect();
-            assert_eq!(read_at_cuts(text.as_bytes(), &cuts, edn::read_ops), None, "{odd:?}");
+            assert_eq!(at_cuts(&text, &cuts), None, "{odd:?}");
             // Cut only where ops start: the same as whole.
-            let line_starts: Vec<usize> =
-                std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-            let op_starts: Vec<usize> =
-                whole.iter().map(|op| line_starts[op.line as usize - 1] + op.column as usize - 1).collect();
+            let op_starts: Vec<usize> = whole.iter().map(|op| op.span.start).collect();
             let between: Vec<usize> = cuts
                 .iter()
                 .copied()
                 .filter(|c| *c == 0 || *c == text.len() || op_starts.contains(c))
                 .collect();
             assert!(between.len() > 2);
-            assert_eq!(
-                read_at_cuts(text.as_bytes(), &between, edn::read_ops),
-                Some(whole.clone()),
-                "{odd:?}"
-            );
+            assert_eq!(at_cuts(&text, &between), Some(whole.clone()), "{odd:?}");
             // And read_ops on it, small as it is, reads it whole.
             assert_eq!(read_ops(text.as_bytes(), "h", None), Ok(whole), "{odd:?}");
         }

@@ -46,7 +46,12 @@ pub(super) fn read_ops(src: &[u8], format: Format, errors: &mut InputError) -> V
             end: line_start + line.len(),
         };
         match fields.read(src, &mut reader, &keys) {
-            Ok(value) => ops.push(RawOp { value, line: fields.line, column: fields.column }),
+            Ok(value) => ops.push(RawOp {
+                value,
+                line: fields.line,
+                column: fields.column,
+                span: line_start..line_start + line.len(),
+            }),
             Err(d) => errors.push(d),
         }
     }

@@ -93,7 +93,7 @@ fn heading(history: &History, analysis: &Analysis, key: Option<&Value>) -> Strin
         Some(op) => format!(
             "{key}op {} (process {}, {}) cannot be linearized",
             op.index,
-            op.process().to_edn_short(PROCESS),
+            op.map.get("process").unwrap_or(&Value::Nil).to_edn_short(PROCESS),
             op_text(&op.map, LABEL * 2)
         ),
         None => {
@@ -177,7 +177,11 @@ impl<'h> Layout<'h> {
             .shown
             .iter()
             .map(|&id| {
-                (id, ops.get(bars[id].result()).map_or_else(String::new, |op| op_text(&op.map, LABEL)))
+                (
+                    id,
+                    ops.get(bars[id].result())
+                        .map_or_else(String::new, |op| op_text(&timeline.history.op_map(op), LABEL)),
+                )
             })
             .collect();
 
@@ -547,7 +551,12 @@ impl Canvas<'_, '_, '_> {
         }
         for pos in std::iter::once(bar.invoke).chain(bar.complete.filter(|&c| c != bar.invoke)) {
             if let Some(op) = self.op(pos) {
-                lines.push(format!("op {} (line {}): {}", op.index, op.line, op.map.to_edn_short(DETAIL)));
+                lines.push(format!(
+                    "op {} (line {}): {}",
+                    op.index,
+                    op.line,
+                    self.window.timeline.history.op_map(op).to_edn_short(DETAIL)
+                ));
             }
         }
         for (n, path) in self.window.paths.iter().enumerate() {

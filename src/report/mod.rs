@@ -154,12 +154,13 @@ fn failures<'a>(history: &'a History, analysis: &'a Analysis, max: usize) -> Vec
     }
     // The report has no model to ask for keys: it knows the two kinds of key there
     // are, kv's `:key` and jepsen.independent's `[key value]` tuples.
-    let parts = crate::partition::split_by(history, |op| window::key_of(op).cloned()).unwrap_or_default();
+    let parts =
+        crate::partition::split_by(history, |op| window::key_of(op.fields()).cloned()).unwrap_or_default();
     failing
         .into_iter()
         .map(|(key, analysis)| {
             let part = parts.iter().find(|p| &p.key == key);
-            let history = part.map_or(Cow::Owned(History::default()), |p| Cow::Owned(p.history.clone()));
+            let history = part.map_or(Cow::Owned(History::default()), |p| Cow::Owned(p.history(history)));
             Failure { key: Some(key), history, analysis }
         })
         .collect()

@@ -343,7 +343,7 @@ fn paths(out: &mut String, analysis: &Analysis) {
 /// The op maps of the analysis and its configurations, as EDN.
 fn details(out: &mut String, analysis: &Analysis) {
     out.push_str("<details>\n<summary>The failing op, the previous ok, the last op and the configurations (EDN)</summary>\n<pre>");
-    let op = |name: &str, op: Option<&crate::history::Op>| {
+    let op = |name: &str, op: Option<&crate::history::OpMap>| {
         let text =
             op.map_or_else(|| "nil".into(), |o| format!("{} (line {})", o.map.to_edn_short(FULL), o.line));
         format!("{name} {text}\n")

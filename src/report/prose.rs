@@ -23,13 +23,13 @@ pub(super) fn explain(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
     let mut lines = Vec::new();
     let who = format!(
         "Process {} {} at index {} (line {})",
-        op.process().to_edn_short(VALUE),
+        op.map.get("process").unwrap_or(&Value::Nil).to_edn_short(VALUE),
         action(&op.map),
         op.index,
         op.line
     );
     let states = states_before(analysis);
-    let (states, key) = match key_of(op).and_then(|key| Some((key_parts(&states, key)?, key))) {
+    let (states, key) = match key_of(&op.map).and_then(|key| Some((key_parts(&states, key)?, key))) {
         Some((parts, key)) => (parts, Some(key)),
         None => (states, None),
     };

@@ -14,7 +14,7 @@
 //! yields the same few dozen bars as a 20-op one.
 
 use crate::analysis::{Analysis, PathStep};
-use crate::history::{History, Op, OpType};
+use crate::history::{History, OpType};
 use crate::value::Value;
 use std::collections::{HashMap, HashSet};
 
@@ -145,10 +145,11 @@ impl<'h> Timeline<'h> {
     }
 }
 
-/// The key of an op of a history checked key by key: its `:key` (keyed models such
-/// as `kv`), or the first element of its `[key value]` tuple (`jepsen.independent`).
-pub(super) fn key_of(op: &Op) -> Option<&Value> {
-    op.map.get("key").filter(|k| !k.is_nil()).or_else(|| match op.value().as_seq() {
+/// The key of an op (its map, or its [fields](crate::history::Op::fields)) of a history checked key by
+/// key: its `:key` (keyed models such as `kv`), or the first element of its
+/// `[key value]` tuple (`jepsen.independent`).
+pub(super) fn key_of(op: &Value) -> Option<&Value> {
+    op.get("key").filter(|k| !k.is_nil()).or_else(|| match op.get("value")?.as_seq() {
         Some([key, _]) => Some(key),
         _ => None,
     })
