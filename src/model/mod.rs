@@ -131,17 +131,21 @@ pub trait Model: Send + Sync {
     fn render(&self, state: &Self::State) -> Value;
 
     /// The argument [`Model::check_op`] and [`Model::step`] receive for an
-    /// operation, from its invocation's op map and its completed value. By default
+    /// operation, from its invocation's fields and its completed value. By default
     /// the value itself; a model that needs another field of the op (`kv` needs
-    /// `:key`) combines them here, or says what is missing.
+    /// `:key`) combines them here, or says what is missing. The fields are the op
+    /// map without `:process`, `:type`, `:index` and `:time`
+    /// ([`Op::fields`](crate::history::Op::fields)); it is asked once for all the
+    /// operations with equal fields and outcome.
     fn argument(&self, invoke: &Value, value: &Value) -> Result<Value, String> {
         let _ = invoke;
         Ok(value.clone())
     }
 
     /// For a model whose operations on different keys never interact
-    /// (P-compositionality), the key of an op (from its op map); the history is
-    /// then checked key by key, exactly. `None`: the model does not split.
+    /// (P-compositionality), the key of an op, from its fields (as for
+    /// [`Model::argument`]); the history is then checked key by key, exactly.
+    /// `None`: the model does not split.
     fn partition_key(&self, op: &Value) -> Option<Value> {
         let _ = op;
         None
