@@ -181,6 +181,7 @@ impl History {
         let shared = Shared::default();
         let compact = |raw: Vec<RawOp>| Piece::new(&raw, false, &shared);
         let (format, ops) = crate::read::read_path_with(path, format, compact, Ops::default, Ops::add)?;
+        // The ops hold what they share; the tables are no longer needed.
         drop(shared);
         History::build(ops, Source::File(path.to_path_buf(), format), model)
             .map_err(|d| InputError::new(&path.display().to_string(), d))
@@ -211,7 +212,8 @@ impl History {
         };
         let mut map = match read {
             Some(map @ Value::Map(_))
-                if map.get("index").is_none_or(|i| i.as_i64() == Some(op.index as i64)) =>
+                if map.get("process") == Some(op.process())
+                    && map.get("index").is_none_or(|i| i.as_i64() == Some(op.index as i64)) =>
             {
                 map
             }
@@ -483,12 +485,13 @@ impl Ops {
 /// Pairs invocations with their completions (see the module's comment), and checks
 /// each operation's argument against the model.
 fn complete<M: Model + ?Sized>(ops: &[Op], model: &M, errors: &mut Vec<Diagnostic>) -> Vec<Operation> {
-    let mut operations = Vec::new();
     // Each process's open invocation: position in `ops`. Equal processes share one
     // value, so its address stands for it.
     let mut open: HashMap<*const Value, usize, FixedState> = HashMap::default();
-    // Invocations that ended :ok or :fail: the rest are indeterminate.
-    let mut closed = vec![false; ops.len()];
+    // How each invocation ended: the position of its :ok, FAILED, or OPEN (indeterminate).
+    const OPEN: usize = usize::MAX;
+    const FAILED: usize = usize::MAX - 1;
+    let mut ends = vec![OPEN; ops.len()];
     for (pos, op) in ops.iter().enumerate() {
         if op.is_nemesis() {
             continue;
@@ -527,12 +530,7 @@ fn complete<M: Model + ?Sized>(ops: &[Op], model: &M, errors: &mut Vec<Diagnosti
                     ops[inv].index,
                     ops[inv].line
                 ))),
-                Some(inv) => {
-                    closed[inv] = true;
-                    if op.kind == OpType::Ok {
-                        operations.push((inv, Some(pos)));
-                    }
-                }
+                Some(inv) => ends[inv] = if op.kind == OpType::Ok { pos } else { FAILED },
             },
             // An :info closes the invocation without an outcome; a stray one is carried.
             OpType::Info => {
@@ -540,13 +538,13 @@ fn complete<M: Model + ?Sized>(ops: &[Op], model: &M, errors: &mut Vec<Diagnosti
             }
         }
     }
-    for (pos, op) in ops.iter().enumerate() {
-        if op.kind == OpType::Invoke && !closed[pos] && !op.is_nemesis() {
-            operations.push((pos, None));
-        }
-    }
-    operations.sort_unstable_by_key(|&(invoke, _)| invoke);
-    let mut checked = Vec::with_capacity(operations.len());
+    let operations = ops
+        .iter()
+        .zip(ends)
+        .enumerate()
+        .filter(|&(_, (op, end))| op.kind == OpType::Invoke && end != FAILED && !op.is_nemesis())
+        .map(|(pos, (_, end))| (pos, (end != OPEN).then_some(end)));
+    let mut checked = Vec::new();
     // An operation's :f and argument depend on its invocation's body and its outcome's
     // alone, so the model is asked once for each pair of bodies.
     type Checked = Result<(Arc<Value>, Arc<Value>), String>;
