@@ -480,7 +480,7 @@ fn check_file(
         if !independent && looks_independent(&history) {
             say(format!(
                 "{name}: hint: every value is a [key value] tuple; if this is a \
-                     jepsen.independent history, check it with --independent"
+                 jepsen.independent history, check it with --independent"
             ));
         }
         stage("checking");
