@@ -4,7 +4,8 @@
 //! `history.edn` with one op per line, or Knossos's one vector of ops), JSON (`json`,
 //! JSON Lines or one array), Jepsen's tab-separated `history.txt` and old Jepsen console
 //! logs (`text`). Each reader turns the bytes into [`RawOp`]s: the value that stood where
-//! an op should be, and the line and column where it starts. Interpreting those values as
+//! an op should be, the line and column where it starts, and the bytes it was read from
+//! (the analysis reads the few ops it prints again from there). Interpreting those values as
 //! ops (required keys, types, pairing) is the history module's job, so every reader stays
 //! a pure syntax layer and all of them report problems the same way.
 //!
