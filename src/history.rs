@@ -597,3 +597,26 @@ fn without_duplicate_indices(ops: Vec<Op>, errors: &mut Vec<Diagnostic>) -> Vec<
     }
     unique
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CasRegister, NilReads};
+
+    #[test]
+    fn op_maps_are_read_again_from_the_file_or_rebuilt_if_it_changed() {
+        let model = CasRegister { init: Value::Nil, nil_reads: NilReads::Unknown };
+        let path = std::env::temp_dir().join(format!("knossos-rs-op-map-{}.edn", std::process::id()));
+        std::fs::write(&path, "{:process 0, :type :invoke, :f :write, :value 1, :time 5}\n{:process 0, :type :ok, :f :write, :value 1, :error \"e\"}\n").unwrap();
+        let history = History::read(&path, None, &model).unwrap();
+        let read = history.op_map(&history.ops[0]);
+        // Another process at that place: the op is printed from what the history holds.
+        std::fs::write(&path, "{:process 7, :type :invoke, :f :write, :value 1, :time 5}\n").unwrap();
+        let changed = history.op_map(&history.ops[0]);
+        std::fs::remove_file(&path).unwrap();
+        let gone = history.op_map(&history.ops[1]);
+        assert_eq!(read.to_edn(), "{:process 0, :type :invoke, :f :write, :value 1, :time 5, :index 0}");
+        assert_eq!(changed.to_edn(), "{:process 0, :type :invoke, :f :write, :value 1, :index 0}");
+        assert_eq!(gone.to_edn(), r#"{:process 0, :type :ok, :f :write, :value 1, :error "e", :index 1}"#);
+    }
+}

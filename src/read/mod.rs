@@ -263,9 +263,6 @@ fn read_piece(piece: &[u8], start: Start, format: Format, errors: &mut InputErro
             op.line = op.line.saturating_add(start.line);
             op.span = op.span.start + start.offset..op.span.end + start.offset;
         }
-        for d in &mut errors.diagnostics {
-            d.line = d.line.saturating_add(start.line);
-        }
     }
     ops
 }
