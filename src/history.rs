@@ -23,36 +23,16 @@
 //! file ([`History::op_map`]).
 
 use crate::error::{Diagnostic, InputError};
+use crate::intern::Shared;
 use crate::model::Model;
-use crate::read::{Format, RawOp};
+pub use crate::read::OpType;
+use crate::read::{op_body, Format, Item, OpFields, RawOp};
 use crate::value::Value;
 use foldhash::fast::FixedState;
-use hashbrown::HashTable;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
-/// The type of an op.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OpType {
-    Invoke,
-    Ok,
-    Fail,
-    Info,
-}
-
-impl OpType {
-    fn parse(v: &Value) -> Option<OpType> {
-        match crate::model::f_name(v)? {
-            "invoke" => Some(OpType::Invoke),
-            "ok" => Some(OpType::Ok),
-            "fail" => Some(OpType::Fail),
-            "info" => Some(OpType::Info),
-            _ => None,
-        }
-    }
-}
+use std::sync::Arc;
 
 /// One op of the log, compact: its map is read again from the history's source
 /// when it is printed ([`History::op_map`]).
@@ -165,7 +145,8 @@ impl History {
     /// Returns every problem found (the caller caps and names the file).
     pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, Vec<Diagnostic>> {
         let mut ops = Ops::default();
-        ops.add(Piece::new(&raw, true, &Shared::default()));
+        let shared = Shared::default();
+        ops.add(Piece::new(raw.iter().enumerate().map(|(pos, r)| compact(r, (pos as u64, 0), &shared))));
         let maps = raw.into_iter().map(|r| r.value).collect();
         History::build(ops, Source::Maps(maps), model)
     }
@@ -179,8 +160,14 @@ impl History {
         model: &M,
     ) -> Result<History, InputError> {
         let shared = Shared::default();
-        let compact = |raw: Vec<RawOp>| Piece::new(&raw, false, &shared);
-        let (format, ops) = crate::read::read_path_with(path, format, compact, Ops::default, Ops::add)?;
+        let piece = |items: Vec<Item>| {
+            Piece::new(items.into_iter().map(|item| match item {
+                Item::Raw(r) => compact(&r, span(&r.span), &shared),
+                Item::Fields(f) => Ok(from_fields(f)),
+            }))
+        };
+        let (format, ops) =
+            crate::read::read_path_with(path, format, Some(&shared), piece, Ops::default, Ops::add)?;
         // The ops hold what they share; the tables are no longer needed.
         drop(shared);
         History::build(ops, Source::File(path.to_path_buf(), format), model)
@@ -233,15 +220,9 @@ impl History {
     }
 
     fn fallback_map(&self, op: &Op) -> Value {
-        let kind = match op.kind {
-            OpType::Invoke => "invoke",
-            OpType::Ok => "ok",
-            OpType::Fail => "fail",
-            OpType::Info => "info",
-        };
         let mut entries = vec![
             (Value::keyword("process"), op.process().clone()),
-            (Value::keyword("type"), Value::keyword(kind)),
+            (Value::keyword("type"), Value::keyword(op.kind.name())),
         ];
         if let Value::Map(fields) = op.fields() {
             entries.extend(fields.iter().cloned());
@@ -282,6 +263,7 @@ fn read_again(path: &Path, format: Format, at: u64, len: u32) -> Option<Value> {
 
 /// The ops of a piece of a file, compact.
 struct Piece {
+    /// An op without `:index` has its position in the piece for now.
     ops: Vec<Op>,
     errors: Vec<Diagnostic>,
     /// How many ops were read, bad ones included.
@@ -289,145 +271,112 @@ struct Piece {
 }
 
 impl Piece {
-    /// Checks each raw op's shape and makes it compact, its values shared with every
-    /// piece's through `shared`. `by_position`: an op's map is found by its position
-    /// (the maps are kept), else by its bytes in the file.
-    fn new(raw: &[RawOp], by_position: bool, shared: &Shared) -> Piece {
-        let mut ops = Vec::with_capacity(raw.len());
-        let mut errors = Vec::new();
-        // The entries of an op's map that go to its body, beyond :f and :value.
-        let mut rest: Vec<&(Value, Value)> = Vec::new();
-        for (pos, r) in raw.iter().enumerate() {
-            let err = |msg: String| Diagnostic::new(r.line, r.column, msg).with_op_index(pos as u64);
-            let Value::Map(entries) = &r.value else {
-                errors.push(err(format!(
-                    "expected an op map, found a {}: {}",
-                    r.value.type_name(),
-                    r.value.to_edn_short(60)
-                )));
-                continue;
-            };
-            // One pass over the entries finds every field completion needs.
-            let (mut kind, mut index, mut process, mut f, mut value) = (None, None, None, &NIL, &NIL);
-            rest.clear();
-            for entry @ (k, v) in entries {
-                match k.as_keyword() {
-                    Some("process") => process = Some(v),
-                    Some("f") => f = v,
-                    Some("value") => value = v,
-                    Some("type") => kind = Some(v),
-                    Some("index") => index = Some(v),
-                    // :time differs for every op: a body holding it would be shared by none.
-                    Some("time") => {}
-                    _ => rest.push(entry),
-                }
+    /// A piece of ops made compact (or found wrong), in order.
+    fn new(ops: impl ExactSizeIterator<Item = Result<Op, Diagnostic>>) -> Piece {
+        let read = ops.len();
+        let mut piece = Piece { ops: Vec::with_capacity(read), errors: Vec::new(), read };
+        for (pos, op) in ops.enumerate() {
+            match op {
+                Ok(op) if op.indexed => piece.ops.push(op),
+                Ok(op) => piece.ops.push(Op { index: pos as u64, ..op }),
+                Err(d) => piece.errors.push(d.with_op_index(pos as u64)),
             }
-            let kind = match kind {
-                None => {
-                    errors.push(
-                        err("op has no :type".into())
-                            .with_hint("every op needs :type :invoke, :ok, :fail or :info"),
-                    );
-                    continue;
-                }
-                Some(t) => match OpType::parse(t) {
-                    Some(kind) => kind,
-                    None => {
-                        errors.push(
-                            err(format!("unknown :type {}", t.to_edn_short(40)))
-                                .with_hint(":type must be :invoke, :ok, :fail or :info"),
-                        );
-                        continue;
-                    }
-                },
-            };
-            let Some(process) = process else {
-                errors.push(err("op has no :process".into()));
-                continue;
-            };
-            let index = match index.map(Value::as_i64) {
-                None => None,
-                Some(Some(i)) if i >= 0 => Some(i as u64),
-                Some(_) => {
-                    errors.push(err(format!(
-                        ":index must be a non-negative integer, not {}",
-                        index.map_or(String::new(), |i| i.to_edn_short(40))
-                    )));
-                    continue;
-                }
-            };
-            let hash = FixedState::default().hash_one((f, value, &rest));
-            let body = shared.get(
-                hash,
-                |b| match b {
-                    Value::Map(b) => {
-                        b.len() == rest.len() + 2
-                            && b[0].1 == *f
-                            && b[1].1 == *value
-                            && b[2..].iter().zip(&rest).all(|(a, b)| a == *b)
-                    }
-                    _ => false,
-                },
-                || {
-                    let mut body =
-                        vec![(Value::keyword("f"), f.clone()), (Value::keyword("value"), value.clone())];
-                    body.extend(rest.iter().map(|&entry| entry.clone()));
-                    Value::Map(body)
-                },
-            );
-            let process_hash = FixedState::default().hash_one(process);
-            let process = shared.get(process_hash, |p| p == process, || process.clone());
-            let (at, len) = if by_position {
-                (pos as u64, 0)
-            } else {
-                (r.span.start as u64, u32::try_from(r.span.len()).unwrap_or(u32::MAX))
-            };
-            ops.push(Op {
-                index: index.unwrap_or(pos as u64),
-                indexed: index.is_some(),
-                kind,
-                line: r.line,
-                column: r.column,
-                at,
-                len,
-                process,
-                body,
-            });
         }
-        Piece { ops, errors, read: raw.len() }
+        piece
     }
 }
 
-/// Values shared by a whole history: every op with an equal process, or an equal
-/// body, holds the same one. Pieces are made compact on every core at once, so the
-/// table is split in shards, each behind its own lock.
-struct Shared {
-    shards: Vec<Mutex<Shard>>,
+/// Where an op's map is in its file: `(at, len)` of [`Op`].
+fn span(span: &std::ops::Range<usize>) -> (u64, u32) {
+    (span.start as u64, u32::try_from(span.len()).unwrap_or(u32::MAX))
 }
 
-/// Values by hash, each with its hash (to grow the table without hashing again).
-type Shard = HashTable<(u64, Arc<Value>)>;
-
-impl Default for Shared {
-    fn default() -> Shared {
-        Shared { shards: (0..Shared::SHARDS).map(|_| Mutex::default()).collect() }
+/// The compact op of an op read on the fast path.
+fn from_fields(op: OpFields) -> Op {
+    let (at, len) = span(&op.span);
+    Op {
+        index: op.index.unwrap_or(0),
+        indexed: op.index.is_some(),
+        kind: op.kind,
+        line: op.line,
+        column: op.column,
+        at,
+        len,
+        process: op.process,
+        body: op.body,
     }
 }
 
-impl Shared {
-    const SHARDS: usize = 64;
-
-    /// The value with this hash that `is` recognises, made by `make` if new.
-    fn get(&self, hash: u64, is: impl Fn(&Value) -> bool, make: impl FnOnce() -> Value) -> Arc<Value> {
-        let shard = &self.shards[(hash >> 58) as usize % Shared::SHARDS];
-        let mut table = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, value)) = table.find(hash, |(h, v)| *h == hash && is(v)) {
-            return value.clone();
+/// Checks a raw op's shape and makes it compact, its process and body shared with
+/// every op's through `shared`; its map is at `(at, len)`. An op without `:index` has
+/// index 0 here.
+fn compact(r: &RawOp, (at, len): (u64, u32), shared: &Shared) -> Result<Op, Diagnostic> {
+    let err = |msg: String| Diagnostic::new(r.line, r.column, msg);
+    let Value::Map(entries) = &r.value else {
+        return Err(err(format!(
+            "expected an op map, found a {}: {}",
+            r.value.type_name(),
+            r.value.to_edn_short(60)
+        )));
+    };
+    // One pass over the entries finds every field completion needs.
+    let (mut kind, mut index, mut process, mut f, mut value) = (None, None, None, &NIL, &NIL);
+    let mut rest: Vec<&(Value, Value)> = Vec::new();
+    for entry @ (k, v) in entries {
+        match k.as_keyword() {
+            Some("process") => process = Some(v),
+            Some("f") => f = v,
+            Some("value") => value = v,
+            Some("type") => kind = Some(v),
+            Some("index") => index = Some(v),
+            // :time differs for every op: a body holding it would be shared by none.
+            Some("time") => {}
+            _ => rest.push(entry),
         }
-        let value = Arc::new(make());
-        table.insert_unique(hash, (hash, value.clone()), |(h, _)| *h);
-        value
     }
+    let kind = kind.ok_or_else(|| {
+        err("op has no :type".into()).with_hint("every op needs :type :invoke, :ok, :fail or :info")
+    })?;
+    let kind = OpType::parse(kind).ok_or_else(|| {
+        err(format!("unknown :type {}", kind.to_edn_short(40)))
+            .with_hint(":type must be :invoke, :ok, :fail or :info")
+    })?;
+    let process = process.ok_or_else(|| err("op has no :process".into()))?;
+    let index = match index.map(Value::as_i64) {
+        None => None,
+        Some(Some(i)) if i >= 0 => Some(i as u64),
+        Some(_) => {
+            return Err(err(format!(
+                ":index must be a non-negative integer, not {}",
+                index.map_or(String::new(), |i| i.to_edn_short(40))
+            )))
+        }
+    };
+    let body = shared.bodies.get(
+        FixedState::default().hash_one((f, value, &rest)),
+        |(), b| match b {
+            Value::Map(b) => {
+                b.len() == rest.len() + 2
+                    && b[0].1 == *f
+                    && b[1].1 == *value
+                    && b[2..].iter().zip(&rest).all(|(a, b)| a == *b)
+            }
+            _ => false,
+        },
+        || ((), Arc::new(op_body(f.clone(), value.clone(), rest.iter().map(|&entry| entry.clone())))),
+    );
+    let process = shared.process(process);
+    Ok(Op {
+        index: index.unwrap_or(0),
+        indexed: index.is_some(),
+        kind,
+        line: r.line,
+        column: r.column,
+        at,
+        len,
+        process,
+        body,
+    })
 }
 
 /// The ops of a file's pieces, in order.

@@ -123,6 +123,7 @@ pub mod analysis;
 pub mod error;
 pub mod generate;
 pub mod history;
+mod intern;
 pub mod model;
 pub mod partition;
 pub mod read;

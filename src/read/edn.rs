@@ -37,8 +37,11 @@
 //! the next, so every bad line is reported; in Knossos's one-vector layout the first
 //! error ends the reading, as nothing after it can be trusted.
 
-use super::{column_after, Names, RawOp};
+mod fields;
+
+use super::{column_after, Item, Names, RawOp};
 use crate::error::{Diagnostic, InputError};
+use crate::intern::Shared;
 use crate::value::{Decimal, Value};
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -75,8 +78,9 @@ static CLASS: [u8; 256] = {
     class
 };
 
-/// Reads an EDN history: one op per top-level form, or one vector or list of ops.
-pub(super) fn read_ops(src: &[u8], errors: &mut InputError) -> Vec<RawOp> {
+/// Reads an EDN history: one op per top-level form, or one vector or list of ops. With
+/// `shared`, op lines of the usual shape are read on the fast path (see [`fields`]).
+pub(super) fn read_ops(src: &[u8], shared: Option<&Shared>, errors: &mut InputError) -> Vec<Item> {
     let mut reader = Reader::new(src);
     let mut ops = Vec::new();
     reader.skip_whitespace();
@@ -87,8 +91,15 @@ pub(super) fn read_ops(src: &[u8], errors: &mut InputError) -> Vec<RawOp> {
         return ops;
     }
     loop {
-        match reader.skip_blank().and_then(|next| next.map(|_| reader.read_op()).transpose()) {
-            Ok(Some(op)) => ops.push(op),
+        let next = reader.skip_blank();
+        if let (Ok(Some(b'{')), Some(shared)) = (&next, shared) {
+            if let Some(fields) = reader.read_fields(shared) {
+                ops.push(Item::Fields(fields));
+                continue;
+            }
+        }
+        match next.and_then(|next| next.map(|_| reader.read_op()).transpose()) {
+            Ok(Some(op)) => ops.push(Item::Raw(op)),
             Ok(None) => break,
             Err(e) => {
                 errors.push(reader.fail(e));
@@ -213,7 +224,7 @@ impl<'a> Reader<'a> {
         value
     }
 
-    fn read_history_vector(&mut self, ops: &mut Vec<RawOp>) -> Result<()> {
+    fn read_history_vector(&mut self, ops: &mut Vec<Item>) -> Result<()> {
         let open = self.mark();
         let coll = if self.peek() == Some(b'[') { Coll::Vector } else { Coll::List };
         self.pos += 1;
@@ -222,7 +233,7 @@ impl<'a> Reader<'a> {
                 Some(b) if b == coll.close() => break,
                 Some(b')' | b']' | b'}') => return Err(self.mismatched(open, coll)),
                 None => return Err(unterminated(open, coll)),
-                Some(_) => ops.push(self.read_op()?),
+                Some(_) => ops.push(Item::Raw(self.read_op()?)),
             }
         }
         self.pos += 1;
@@ -335,10 +346,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Where the token starting at `from` ends.
     fn token_end(&self, from: usize) -> usize {
-        let rest = &self.src[from..];
-        from + rest.iter().position(|&b| CLASS[b as usize] != TOKEN).unwrap_or(rest.len())
+        token_end(self.src, from)
     }
 
     /// What is at the current position, for "found …" in messages.
@@ -632,6 +641,12 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+/// Where the token starting at `from` ends.
+fn token_end(src: &[u8], from: usize) -> usize {
+    let rest = &src[from..];
+    from + rest.iter().position(|&b| CLASS[b as usize] != TOKEN).unwrap_or(rest.len())
 }
 
 fn unterminated(open: Mark, coll: Coll) -> Error {

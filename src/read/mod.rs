@@ -18,6 +18,7 @@ mod json;
 mod text;
 
 use crate::error::{Diagnostic, InputError};
+use crate::intern::Shared;
 use crate::value::Value;
 use std::fmt;
 use std::hash::BuildHasher;
@@ -85,6 +86,87 @@ pub struct RawOp {
     pub span: Range<usize>,
 }
 
+/// The type of an op: its `:type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpType {
+    Invoke,
+    Ok,
+    Fail,
+    Info,
+}
+
+impl OpType {
+    /// The type a `:type` value names, if any.
+    pub fn parse(v: &Value) -> Option<OpType> {
+        match crate::model::f_name(v)? {
+            "invoke" => Some(OpType::Invoke),
+            "ok" => Some(OpType::Ok),
+            "fail" => Some(OpType::Fail),
+            "info" => Some(OpType::Info),
+            _ => None,
+        }
+    }
+
+    /// The keyword's name: `invoke`, `ok`, `fail` or `info`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpType::Invoke => "invoke",
+            OpType::Ok => "ok",
+            OpType::Fail => "fail",
+            OpType::Info => "info",
+        }
+    }
+}
+
+/// An op's *body*: its map without `:process`, `:type`, `:index` and `:time`, `:f` first
+/// and `:value` second (nil when missing), then `rest`. It is what models read of an op
+/// (`Model::argument`), and equal bodies are shared by every op like it.
+pub(crate) fn op_body(f: Value, value: Value, rest: impl IntoIterator<Item = (Value, Value)>) -> Value {
+    let mut body = vec![(Value::keyword("f"), f), (Value::keyword("value"), value)];
+    body.extend(rest);
+    Value::Map(body)
+}
+
+/// An op read on the EDN reader's fast path (`edn::fields`): only what a compact op
+/// holds, its process and body shared through [`Shared`].
+#[derive(Clone, Debug)]
+pub(crate) struct OpFields {
+    pub line: u32,
+    pub column: u32,
+    pub span: Range<usize>,
+    pub index: Option<u64>,
+    pub kind: OpType,
+    pub process: Arc<Value>,
+    pub body: Arc<Value>,
+}
+
+/// An op as a reader hands it on: its value, or, on the fast path, its fields.
+#[derive(Clone, Debug)]
+pub(crate) enum Item {
+    Raw(RawOp),
+    Fields(OpFields),
+}
+
+impl Item {
+    fn at_mut(&mut self) -> (&mut u32, &mut Range<usize>) {
+        match self {
+            Item::Raw(op) => (&mut op.line, &mut op.span),
+            Item::Fields(op) => (&mut op.line, &mut op.span),
+        }
+    }
+}
+
+/// The ops of items read without [`Shared`], which are all raw.
+fn raw(items: Vec<Item>) -> Vec<RawOp> {
+    items
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Raw(op) => Some(op),
+            Item::Fields(_) => None,
+        })
+        .collect()
+}
+
 /// What marks an op line in an old Jepsen console log.
 const LOG_MARKER: &[u8] = b"jepsen.util - ";
 
@@ -139,16 +221,16 @@ pub fn detect(bytes: &[u8]) -> Format {
 pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
     let format = format.unwrap_or_else(|| detect(bytes));
     if bytes.len() >= PIECES_MIN && splittable(bytes, format) {
-        if let Some((pieces, _)) = in_pieces(bytes, Start::default(), format, &|ops| ops) {
+        if let Some((pieces, _)) = in_pieces(bytes, Start::default(), format, None, &raw) {
             return Ok(pieces.concat());
         }
     }
-    read_whole(bytes, file, format)
+    read_whole(bytes, file, format, None).map(raw)
 }
 
 /// Reads the ops of a file, as [`read_ops`] does.
 pub fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
-    let read = read_path_with(path, format, |ops| ops, Vec::new, |all, mut ops| all.append(&mut ops));
+    let read = read_path_with(path, format, None, raw, Vec::new, |all, mut ops| all.append(&mut ops));
     read.map(|(_, ops)| ops)
 }
 
@@ -158,13 +240,15 @@ pub fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, Inpu
 /// less than the ops (a compact form) never holds all of them. Returns the format and
 /// the fold. A big file of one op per line is streamed in blocks; any other is read
 /// whole, in one piece. If a block has an error the file is read again whole, folded
-/// into a fresh `init()`.
+/// into a fresh `init()`. With `shared`, EDN op lines of the usual shape are read on the
+/// fast path, as [`OpFields`].
 ///
 /// A file that cannot be read is an [`InputError`] at line 0, column 0.
-pub fn read_path_with<T: Send, A>(
+pub(crate) fn read_path_with<T: Send, A>(
     path: &Path,
     format: Option<Format>,
-    each: impl Fn(Vec<RawOp>) -> T + Sync,
+    shared: Option<&Shared>,
+    each: impl Fn(Vec<Item>) -> T + Sync,
     init: impl Fn() -> A,
     mut fold: impl FnMut(&mut A, T),
 ) -> Result<(Format, A), InputError> {
@@ -181,7 +265,7 @@ pub fn read_path_with<T: Send, A>(
     let format = format.unwrap_or_else(|| detect(&block));
     let whole = |bytes: &[u8], fold: &mut dyn FnMut(&mut A, T)| {
         let mut all = init();
-        fold(&mut all, each(read_whole(bytes, &name, format)?));
+        fold(&mut all, each(read_whole(bytes, &name, format, shared)?));
         Ok((format, all))
     };
     if (at_end && block.len() < PIECES_MIN) || !splittable(&block, format) {
@@ -205,7 +289,7 @@ pub fn read_path_with<T: Send, A>(
                 }
             }
         };
-        let Some((pieces, lines)) = in_pieces(&block[from..end], start, format, &each) else {
+        let Some((pieces, lines)) = in_pieces(&block[from..end], start, format, shared, &each) else {
             // An error: read again whole, for every error of the file, each located as a
             // whole read locates it (or a cut inside a form, which a whole read reads).
             drop((all, block));
@@ -233,10 +317,15 @@ fn fill(file: &mut std::fs::File, block: &mut Vec<u8>) -> std::io::Result<bool> 
 }
 
 /// Reads `bytes` in one piece, reporting every error; spans are offsets in `bytes`.
-fn read_whole(bytes: &[u8], file: &str, format: Format) -> Result<Vec<RawOp>, InputError> {
+fn read_whole(
+    bytes: &[u8],
+    file: &str,
+    format: Format,
+    shared: Option<&Shared>,
+) -> Result<Vec<Item>, InputError> {
     let start = Start { offset: bytes.len() - strip_bom(bytes).len(), line: 0 };
     let mut errors = InputError::new(file, Vec::new());
-    let ops = read_piece(&bytes[start.offset..], start, format, &mut errors);
+    let ops = read_piece(&bytes[start.offset..], start, format, shared, &mut errors);
     if errors.is_empty() {
         Ok(ops)
     } else {
@@ -252,16 +341,25 @@ struct Start {
 }
 
 /// Reads one piece with the format's reader, its lines and spans counted from `start`.
-fn read_piece(piece: &[u8], start: Start, format: Format, errors: &mut InputError) -> Vec<RawOp> {
+fn read_piece(
+    piece: &[u8],
+    start: Start,
+    format: Format,
+    shared: Option<&Shared>,
+    errors: &mut InputError,
+) -> Vec<Item> {
     let mut ops = match format {
-        Format::Edn => edn::read_ops(piece, errors),
-        Format::Json => json::read_ops(piece, errors),
-        Format::HistoryTxt | Format::JepsenLog => text::read_ops(piece, format, errors),
+        Format::Edn => edn::read_ops(piece, shared, errors),
+        Format::Json => json::read_ops(piece, errors).into_iter().map(Item::Raw).collect(),
+        Format::HistoryTxt | Format::JepsenLog => {
+            text::read_ops(piece, format, errors).into_iter().map(Item::Raw).collect()
+        }
     };
     if start.offset > 0 || start.line > 0 {
         for op in &mut ops {
-            op.line = op.line.saturating_add(start.line);
-            op.span = op.span.start + start.offset..op.span.end + start.offset;
+            let (line, span) = op.at_mut();
+            *line = line.saturating_add(start.line);
+            *span = span.start + start.offset..span.end + start.offset;
         }
     }
     ops
@@ -289,9 +387,10 @@ fn in_pieces<T: Send>(
     block: &[u8],
     start: Start,
     format: Format,
-    each: &(impl Fn(Vec<RawOp>) -> T + Sync),
+    shared: Option<&Shared>,
+    each: &(impl Fn(Vec<Item>) -> T + Sync),
 ) -> Option<(Vec<T>, u32)> {
-    read_at_cuts(block, &cuts(block, 4 * rayon::current_num_threads()), start, format, each)
+    read_at_cuts(block, &cuts(block, 4 * rayon::current_num_threads()), start, format, shared, each)
 }
 
 /// About `pieces` offsets, from 0 to the end, each other one where a line starts with `{`.
@@ -315,7 +414,8 @@ fn read_at_cuts<T: Send>(
     cuts: &[usize],
     start: Start,
     format: Format,
-    each: &(impl Fn(Vec<RawOp>) -> T + Sync),
+    shared: Option<&Shared>,
+    each: &(impl Fn(Vec<Item>) -> T + Sync),
 ) -> Option<(Vec<T>, u32)> {
     use rayon::prelude::*;
     let count =
@@ -336,7 +436,7 @@ fn read_at_cuts<T: Send>(
         .zip(starts)
         .map(|(w, start)| {
             let mut errors = InputError::new("", Vec::new());
-            let ops = read_piece(&block[w[0]..w[1]], start, format, &mut errors);
+            let ops = read_piece(&block[w[0]..w[1]], start, format, shared, &mut errors);
             errors.is_empty().then(|| each(ops))
         })
         .collect::<Option<_>>()?;
@@ -432,12 +532,12 @@ mod tests {
 
     /// Reads `text` in one piece, as small files are.
     fn whole(text: &str, format: Format) -> Vec<RawOp> {
-        read_whole(text.as_bytes(), "h", format).unwrap()
+        raw(read_whole(text.as_bytes(), "h", format, None).unwrap())
     }
 
     /// Reads `text` in pieces cut at `cuts`.
     fn at_cuts(text: &str, cuts: &[usize]) -> Option<Vec<RawOp>> {
-        read_at_cuts(text.as_bytes(), cuts, Start::default(), Format::Edn, &|ops| ops)
+        read_at_cuts(text.as_bytes(), cuts, Start::default(), Format::Edn, None, &raw)
             .map(|(p, _)| p.concat())
     }
 
@@ -446,7 +546,7 @@ mod tests {
         for (json, format) in [(false, Format::Edn), (true, Format::Json)] {
             let text = history(150_000, "", json);
             assert!(text.len() > PIECES_MIN);
-            let (pieces, lines) = in_pieces(text.as_bytes(), Start::default(), format, &|ops| ops).unwrap();
+            let (pieces, lines) = in_pieces(text.as_bytes(), Start::default(), format, None, &raw).unwrap();
             assert!(pieces.len() > 1);
             assert_eq!(lines, 150_000);
             assert_eq!(pieces.concat(), whole(&text, format));
@@ -498,7 +598,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("knossos-rs-blocks-{}.edn", std::process::id()));
         std::fs::write(&path, &text).unwrap();
         let read = read_path(&path, None);
-        let pieces = read_path_with(&path, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap();
+        let pieces = read_path_with(&path, None, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap();
         // An error in the last block: the file is read again whole, and the error
         // located in the whole file.
         std::fs::write(&path, format!("{text}\n{{:index 1 :type}}\n")).unwrap();

@@ -1,0 +1,445 @@
+//! The fast path for Jepsen's usual op lines.
+//!
+//! Nearly every line of a Jepsen `history.edn` is a map of the same few keys,
+//! `{:index 7, :time 1234, :type :ok, :process 3, :f :read, :value [5 2]}`, and a history
+//! of ten million of them has a few thousand distinct processes and `(:f, :value)` pairs.
+//! Completion needs an op's index, type and process, and the models its body (`:f` and
+//! `:value`). So on such a line the reader finds where each value's text lies without
+//! building anything, reads `:index` and `:type` from the bytes, skips `:time`, and finds
+//! the process and the body by their text in tables the whole file shares ([`Shared`]):
+//! a text is parsed, by the full reader, only the first time it is seen.
+//!
+//! A line of any other shape is read by the full reader, from its start: another key,
+//! a key twice, a line break inside the map, a comment, tag, discard, metadata or
+//! character anywhere in it, an `:index` or `:time` that is not a plain decimal integer,
+//! a `:type` that is not one of the four, no `:type` or `:process`, or a text the full
+//! reader does not read. So the fast path never changes what is read, nor any error.
+
+use super::{token_end, Reader, CLASS, WHITESPACE};
+use crate::intern::Shared;
+use crate::read::{op_body, OpFields, OpType};
+use crate::value::Value;
+use foldhash::fast::FixedState;
+use std::hash::BuildHasher;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Where an op line's fields are.
+#[derive(Default)]
+struct Line {
+    /// Just after the closing `}`.
+    end: usize,
+    index: Option<u64>,
+    kind: Option<OpType>,
+    process: Option<Range<usize>>,
+    f: Option<Range<usize>>,
+    value: Option<Range<usize>>,
+}
+
+impl Reader<'_> {
+    /// Reads the op map that starts here, at `{`, on the fast path; `None` (the reader
+    /// where it was) if the line is not of the usual shape.
+    pub(super) fn read_fields(&mut self, shared: &Shared) -> Option<OpFields> {
+        let at = self.mark();
+        let line = scan(self.src, at.pos)?;
+        let (Some(kind), Some(process)) = (line.kind, line.process.clone()) else {
+            return None;
+        };
+        let found = self.share(&line, process, shared);
+        // Parsing a text moved the reader; a line on the fast path has no line break.
+        self.pos = at.pos;
+        let (process, body) = found?;
+        self.pos = line.end;
+        Some(OpFields {
+            line: at.line,
+            column: self.column(at),
+            span: at.pos..line.end,
+            index: line.index,
+            kind,
+            process,
+            body,
+        })
+    }
+
+    /// The line's process and body, found by their texts, or parsed and remembered.
+    fn share(
+        &mut self,
+        line: &Line,
+        process: Range<usize>,
+        shared: &Shared,
+    ) -> Option<(Arc<Value>, Arc<Value>)> {
+        let src = self.src;
+        let text = &src[process.clone()];
+        let process = shared
+            .process_texts
+            .try_get(
+                FixedState::default().hash_one(text),
+                |key, _| **key == *text,
+                || self.parse(process).map(|p| (text.into(), shared.process(&p))),
+            )
+            .ok()?;
+        let text = |range: &Option<Range<usize>>| range.clone().map_or(&[][..], |r| &src[r]);
+        let (f, value) = (text(&line.f), text(&line.value));
+        let body = shared
+            .body_texts
+            .try_get(
+                FixedState::default().hash_one((f, value)),
+                |(key, split), _| *split == f.len() && key[..*split] == *f && key[*split..] == *value,
+                || {
+                    let (f_read, value_read) = (self.parse_or_nil(&line.f)?, self.parse_or_nil(&line.value)?);
+                    let body = Arc::new(op_body(f_read, value_read, []));
+                    Ok::<_, ()>((([f, value].concat().into(), f.len()), body))
+                },
+            )
+            .ok()?;
+        Some((process, body))
+    }
+
+    /// The one value in `range`, on this line.
+    fn parse(&mut self, range: Range<usize>) -> Result<Value, ()> {
+        let at = self.mark();
+        self.read_exactly_one(range.start, range.end, at.line, at.line_start).map_err(drop)
+    }
+
+    fn parse_or_nil(&mut self, range: &Option<Range<usize>>) -> Result<Value, ()> {
+        range.clone().map_or(Ok(Value::Nil), |range| self.parse(range))
+    }
+}
+
+/// The fields of the op map whose `{` is at `open`, if it is of the usual shape.
+fn scan(src: &[u8], open: usize) -> Option<Line> {
+    let mut line = Line::default();
+    let mut seen = 0u8;
+    let mut i = open + 1;
+    loop {
+        i = skip_spaces(src, i);
+        match src.get(i)? {
+            b'}' => {
+                line.end = i + 1;
+                return Some(line);
+            }
+            b':' => {}
+            _ => return None,
+        }
+        let key_end = token_end(src, i + 1);
+        let from = skip_spaces(src, key_end);
+        let to = form_end(src, from)?;
+        let text = &src[from..to];
+        let bit = match &src[i + 1..key_end] {
+            b"index" => {
+                line.index = Some(decimal(text)?);
+                1
+            }
+            b"time" => {
+                decimal(text.strip_prefix(b"-").unwrap_or(text))?;
+                2
+            }
+            b"type" => {
+                line.kind = Some(match text {
+                    b":invoke" => OpType::Invoke,
+                    b":ok" => OpType::Ok,
+                    b":fail" => OpType::Fail,
+                    b":info" => OpType::Info,
+                    _ => return None,
+                });
+                4
+            }
+            b"process" => {
+                line.process = Some(from..to);
+                8
+            }
+            b"f" => {
+                line.f = Some(from..to);
+                16
+            }
+            b"value" => {
+                line.value = Some(from..to);
+                32
+            }
+            _ => return None,
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        i = to;
+    }
+}
+
+/// Skips whitespace (commas included) up to the end of the line.
+fn skip_spaces(src: &[u8], mut i: usize) -> usize {
+    while let Some(&b) = src.get(i) {
+        if b == b'\n' || CLASS[b as usize] != WHITESPACE {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Where the form that starts at `i` ends, if it is one the fast path takes: a token, a
+/// string, or a collection of those, on this line. Whether it is well-formed is the full
+/// reader's to say, when it parses the text.
+fn form_end(src: &[u8], mut i: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    loop {
+        match *src.get(i)? {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                i += 1;
+                continue;
+            }
+            b'#' if src.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 2;
+                continue;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                i += 1;
+            }
+            b'"' => i = string_end(src, i)?,
+            b'\n' | b'#' | b';' | b'^' | b'\\' => return None,
+            b if CLASS[b as usize] == WHITESPACE => {
+                // Between the items of a collection.
+                i += 1;
+                continue;
+            }
+            _ => i = token_end(src, i),
+        }
+        if depth == 0 {
+            return Some(i);
+        }
+    }
+}
+
+/// Just after the string whose `"` is at `open`, if it ends on this line.
+fn string_end(src: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    loop {
+        match *src.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\n' => return None,
+            b'\\' if src.get(i + 1) == Some(&b'\n') => return None,
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// A plain decimal integer of at most 18 digits, as the full reader reads it (a leading
+/// zero, as in `07`, makes an octal number, which the fast path leaves to it).
+fn decimal(text: &[u8]) -> Option<u64> {
+    match text {
+        [b'0'] => Some(0),
+        [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit) => {
+            Some(text.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::read_ops;
+    use super::*;
+    use crate::error::InputError;
+    use crate::read::{Item, RawOp};
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    /// A text read with the fast path, and with the full reader alone.
+    struct Both {
+        fast: Vec<Item>,
+        fast_errors: InputError,
+        full: Vec<RawOp>,
+        full_errors: InputError,
+        shared: Shared,
+    }
+
+    fn both(text: &str) -> Both {
+        let shared = Shared::default();
+        let (mut fast_errors, mut full_errors) = (InputError::new("h", vec![]), InputError::new("h", vec![]));
+        let fast = read_ops(text.as_bytes(), Some(&shared), &mut fast_errors);
+        let full = crate::read::raw(read_ops(text.as_bytes(), None, &mut full_errors));
+        Both { fast, fast_errors, full, full_errors, shared }
+    }
+
+    /// Asserts that an op read on the fast path is what the full reader read there.
+    fn same_op(fast: &OpFields, full: &RawOp, text: &str) {
+        assert_eq!((fast.line, fast.column, &fast.span), (full.line, full.column, &full.span), "{text:?}");
+        let field = |key: &str| full.value.get(key).cloned();
+        let index = field("index").map(|i| i.as_i64().unwrap() as u64);
+        assert_eq!(fast.index, index, "{text:?}");
+        assert_eq!(Some(fast.kind), field("type").as_ref().and_then(OpType::parse), "{text:?}");
+        assert_eq!(Some(&*fast.process), field("process").as_ref(), "{text:?}");
+        let nil_if_missing = |key| field(key).unwrap_or(Value::Nil);
+        assert_eq!(*fast.body, op_body(nil_if_missing("f"), nil_if_missing("value"), []), "{text:?}");
+        let Value::Map(entries) = &full.value else { panic!("{text:?}: not a map") };
+        let keys = ["index", "time", "type", "process", "f", "value"];
+        assert!(entries.iter().all(|(k, _)| keys.contains(&k.as_keyword().unwrap())), "{text:?}");
+    }
+
+    #[test]
+    fn usual_lines_take_the_fast_path_and_the_rest_the_full_reader() {
+        let fast = [
+            "{:index 0, :time 99340, :type :invoke, :process 3761, :f :read, :value [752 nil]}",
+            "{:type :ok :process :nemesis :f :start :value \"all [nodes]\" :time -5}",
+            "{:process 1, :type :fail, :value #{1 [2 3]} :f :add}",
+            "{:process 1, :type :info, :value \"say \\\"hi\\\"\"}",
+            "{:process 0N,\t:type :invoke}",
+            "{:type :invoke, :process 1, :f :a/b/c}",
+            "{ :process 1 , :type :ok , :f :cas , :value (1 2) }",
+        ];
+        let full = [
+            "{:index 0, :type :invoke, :process 1, :error :timeout}",
+            "{:index 07, :type :invoke, :process 1}",
+            "{:index -1, :type :invoke, :process 1}",
+            "{:index 1N, :type :invoke, :process 1}",
+            "{:time 1.5, :type :invoke, :process 1}",
+            "{:type :invoke, :type :ok, :process 1}",
+            "{:type :crash, :process 1}",
+            "{:type :invoke}",
+            "{:process 1, :f :write}",
+            "{:type :invoke, :process 1, :value \\a}",
+            "{:type :invoke, :process 1, :value #inst \"2020\"}",
+            "{:type :invoke, :process 1, :value ^:m [1]}",
+            "{:type :invoke, :process 1, :value #_ 1 2}",
+            "{:type :invoke, :process 1 ; a comment\n}",
+            "{:type :invoke, :process 1, :value [1\n2]}",
+            "{:type :invoke, :process 1, :value \"a\nb\"}",
+            "{:type :invoke :process}",
+            "{:type :invoke, :process 1, :value [1 2}",
+            "{:type :invoke, :process 1, \"f\" :read}",
+        ];
+        for text in fast {
+            let Both { fast: ops, fast_errors: errors, full: raw, .. } = both(text);
+            assert!(errors.is_empty(), "{text:?}");
+            let [Item::Fields(op)] = &ops[..] else { panic!("{text:?}: not on the fast path") };
+            same_op(op, &raw[0], text);
+        }
+        for text in full {
+            let Both { fast: ops, fast_errors, full: raw, full_errors, .. } = both(text);
+            assert_eq!(fast_errors, full_errors, "{text:?}");
+            let raw_read: Vec<_> = ops
+                .into_iter()
+                .filter_map(|op| match op {
+                    Item::Raw(op) => Some(op),
+                    Item::Fields(_) => None,
+                })
+                .collect();
+            assert_eq!(raw_read, raw, "{text:?}: read on the fast path");
+        }
+    }
+
+    #[test]
+    fn equal_texts_share_one_value_and_processes_are_shared_by_value() {
+        let text = "{:type :invoke, :process 3, :f :read, :value [1 nil]}\n\
+                    {:type :ok, :process 3, :f :read, :value [1 nil]}\n\
+                    {:type :ok, :process 3N, :f :read}";
+        let Both { fast: ops, shared, .. } = both(text);
+        let fields: Vec<&OpFields> = ops
+            .iter()
+            .map(|op| match op {
+                Item::Fields(op) => op,
+                Item::Raw(_) => panic!("not on the fast path"),
+            })
+            .collect();
+        assert!(Arc::ptr_eq(&fields[0].body, &fields[1].body));
+        assert!(!Arc::ptr_eq(&fields[1].body, &fields[2].body));
+        // 3 and 3N are one process, as an op read by the full reader finds it.
+        assert!(Arc::ptr_eq(&fields[0].process, &fields[2].process));
+        assert!(Arc::ptr_eq(&fields[0].process, &shared.process(&Value::Int(3))));
+    }
+
+    /// An op line of the usual keys and values in any order, some missing, with up to
+    /// two changes: an odd value, an odd key, or an odd entry more.
+    fn random_line(rng: &mut StdRng) -> String {
+        fn pick<'a>(rng: &mut StdRng, of: &[&'a str]) -> &'a str {
+            of[rng.random_range(0..of.len())]
+        }
+        const ODD_KEYS: &[&str] = &[":error", "\"f\"", ":index", ":type", ":a/b", ":", "1"];
+        const ODD_VALUES: &[&str] = &[
+            "1234567890123456789",
+            "07",
+            "-3",
+            "1N",
+            "2.5",
+            ":crash",
+            "\\a",
+            "#inst \"2020\"",
+            "^:m [1]",
+            "#_ 1 2",
+            "[1 2}",
+            "[1",
+            "]",
+            "\"open",
+            "; c\n",
+            "\"x\ny\"",
+            "a#b",
+            "#{1 1}",
+            "{:a 1 :a 2}",
+            "",
+            "[1\n2]",
+            "##Inf",
+            "\"\\u00e9\"",
+            "\"\\q\"",
+        ];
+        let mut entries: Vec<(&str, &str)> = [
+            (":index", pick(rng, &["0", "7", "123456789012345678", "12345678901234567"])),
+            (":time", pick(rng, &["0", "-5", "99340"])),
+            (":type", pick(rng, &[":invoke", ":ok", ":fail", ":info"])),
+            (":process", pick(rng, &["0", "3", ":nemesis", "3N", "nil"])),
+            (":f", pick(rng, &[":read", ":cas", "nil", ":a/b"])),
+            (
+                ":value",
+                pick(
+                    rng,
+                    &["nil", "[1 2]", "[1 [nil 3]]", "#{1 2}", "(a b)", "{:a 1}", "\"s\"", "\"a \\\" ]\""],
+                ),
+            ),
+        ]
+        .into_iter()
+        .filter(|_| rng.random_bool(0.9))
+        .collect();
+        for _ in 0..rng.random_range(0..3) {
+            let at = rng.random_range(0..=entries.len());
+            match rng.random_range(0..3) {
+                0 if at < entries.len() => entries[at].1 = pick(rng, ODD_VALUES),
+                1 if at < entries.len() => entries[at].0 = pick(rng, ODD_KEYS),
+                _ => entries.insert(at, (pick(rng, ODD_KEYS), pick(rng, ODD_VALUES))),
+            }
+        }
+        let mut line = String::from("{");
+        for (i, (key, value)) in entries.iter().enumerate() {
+            let spaces = if i == 0 { "" } else { pick(rng, &[", ", " ", ",", "\t"]) };
+            // (No space makes `:f:read` one keyword: a key the fast path does not know.)
+            let space = if rng.random_bool(0.05) { "" } else { " " };
+            line += &format!("{spaces}{key}{space}{value}");
+        }
+        line + pick(rng, &["}", "}", "}", "} ", " }", "}}", ""])
+    }
+
+    #[test]
+    fn the_fast_path_reads_what_the_full_reader_reads() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut on_fast_path = 0;
+        for _ in 0..3000 {
+            let text: Vec<String> = (0..rng.random_range(1..4)).map(|_| random_line(&mut rng)).collect();
+            let text = text.join("\n");
+            let Both { fast: ops, fast_errors, full: raw, full_errors, .. } = both(&text);
+            assert_eq!(fast_errors, full_errors, "{text:?}");
+            assert_eq!(ops.len(), raw.len(), "{text:?}");
+            for (op, raw) in ops.iter().zip(&raw) {
+                match op {
+                    Item::Raw(op) => assert_eq!(op, raw, "{text:?}"),
+                    Item::Fields(op) => {
+                        on_fast_path += 1;
+                        same_op(op, raw, &text);
+                    }
+                }
+            }
+        }
+        // Both paths were taken often.
+        assert!(on_fast_path > 1000, "{on_fast_path}");
+    }
+}
