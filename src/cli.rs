@@ -431,9 +431,10 @@ fn stages_bar(progress: Progress) -> ProgressBar {
     bar
 }
 
-/// Bytes of memory a history takes per KiB of its file, measured as the peak RSS of
-/// checking generated EDN histories (261 MB for 185 MB, 950 MB for 1.04 GB): ops are
-/// held compact, about 50 bytes each, and a piece's op maps only while it is read.
+/// Bytes of memory a history takes per KiB of its file: the peak RSS of checking
+/// generated EDN histories (208 MB for 185 MB, 0.9 GB for 1.04 GB), with a margin for
+/// histories whose ops share less. Ops are held compact, about 50 bytes each, and a
+/// piece's ops in full only while it is read.
 const MEMORY_PER_KIB: u64 = 1536;
 
 /// A warning if holding the history of `path` may take more memory than the memory
