@@ -599,6 +599,9 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let read = read_path(&path, None);
         let pieces = read_path_with(&path, None, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap();
+        let fast = |items: Vec<Item>| items.iter().filter(|item| matches!(item, Item::Fields(_))).count();
+        let on_fast_path =
+            read_path_with(&path, None, Some(&Shared::default()), fast, || 0, |n, m| *n += m).unwrap();
         // An error in the last block: the file is read again whole, and the error
         // located in the whole file.
         std::fs::write(&path, format!("{text}\n{{:index 1 :type}}\n")).unwrap();
@@ -606,6 +609,7 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(read.unwrap(), whole(&text, Format::Edn));
         assert_eq!(pieces, (Format::Edn, 1_700_000));
+        assert_eq!(on_fast_path, (Format::Edn, 1_700_000));
         let bad = bad.unwrap_err();
         assert_eq!(bad.diagnostics.len(), 1);
         assert_eq!(bad.diagnostics[0].line, 1_700_001);
@@ -638,6 +642,23 @@ mod tests {
                 .collect();
             assert!(between.len() > 2);
             assert_eq!(at_cuts(&text, &between), Some(whole.clone()), "{odd:?}");
+            // The fast path cuts no differently.
+            let shared = Shared::default();
+            let spans = |items: Vec<Item>| -> Vec<Range<usize>> {
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Item::Raw(op) => op.span,
+                        Item::Fields(op) => op.span,
+                    })
+                    .collect()
+            };
+            let fast = |cuts: &[usize]| {
+                read_at_cuts(text.as_bytes(), cuts, Start::default(), Format::Edn, Some(&shared), &spans)
+                    .map(|(pieces, _)| pieces.concat())
+            };
+            assert_eq!(fast(&cuts), None, "{odd:?}");
+            assert_eq!(fast(&between), Some(whole.iter().map(|op| op.span.clone()).collect()), "{odd:?}");
             // And read_ops on it, small as it is, reads it whole.
             assert_eq!(read_ops(text.as_bytes(), "h", None), Ok(whole), "{odd:?}");
         }
