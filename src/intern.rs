@@ -1,11 +1,13 @@
-//! Values shared by a whole history: every op with an equal process, or an equal body,
-//! holds the same `Arc<Value>`, so ten million ops over a few thousand distinct values
-//! hold a few thousand values. Pieces of a file are read on every core at once, so each
-//! table is split in shards, each behind its own lock.
+//! Values shared by a whole history: ops with equal processes hold the same `Arc<Value>`,
+//! and so do ops with equal bodies (read the same way: the fast path shares bodies by
+//! their text, the full reader by their value, so `[1 2]` and `[1,2]` may be two), so ten
+//! million ops over a few thousand distinct values hold a few thousand values. Pieces of
+//! a file are read on every core at once, so each table is split in shards, each behind
+//! its own lock; a value seen for the first time is made under its shard's lock.
 //!
 //! A value is found by a hash and a test the caller gives: the reader's fast path finds
-//! a value by the text it was read from (the key `K` is that text), completion by the
-//! value itself (`K` is `()`).
+//! a value by the text it was read from (the key `K` is that text), an op read in full
+//! by the value itself (`K` is `()`).
 
 use crate::value::Value;
 use foldhash::fast::FixedState;
@@ -66,8 +68,9 @@ impl<K> Interner<K> {
         is: impl Fn(&K, &Value) -> bool,
         make: impl FnOnce() -> Result<(K, Arc<Value>), E>,
     ) -> Result<Arc<Value>, E> {
-        // The top bits choose the shard; hashbrown uses the low ones and the top 7.
-        let shard = &self.shards[(hash >> 58) as usize % SHARDS];
+        // Middle bits choose the shard: hashbrown places an entry by the low bits and
+        // tells entries apart by the top 7, which must vary within a shard.
+        let shard = &self.shards[(hash >> 32) as usize % SHARDS];
         let mut table = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(entry) = table.find(hash, |e| e.hash == hash && is(&e.key, &e.value)) {
             return Ok(entry.value.clone());

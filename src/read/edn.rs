@@ -346,16 +346,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn token_end(&self, from: usize) -> usize {
-        token_end(self.src, from)
-    }
-
     /// What is at the current position, for "found …" in messages.
     fn found(&self) -> String {
         match self.peek() {
             None => "the end of the input".into(),
             Some(b) if CLASS[b as usize] == DELIMITER => format!("`{}`", char::from(b)),
-            Some(_) => format!("`{}`", quote(&self.src[self.pos..self.token_end(self.pos)])),
+            Some(_) => format!("`{}`", quote(&self.src[self.pos..token_end(self.src, self.pos)])),
         }
     }
 
@@ -537,7 +533,7 @@ impl<'a> Reader<'a> {
     }
 
     fn read_keyword(&mut self, start: Mark) -> Result<Value> {
-        self.pos = self.token_end(start.pos + 1);
+        self.pos = token_end(self.src, start.pos + 1);
         Ok(Value::Keyword(self.name(start, start.pos + 1)?))
     }
 
@@ -564,7 +560,7 @@ impl<'a> Reader<'a> {
     /// Reads a token: a number, `nil`, `true`, `false` or a symbol.
     fn read_token(&mut self, start: Mark) -> Result<Value> {
         let src = self.src;
-        self.pos = self.token_end(start.pos);
+        self.pos = token_end(self.src, start.pos);
         let token = &src[start.pos..self.pos];
         if let [b'0'..=b'9', ..] | [b'+' | b'-', b'0'..=b'9', ..] = token {
             return parse_number(token)
@@ -590,7 +586,7 @@ impl<'a> Reader<'a> {
             Some(b'\n') => self.newline(from),
             Some(_) => {}
         }
-        self.pos = self.token_end(from + 1);
+        self.pos = token_end(self.src, from + 1);
         let name = self.text(start, from, self.pos)?;
         char_named(name)
             .map(Value::Char)
@@ -605,7 +601,7 @@ impl<'a> Reader<'a> {
             Some(b'_') => self.open(start, 2, Frame::Discard),
             Some(b'^') => self.open(start, 2, Frame::Meta { has_metadata: false }),
             Some(b'#') => {
-                self.pos = self.token_end(start.pos + 2);
+                self.pos = token_end(self.src, start.pos + 2);
                 match &src[start.pos + 2..self.pos] {
                     b"Inf" => Ok(Some(Value::Float(f64::INFINITY))),
                     b"-Inf" => Ok(Some(Value::Float(f64::NEG_INFINITY))),
@@ -620,7 +616,7 @@ impl<'a> Reader<'a> {
                 }
             }
             Some(b) if b.is_ascii_alphabetic() => {
-                self.pos = self.token_end(start.pos + 1);
+                self.pos = token_end(self.src, start.pos + 1);
                 let tag = self.name(start, start.pos + 1)?;
                 if tag.contains('.') && self.peek() == Some(b'{') {
                     // `#jepsen.history.Op{…}` is how Jepsen prints an op: the op is the map.

@@ -9,6 +9,11 @@
 //! ops (required keys, types, pairing) is the history module's job, so every reader stays
 //! a pure syntax layer and all of them report problems the same way.
 //!
+//! One exception, for speed: reading a file for a compact history (`History::read`), the
+//! EDN reader takes a fast path on Jepsen's usual op lines and hands on only the fields a
+//! compact op holds, each distinct text parsed once (`edn::fields`); a line it is not
+//! sure of is read in full, so what is read, and every error, stays the same.
+//!
 //! Readers collect every problem they can find rather than stopping at the first, so one
 //! run shows a user all the bad lines of a file (an [`InputError`] keeps the first
 //! [`MAX_DIAGNOSTICS`](crate::error::MAX_DIAGNOSTICS) and counts the rest).
@@ -120,7 +125,7 @@ impl OpType {
 
 /// An op's *body*: its map without `:process`, `:type`, `:index` and `:time`, `:f` first
 /// and `:value` second (nil when missing), then `rest`. It is what models read of an op
-/// (`Model::argument`), and equal bodies are shared by every op like it.
+/// (`Model::argument`), and ops share equal bodies (see `intern`).
 pub(crate) fn op_body(f: Value, value: Value, rest: impl IntoIterator<Item = (Value, Value)>) -> Value {
     let mut body = vec![(Value::keyword("f"), f), (Value::keyword("value"), value)];
     body.extend(rest);
