@@ -36,6 +36,10 @@ impl<K> Default for Interner<K> {
 
 const SHARDS: usize = 64;
 
+/// A text, held in its table's entry when short (most are), so that comparing it does
+/// not go to memory elsewhere.
+pub(crate) type Text = smallvec::SmallVec<[u8; 24]>;
+
 /// The tables a history's values are shared through while it is read.
 #[derive(Default)]
 pub(crate) struct Shared {
@@ -47,8 +51,8 @@ pub(crate) struct Shared {
     /// On the EDN reader's fast path, by text: processes (each the one in `processes`),
     /// and bodies by their `:f` and `:value` texts (the key holds both, and where the
     /// first ends).
-    pub process_texts: Interner<Box<[u8]>>,
-    pub body_texts: Interner<(Box<[u8]>, usize)>,
+    pub process_texts: Interner<Text>,
+    pub body_texts: Interner<(Text, usize)>,
 }
 
 impl Shared {

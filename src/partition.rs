@@ -20,6 +20,7 @@ use crate::history::{History, Op, Operation};
 use crate::model::Model;
 use crate::value::Value;
 use foldhash::fast::FixedState;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// A model over `[key value]` tuples (`--independent`): each key is a separate
@@ -184,8 +185,9 @@ pub fn split_by(history: &History, key_of: impl Fn(&Op) -> Option<Value>) -> Opt
             None => {}
         }
     }
+    // Sorting every key's positions is most of the splitting: keys in parallel.
     let parts = keys
-        .into_iter()
+        .into_par_iter()
         .zip(parts)
         .map(|(key, (mut positions, operations))| {
             positions.extend_from_slice(&everywhere);

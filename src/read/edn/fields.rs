@@ -18,7 +18,7 @@
 //! error.
 
 use super::{token_end, Reader, CLASS, MAX_DEPTH, WHITESPACE};
-use crate::intern::Shared;
+use crate::intern::{Shared, Text};
 use crate::read::{op_body, OpFields, OpType};
 use crate::value::Value;
 use foldhash::fast::FixedState;
@@ -91,7 +91,9 @@ impl Reader<'_> {
                 || {
                     let (f_read, value_read) = (self.parse_or_nil(&line.f)?, self.parse_or_nil(&line.value)?);
                     let body = Arc::new(op_body(f_read, value_read, []));
-                    Ok::<_, ()>((([f, value].concat().into(), f.len()), body))
+                    let mut key = Text::from_slice(f);
+                    key.extend_from_slice(value);
+                    Ok::<_, ()>(((key, f.len()), body))
                 },
             )
             .ok()?;
