@@ -1354,6 +1354,12 @@ mod tests {
                 }
             };
             let _ = read_ops(&bytes, "fuzz", Some(Format::Edn));
+            // The ops as lines, on the fast path: the same errors as without it.
+            let lines = bytes.strip_prefix(b"[").unwrap_or(&bytes);
+            let (mut fast, mut full) = (InputError::new("fuzz", vec![]), InputError::new("fuzz", vec![]));
+            super::read_ops(lines, Some(&Shared::default()), &mut fast);
+            super::read_ops(lines, None, &mut full);
+            assert_eq!(fast, full, "{:?}", String::from_utf8_lossy(lines));
             if let Ok(text) = std::str::from_utf8(&bytes) {
                 let _ = parse_edn(text);
             }
