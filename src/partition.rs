@@ -87,6 +87,9 @@ impl<M: Model<State = Value>> Model for Independent<M> {
     fn join(&self, base: &Value, parts: &[(&Value, &Value)]) -> Value {
         crate::model::map_join(base, parts)
     }
+    fn semantics(&self) -> Option<crate::model::Semantics<'_>> {
+        Some(crate::model::Semantics::Keyed(Box::new(self.0.semantics()?)))
+    }
 }
 
 /// Whether a history looks like `jepsen.independent`'s, though it was not read as

@@ -524,3 +524,245 @@ fn noop_agrees_with_brute_force() {
     // Every history is linearizable for noop.
     assert_eq!(compare(&noop(), 10, 500).1, 0);
 }
+
+// ---------------------------------------------------------------------------
+// Unique values: the unique-value engine against the oracle and the searches.
+
+/// A random invocation on a history whose written values are unique: writes,
+/// adds, enqueues, puts and appends write `n` (kv: the chunk `"n."`), a cas goes
+/// from a value written so far (or the initial one) to `n`.
+fn unique_invoke(model: &str, rng: &mut StdRng, n: i64, written: &[Value]) -> Invocation {
+    let old = |rng: &mut StdRng| {
+        let i = rng.random_range(0..=written.len());
+        written.get(i).cloned().unwrap_or(Value::Int(0))
+    };
+    let key = Some(Value::string("k"));
+    match (model, rng.random_range(0..3)) {
+        ("register" | "cas-register", 0) => call("read", Value::Nil),
+        ("cas-register", 1) => call("cas", Value::Vector(vec![old(rng), Value::Int(n)])),
+        ("register" | "cas-register", _) => call("write", Value::Int(n)),
+        ("set", 0) => call("read", Value::Nil),
+        ("set", _) => call("add", Value::Int(n)),
+        ("unordered-queue", 0 | 1) => call("dequeue", Value::Nil),
+        ("unordered-queue", _) => call("enqueue", Value::Int(n)),
+        ("kv", 0) => Invocation { f: "get", value: Value::Nil, key },
+        ("kv", 1) if rng.random_bool(0.3) => Invocation { f: "put", value: Value::string(&format!("p{n}.")), key },
+        ("kv", _) => Invocation { f: "append", value: Value::string(&format!("{n}.")), key },
+        _ => unreachable!("{model}"),
+    }
+}
+
+/// What a read, dequeue or get may return: the honest result, and wrong ones
+/// built from values written so far.
+fn unique_results(rng: &mut StdRng, inv: &Invocation, state: &Value, written: &[Value]) -> Vec<Value> {
+    let any = |rng: &mut StdRng| {
+        let i = rng.random_range(0..=written.len());
+        written.get(i).cloned().unwrap_or(Value::Int(0))
+    };
+    match inv.f {
+        "read" if matches!(state, Value::Set(_)) => {
+            let Value::Set(elements) = state else { unreachable!() };
+            let mut fewer = elements.clone();
+            if !fewer.is_empty() {
+                fewer.remove(rng.random_range(0..fewer.len()));
+            }
+            let mut more = elements.clone();
+            let extra = any(rng);
+            if !more.contains(&extra) {
+                more.push(extra);
+            }
+            [state.clone(), Value::Set(fewer), Value::Set(more)].into()
+        }
+        "read" | "dequeue" => {
+            let mut r: Vec<Value> = written.to_vec();
+            r.extend([Value::Nil, Value::Int(0)]);
+            if let Value::Map(counts) = state {
+                r.extend(counts.iter().map(|(e, _)| e.clone()));
+            }
+            r
+        }
+        "get" => {
+            let text = match state {
+                Value::Map(entries) => entries.iter().find_map(|(_, v)| match v {
+                    Value::String(s) => Some(s.to_string()),
+                    _ => None,
+                }),
+                _ => None,
+            }
+            .unwrap_or_default();
+            let s = Value::string(&text);
+            let shorter = text.get(..text.len().saturating_sub(2)).unwrap_or("").to_string();
+            [s, Value::string(&shorter), Value::string(&format!("{text}{}.", written.len() + 7)), Value::Nil].into()
+        }
+        _ => same(inv),
+    }
+}
+
+/// A random history whose written values are unique, with crashed and failed
+/// operations and some wrong results.
+fn generate_unique(rng: &mut StdRng, model_name: &str, model: &DynModel, processes: usize, ops: usize) -> Vec<Value> {
+    let mut log = Vec::new();
+    let mut state = model.init();
+    let mut pending: Vec<Option<Invocation>> = vec![None; processes];
+    let (mut invoked, mut next) = (0, 1);
+    let mut written: Vec<Value> = Vec::new();
+    while invoked < ops || pending.iter().any(Option::is_some) {
+        let p = rng.random_range(0..processes);
+        match pending[p].take() {
+            None if invoked < ops => {
+                let inv = unique_invoke(model_name, rng, next, &written);
+                next += 1;
+                if !matches!(inv.f, "read" | "dequeue" | "get") {
+                    let w = inv.value.as_seq().map_or(inv.value.clone(), |s| s[1].clone());
+                    written.push(w);
+                }
+                log.push(op(p as i64, "invoke", &inv, inv.value.clone()));
+                pending[p] = Some(inv);
+                invoked += 1;
+            }
+            None => {}
+            Some(inv) => {
+                let results = unique_results(rng, &inv, &state, &written);
+                let legal: Vec<(&Value, Value)> =
+                    results.iter().filter_map(|r| Some((r, apply(model, &state, &inv, r)?))).collect();
+                let honest = (!legal.is_empty()).then(|| &legal[rng.random_range(0..legal.len())]);
+                match rng.random_range(0..10) {
+                    0 | 1 => {
+                        if let Some((_, s)) = honest.filter(|_| rng.random_bool(0.5)) {
+                            state = s.clone();
+                        }
+                        log.push(op(p as i64, "info", &inv, inv.value.clone()));
+                    }
+                    2 => log.push(op(p as i64, "fail", &inv, inv.value.clone())),
+                    3 | 4 => {
+                        let result = &results[rng.random_range(0..results.len())];
+                        if let Some(s) = apply(model, &state, &inv, result) {
+                            state = s;
+                        }
+                        log.push(op(p as i64, "ok", &inv, result.clone()));
+                    }
+                    _ => match honest {
+                        Some((result, s)) => {
+                            state = s.clone();
+                            log.push(op(p as i64, "ok", &inv, (*result).clone()));
+                        }
+                        None => log.push(op(p as i64, "fail", &inv, inv.value.clone())),
+                    },
+                }
+            }
+        }
+    }
+    log
+}
+
+/// Whether `order` (operations of `history`) is a linearization: every `:ok`
+/// operation in it once, real time respected, and every step legal.
+fn is_linearization(model: &DynModel, history: &History, order: &[usize]) -> bool {
+    let ops = &history.operations;
+    let mut seen = vec![false; ops.len()];
+    let mut state = model.init();
+    for (k, &o) in order.iter().enumerate() {
+        if std::mem::replace(&mut seen[o], true) {
+            return false;
+        }
+        // Nothing later in the order completed before this one was invoked.
+        if order[k + 1..].iter().any(|&later| ops[later].complete.is_some_and(|c| c < ops[o].invoke)) {
+            return false;
+        }
+        match model.step(&state, &ops[o].f, &ops[o].value) {
+            Ok(next) => state = next,
+            Err(_) => return false,
+        }
+    }
+    (0..ops.len()).all(|o| seen[o] || ops[o].complete.is_none())
+}
+
+/// The unique-value engine, the searches and the oracle agree on random unique
+/// histories of `model_name`; returns (valid, invalid, decided by the engine).
+fn compare_unique(model_name: &str, nil_reads: NilReads, seed: u64, histories: usize) -> (usize, usize) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let init = (model_name.contains("register")).then(|| Value::Int(0));
+    let model = model::builtin(model_name, &ModelOptions { init, nil_reads }).unwrap();
+    let (mut valid, mut invalid) = (0, 0);
+    for case in 0..histories {
+        let processes = rng.random_range(2..=5);
+        let ops = rng.random_range(1..=11);
+        let log = generate_unique(&mut rng, model_name, &model, processes, ops);
+        let expected = oracle(&model, &log);
+        let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1, span: 0..0 }).collect();
+        let history = History::complete(raw, &model).unwrap();
+        let shown = || log.iter().map(Value::to_edn).collect::<Vec<_>>().join("\n");
+        let case = format!("{model_name} case {case}");
+        let verdict = knossos_rs::search::unique::decide(&history, &model)
+            .unwrap_or_else(|d| panic!("{case}: declined: {}\n{}", d.message, shown()));
+        match (&verdict, expected) {
+            (knossos_rs::search::unique::Verdict::Valid(order), None) => {
+                valid += 1;
+                assert!(is_linearization(&model, &history, order), "{case}: bad witness {order:?}\n{}", shown());
+            }
+            (knossos_rs::search::unique::Verdict::Invalid(op), Some(pos)) => {
+                invalid += 1;
+                assert_eq!(history.operations[*op].complete, Some(pos), "{case}: failing op\n{}", shown());
+            }
+            (v, e) => panic!("{case}: engine {v:?}, oracle {e:?}\n{}", shown()),
+        }
+        // Through `check`, forced and in the race, the analysis agrees and names the engine.
+        for algorithm in [Algorithm::Unique, Algorithm::Competition, Algorithm::Wgl] {
+            let analysis = check(&model, &history, &Options { algorithm, ..Default::default() });
+            let failed = failures(&analysis);
+            let first = failed.iter().filter_map(|a| a.op.as_ref()).map(|o| o.index).min();
+            let want = expected.map(|p| p as u64);
+            assert_eq!(first, want, "{case} ({algorithm:?})\n{}", shown());
+            if algorithm != Algorithm::Wgl {
+                let deciders: Vec<&str> = analysis
+                    .results
+                    .iter()
+                    .map(|(_, a)| a.analyzer)
+                    .chain(analysis.results.is_empty().then_some(analysis.analyzer))
+                    .collect();
+                assert!(deciders.iter().all(|&a| a == "unique"), "{case}: {deciders:?}");
+            }
+            for a in failed.iter().filter(|a| algorithm == Algorithm::Unique && a.valid == Validity::Invalid) {
+                assert!(!a.final_paths.is_empty(), "{case}: no final path\n{}", shown());
+            }
+        }
+    }
+    eprintln!("{model_name} (unique values): {valid} valid, {invalid} invalid");
+    assert!(valid > histories / 20 && invalid > histories / 20, "valid {valid}, invalid {invalid}");
+    (valid, invalid)
+}
+
+#[test]
+fn unique_register_agrees_with_brute_force() {
+    compare_unique("register", NilReads::Unknown, 21, 3000);
+}
+
+#[test]
+fn unique_cas_register_agrees_with_brute_force() {
+    compare_unique("cas-register", NilReads::Unknown, 22, 4000);
+}
+
+#[test]
+fn unique_cas_register_nil_absent_agrees_with_brute_force() {
+    compare_unique("cas-register", NilReads::Absent, 23, 2000);
+}
+
+#[test]
+fn unique_set_agrees_with_brute_force() {
+    compare_unique("set", NilReads::Unknown, 24, 3000);
+}
+
+#[test]
+fn unique_unordered_queue_agrees_with_brute_force() {
+    compare_unique("unordered-queue", NilReads::Unknown, 25, 3000);
+}
+
+#[test]
+fn unique_kv_agrees_with_brute_force() {
+    compare_unique("kv", NilReads::Unknown, 26, 3000);
+}
+
+#[test]
+fn unique_kv_nil_absent_agrees_with_brute_force() {
+    compare_unique("kv", NilReads::Absent, 27, 2000);
+}

@@ -17,7 +17,7 @@
 //! step function receives `[key value]`, built by [`Model::argument`] from the op's
 //! `:key` and its completed value.
 
-use super::{entry, expected, function, labelled, map_join, map_part, set_entry, Model, NilReads};
+use super::{entry, expected, function, labelled, map_join, map_part, set_entry, Model, NilReads, Semantics};
 use crate::value::Value;
 
 /// A map from keys to strings, every key `""` at first unless an initial map says
@@ -134,6 +134,9 @@ impl Model for Kv {
     }
     fn join(&self, base: &Value, parts: &[(&Value, &Value)]) -> Value {
         map_join(base, parts)
+    }
+    fn semantics(&self) -> Option<Semantics<'_>> {
+        Some(Semantics::Kv { init: &self.init, nil_reads: self.nil_reads })
     }
 }
 

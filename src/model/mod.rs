@@ -251,6 +251,15 @@ pub trait Model: Send + Sync {
         let _ = parts;
         base.clone()
     }
+
+    /// Which built-in object this model is, for the engine that decides histories
+    /// whose written values are unique in polynomial time
+    /// ([`search::unique`](crate::search::unique)). `None` (the default): the model
+    /// is not one it knows, and the search decides as usual. A model that answers
+    /// must step exactly as the built-in model it names.
+    fn semantics(&self) -> Option<Semantics<'_>> {
+        None
+    }
 }
 
 impl<M: Model + ?Sized> Model for Box<M> {
@@ -282,6 +291,27 @@ impl<M: Model + ?Sized> Model for Box<M> {
     fn join(&self, base: &M::State, parts: &[(&Value, &M::State)]) -> M::State {
         (**self).join(base, parts)
     }
+    fn semantics(&self) -> Option<Semantics<'_>> {
+        (**self).semantics()
+    }
+}
+
+/// What a built-in model does, in the terms of the unique-value engine
+/// ([`Model::semantics`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Semantics<'a> {
+    /// `register` (`cas: false`) or `cas-register`.
+    Register { init: &'a Value, cas: bool, nil_reads: NilReads },
+    /// `set`, holding `init` at first.
+    Set { init: &'a [Value] },
+    /// `fifo-queue` or `unordered-queue` (`fifo: false`), holding `init` at first
+    /// (oldest first; an unordered queue's elements each once).
+    Queue { init: Vec<&'a Value>, fifo: bool },
+    /// `kv`, whose keys hold `init`'s strings at first (`""` for the others).
+    Kv { init: &'a [(Value, Value)], nil_reads: NilReads },
+    /// The inner model of `[key value]` tuples ([`Independent`](crate::partition::Independent)).
+    Keyed(Box<Semantics<'a>>),
 }
 
 /// A built-in model, chosen by name at run time.

@@ -5,7 +5,7 @@
 //! returned, and print their state as `{:pending [1 2]}`. The messages are Knossos's,
 //! which prints the element with `str` (so nil prints as nothing).
 
-use super::{expected, function, labelled, Model};
+use super::{expected, function, labelled, Model, Semantics};
 use crate::value::Value;
 
 /// A queue that hands out its pending elements in any order.
@@ -104,6 +104,11 @@ impl Model for UnorderedQueue {
         };
         labelled("pending", &Value::Vector(pending))
     }
+    fn semantics(&self) -> Option<Semantics<'_>> {
+        let n = |count: &Value| count.as_i64().unwrap_or(0).max(0) as usize;
+        let init = self.init.iter().flat_map(|(e, count)| std::iter::repeat_n(e, n(count))).collect();
+        Some(Semantics::Queue { init, fifo: false })
+    }
 }
 
 impl FifoQueue {
@@ -138,6 +143,9 @@ impl Model for FifoQueue {
     }
     fn render(&self, state: &Value) -> Value {
         labelled("pending", state)
+    }
+    fn semantics(&self) -> Option<Semantics<'_>> {
+        Some(Semantics::Queue { init: self.init.iter().collect(), fifo: true })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Registers: `register` (read, write) and `cas-register` (read, write, compare-and-set).
 
-use super::{expected, function, labelled, Model, NilReads};
+use super::{expected, function, labelled, Model, NilReads, Semantics};
 use crate::value::Value;
 
 /// A read/write register whose state is any value.
@@ -68,6 +68,9 @@ impl Model for Register {
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
     }
+    fn semantics(&self) -> Option<Semantics<'_>> {
+        Some(Semantics::Register { init: &self.init, cas: false, nil_reads: self.nil_reads })
+    }
 }
 
 impl Model for CasRegister {
@@ -95,6 +98,9 @@ impl Model for CasRegister {
     }
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
+    }
+    fn semantics(&self) -> Option<Semantics<'_>> {
+        Some(Semantics::Register { init: &self.init, cas: true, nil_reads: self.nil_reads })
     }
 }
 

@@ -4,7 +4,7 @@
 //! a wildcard here (a set read returns the whole set or fails), and a vector never
 //! equals a set, as in Clojure. The state prints as `{:value #{1 2}}`.
 
-use super::{expected, function, labelled, Model};
+use super::{expected, function, labelled, Model, Semantics};
 use crate::value::Value;
 
 /// A set, empty at first unless an initial set says otherwise.
@@ -59,6 +59,9 @@ impl Model for Set {
     }
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
+    }
+    fn semantics(&self) -> Option<Semantics<'_>> {
+        Some(Semantics::Set { init: &self.init })
     }
 }
 

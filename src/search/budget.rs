@@ -23,6 +23,9 @@ pub enum Cause {
     MemoryLimit,
     /// The caller cancelled the search.
     Cancelled,
+    /// `--algorithm unique` was asked for a history whose written values are not
+    /// unique (or a model it does not know).
+    Declined,
 }
 
 impl Cause {
@@ -32,6 +35,7 @@ impl Cause {
             Cause::Timeout => "timeout",
             Cause::MemoryLimit => "memory-limit",
             Cause::Cancelled => "cancelled",
+            Cause::Declined => "declined",
         }
     }
 }

@@ -9,8 +9,8 @@
 //! two threads and stop the loser. So a race starts with a [`SPRINT`] of WGL alone
 //! on the calling thread, and only a history still undecided after it is raced.
 
-use super::budget::Budget;
-use super::{linear, wgl, Algorithm, Outcome};
+use super::budget::{Budget, Cause};
+use super::{linear, unique, wgl, Algorithm, Outcome};
 use crate::history::History;
 use crate::model::memo::Memo;
 use crate::model::Model;
@@ -43,6 +43,17 @@ fn engine<'m, M: Model + ?Sized>(
     Decision { outcome, analyzer: name, memo }
 }
 
+/// The unique-value engine's decision, or why it does not apply.
+fn unique<'m, M: Model + ?Sized>(
+    history: &History,
+    model: &'m M,
+    by_key: bool,
+    budget: &Budget,
+) -> Result<Decision<'m, M>, unique::Decline> {
+    let (outcome, memo) = unique::search(history, model, by_key, budget)?;
+    Ok(Decision { outcome, analyzer: "unique", memo })
+}
+
 /// Decides the history with the chosen algorithm. `by_key`: the history may hold
 /// several keys of a keyed model (it was not split), whose states the search then
 /// keeps apart (see [`Memo::new`]).
@@ -56,8 +67,21 @@ pub fn run<'m, M: Model + ?Sized>(
     let names: &[&'static str] = match algorithm {
         Algorithm::Wgl => &["wgl"],
         Algorithm::Linear => &["linear"],
-        Algorithm::Competition => &["wgl", "linear"],
+        Algorithm::Unique | Algorithm::Competition => &["wgl", "linear"],
     };
+    let unique = match algorithm {
+        Algorithm::Unique | Algorithm::Competition => unique(history, model, by_key, budget),
+        _ => Err(unique::Decline { message: String::new(), operation: None }),
+    };
+    match (algorithm, unique) {
+        (Algorithm::Unique | Algorithm::Competition, Ok(decision)) => return decision,
+        (Algorithm::Unique, Err(_)) => {
+            // The command line checks `unique::applies` first and reports an input error.
+            let outcome = Outcome::Unknown { cause: Cause::Declined, furthest: None };
+            return Decision { outcome, analyzer: "unique", memo: Memo::new(model, history, by_key) };
+        }
+        _ => {}
+    }
     if let [name] = names {
         return engine(name, history, model, by_key, budget);
     }

@@ -4,12 +4,15 @@
 //! Gong's depth-first search over orders, with Lowe's configuration cache) and
 //! [`linear`] (Lowe's just-in-time linearization, breadth-first over the
 //! history). Each is fast where the other is exponential, so by default they race
-//! ([`competition`]) and the first verdict wins. All of them poll one [`Budget`].
+//! ([`competition`]) and the first verdict wins. Before them, where every written
+//! value is unique, [`unique`] decides in polynomial time what both may find
+//! exponential. All of them poll one [`Budget`].
 
 pub mod budget;
 mod cache;
 pub mod competition;
 pub mod linear;
+pub mod unique;
 pub mod wgl;
 
 pub use budget::{Budget, Cancel, Cause, Progress};
@@ -25,7 +28,11 @@ const MAX_CONFIGS: usize = 1024;
 pub enum Algorithm {
     Wgl,
     Linear,
-    /// Both engines on their own threads; the first verdict wins.
+    /// The unique-value engine alone ([`unique`]); a history it does not apply to
+    /// is an input error.
+    Unique,
+    /// The unique-value engine where it applies; otherwise both searches on their
+    /// own threads, the first verdict winning.
     #[default]
     Competition,
 }
@@ -36,8 +43,9 @@ impl std::str::FromStr for Algorithm {
         match s {
             "wgl" => Ok(Algorithm::Wgl),
             "linear" => Ok(Algorithm::Linear),
+            "unique" => Ok(Algorithm::Unique),
             "competition" => Ok(Algorithm::Competition),
-            _ => Err(format!("unknown algorithm `{s}`: use wgl, linear or competition")),
+            _ => Err(format!("unknown algorithm `{s}`: use wgl, linear, unique or competition")),
         }
     }
 }

@@ -1,0 +1,492 @@
+//! Deciding histories whose written values are unique, in polynomial time.
+//!
+//! The search is exponential in concurrency and in crashed operations because it
+//! must try orders. When every value is written once (Jepsen's queue and set
+//! workloads enqueue and add distinct integers, Porcupine's kv tests append
+//! distinct strings, a register test can write distinct values), a value read names
+//! the one operation that wrote it, and most of the order is forced. This engine
+//! reduces such a history to a small structure whose feasibility is checked in
+//! O(n log n), gives the search's verdict exactly, and declines cheaply (a value
+//! written twice, an operation it does not cover) so that the search runs as
+//! usual.
+//!
+//! # Cuts
+//!
+//! Everything here is asked of a *cut* of the history: the events (invocations
+//! and completions) before a position `at`. An operation invoked before the cut
+//! takes part; one that completed `:ok` before it is *ok* and must be linearized;
+//! every other one is pending, and may be linearized or left out, as a crashed
+//! operation may. The whole history is the cut at its end.
+//!
+//! # Leaving out what nobody observes
+//!
+//! Three rules, each proved in the model's module, shrink a cut to the operations
+//! that matter:
+//!
+//! - A pending operation that changes nothing (a read, a get, a crashed dequeue
+//!   whose value was never enqueued) is left out: removing an operation that does
+//!   not change the state from a legal sequence leaves it legal.
+//! - A pending write whose value no kept operation observes is left out (the
+//!   register's, set's, queue's and kv's own arguments say why).
+//! - A pending write some kept operation observes is kept, with its completion at
+//!   infinity: it happened, before its first observer.
+//!
+//! # Blocks
+//!
+//! For registers, cas-registers, sets and kv the kept operations of a cut form
+//! *blocks*: a head (a write, a put, or the initial state) followed by *groups*,
+//! each a set of operations in no particular order. Each model's module shows that
+//! a sequence of the kept operations is legal exactly when it is a concatenation of
+//! every block, each block's groups in their order (the initial block first). What
+//! remains is real time, and it separates:
+//!
+//! - *Inside a block*, groups `G₀ < G₁ < …` can be laid out in real-time order iff
+//!   for every `j`, each operation of `Gⱼ` completes after every operation of the
+//!   earlier groups is invoked (`min ret(Gⱼ) > max inv(G₀ … Gⱼ₋₁)`). Necessary:
+//!   otherwise an operation of `Gⱼ` precedes one of an earlier group in real time.
+//!   Sufficient: lay the groups out in order, each sorted by invocation; a pair in
+//!   one group is then in real-time order (`ret a < inv b` implies `inv a < inv b`),
+//!   and a pair in two groups is allowed by the condition.
+//! - *Between blocks*, block `B` may come anywhere before block `C` iff
+//!   `s(B) < f(C)`, where `s` is the latest invocation in a block and `f` its
+//!   earliest completion (the initial block's virtual head completes at −1, before
+//!   everything, which forces it first). So an order of blocks is valid iff it
+//!   extends the relation "`C` must precede `B`" (`f(C) < s(B)`), and one exists iff
+//!   that relation has no cycle. [`order`] finds a source repeatedly: if the block
+//!   with the earliest completion `K` has `s(K)` before the second earliest
+//!   completion, `K` is a source; otherwise a source must have `s` before `f(K)`,
+//!   and the block of least `s` other than `K` is then one if any is. Removing a
+//!   source keeps the rest acyclic, so the greedy order is complete.
+//!
+//! The unordered queue is simpler still: each dequeue must follow its enqueue, and
+//! nothing else is forced (see [`queue`]). The FIFO queue is not covered yet: the
+//! engine declines it.
+//!
+//! # The failing operation
+//!
+//! The search reports as `:op` the first `:ok` operation that no configuration
+//! gets past: the first `:ok`, in completion order, such that the cut just after
+//! its completion has no linearization. That is monotone in the cut (a
+//! linearization of a longer cut, up to its last operation that completed before the
+//! shorter cut ends, is one of the shorter cut: every operation invoked after that
+//! point follows all of those operations in real time), so the engine bisects on
+//! cuts: `log₂ n` checks. The cut just *before* the failing completion has a
+//! linearization; the engine replays it through the model to give the analysis a
+//! configuration, from which the final paths start as they do from the search's.
+
+mod kv;
+mod queue;
+mod register;
+mod set;
+
+use super::budget::Budget;
+use super::{Config, Outcome};
+use crate::error::Diagnostic;
+use crate::history::History;
+use crate::model::memo::Memo;
+use crate::model::{Model, Semantics};
+use crate::value::Value;
+use foldhash::fast::FixedState;
+use std::collections::{BTreeSet, HashMap};
+
+/// A completion that never happens.
+const NEVER: i64 = i64::MAX;
+
+/// Why the engine does not apply to a history: the precondition that fails, and
+/// the operation where it fails.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decline {
+    pub message: String,
+    /// The operation concerned (an index into [`History::operations`]), if one is.
+    pub operation: Option<usize>,
+}
+
+impl Decline {
+    fn new(message: impl Into<String>, operation: Option<usize>) -> Decline {
+        Decline { message: message.into(), operation }
+    }
+
+    /// The decline as an input error, at the operation's invocation.
+    pub fn diagnostic(&self, history: &History) -> Diagnostic {
+        let op = self.operation.map(|o| &history.ops[history.operations[o].invoke]);
+        let mut d = Diagnostic::new(op.map_or(0, |op| op.line), op.map_or(0, |op| op.column), &self.message);
+        d.op_index = op.map(|op| op.index);
+        d.with_hint("the unique-value engine needs every written value distinct; use --algorithm competition")
+    }
+}
+
+/// What the engine found: a linearization (operations in order), or the failing
+/// `:ok` operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Valid(Vec<usize>),
+    Invalid(usize),
+}
+
+/// The events before position `at` of a history.
+#[derive(Clone, Copy)]
+struct Cut<'h> {
+    history: &'h History,
+    at: usize,
+}
+
+impl Cut<'_> {
+    /// Whether operation `op` is invoked before the cut.
+    fn invoked(&self, op: usize) -> bool {
+        self.history.operations[op].invoke < self.at
+    }
+    /// Whether operation `op` completed `:ok` before the cut.
+    fn ok(&self, op: usize) -> bool {
+        self.history.operations[op].complete.is_some_and(|c| c < self.at)
+    }
+    fn inv(&self, op: u32) -> i64 {
+        self.history.operations[op as usize].invoke as i64
+    }
+    fn ret(&self, op: u32) -> i64 {
+        match self.history.operations[op as usize].complete {
+            Some(c) if c < self.at => c as i64,
+            _ => NEVER,
+        }
+    }
+}
+
+/// A cut reduced to what decides it.
+enum Shape {
+    /// Every legal sequence is a concatenation of these blocks (see the module docs).
+    Blocks(Vec<Block>),
+    /// Each `(enqueue, dequeue)` pair in that order; `free` operations anywhere.
+    Pairs { pairs: Vec<(u32, u32)>, free: Vec<u32> },
+}
+
+/// A head and the groups after it: `groups[0]` is the head, except in the initial
+/// block, whose head is the initial state (before everything).
+#[derive(Debug, Default)]
+struct Block {
+    initial: bool,
+    groups: Vec<Vec<u32>>,
+}
+
+impl Block {
+    fn headed(head: u32) -> Block {
+        Block { initial: false, groups: vec![vec![head]] }
+    }
+    /// Appends a group, unless it is empty (an empty group constrains nothing).
+    fn push(&mut self, group: Vec<u32>) {
+        if !group.is_empty() {
+            self.groups.push(group);
+        }
+    }
+}
+
+/// A model's reduction of a cut: `None` when the cut is impossible on its face (a
+/// read of a value never written, two dequeues of one element).
+trait Reduce: Send + Sync {
+    fn reduce(&self, cut: Cut) -> Option<Shape>;
+}
+
+/// Distinct values numbered.
+#[derive(Default)]
+struct Ids<'a>(HashMap<&'a Value, u32, FixedState>);
+
+impl<'a> Ids<'a> {
+    fn id(&mut self, v: &'a Value) -> u32 {
+        let next = self.0.len() as u32;
+        *self.0.entry(v).or_insert(next)
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// For each value id, the operation that writes it, if one does: `Ok(None)` for
+/// none yet, `Err(())` for the initial state.
+struct Writers(Vec<Option<Result<u32, ()>>>);
+
+impl Writers {
+    fn new() -> Writers {
+        Writers(Vec::new())
+    }
+    fn get(&self, v: u32) -> Option<Result<u32, ()>> {
+        self.0.get(v as usize).copied().flatten()
+    }
+    /// Records `by` as the writer of `v` (`Err(())`: the initial state); the
+    /// earlier writer if there is one.
+    fn set(&mut self, v: u32, by: Result<u32, ()>) -> Result<(), Result<u32, ()>> {
+        let i = v as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, None);
+        }
+        match self.0[i] {
+            Some(earlier) => Err(earlier),
+            None => {
+                self.0[i] = Some(by);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The decline for a value written twice.
+fn written_twice(history: &History, value: &Value, earlier: Result<u32, ()>, op: usize) -> Decline {
+    let line = |o: usize| history.ops[history.operations[o].invoke].line;
+    let by = match earlier {
+        Ok(e) => format!("by the operation at line {} and again", line(e as usize)),
+        Err(()) => "by the initial state and again".into(),
+    };
+    Decline::new(format!("the value {} is written twice: {by} at line {}", value.to_edn_short(60), line(op)), Some(op))
+}
+
+/// Each operation's argument with `[key value]` tuples peeled `depth` times, and
+/// the innermost key: at each depth, all the tuples must name one key.
+fn peel(history: &History, depth: usize) -> Result<(Vec<&Value>, Option<&Value>), Decline> {
+    let mut keys: Vec<Option<&Value>> = vec![None; depth];
+    let values = (0..history.operations.len())
+        .map(|i| {
+            let mut v: &Value = &history.operations[i].value;
+            for key in keys.iter_mut() {
+                let Some([k, inner]) = v.as_seq() else {
+                    return Err(Decline::new("an operation's value is not a [key value] tuple", Some(i)));
+                };
+                if key.is_some_and(|first| first != k) {
+                    let m = "the history holds several keys; the unique-value engine checks one key at a time";
+                    return Err(Decline::new(m, Some(i)));
+                }
+                *key = Some(k);
+                v = inner;
+            }
+            Ok(v)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((values, keys.last().copied().flatten()))
+}
+
+/// The model's reduction for this history, or why the engine does not apply.
+fn prepare<'a>(history: &'a History, semantics: &Semantics<'a>) -> Result<Box<dyn Reduce + 'a>, Decline> {
+    let mut semantics = semantics;
+    let mut depth = 0;
+    while let Semantics::Keyed(inner) = semantics {
+        semantics = inner;
+        depth += 1;
+    }
+    Ok(match semantics {
+        Semantics::Register { init, cas, nil_reads } => {
+            Box::new(register::Register::new(history, peel(history, depth)?.0, init, *cas, *nil_reads)?)
+        }
+        Semantics::Set { init } => Box::new(set::Set::new(history, peel(history, depth)?.0, init)?),
+        Semantics::Queue { init, fifo: false } => {
+            Box::new(queue::Unordered::new(history, peel(history, depth)?.0, init)?)
+        }
+        Semantics::Queue { fifo: true, .. } => return Err(Decline::new("the fifo-queue is not covered yet", None)),
+        Semantics::Kv { init, nil_reads } => {
+            let (values, key) = peel(history, depth + 1)?;
+            let init = key.and_then(|k| init.iter().find(|(ik, _)| ik == k)).map(|(_, s)| s);
+            Box::new(kv::Kv::new(history, values, init, *nil_reads)?)
+        }
+        Semantics::Keyed(_) => unreachable!("peeled above"),
+    })
+}
+
+/// Whether the engine applies to a history checked against `model`: `Ok`, or
+/// why not. It costs a pass over the history.
+pub fn applies<M: Model + ?Sized>(history: &History, model: &M) -> Result<(), Decline> {
+    let semantics = model.semantics().ok_or_else(|| {
+        Decline::new(format!("the unique-value engine does not know the model {}", model.name()), None)
+    })?;
+    prepare(history, &semantics).map(|_| ())
+}
+
+/// Decides a history: a linearization, or the failing operation (the one the
+/// search reports); or why the engine does not apply.
+pub fn decide<M: Model + ?Sized>(history: &History, model: &M) -> Result<Verdict, Decline> {
+    let semantics = model.semantics().ok_or_else(|| Decline::new("not a built-in model", None))?;
+    let reduce = prepare(history, &semantics)?;
+    Ok(match bisect(history, &*reduce, &mut || false) {
+        Bisected::Valid(witness) => Verdict::Valid(with_unconstrained(history, witness)),
+        Bisected::Invalid { op, .. } => Verdict::Invalid(op),
+        Bisected::Stopped => unreachable!("never stopped"),
+    })
+}
+
+/// The engine as the search runs it: the outcome and the memo its configurations
+/// refer to, or why it does not apply (found before the memo is built).
+pub(crate) fn search<'m, M: Model + ?Sized>(
+    history: &History,
+    model: &'m M,
+    by_key: bool,
+    budget: &Budget,
+) -> Result<(Outcome, Memo<'m, M>), Decline> {
+    let semantics = model.semantics().ok_or_else(|| Decline::new("not a built-in model", None))?;
+    let reduce = prepare(history, &semantics)?;
+    let mut memo = Memo::new(model, history, by_key);
+    let mut stop = None;
+    let outcome = match bisect(history, &*reduce, &mut || {
+        stop = budget.check(0, 0);
+        stop.is_some()
+    }) {
+        Bisected::Valid(_) => Outcome::Valid,
+        Bisected::Invalid { op, before } => {
+            let configs = before.and_then(|w| replay(history, &mut memo, &w)).into_iter().collect();
+            Outcome::Invalid { op, configs }
+        }
+        Bisected::Stopped => Outcome::Unknown { cause: stop.expect("a cause"), furthest: None },
+    };
+    Ok((outcome, memo))
+}
+
+/// A linearization of the kept operations with the `:ok` operations the reduction
+/// left out (reads legal in any state) put back: each just after the last
+/// operation that completed before it was invoked. That keeps real time: an
+/// operation `b` after the slot with `inv b > ret s` would have to come before
+/// that last one `a`, yet `ret a < inv s < ret s < inv b`; and two put back in
+/// slots in the wrong order cannot be in real-time order either.
+fn with_unconstrained(history: &History, witness: Vec<u32>) -> Vec<usize> {
+    let cut = Cut { history, at: history.ops.len() };
+    let mut kept = vec![false; history.operations.len()];
+    witness.iter().for_each(|&o| kept[o as usize] = true);
+    // suffix[p]: the earliest completion from position p of the witness on.
+    let mut suffix = vec![NEVER; witness.len() + 1];
+    for p in (0..witness.len()).rev() {
+        suffix[p] = suffix[p + 1].min(cut.ret(witness[p]));
+    }
+    let mut back: Vec<(usize, i64, u32)> = (0..history.operations.len() as u32)
+        .filter(|&o| !kept[o as usize] && cut.ok(o as usize))
+        .map(|o| (suffix.partition_point(|&r| r < cut.inv(o)), cut.inv(o), o))
+        .collect();
+    back.sort_unstable();
+    let mut order = Vec::with_capacity(witness.len() + back.len());
+    let mut back = back.into_iter().peekable();
+    for (p, &o) in witness.iter().enumerate() {
+        while let Some((_, _, b)) = back.next_if(|&(slot, _, _)| slot <= p) {
+            order.push(b as usize);
+        }
+        order.push(o as usize);
+    }
+    order.extend(back.map(|(_, _, b)| b as usize));
+    order
+}
+
+enum Bisected {
+    Valid(Vec<u32>),
+    /// `before`: a linearization of the cut just before the failing completion.
+    Invalid {
+        op: usize,
+        before: Option<Vec<u32>>,
+    },
+    Stopped,
+}
+
+/// Decides the whole history, and if it fails, finds the failing operation by
+/// bisection on cuts (see the module docs). `stop` is asked between checks.
+fn bisect(history: &History, reduce: &dyn Reduce, stop: &mut dyn FnMut() -> bool) -> Bisected {
+    let linearize = |at: usize| {
+        let cut = Cut { history, at };
+        reduce.reduce(cut).and_then(|shape| solve(shape, cut))
+    };
+    if let Some(witness) = linearize(history.ops.len()) {
+        return Bisected::Valid(witness);
+    }
+    let mut oks: Vec<(usize, usize)> =
+        history.operations.iter().enumerate().filter_map(|(i, o)| Some((o.complete?, i))).collect();
+    oks.sort_unstable();
+    // The cut after the last completion fails (the whole history does, and pending
+    // operations after it can be left out); find the first completion that fails.
+    let (mut lo, mut hi) = (0, oks.len().saturating_sub(1));
+    while lo < hi {
+        if stop() {
+            return Bisected::Stopped;
+        }
+        let mid = (lo + hi) / 2;
+        match linearize(oks[mid].0 + 1) {
+            None => hi = mid,
+            Some(_) => lo = mid + 1,
+        }
+    }
+    let Some(&(at, op)) = oks.get(lo) else { return Bisected::Stopped };
+    Bisected::Invalid { op, before: linearize(at) }
+}
+
+/// A linearization of a cut's shape, if there is one.
+fn solve(shape: Shape, cut: Cut) -> Option<Vec<u32>> {
+    match shape {
+        Shape::Blocks(blocks) => order(&blocks, cut),
+        Shape::Pairs { pairs, free } => {
+            if pairs.iter().any(|&(e, d)| cut.inv(e) >= cut.ret(d)) {
+                return None;
+            }
+            // Each enqueue just after its invocation, each dequeue just before its
+            // completion: inside their intervals (so real time holds), and an
+            // enqueue before its dequeue exactly when invoked before it completed.
+            let mut points: Vec<(i64, u32)> = pairs
+                .iter()
+                .flat_map(|&(e, d)| [(4 * cut.inv(e) + 2, e), (4 * cut.ret(d) - 1, d)])
+                .chain(free.iter().map(|&o| (4 * cut.inv(o) + 2, o)))
+                .collect();
+            points.sort_unstable();
+            Some(points.into_iter().map(|(_, o)| o).collect())
+        }
+    }
+}
+
+/// Lays out blocks in a valid order (see the module docs), or `None` if none is.
+fn order(blocks: &[Block], cut: Cut) -> Option<Vec<u32>> {
+    let mut latest_inv = Vec::with_capacity(blocks.len());
+    let mut earliest_ret = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        // The initial block's virtual head is invoked at −2 and completes at −1.
+        let (mut s, mut f) = if block.initial { (-2, -1) } else { (i64::MIN, NEVER) };
+        for group in &block.groups {
+            let ret = group.iter().map(|&o| cut.ret(o)).min().unwrap_or(NEVER);
+            if ret < s {
+                return None;
+            }
+            s = group.iter().map(|&o| cut.inv(o)).fold(s, i64::max);
+            f = f.min(ret);
+        }
+        latest_inv.push(s);
+        earliest_ret.push(f);
+    }
+    let mut by_ret: BTreeSet<(i64, u32)> = (0..blocks.len() as u32).map(|b| (earliest_ret[b as usize], b)).collect();
+    let mut by_inv: BTreeSet<(i64, u32)> = (0..blocks.len() as u32).map(|b| (latest_inv[b as usize], b)).collect();
+    let mut witness = Vec::new();
+    while let Some(&(f1, k)) = by_ret.first() {
+        let f2 = by_ret.iter().nth(1).map_or(NEVER, |&(f, _)| f);
+        let source = if latest_inv[k as usize] < f2 {
+            k
+        } else {
+            match by_inv.iter().find(|&&(_, b)| b != k) {
+                Some(&(s, b)) if s < f1 => b,
+                _ => return None,
+            }
+        };
+        by_ret.remove(&(earliest_ret[source as usize], source));
+        by_inv.remove(&(latest_inv[source as usize], source));
+        for group in &blocks[source as usize].groups {
+            let start = witness.len();
+            witness.extend_from_slice(group);
+            witness[start..].sort_unstable_by_key(|&o| cut.inv(o));
+        }
+    }
+    Some(witness)
+}
+
+/// The most the memo may hold while a linearization is replayed for the analysis:
+/// a register's states are small, but a kv key's string grows with every append,
+/// and replaying a long one would hold every prefix.
+const REPLAY_BYTES: usize = 64 << 20;
+
+/// The configuration a linearization leads to, replayed through the model; `None`
+/// past [`REPLAY_BYTES`].
+fn replay<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, witness: &[u32]) -> Option<Config> {
+    let mut state = memo.init();
+    let mut linearized = vec![0u64; history.operations.len().div_ceil(64)];
+    for &op in witness {
+        let next = memo.step(state, memo.kind(op as usize));
+        debug_assert!(next.is_some(), "the engine's linearization is legal");
+        state = next?;
+        linearized[op as usize / 64] |= 1 << (op % 64);
+        if memo.bytes() > REPLAY_BYTES {
+            return None;
+        }
+    }
+    Some(Config { state, linearized, last: witness.last().map(|&o| o as usize) })
+}

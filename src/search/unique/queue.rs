@@ -1,0 +1,89 @@
+//! `unordered-queue` with unique enqueued values.
+//!
+//! Precondition: each element is enqueued by one operation and is not among the
+//! initial elements, which are distinct.
+//!
+//! **Pairs.** A dequeue of `x` is legal exactly when `x` is pending: enqueued
+//! before it (or initial) and not dequeued since. With each element enqueued once, a
+//! sequence is legal iff each dequeue follows its enqueue and no element is
+//! dequeued twice. In real time that needs only `inv(enqueue x) < ret(dequeue x)`
+//! for each pair: real-time order is an interval order, and a cycle of it with the
+//! pair edges would chain `inv(e₁) < ret(d₁) < inv(e₂) < … < inv(e₁)`. The engine
+//! places each enqueue just after its invocation and each dequeue just before its
+//! completion, which satisfies both.
+//!
+//! **What is left out.** A pending dequeue: removing a dequeue from a legal
+//! sequence leaves more elements pending, and no operation needs an element to be
+//! absent. A pending enqueue whose element no `:ok` dequeue returns: removing it
+//! removes an element nobody takes.
+
+use super::{written_twice, Cut, Decline, Ids, Reduce, Shape, Writers};
+use crate::history::History;
+use crate::model::f_name;
+use crate::value::Value;
+
+enum Op {
+    Enqueue(u32),
+    Dequeue(u32),
+}
+
+pub(super) struct Unordered {
+    ops: Vec<Op>,
+    writers: Writers,
+    values: usize,
+}
+
+impl Unordered {
+    pub(super) fn new<'a>(
+        history: &'a History,
+        values: Vec<&'a Value>,
+        init: &[&'a Value],
+    ) -> Result<Unordered, Decline> {
+        let mut ids = Ids::default();
+        let mut writers = Writers::new();
+        for e in init {
+            writers
+                .set(ids.id(e), Err(()))
+                .map_err(|_| Decline::new(format!("the initial queue holds {} twice", e.to_edn_short(60)), None))?;
+        }
+        let mut ops = Vec::with_capacity(values.len());
+        for (i, value) in values.into_iter().enumerate() {
+            let id = ids.id(value);
+            ops.push(match f_name(&history.operations[i].f) {
+                Some("enqueue") => {
+                    writers.set(id, Ok(i as u32)).map_err(|earlier| written_twice(history, value, earlier, i))?;
+                    Op::Enqueue(id)
+                }
+                Some("dequeue") => Op::Dequeue(id),
+                _ => return Err(Decline::new("an operation the queue engine does not know", Some(i))),
+            });
+        }
+        Ok(Unordered { ops, writers, values: ids.len() })
+    }
+}
+
+impl Reduce for Unordered {
+    fn reduce(&self, cut: Cut) -> Option<Shape> {
+        let mut dequeued = vec![false; self.values];
+        let (mut pairs, mut free) = (Vec::new(), Vec::new());
+        for (op, o) in self.ops.iter().enumerate().filter(|&(op, _)| cut.ok(op)) {
+            let Op::Dequeue(v) = *o else { continue };
+            if std::mem::replace(&mut dequeued[v as usize], true) {
+                return None;
+            }
+            match self.writers.get(v)? {
+                Err(()) => free.push(op as u32),
+                Ok(e) if cut.invoked(e as usize) => pairs.push((e, op as u32)),
+                Ok(_) => return None,
+            }
+        }
+        for (op, o) in self.ops.iter().enumerate() {
+            if let (&Op::Enqueue(v), true) = (o, cut.ok(op)) {
+                if !dequeued[v as usize] {
+                    free.push(op as u32);
+                }
+            }
+        }
+        Some(Shape::Pairs { pairs, free })
+    }
+}
