@@ -1,11 +1,13 @@
-//! Prints a history that is exponential for every engine: `n` writes of distinct
+//! Prints a history that is exponential for both searches: `n` writes of distinct
 //! values that all crash, then a read of each value in turn, then a read of a
 //! value never written. Every subset of the crashed writes is a configuration to
-//! consider, so the search runs until a budget stops it.
+//! consider, so a search runs until a budget stops it. Its values are unique, so
+//! the unique-value engine decides it at once; `--algorithm wgl` shows the search.
 //!
 //! ```sh
 //! cargo run --release --example pathological -- 40 > /tmp/pathological.edn
-//! knossos-rs check --model cas-register --time-limit 1s /tmp/pathological.edn
+//! knossos-rs check --model cas-register --algorithm wgl --time-limit 1s /tmp/pathological.edn
+//! knossos-rs check --model cas-register /tmp/pathological.edn
 //! ```
 
 fn main() {

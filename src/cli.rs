@@ -77,6 +77,11 @@ struct GenerateArgs {
     /// Add the nemesis's :start and :stop ops.
     #[arg(long)]
     nemesis: bool,
+    /// Every written value distinct (writes, a cas's new value, adds, enqueues, puts,
+    /// appends), as Jepsen's queue and set workloads and Porcupine's kv tests write
+    /// them: the histories `--algorithm unique` decides.
+    #[arg(long)]
+    unique: bool,
     /// Output format: edn (Jepsen's history.edn), json (JSON Lines) or history-txt
     /// (not json for set, as JSON has no sets; not history-txt for kv, which has no `:key`).
     #[arg(long, short, default_value = "edn")]
@@ -113,11 +118,14 @@ struct CheckArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     max_paths: usize,
 
-    /// The search: `wgl` (Wing & Gong with Lowe's cache), `linear` (Lowe's
-    /// just-in-time linearization), or `competition` (both race on two threads; the
-    /// first verdict wins and the other stops at once).
+    /// The engine: `wgl` (Wing & Gong with Lowe's cache), `linear` (Lowe's
+    /// just-in-time linearization), `unique` (the polynomial engine for histories
+    /// whose written values are all distinct; any other history is an input error
+    /// naming the first value written twice), or `competition` (`unique` where it
+    /// applies, else both searches race on two threads; the first verdict wins and
+    /// the other stops at once).
     #[arg(long, value_name = "ALGORITHM", default_value = "competition",
-          value_parser = ["wgl", "linear", "competition"])]
+          value_parser = ["wgl", "linear", "unique", "competition"])]
     algorithm: String,
 
     /// Stop each file's search after this long (`500ms`, `30s`, `5m`) and answer
@@ -216,6 +224,7 @@ fn run_generate(args: GenerateArgs) -> i32 {
         seed: args.seed,
         anomaly: args.anomaly,
         nemesis: args.nemesis,
+        unique: args.unique,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match generate::generate(&spec, args.format, &mut out).and_then(|g| out.flush().map(|()| g)) {
@@ -477,7 +486,11 @@ fn check_file(
         say(format!("{name}: warning: {warning}"));
     }
     stage("reading");
-    let result = History::read(path, format_in, model).map(|history| {
+    let result = History::read(path, format_in, model).and_then(|history| {
+        if options.algorithm == Algorithm::Unique {
+            knossos_rs::unique_applies(model, &history, options)
+                .map_err(|d| InputError::new(&name, vec![d]))?;
+        }
         if !independent && looks_independent(&history) {
             say(format!(
                 "{name}: hint: every value is a [key value] tuple; if this is a \
@@ -497,7 +510,7 @@ fn check_file(
             }
             (false, None) => None,
         };
-        Checked { history, ops, analysis }
+        Ok(Checked { history, ops, analysis })
     });
     FileOutcome { path: path.to_path_buf(), name, result, elapsed: start.elapsed() }
 }

@@ -150,6 +150,10 @@ pub struct Spec {
     pub anomaly: Option<Anomaly>,
     /// Sprinkle the history with the nemesis's `:start` and `:stop` ops.
     pub nemesis: bool,
+    /// Write every value once: writes, a cas's new value, adds, enqueues, puts and
+    /// appends take fresh values (counting up from [`Spec::values`]); a cas's old
+    /// value is the object's value half the time, else any value used so far.
+    pub unique: bool,
 }
 
 impl Default for Spec {
@@ -167,6 +171,7 @@ impl Default for Spec {
             seed: 0,
             anomaly: None,
             nemesis: false,
+            unique: false,
         }
     }
 }
@@ -447,9 +452,28 @@ impl Kind {
         }
     }
 
-    /// The next operation of the process in `slot` on `object`, values below `values`.
-    fn next_call(self, object: &Object, slot: usize, values: i64, rng: &mut Rng) -> Call {
-        let value = |rng: &mut Rng| rng.below(values as u64) as i64;
+    /// The next operation of the process in `slot` on `object`: values below
+    /// `values`, or with `fresh` each written value the next one not used yet.
+    fn next_call(
+        self,
+        object: &Object,
+        slot: usize,
+        values: i64,
+        fresh: Option<&mut i64>,
+        rng: &mut Rng,
+    ) -> Call {
+        let (unique, mut counter) = (fresh.is_some(), fresh);
+        let mut value = |rng: &mut Rng| match counter.as_deref_mut() {
+            Some(next) => {
+                *next += 1;
+                *next - 1
+            }
+            None => rng.below(values as u64) as i64,
+        };
+        let current = match object {
+            Object::Register(Some(v)) => Some(*v),
+            _ => None,
+        };
         match self {
             Kind::Register | Kind::Noop => match rng.below(2) {
                 0 => Call::Read,
@@ -458,6 +482,12 @@ impl Kind {
             Kind::CasRegister => match rng.below(3) {
                 0 => Call::Read,
                 1 => Call::Write(value(rng)),
+                _ if unique => {
+                    let new = value(rng);
+                    let old =
+                        current.filter(|_| rng.below(2) == 0).unwrap_or_else(|| rng.below(new as u64) as i64);
+                    Call::Cas(old, new)
+                }
                 _ => Call::Cas(value(rng), value(rng)),
             },
             Kind::Mutex => match object {
@@ -779,6 +809,7 @@ impl<W: Write> Generator<'_, W> {
                     &self.objects[key],
                     w % self.spec.processes,
                     self.spec.values,
+                    self.spec.unique.then_some(&mut self.fresh),
                     &mut self.rng,
                 );
                 self.emit(Type::Invoke, w, &call, &call.value())?;

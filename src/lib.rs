@@ -208,6 +208,23 @@ pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options)
     }
 }
 
+/// Whether the unique-value engine ([`search::unique`]) applies to every part
+/// [`check`] would search (each key, if the history is split), or where it first
+/// does not: the input error `--algorithm unique` reports.
+pub fn unique_applies<M: Model + ?Sized>(
+    model: &M,
+    history: &History,
+    options: &Options,
+) -> Result<(), Diagnostic> {
+    match options.partition.then(|| partition::by_key(history, model)).flatten() {
+        None => search::unique::applies(history, model).map_err(|d| d.diagnostic(history)),
+        Some(parts) => parts.iter().try_for_each(|part| {
+            let history = part.history(history);
+            search::unique::applies(&history, model).map_err(|d| d.diagnostic(&history))
+        }),
+    }
+}
+
 fn check_one<M: Model + ?Sized>(
     model: &M,
     history: &History,

@@ -282,7 +282,27 @@ fn all_problems_of_a_file_are_reported_together() {
 #[test]
 fn budgets_and_algorithms_on_the_command_line() {
     let dir = tempdir();
-    let file = write(&dir, "hard.edn", pathological::history(40));
+    // Distinct values, every subset of 40 crashed writes to try: the unique-value
+    // engine decides it at once; the searches cannot.
+    let distinct = write(&dir, "distinct.edn", pathological::history(40));
+    let out = knossos(&["check", "-m", "cas-register", "--time-limit", "10s", &distinct]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let a = parse_analysis(&stdout(&out));
+    assert_eq!(a.get("analyzer"), Some(&Value::keyword("unique")));
+    // The reads of 0 to 39 each follow a crashed write; the read of a value nobody
+    // wrote, whose :ok is op 161, fails.
+    assert_eq!(a.get("op").and_then(|op| op.get("index")), Some(&Value::Int(161)));
+    // A last write of 0, never completed, writes 0 twice: the searches must run, and
+    // `--algorithm unique` refuses the file, naming the value and the line.
+    let file = write(
+        &dir,
+        "hard.edn",
+        pathological::history(40) + "{:process 999, :type :invoke, :f :write, :value 0}\n",
+    );
+    let out = knossos(&["check", "-m", "cas-register", "--algorithm", "unique", &file]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{file}:163:")) && err.contains("the value 0 is written twice"), "{err}");
     for algorithm in ["wgl", "linear", "competition"] {
         let out = knossos(&[
             "check",

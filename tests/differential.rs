@@ -543,10 +543,12 @@ fn unique_invoke(model: &str, rng: &mut StdRng, n: i64, written: &[Value]) -> In
         ("register" | "cas-register", _) => call("write", Value::Int(n)),
         ("set", 0) => call("read", Value::Nil),
         ("set", _) => call("add", Value::Int(n)),
-        ("unordered-queue", 0 | 1) => call("dequeue", Value::Nil),
-        ("unordered-queue", _) => call("enqueue", Value::Int(n)),
+        ("unordered-queue" | "fifo-queue", 0 | 1) => call("dequeue", Value::Nil),
+        ("unordered-queue" | "fifo-queue", _) => call("enqueue", Value::Int(n)),
         ("kv", 0) => Invocation { f: "get", value: Value::Nil, key },
-        ("kv", 1) if rng.random_bool(0.3) => Invocation { f: "put", value: Value::string(&format!("p{n}.")), key },
+        ("kv", 1) if rng.random_bool(0.3) => {
+            Invocation { f: "put", value: Value::string(&format!("p{n}.")), key }
+        }
         ("kv", _) => Invocation { f: "append", value: Value::string(&format!("{n}.")), key },
         _ => unreachable!("{model}"),
     }
@@ -592,7 +594,8 @@ fn unique_results(rng: &mut StdRng, inv: &Invocation, state: &Value, written: &[
             .unwrap_or_default();
             let s = Value::string(&text);
             let shorter = text.get(..text.len().saturating_sub(2)).unwrap_or("").to_string();
-            [s, Value::string(&shorter), Value::string(&format!("{text}{}.", written.len() + 7)), Value::Nil].into()
+            [s, Value::string(&shorter), Value::string(&format!("{text}{}.", written.len() + 7)), Value::Nil]
+                .into()
         }
         _ => same(inv),
     }
@@ -600,7 +603,13 @@ fn unique_results(rng: &mut StdRng, inv: &Invocation, state: &Value, written: &[
 
 /// A random history whose written values are unique, with crashed and failed
 /// operations and some wrong results.
-fn generate_unique(rng: &mut StdRng, model_name: &str, model: &DynModel, processes: usize, ops: usize) -> Vec<Value> {
+fn generate_unique(
+    rng: &mut StdRng,
+    model_name: &str,
+    model: &DynModel,
+    processes: usize,
+    ops: usize,
+) -> Vec<Value> {
     let mut log = Vec::new();
     let mut state = model.init();
     let mut pending: Vec<Option<Invocation>> = vec![None; processes];
@@ -698,7 +707,11 @@ fn compare_unique(model_name: &str, nil_reads: NilReads, seed: u64, histories: u
         match (&verdict, expected) {
             (knossos_rs::search::unique::Verdict::Valid(order), None) => {
                 valid += 1;
-                assert!(is_linearization(&model, &history, order), "{case}: bad witness {order:?}\n{}", shown());
+                assert!(
+                    is_linearization(&model, &history, order),
+                    "{case}: bad witness {order:?}\n{}",
+                    shown()
+                );
             }
             (knossos_rs::search::unique::Verdict::Invalid(op), Some(pos)) => {
                 invalid += 1;
@@ -722,7 +735,8 @@ fn compare_unique(model_name: &str, nil_reads: NilReads, seed: u64, histories: u
                     .collect();
                 assert!(deciders.iter().all(|&a| a == "unique"), "{case}: {deciders:?}");
             }
-            for a in failed.iter().filter(|a| algorithm == Algorithm::Unique && a.valid == Validity::Invalid) {
+            for a in failed.iter().filter(|a| algorithm == Algorithm::Unique && a.valid == Validity::Invalid)
+            {
                 assert!(!a.final_paths.is_empty(), "{case}: no final path\n{}", shown());
             }
         }
@@ -755,6 +769,11 @@ fn unique_set_agrees_with_brute_force() {
 #[test]
 fn unique_unordered_queue_agrees_with_brute_force() {
     compare_unique("unordered-queue", NilReads::Unknown, 25, 3000);
+}
+
+#[test]
+fn unique_fifo_queue_agrees_with_brute_force() {
+    compare_unique("fifo-queue", NilReads::Unknown, 28, 4000);
 }
 
 #[test]

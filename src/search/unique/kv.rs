@@ -126,7 +126,11 @@ impl Kv {
                 _ => return Err(Decline::new("an operation the kv engine does not know", Some(i))),
             };
             let twice = |earlier: String| {
-                let m = format!("the value {} is written twice: {earlier} and again at line {}", v.to_edn_short(60), line(i));
+                let m = format!(
+                    "the value {} is written twice: {earlier} and again at line {}",
+                    v.to_edn_short(60),
+                    line(i)
+                );
                 Decline::new(m, Some(i))
             };
             if f(i) == Some("put") {
@@ -145,7 +149,8 @@ impl Kv {
                 return Err(twice(format!("by the append at line {}", line(earlier as usize))));
             }
         }
-        reader.chunk_lens = reader.chunks.keys().map(|c| c.len()).collect::<BTreeSet<_>>().into_iter().collect();
+        reader.chunk_lens =
+            reader.chunks.keys().map(|c| c.len()).collect::<BTreeSet<_>>().into_iter().collect();
         let mut ops = Vec::with_capacity(values.len());
         for (i, &v) in values.iter().enumerate() {
             ops.push(match f(i) {
@@ -153,7 +158,10 @@ impl Kv {
                 Some("append") => Op::Append,
                 _ if nil_reads.is_unknown(v) => Op::Skip,
                 _ => Op::Get(reader.read(text(v).unwrap_or(b"")).map_err(|()| {
-                    Decline::new(format!("the get at line {} can be read as two sequences of appends", line(i)), Some(i))
+                    Decline::new(
+                        format!("the get at line {} can be read as two sequences of appends", line(i)),
+                        Some(i),
+                    )
                 })?),
             });
         }
@@ -208,7 +216,9 @@ impl Reduce for Kv {
             };
             let mut gets = segment.gets.into_iter();
             block.push(gets.next().unwrap_or_default());
-            for (append, gets) in segment.appends.into_iter().zip(gets.chain(std::iter::repeat_with(Vec::new))) {
+            for (append, gets) in
+                segment.appends.into_iter().zip(gets.chain(std::iter::repeat_with(Vec::new)))
+            {
                 block.push(vec![append.expect("a get reads every append before its last")]);
                 block.push(gets);
             }

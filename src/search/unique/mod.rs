@@ -59,8 +59,9 @@
 //!   source keeps the rest acyclic, so the greedy order is complete.
 //!
 //! The unordered queue is simpler still: each dequeue must follow its enqueue, and
-//! nothing else is forced (see [`queue`]). The FIFO queue is not covered yet: the
-//! engine declines it.
+//! nothing else is forced (see [`queue`]). The FIFO queue is built greedily and each
+//! answer proved by what was found: a legal sequence, or a pair of elements dequeued
+//! against their order (see [`fifo`]).
 //!
 //! # The failing operation
 //!
@@ -74,6 +75,7 @@
 //! linearization; the engine replays it through the model to give the analysis a
 //! configuration, from which the final paths start as they do from the search's.
 
+mod fifo;
 mod kv;
 mod queue;
 mod register;
@@ -156,6 +158,10 @@ enum Shape {
     Blocks(Vec<Block>),
     /// Each `(enqueue, dequeue)` pair in that order; `free` operations anywhere.
     Pairs { pairs: Vec<(u32, u32)>, free: Vec<u32> },
+    /// Already laid out.
+    Linearized(Vec<u32>),
+    /// The reduction could prove neither answer: the engine declines.
+    Undecided,
 }
 
 /// A head and the groups after it: `groups[0]` is the head, except in the initial
@@ -233,7 +239,10 @@ fn written_twice(history: &History, value: &Value, earlier: Result<u32, ()>, op:
         Ok(e) => format!("by the operation at line {} and again", line(e as usize)),
         Err(()) => "by the initial state and again".into(),
     };
-    Decline::new(format!("the value {} is written twice: {by} at line {}", value.to_edn_short(60), line(op)), Some(op))
+    Decline::new(
+        format!("the value {} is written twice: {by} at line {}", value.to_edn_short(60), line(op)),
+        Some(op),
+    )
 }
 
 /// Each operation's argument with `[key value]` tuples peeled `depth` times, and
@@ -248,7 +257,8 @@ fn peel(history: &History, depth: usize) -> Result<(Vec<&Value>, Option<&Value>)
                     return Err(Decline::new("an operation's value is not a [key value] tuple", Some(i)));
                 };
                 if key.is_some_and(|first| first != k) {
-                    let m = "the history holds several keys; the unique-value engine checks one key at a time";
+                    let m =
+                        "the history holds several keys; the unique-value engine checks one key at a time";
                     return Err(Decline::new(m, Some(i)));
                 }
                 *key = Some(k);
@@ -276,7 +286,9 @@ fn prepare<'a>(history: &'a History, semantics: &Semantics<'a>) -> Result<Box<dy
         Semantics::Queue { init, fifo: false } => {
             Box::new(queue::Unordered::new(history, peel(history, depth)?.0, init)?)
         }
-        Semantics::Queue { fifo: true, .. } => return Err(Decline::new("the fifo-queue is not covered yet", None)),
+        Semantics::Queue { init, fifo: true } => {
+            Box::new(fifo::Fifo::new(history, peel(history, depth)?.0, init)?)
+        }
         Semantics::Kv { init, nil_reads } => {
             let (values, key) = peel(history, depth + 1)?;
             let init = key.and_then(|k| init.iter().find(|(ik, _)| ik == k)).map(|(_, s)| s);
@@ -304,6 +316,7 @@ pub fn decide<M: Model + ?Sized>(history: &History, model: &M) -> Result<Verdict
         Bisected::Valid(witness) => Verdict::Valid(with_unconstrained(history, witness)),
         Bisected::Invalid { op, .. } => Verdict::Invalid(op),
         Bisected::Stopped => unreachable!("never stopped"),
+        Bisected::Undecided => return Err(undecided()),
     })
 }
 
@@ -329,6 +342,7 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
             Outcome::Invalid { op, configs }
         }
         Bisected::Stopped => Outcome::Unknown { cause: stop.expect("a cause"), furthest: None },
+        Bisected::Undecided => return Err(undecided()),
     };
     Ok((outcome, memo))
 }
@@ -365,6 +379,10 @@ fn with_unconstrained(history: &History, witness: Vec<u32>) -> Vec<usize> {
     order
 }
 
+fn undecided() -> Decline {
+    Decline::new("the engine could prove neither verdict for this history", None)
+}
+
 enum Bisected {
     Valid(Vec<u32>),
     /// `before`: a linearization of the cut just before the failing completion.
@@ -373,6 +391,7 @@ enum Bisected {
         before: Option<Vec<u32>>,
     },
     Stopped,
+    Undecided,
 }
 
 /// Decides the whole history, and if it fails, finds the failing operation by
@@ -380,10 +399,12 @@ enum Bisected {
 fn bisect(history: &History, reduce: &dyn Reduce, stop: &mut dyn FnMut() -> bool) -> Bisected {
     let linearize = |at: usize| {
         let cut = Cut { history, at };
-        reduce.reduce(cut).and_then(|shape| solve(shape, cut))
+        reduce.reduce(cut).map_or(Ok(None), |shape| solve(shape, cut))
     };
-    if let Some(witness) = linearize(history.ops.len()) {
-        return Bisected::Valid(witness);
+    match linearize(history.ops.len()) {
+        Ok(Some(witness)) => return Bisected::Valid(witness),
+        Ok(None) => {}
+        Err(Undecided) => return Bisected::Undecided,
     }
     let mut oks: Vec<(usize, usize)> =
         history.operations.iter().enumerate().filter_map(|(i, o)| Some((o.complete?, i))).collect();
@@ -397,21 +418,30 @@ fn bisect(history: &History, reduce: &dyn Reduce, stop: &mut dyn FnMut() -> bool
         }
         let mid = (lo + hi) / 2;
         match linearize(oks[mid].0 + 1) {
-            None => hi = mid,
-            Some(_) => lo = mid + 1,
+            Ok(None) => hi = mid,
+            Ok(Some(_)) => lo = mid + 1,
+            Err(Undecided) => return Bisected::Undecided,
         }
     }
-    let Some(&(at, op)) = oks.get(lo) else { return Bisected::Stopped };
-    Bisected::Invalid { op, before: linearize(at) }
+    let Some(&(at, op)) = oks.get(lo) else { return Bisected::Undecided };
+    match linearize(at) {
+        Ok(before) => Bisected::Invalid { op, before },
+        Err(Undecided) => Bisected::Undecided,
+    }
 }
 
+/// The reduction proved neither answer.
+struct Undecided;
+
 /// A linearization of a cut's shape, if there is one.
-fn solve(shape: Shape, cut: Cut) -> Option<Vec<u32>> {
-    match shape {
+fn solve(shape: Shape, cut: Cut) -> Result<Option<Vec<u32>>, Undecided> {
+    Ok(match shape {
+        Shape::Linearized(witness) => Some(witness),
+        Shape::Undecided => return Err(Undecided),
         Shape::Blocks(blocks) => order(&blocks, cut),
         Shape::Pairs { pairs, free } => {
             if pairs.iter().any(|&(e, d)| cut.inv(e) >= cut.ret(d)) {
-                return None;
+                return Ok(None);
             }
             // Each enqueue just after its invocation, each dequeue just before its
             // completion: inside their intervals (so real time holds), and an
@@ -424,7 +454,7 @@ fn solve(shape: Shape, cut: Cut) -> Option<Vec<u32>> {
             points.sort_unstable();
             Some(points.into_iter().map(|(_, o)| o).collect())
         }
-    }
+    })
 }
 
 /// Lays out blocks in a valid order (see the module docs), or `None` if none is.
@@ -445,8 +475,10 @@ fn order(blocks: &[Block], cut: Cut) -> Option<Vec<u32>> {
         latest_inv.push(s);
         earliest_ret.push(f);
     }
-    let mut by_ret: BTreeSet<(i64, u32)> = (0..blocks.len() as u32).map(|b| (earliest_ret[b as usize], b)).collect();
-    let mut by_inv: BTreeSet<(i64, u32)> = (0..blocks.len() as u32).map(|b| (latest_inv[b as usize], b)).collect();
+    let mut by_ret: BTreeSet<(i64, u32)> =
+        (0..blocks.len() as u32).map(|b| (earliest_ret[b as usize], b)).collect();
+    let mut by_inv: BTreeSet<(i64, u32)> =
+        (0..blocks.len() as u32).map(|b| (latest_inv[b as usize], b)).collect();
     let mut witness = Vec::new();
     while let Some(&(f1, k)) = by_ret.first() {
         let f2 = by_ret.iter().nth(1).map_or(NEVER, |&(f, _)| f);

@@ -42,16 +42,18 @@ impl Unordered {
         let mut ids = Ids::default();
         let mut writers = Writers::new();
         for e in init {
-            writers
-                .set(ids.id(e), Err(()))
-                .map_err(|_| Decline::new(format!("the initial queue holds {} twice", e.to_edn_short(60)), None))?;
+            writers.set(ids.id(e), Err(())).map_err(|_| {
+                Decline::new(format!("the initial queue holds {} twice", e.to_edn_short(60)), None)
+            })?;
         }
         let mut ops = Vec::with_capacity(values.len());
         for (i, value) in values.into_iter().enumerate() {
             let id = ids.id(value);
             ops.push(match f_name(&history.operations[i].f) {
                 Some("enqueue") => {
-                    writers.set(id, Ok(i as u32)).map_err(|earlier| written_twice(history, value, earlier, i))?;
+                    writers
+                        .set(id, Ok(i as u32))
+                        .map_err(|earlier| written_twice(history, value, earlier, i))?;
                     Op::Enqueue(id)
                 }
                 Some("dequeue") => Op::Dequeue(id),

@@ -77,7 +77,8 @@ impl Reduce for Register {
     fn reduce(&self, cut: Cut) -> Option<Shape> {
         let n = self.ops.len();
         let mut kept = vec![false; n];
-        let mut stack: Vec<usize> = (0..n).filter(|&o| cut.ok(o) && !matches!(self.ops[o], Op::Skip)).collect();
+        let mut stack: Vec<usize> =
+            (0..n).filter(|&o| cut.ok(o) && !matches!(self.ops[o], Op::Skip)).collect();
         stack.iter().for_each(|&o| kept[o] = true);
         while let Some(op) = stack.pop() {
             let (Op::Read(v) | Op::Cas(v, _)) = self.ops[op] else { continue };

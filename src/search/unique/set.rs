@@ -37,7 +37,11 @@ pub(super) struct Set {
 }
 
 impl Set {
-    pub(super) fn new<'a>(history: &'a History, values: Vec<&'a Value>, init: &'a [Value]) -> Result<Set, Decline> {
+    pub(super) fn new<'a>(
+        history: &'a History,
+        values: Vec<&'a Value>,
+        init: &'a [Value],
+    ) -> Result<Set, Decline> {
         let mut ids = Ids::default();
         let mut writers = Writers::new();
         for e in init {
@@ -48,7 +52,9 @@ impl Set {
             ops.push(match (f_name(&history.operations[i].f), value) {
                 (Some("add"), _) => {
                     let id = ids.id(value);
-                    writers.set(id, Ok(i as u32)).map_err(|earlier| written_twice(history, value, earlier, i))?;
+                    writers
+                        .set(id, Ok(i as u32))
+                        .map_err(|earlier| written_twice(history, value, earlier, i))?;
                     Op::Add(id)
                 }
                 (Some("read"), Value::Set(elements)) => {
@@ -109,9 +115,8 @@ impl Reduce for Set {
             }
             groups.last_mut().expect("a group").push(op as u32);
         }
-        let unread = (0..self.ops.len()).filter(|&op| {
-            matches!(self.ops[op], Op::Add(e) if cut.ok(op) && level[e as usize].is_none())
-        });
+        let unread = (0..self.ops.len())
+            .filter(|&op| matches!(self.ops[op], Op::Add(e) if cut.ok(op) && level[e as usize].is_none()));
         groups.push(unread.map(|op| op as u32).collect());
         let mut block = Block { initial: true, groups: Vec::new() };
         groups.into_iter().for_each(|g| block.push(g));
