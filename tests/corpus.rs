@@ -234,3 +234,40 @@ fn a_history_read_from_its_file_is_the_one_read_in_memory() {
         assert_eq!(analysis(&from_file), analysis(&in_memory), "{name}");
     }
 }
+
+#[test]
+fn histories_with_unique_values_get_their_verdict_from_the_unique_engine() {
+    let Some(dir) = common::corpus() else { return };
+    let (mut qualified, mut declined) = (Vec::new(), 0);
+    for entry in common::manifest(&dir) {
+        let init = match entry.init.as_str() {
+            "-" | "nil" => None,
+            init => Some(read::parse_edn(init).unwrap()),
+        };
+        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let ops = read::read_path(&entry.path, None).unwrap();
+        let history = History::complete(ops, &model).unwrap();
+        let options = Options { algorithm: Algorithm::Unique, ..Default::default() };
+        if knossos_rs::unique_applies(&model, &history, &options).is_err() {
+            declined += 1;
+            continue;
+        }
+        let analysis = check(&model, &history, &options);
+        let expected = if entry.expected { Validity::Valid } else { Validity::Invalid };
+        assert_eq!(analysis.valid, expected, "{}", entry.name);
+        // The same failing op as the search's, and a final path to it.
+        if expected == Validity::Invalid {
+            let wgl = check(&model, &history, &Options { algorithm: Algorithm::Wgl, ..Default::default() });
+            // Each failed analysis (the history's, or each failed key's): its op and a final path.
+            let failed = |a: &Analysis| -> Vec<(Option<u64>, bool)> {
+                let keys = a.results.iter().map(|(_, a)| a).filter(|a| a.valid == Validity::Invalid);
+                let all: Vec<&Analysis> = if a.results.is_empty() { vec![a] } else { keys.collect() };
+                all.iter().map(|a| (a.op.as_ref().map(|o| o.index), !a.final_paths.is_empty())).collect()
+            };
+            assert_eq!(failed(&analysis), failed(&wgl), "{}", entry.name);
+        }
+        qualified.push(entry.name);
+    }
+    eprintln!("{} corpus histories have unique values ({declined} do not): {qualified:?}", qualified.len());
+    assert!(!qualified.is_empty());
+}

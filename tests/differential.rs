@@ -690,7 +690,7 @@ fn is_linearization(model: &DynModel, history: &History, order: &[usize]) -> boo
 /// histories of `model_name`; returns (valid, invalid, decided by the engine).
 fn compare_unique(model_name: &str, nil_reads: NilReads, seed: u64, histories: usize) -> (usize, usize) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let init = (model_name.contains("register")).then(|| Value::Int(0));
+    let init = model_name.contains("register").then_some(Value::Int(0));
     let model = model::builtin(model_name, &ModelOptions { init, nil_reads }).unwrap();
     let (mut valid, mut invalid) = (0, 0);
     for case in 0..histories {
