@@ -1,0 +1,269 @@
+//! The unique-value engine on hand-written histories: each rule of its module docs
+//! (what is left out, what is kept, each way a cut is impossible) and each bad
+//! pattern, with the verdict reasoned out in a comment. Every case is also decided
+//! by WGL, which must agree, and a valid verdict's linearization is replayed
+//! through the model.
+
+use knossos_rs::model::{self, ModelOptions, NilReads};
+use knossos_rs::search::unique::{decide, Decline, Verdict};
+use knossos_rs::{check, read, Algorithm, History, Model, Options, Validity};
+
+/// One op a line: `p type f value`, `value` as EDN; for kv, `p type f key value`.
+fn history(model: &dyn Model<State = knossos_rs::Value>, ops: &str) -> History {
+    let mut edn = String::new();
+    for line in ops.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let mut words = line.splitn(4, ' ');
+        let (p, t, f, rest) =
+            (words.next().unwrap(), words.next().unwrap(), words.next().unwrap(), words.next());
+        let rest = rest.unwrap_or("nil");
+        let (key, value) = match (f, rest.split_once(' ')) {
+            ("get" | "put" | "append", Some((k, v))) => (format!(", :key {k}"), v.to_string()),
+            ("get" | "put" | "append", None) => (format!(", :key {rest}"), "nil".to_string()),
+            _ => (String::new(), rest.to_string()),
+        };
+        edn += &format!("{{:process {p}, :type :{t}, :f :{f}{key}, :value {value}}}\n");
+    }
+    History::complete(read::read_ops(edn.as_bytes(), "case.edn", None).unwrap(), model).unwrap()
+}
+
+fn model(name: &str, init: Option<&str>, nil_reads: NilReads) -> model::DynModel {
+    let init = init.map(|i| read::parse_edn(i).unwrap());
+    model::builtin(name, &ModelOptions { init, nil_reads }).unwrap()
+}
+
+/// The engine's verdict as `Ok(None)` (valid) or `Ok(Some(index))` (the failing
+/// op's `:index`), checked against WGL; `Err` if the engine declines.
+fn verdict(name: &str, init: Option<&str>, ops: &str) -> Result<Option<u64>, Decline> {
+    verdict_with(name, init, NilReads::Unknown, ops)
+}
+
+fn verdict_with(
+    name: &str,
+    init: Option<&str>,
+    nil_reads: NilReads,
+    ops: &str,
+) -> Result<Option<u64>, Decline> {
+    let m = model(name, init, nil_reads);
+    let h = history(&m, ops);
+    let wgl = check(&m, &h, &Options { algorithm: Algorithm::Wgl, partition: false, ..Default::default() });
+    let found = match decide(&h, &m)? {
+        Verdict::Valid(order) => {
+            let mut state = m.init();
+            for o in &order {
+                state = m.step(&state, &h.operations[*o].f, &h.operations[*o].value).expect("a legal step");
+            }
+            assert_eq!(wgl.valid, Validity::Valid, "WGL disagrees: {ops}");
+            None
+        }
+        Verdict::Invalid(op) => {
+            let index = h.ops[h.operations[op].complete.unwrap()].index;
+            assert_eq!(wgl.valid, Validity::Invalid, "WGL disagrees: {ops}");
+            assert_eq!(wgl.op.as_ref().map(|o| o.index), Some(index), "WGL's failing op: {ops}");
+            Some(index)
+        }
+    };
+    Ok(found)
+}
+
+#[test]
+fn register_rules() {
+    // A crashed write some read observes happened, before its read.
+    assert_eq!(
+        verdict("register", Some("0"), "0 invoke write 1\n0 info write 1\n1 invoke read\n1 ok read 1"),
+        Ok(None)
+    );
+    // A crashed write nobody observes is left out: the read of 0 after it is fine.
+    assert_eq!(
+        verdict("register", Some("0"), "0 invoke write 1\n0 info write 1\n1 invoke read\n1 ok read 0"),
+        Ok(None)
+    );
+    // A read of a value nobody writes fails (op 1, the read's :ok).
+    assert_eq!(verdict("register", Some("0"), "1 invoke read\n1 ok read 7"), Ok(Some(1)));
+    // A crashed read, and a read of nil (unknown), are left out.
+    assert_eq!(
+        verdict("register", Some("0"), "1 invoke read\n1 info read\n2 invoke read\n2 ok read nil"),
+        Ok(None)
+    );
+    // A read cannot complete before its write is invoked (op 1 fails).
+    assert_eq!(
+        verdict("register", Some("0"), "1 invoke read\n1 ok read 1\n0 invoke write 1\n0 ok write 1"),
+        Ok(Some(1))
+    );
+    // Blocks out of order: write 1, then write 2, then a read of 1 (op 5).
+    let stale = "0 invoke write 1\n0 ok write 1\n0 invoke write 2\n0 ok write 2\n1 invoke read\n1 ok read 1";
+    assert_eq!(verdict("register", Some("0"), stale), Ok(Some(5)));
+    // Two overlapping writes, each read after both complete, first 2 then 1: the
+    // read of 1 (op 7) would need write 1 after write 2 and again before it.
+    let swap = "0 invoke write 1\n1 invoke write 2\n0 ok write 1\n1 ok write 2\n\
+                2 invoke read\n2 ok read 2\n2 invoke read\n2 ok read 1";
+    assert_eq!(verdict("register", Some("0"), swap), Ok(Some(7)));
+    // With the writes concurrent to the reads, 1 then 2 is an order: valid.
+    let overlap =
+        "0 invoke write 1\n1 invoke write 2\n2 invoke read\n2 ok read 1\n0 ok write 1\n1 ok write 2";
+    assert_eq!(verdict("register", Some("0"), overlap), Ok(None));
+    // The initial state's block comes first: a read of the initial value after a
+    // completed write fails (op 3).
+    assert_eq!(
+        verdict("register", Some("0"), "0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read 0"),
+        Ok(Some(3))
+    );
+    // With nil reads meaning absent, nil is the initial value, and read as one.
+    let absent = "0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read nil";
+    assert_eq!(verdict_with("register", None, NilReads::Absent, absent), Ok(Some(3)));
+    assert_eq!(verdict_with("register", None, NilReads::Unknown, absent), Ok(None));
+}
+
+#[test]
+fn cas_register_rules() {
+    // A chain: write 1, cas 1→2, cas 2→3, read 3.
+    let chain = "0 invoke write 1\n0 ok write 1\n0 invoke cas [1 2]\n0 ok cas [1 2]\n\
+                 1 invoke cas [2 3]\n1 ok cas [2 3]\n2 invoke read\n2 ok read 3";
+    assert_eq!(verdict("cas-register", Some("0"), chain), Ok(None));
+    // A crashed cas is kept when its value is read, and then its old value must be
+    // there: the crashed cas 0→5 happened, from the initial 0.
+    let crashed = "0 invoke cas [0 5]\n0 info cas [0 5]\n1 invoke read\n1 ok read 5";
+    assert_eq!(verdict("cas-register", Some("0"), crashed), Ok(None));
+    // ... which a completed write of 1 before it makes impossible: the read (op 5) fails.
+    let after =
+        "2 invoke write 1\n2 ok write 1\n0 invoke cas [0 5]\n0 info cas [0 5]\n1 invoke read\n1 ok read 5";
+    assert_eq!(verdict("cas-register", Some("0"), after), Ok(Some(5)));
+    // Two cas from one value cannot both happen: the second :ok (op 3) fails.
+    let twice = "0 invoke cas [0 1]\n0 ok cas [0 1]\n1 invoke cas [0 2]\n1 ok cas [0 2]";
+    assert_eq!(verdict("cas-register", Some("0"), twice), Ok(Some(3)));
+    // A crashed cas nobody observes is left out, even one from a value never there.
+    assert_eq!(verdict("cas-register", Some("0"), "0 invoke cas [9 1]\n0 info cas [9 1]"), Ok(None));
+    // A cycle of cas with no write at its head: 1→2 needs the 1 that only 2→1
+    // (still open) writes, which needs the 2 that only 1→2 writes. The first :ok
+    // (op 2) already fails.
+    let cycle = "0 invoke cas [1 2]\n1 invoke cas [2 1]\n0 ok cas [1 2]\n1 ok cas [2 1]";
+    assert_eq!(verdict("cas-register", Some("0"), cycle), Ok(Some(2)));
+}
+
+#[test]
+fn set_rules() {
+    // Reads must grow: #{1 2} then #{1} fails (op 7).
+    let shrink = "0 invoke add 1\n0 ok add 1\n0 invoke add 2\n0 ok add 2\n\
+                  1 invoke read\n1 ok read #{1 2}\n1 invoke read\n1 ok read #{1}";
+    assert_eq!(verdict("set", None, shrink), Ok(Some(7)));
+    // Two concurrent reads whose sets are not a chain: #{1} and #{2} (the second :ok, op 7).
+    let fork = "0 invoke add 1\n1 invoke add 2\n2 invoke read\n3 invoke read\n\
+                2 ok read #{1}\n0 ok add 1\n1 ok add 2\n3 ok read #{2}";
+    assert_eq!(verdict("set", None, fork), Ok(Some(7)));
+    // A crashed add read by someone happened; one nobody reads is left out.
+    assert_eq!(verdict("set", None, "0 invoke add 1\n0 info add 1\n1 invoke read\n1 ok read #{1}"), Ok(None));
+    assert_eq!(verdict("set", None, "0 invoke add 1\n0 info add 1\n1 invoke read\n1 ok read #{}"), Ok(None));
+    // An add not read by a read that began after it completed (op 3).
+    assert_eq!(verdict("set", None, "0 invoke add 1\n0 ok add 1\n1 invoke read\n1 ok read #{}"), Ok(Some(3)));
+    // A read missing an initial element fails.
+    assert_eq!(verdict("set", Some("#{5}"), "1 invoke read\n1 ok read #{}"), Ok(Some(1)));
+    // A read that is not a set never succeeds.
+    assert_eq!(verdict("set", None, "1 invoke read\n1 ok read [1]"), Ok(Some(1)));
+}
+
+#[test]
+fn unordered_queue_rules() {
+    // Any order out: 1 and 2 in, 2 then 1 out.
+    let any = "0 invoke enqueue 1\n0 ok enqueue 1\n0 invoke enqueue 2\n0 ok enqueue 2\n\
+               1 invoke dequeue\n1 ok dequeue 2\n1 invoke dequeue\n1 ok dequeue 1";
+    assert_eq!(verdict("unordered-queue", None, any), Ok(None));
+    // A dequeue that completes before its enqueue is invoked (op 1).
+    assert_eq!(
+        verdict(
+            "unordered-queue",
+            None,
+            "1 invoke dequeue\n1 ok dequeue 1\n0 invoke enqueue 1\n0 ok enqueue 1"
+        ),
+        Ok(Some(1))
+    );
+    // One element dequeued twice (op 5).
+    let twice = "0 invoke enqueue 1\n0 ok enqueue 1\n1 invoke dequeue\n1 ok dequeue 1\n1 invoke dequeue\n1 ok dequeue 1";
+    assert_eq!(verdict("unordered-queue", None, twice), Ok(Some(5)));
+    // A crashed dequeue is left out; a crashed enqueue that was dequeued happened.
+    let crashed = "0 invoke enqueue 1\n0 info enqueue 1\n2 invoke dequeue\n2 info dequeue\n1 invoke dequeue\n1 ok dequeue 1";
+    assert_eq!(verdict("unordered-queue", None, crashed), Ok(None));
+}
+
+#[test]
+fn fifo_queue_rules() {
+    // Out of order: 1 then 2 in, 2 then 1 out; the dequeue of 2 (op 5) fails.
+    let order = "0 invoke enqueue 1\n0 ok enqueue 1\n0 invoke enqueue 2\n0 ok enqueue 2\n\
+                 1 invoke dequeue\n1 ok dequeue 2\n1 invoke dequeue\n1 ok dequeue 1";
+    assert_eq!(verdict("fifo-queue", None, order), Ok(Some(5)));
+    // Concurrent enqueues may be ordered either way.
+    let concurrent = "0 invoke enqueue 1\n2 invoke enqueue 2\n0 ok enqueue 1\n2 ok enqueue 2\n\
+                      1 invoke dequeue\n1 ok dequeue 2\n1 invoke dequeue\n1 ok dequeue 1";
+    assert_eq!(verdict("fifo-queue", None, concurrent), Ok(None));
+    // An element never dequeued, ahead of one that is: the dequeue of 2 (op 5) fails.
+    let stuck = "0 invoke enqueue 1\n0 ok enqueue 1\n0 invoke enqueue 2\n0 ok enqueue 2\n1 invoke dequeue\n1 ok dequeue 2";
+    assert_eq!(verdict("fifo-queue", None, stuck), Ok(Some(5)));
+    // ... unless its enqueue crashed and nobody dequeued it: then it is left out.
+    let left_out = "0 invoke enqueue 1\n0 info enqueue 1\n3 invoke enqueue 2\n3 ok enqueue 2\n1 invoke dequeue\n1 ok dequeue 2";
+    assert_eq!(verdict("fifo-queue", None, left_out), Ok(None));
+    // A crashed dequeue of nil never applies.
+    let nil = "0 invoke enqueue 1\n0 ok enqueue 1\n2 invoke dequeue\n2 info dequeue\n1 invoke dequeue\n1 ok dequeue 1";
+    assert_eq!(verdict("fifo-queue", None, nil), Ok(None));
+    // A dequeue still open when a later element is dequeued may have taken the
+    // head: 1 and 2 in, the dequeue of 1 invoked, then 2 dequeued (op 7), then the
+    // dequeue of 1 completes. Linearizable: the open dequeue took 1 first.
+    let open = "0 invoke enqueue 1\n0 ok enqueue 1\n0 invoke enqueue 2\n0 ok enqueue 2\n\
+                1 invoke dequeue\n2 invoke dequeue\n2 ok dequeue 2\n1 ok dequeue 1";
+    assert_eq!(verdict("fifo-queue", None, open), Ok(None));
+    // Initial elements come out first, in order: dequeuing 8 before 7 fails.
+    assert_eq!(verdict("fifo-queue", Some("[7 8]"), "1 invoke dequeue\n1 ok dequeue 8"), Ok(Some(1)));
+    assert_eq!(verdict("fifo-queue", Some("[7 8]"), "1 invoke dequeue\n1 ok dequeue 7"), Ok(None));
+}
+
+#[test]
+fn kv_rules() {
+    let k = "\"k\"";
+    // Appends in the order a get reveals: "a" then "b"; a get of "ba" fails (op 9).
+    let order = format!(
+        "0 invoke append {k} \"a\"\n0 ok append {k} \"a\"\n0 invoke append {k} \"b\"\n0 ok append {k} \"b\"\n\
+         1 invoke get {k}\n1 ok get {k} \"ab\"\n1 invoke get {k}\n2 invoke append {k} \"c\"\n2 ok append {k} \"c\"\n1 ok get {k} \"ba\""
+    );
+    assert_eq!(verdict("kv", None, &order), Ok(Some(9)));
+    // A put resets the string; an append nobody reads may sit before it.
+    let put = format!(
+        "0 invoke append {k} \"a\"\n0 ok append {k} \"a\"\n0 invoke put {k} \"p\"\n0 ok put {k} \"p\"\n\
+         1 invoke get {k}\n1 ok get {k} \"p\""
+    );
+    assert_eq!(verdict("kv", None, &put), Ok(None));
+    // An append nobody reads, after a put, must follow every get of that put's
+    // string: a get of "p" after the append completed fails (op 7).
+    let lone = format!(
+        "0 invoke put {k} \"p\"\n0 ok put {k} \"p\"\n0 invoke append {k} \"a\"\n0 ok append {k} \"a\"\n\
+         1 invoke get {k}\n1 ok get {k} \"pa\"\n1 invoke get {k}\n1 ok get {k} \"p\""
+    );
+    assert_eq!(verdict("kv", None, &lone), Ok(Some(7)));
+    // A crashed append that a get returns happened.
+    let crashed =
+        format!("0 invoke append {k} \"a\"\n0 info append {k} \"a\"\n1 invoke get {k}\n1 ok get {k} \"a\"");
+    assert_eq!(verdict("kv", None, &crashed), Ok(None));
+    // A string no sequence of appends gives fails.
+    assert_eq!(verdict("kv", None, &format!("1 invoke get {k}\n1 ok get {k} \"zz\"")), Ok(Some(1)));
+    // A string that reads two ways ("ab" as "a"+"b" or as "ab") declines.
+    let ambiguous = format!(
+        "0 invoke append {k} \"a\"\n0 ok append {k} \"a\"\n2 invoke append {k} \"b\"\n2 ok append {k} \"b\"\n\
+         3 invoke append {k} \"ab\"\n3 info append {k} \"ab\"\n1 invoke get {k}\n1 ok get {k} \"ab\""
+    );
+    let declined = verdict("kv", None, &ambiguous).unwrap_err();
+    assert!(declined.message.contains("two sequences"), "{}", declined.message);
+}
+
+#[test]
+fn a_value_written_twice_declines_naming_it() {
+    let twice = "0 invoke write 1\n0 ok write 1\n1 invoke write 1\n1 ok write 1";
+    let declined = verdict("register", Some("0"), twice).unwrap_err();
+    assert_eq!(
+        declined.message,
+        "the value 1 is written twice: by the operation at line 1 and again at line 3"
+    );
+    // The initial value counts as written.
+    let declined = verdict("cas-register", Some("0"), "0 invoke write 0\n0 ok write 0").unwrap_err();
+    assert!(declined.message.contains("by the initial state"), "{}", declined.message);
+    let declined =
+        verdict("fifo-queue", None, "0 invoke enqueue 1\n0 ok enqueue 1\n1 invoke enqueue 1").unwrap_err();
+    assert!(declined.message.contains("the value 1 is written twice"), "{}", declined.message);
+    // A model the engine does not know declines.
+    assert!(verdict("mutex", None, "0 invoke acquire\n0 ok acquire").is_err());
+}
