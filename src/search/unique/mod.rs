@@ -82,7 +82,7 @@ mod register;
 mod set;
 
 use super::budget::Budget;
-use super::{Config, Outcome, MAX_CONFIGS};
+use super::{Config, Outcome};
 use crate::error::Diagnostic;
 use crate::history::History;
 use crate::model::memo::Memo;
@@ -330,12 +330,17 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
 ) -> Result<(Outcome, Memo<'m, M>), Decline> {
     let semantics = model.semantics().ok_or_else(|| Decline::new("not a built-in model", None))?;
     let reduce = prepare(history, &semantics)?;
-    let mut memo = Memo::new(model, history, by_key);
     let mut stop = None;
-    let outcome = match bisect(history, &*reduce, &mut || {
+    let bisected = bisect(history, &*reduce, &mut || {
         stop = budget.check(0, 0);
         stop.is_some()
-    }) {
+    });
+    // Only a failure's analysis prints states: otherwise the memo is left empty,
+    // rather than interning every operation's kind (a set read's whole set, say).
+    let empty = History::default();
+    let mut memo =
+        Memo::new(model, if matches!(bisected, Bisected::Invalid { .. }) { history } else { &empty }, by_key);
+    let outcome = match bisected {
         Bisected::Valid(_) => Outcome::Valid,
         Bisected::Invalid { op, before } => {
             let config = before.and_then(|w| replay(history, &mut memo, &w));
@@ -346,6 +351,10 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
         Bisected::Undecided => return Err(undecided()),
     };
     Ok((outcome, memo))
+}
+
+fn undecided() -> Decline {
+    Decline::new("the engine could prove neither verdict for this history", None)
 }
 
 /// A linearization of the kept operations with the `:ok` operations the reduction
@@ -378,10 +387,6 @@ fn with_unconstrained(history: &History, witness: Vec<u32>) -> Vec<usize> {
     }
     order.extend(back.map(|(_, _, b)| b as usize));
     order
-}
-
-fn undecided() -> Decline {
-    Decline::new("the engine could prove neither verdict for this history", None)
 }
 
 enum Bisected {
@@ -502,9 +507,14 @@ fn order(blocks: &[Block], cut: Cut) -> Option<Vec<u32>> {
     Some(witness)
 }
 
+/// How many configurations [`around`] gives at most: enough for the analysis's
+/// ten configurations and final paths, and few enough that a set's or a kv
+/// string's states, copied at each step, stay cheap.
+const AROUND: usize = 64;
+
 /// The configurations that reach the failing operation's completion from
 /// `config` by linearizing operations still open there, `config` first; at most
-/// [`MAX_CONFIGS`]. An open operation overlaps every other operation open there
+/// [`AROUND`]. An open operation overlaps every other operation open there
 /// and follows nothing linearized before it in real time, so any legal sequence of
 /// them extends `config`. These are the search's configurations at that point
 /// which extend the engine's (the search may find more, through other orders of
@@ -526,10 +536,10 @@ fn around<M: Model + ?Sized>(
     seen.insert((config.state, config.linearized.clone()));
     let mut configs = vec![config];
     let mut next = 0;
-    while next < configs.len() && configs.len() < MAX_CONFIGS {
+    while next < configs.len() && configs.len() < AROUND {
         for &o in &open {
             let c = &configs[next];
-            if c.is_linearized(o) || configs.len() >= MAX_CONFIGS {
+            if c.is_linearized(o) || configs.len() >= AROUND {
                 continue;
             }
             let Some(state) = memo.step(c.state, memo.kind(o)) else { continue };
