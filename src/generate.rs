@@ -21,7 +21,9 @@
 //! | unordered-queue, fifo-queue | `:enqueue v` and `:dequeue`, three dequeues for two enqueues, so that queues stay short as in a Jepsen queue test |
 //! | kv | `:get`, `:put v`, `:append v` on a `:key`, a third each; a value is a string of comma-ended numbers (`"3,"`, and `"3,1,4,"` after two appends) |
 //!
-//! Values `v`, `old` and `new` are drawn from `0..`[`Spec::values`]. A read's
+//! Values `v`, `old` and `new` are drawn from `0..`[`Spec::values`]; with
+//! [`Spec::unique`], every value written (`v`, a cas's `new`) is one no operation has
+//! used, and a cas's `old` is the register's value half the time. A read's
 //! invocation has the value nil, as Jepsen writes it, and its `:ok` the value read.
 //!
 //! # Why the history is linearizable
