@@ -42,14 +42,17 @@
 //!
 //! # Writing a model
 //!
-//! A model is any type implementing [`Model`]: its state before any operation; a
-//! step from a state and an operation (its `:f` and completed `:value`) to the next
-//! state, or to the inconsistency message the analysis will show; a check of each
-//! operation's shape, run before the search so that a bad op is reported with its
-//! line; and how the analysis prints a state. The state may be any type that is
-//! `Clone + Eq + Hash`. The search interns states and caches transitions for your
-//! model exactly as for the built-in ones, so `step` may allocate freely: each
-//! distinct (state, operation) pair is computed once. A counter:
+//! A model is any type implementing [`Model`]. Two methods are required: its state
+//! before any operation, and a step from a state and an operation (its `:f` and
+//! completed `:value`) to the next state, or `None` if the operation is impossible
+//! there. The others have defaults worth overriding: the inconsistency message the
+//! analysis shows for an impossible step (asked only for the steps it prints), a
+//! check of each operation's shape, run before the search so that a bad op is
+//! reported with its line, and how the analysis prints a state. The state may be any
+//! type that is `Clone + Eq + Hash + Debug`. The search interns states and caches
+//! transitions for your model exactly as for the built-in ones, so `step` may
+//! allocate freely: each distinct (state, operation) pair is computed once. A
+//! counter:
 //!
 //! ```
 //! use knossos_rs::model::f_name;
@@ -73,11 +76,18 @@
 //!             _ => Err(format!("expected :add n or :read n, n an integer, not {f} {value}")),
 //!         }
 //!     }
-//!     fn step(&self, n: &i64, f: &Value, value: &Value) -> Result<i64, String> {
+//!     fn step(&self, n: &i64, f: &Value, value: &Value) -> Option<i64> {
 //!         match (f_name(f), value) {
-//!             (Some("add"), Value::Int(k)) => n.checked_add(*k).ok_or_else(|| "overflow".to_string()),
-//!             (Some("read"), Value::Int(k)) if k != n => Err(format!("can't read {k} from counter {n}")),
-//!             _ => Ok(*n), // a read of n, or of nil; check_op let nothing else through
+//!             (Some("add"), Value::Int(k)) => n.checked_add(*k),
+//!             (Some("read"), Value::Int(k)) if k != n => None,
+//!             _ => Some(*n), // a read of n, or of nil; check_op let nothing else through
+//!         }
+//!     }
+//!     // Asked only for the steps the analysis prints.
+//!     fn inconsistency(&self, n: &i64, f: &Value, value: &Value) -> String {
+//!         match f_name(f) {
+//!             Some("add") => format!("adding {value} to {n} overflows"),
+//!             _ => format!("can't read {value} from counter {n}"),
 //!         }
 //!     }
 //!     fn render(&self, n: &i64) -> Value {

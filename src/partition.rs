@@ -44,16 +44,22 @@ impl<M: Model<State = Value>> Model for Independent<M> {
             _ => Err(format!("expected a [key value] tuple, not {}", value.to_edn_short(60))),
         }
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
-        let (Some([key, v]), Value::Map(entries)) = (value.as_seq(), state) else {
-            return Err(format!("expected a [key value] tuple, not {}", value.to_edn_short(60)));
-        };
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
+        let (Some([key, v]), Value::Map(entries)) = (value.as_seq(), state) else { return None };
         let mut entries = entries.clone();
         match entries.iter_mut().find(|(k, _)| k == key) {
             Some((_, s)) => *s = self.0.step(s, f, v)?,
             None => entries.push((key.clone(), self.0.step(&self.0.init(), f, v)?)),
         }
-        Ok(Value::Map(entries))
+        Some(Value::Map(entries))
+    }
+    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
+        let (Some([key, v]), Value::Map(entries)) = (value.as_seq(), state) else {
+            return format!("expected a [key value] tuple, not {}", value.to_edn_short(60));
+        };
+        let init = self.0.init();
+        let inner = entries.iter().find(|(k, _)| k == key).map_or(&init, |(_, s)| s);
+        self.0.inconsistency(inner, f, v)
     }
     fn render(&self, state: &Value) -> Value {
         match state {
@@ -221,7 +227,7 @@ mod tests {
         fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
             self.0.check_op(f, value)
         }
-        fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
+        fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
             self.0.step(state, f, value)
         }
         fn render(&self, state: &Value) -> Value {

@@ -236,7 +236,7 @@ fn kv(nil_reads: NilReads) -> Workload {
 /// model allows it.
 fn apply(model: &DynModel, state: &Value, inv: &Invocation, result: &Value) -> Option<Value> {
     let argument = model.argument(&op(0, "invoke", inv, inv.value.clone()), result).ok()?;
-    model.step(state, &kw(inv.f), &argument).ok()
+    model.step(state, &kw(inv.f), &argument)
 }
 
 /// A random history over `processes` processes with `ops` invocations.
@@ -371,7 +371,7 @@ fn linearizable(model: &DynModel, calls: &[Call], required: &[bool], horizon: us
             if blocked {
                 continue;
             }
-            if let Ok(next) = model.step(state, &calls[i].f, &calls[i].argument) {
+            if let Some(next) = model.step(state, &calls[i].f, &calls[i].argument) {
                 done[i] = true;
                 if go(model, calls, required, horizon, &next, done) {
                     return true;
@@ -679,8 +679,8 @@ fn is_linearization(model: &DynModel, history: &History, order: &[usize]) -> boo
             return false;
         }
         match model.step(&state, &ops[o].f, &ops[o].value) {
-            Ok(next) => state = next,
-            Err(_) => return false,
+            Some(next) => state = next,
+            None => return false,
         }
     }
     (0..ops.len()).all(|o| seen[o] || ops[o].complete.is_none())

@@ -17,7 +17,9 @@
 //! step function receives `[key value]`, built by [`Model::argument`] from the op's
 //! `:key` and its completed value.
 
-use super::{entry, expected, function, labelled, map_join, map_part, set_entry, Model, NilReads, Semantics};
+use super::{
+    entry, expected, function, labelled, map_join, map_part, set_entry, why, Model, NilReads, Semantics,
+};
 use crate::value::Value;
 
 /// A map from keys to strings, every key `""` at first unless an initial map says
@@ -73,19 +75,9 @@ fn parse<'a>(f: &Value, argument: &'a Value) -> Result<(&'a Value, KvOp<'a>), St
     Ok((key, op))
 }
 
-impl Model for Kv {
-    type State = Value;
-
-    fn name(&self) -> &str {
-        "kv"
-    }
-    fn init(&self) -> Value {
-        Value::Map(self.init.clone())
-    }
-    fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
-        parse(f, value).map(|_| ())
-    }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
+impl Kv {
+    /// A step, with its inconsistency message if `explain` asks for it.
+    fn apply(&self, state: &Value, f: &Value, value: &Value, explain: bool) -> Result<Value, String> {
         let (key, op) = parse(f, value)?;
         let entries = match state {
             Value::Map(entries) => entries.as_slice(),
@@ -101,7 +93,9 @@ impl Model for Kv {
                     || matches!(v, Value::String(s) if &**s == current)
                     || (v.is_nil() && current.is_empty());
                 if !legal {
-                    return Err(format!("can't get {v} from key {key} holding {}", Value::string(current)));
+                    return Err(why(explain, || {
+                        format!("can't get {v} from key {key} holding {}", Value::string(current))
+                    }));
                 }
                 return Ok(state.clone());
             }
@@ -111,6 +105,26 @@ impl Model for Kv {
         let mut entries = entries.to_vec();
         set_entry(&mut entries, key, (!next.is_empty()).then(|| Value::string(&next)));
         Ok(Value::Map(entries))
+    }
+}
+
+impl Model for Kv {
+    type State = Value;
+
+    fn name(&self) -> &str {
+        "kv"
+    }
+    fn init(&self) -> Value {
+        Value::Map(self.init.clone())
+    }
+    fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
+        parse(f, value).map(|_| ())
+    }
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
+        self.apply(state, f, value, false).ok()
+    }
+    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
+        self.apply(state, f, value, true).err().unwrap_or_default()
     }
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
@@ -143,10 +157,11 @@ impl Model for Kv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::step_or_why;
     use crate::read::parse_edn;
 
     fn op(m: &Kv, state: &Value, f: &str, key: &str, value: Value) -> Result<Value, String> {
-        m.step(state, &Value::keyword(f), &Value::Vector(vec![Value::string(key), value]))
+        step_or_why(m, state, &Value::keyword(f), &Value::Vector(vec![Value::string(key), value]))
     }
 
     #[test]

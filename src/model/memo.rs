@@ -148,8 +148,8 @@ impl<S: Clone + Hash + Eq> Parts<S> {
             Some(&next) => next,
             None => {
                 let next = match model.step(self.parts.get(part), f, value) {
-                    Ok(s) => self.parts.intern(s),
-                    Err(_) => ILLEGAL,
+                    Some(s) => self.parts.intern(s),
+                    None => ILLEGAL,
                 };
                 self.steps.insert(key, next);
                 next
@@ -294,8 +294,8 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         let op = self.kinds.get(kind);
         match &mut self.states {
             States::Whole(states) => match self.model.step(states.get(state), &op.0, &op.1) {
-                Ok(next) => states.intern(next),
-                Err(_) => ILLEGAL,
+                Some(next) => states.intern(next),
+                None => ILLEGAL,
             },
             States::Parts(parts) => parts.step(self.model, state, op, kind),
         }
@@ -313,7 +313,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
     /// analysis, which needs the words the table does not keep.
     pub fn explain(&self, state: StateId, kind: KindId) -> Result<M::State, String> {
         let (f, value, _) = self.kinds.get(kind);
-        self.model.step(&self.state(state), f, value)
+        super::step_or_why(self.model, &self.state(state), f, value)
     }
 
     /// A state as the analysis prints it.
@@ -420,8 +420,8 @@ mod tests {
             let i = (rng % ops.len() as u64) as usize;
             let op = &h.operations[i];
             match (memo.step(id, memo.kind(i)), model.step(&whole, &op.f, &op.value)) {
-                (Some(next), Ok(next_whole)) => (id, whole) = (next, next_whole),
-                (None, Err(_)) => {}
+                (Some(next), Some(next_whole)) => (id, whole) = (next, next_whole),
+                (None, None) => {}
                 (by_parts, by_whole) => panic!("parts say {by_parts:?}, whole states {by_whole:?}"),
             }
             assert_eq!(memo.render(id), model.render(&whole));

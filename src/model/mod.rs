@@ -30,14 +30,55 @@ pub use register::{CasRegister, Register};
 pub use set::Set;
 
 use crate::value::Value;
+use std::fmt::Debug;
 use std::hash::Hash;
 
 /// A sequential specification of an object.
 ///
+/// Two methods are required, as in Porcupine: the state before any operation
+/// ([`Model::init`]) and a step ([`Model::step`]): the next state, or `None` when the
+/// operation is impossible. The rest have defaults: the words the analysis gives for
+/// an impossible step ([`Model::inconsistency`], asked only for the few steps the
+/// analysis prints, so the search never formats a message), a check of each
+/// operation's shape before the search ([`Model::check_op`]), how a state prints
+/// ([`Model::render`]), and hooks for keyed objects.
+///
 /// States must be cheap to compare and hash; they are interned, so each distinct
 /// state is stored once however often the search meets it, and each transition is
 /// computed once per (state, distinct operation). The crate documentation's
-/// "Writing a model" section has a complete example.
+/// "Writing a model" section has a complete example; the least a model needs is
+/// this:
+///
+/// ```
+/// use knossos_rs::model::f_name;
+/// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
+///
+/// /// A register of integers, 0 at first: `:write n` and `:read n`.
+/// struct IntRegister;
+///
+/// impl Model for IntRegister {
+///     type State = i64;
+///     fn init(&self) -> i64 {
+///         0
+///     }
+///     fn step(&self, held: &i64, f: &Value, value: &Value) -> Option<i64> {
+///         match (f_name(f)?, value.as_i64()?) {
+///             ("write", n) => Some(n),
+///             ("read", n) => (n == *held).then_some(n),
+///             _ => None,
+///         }
+///     }
+/// }
+///
+/// let log = "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
+///            {:process 1, :type :invoke, :f :read, :value nil}\n{:process 1, :type :ok, :f :read, :value 0}";
+/// let history = History::complete(read::read_ops(log.as_bytes(), "log.edn", None).unwrap(), &IntRegister).unwrap();
+/// let analysis = check(&IntRegister, &history, &Options::default());
+/// assert_eq!(analysis.valid, Validity::Invalid);
+/// // The default words for an impossible step, and for a state.
+/// let end = &analysis.final_paths[0].last().unwrap().model;
+/// assert_eq!(end.to_edn(), r#"{:msg "can't :read 0 in state \"1\""}"#);
+/// ```
 ///
 /// # Determinism, and nondeterministic objects
 ///
@@ -82,18 +123,18 @@ use std::hash::Hash;
 ///             _ => Err("expected :add n or :read n, n an integer".into()),
 ///         }
 ///     }
-///     fn step(&self, states: &BTreeSet<i64>, f: &Value, value: &Value) -> Result<BTreeSet<i64>, String> {
-///         let n = value.as_i64().ok_or("expected an integer")?;
+///     fn step(&self, states: &BTreeSet<i64>, f: &Value, value: &Value) -> Option<BTreeSet<i64>> {
+///         let n = value.as_i64()?;
 ///         let next: BTreeSet<i64> = match f_name(f) {
 ///             // Applied once or twice: both outcomes are possible.
 ///             Some("add") => states.iter().flat_map(|s| [s.wrapping_add(n), s.wrapping_add(2 * n)]).collect(),
 ///             // A read keeps the states it could have seen.
 ///             _ => states.iter().copied().filter(|&s| s == n).collect(),
 ///         };
-///         if next.is_empty() {
-///             return Err(format!("can't read {n} from any of {states:?}"));
-///         }
-///         Ok(next)
+///         (!next.is_empty()).then_some(next)
+///     }
+///     fn inconsistency(&self, states: &BTreeSet<i64>, _f: &Value, value: &Value) -> String {
+///         format!("can't read {value} from any of {states:?}")
 ///     }
 ///     fn render(&self, states: &BTreeSet<i64>) -> Value {
 ///         Value::kw_map([("values", Value::Set(states.iter().map(|&s| Value::Int(s)).collect()))])
@@ -105,30 +146,54 @@ use std::hash::Hash;
 /// let read = |s, n| m.step(s, &Value::keyword("read"), &Value::Int(n));
 /// let once_or_twice = add(&m.init()).unwrap();
 /// assert_eq!(once_or_twice, BTreeSet::from([1, 2]));
-/// assert_eq!(read(&once_or_twice, 2), Ok(BTreeSet::from([2])));
-/// assert!(read(&once_or_twice, 3).is_err());
+/// assert_eq!(read(&once_or_twice, 2), Some(BTreeSet::from([2])));
+/// assert!(read(&once_or_twice, 3).is_none());
 /// ```
 pub trait Model: Send + Sync {
     /// The object's state.
-    type State: Clone + Eq + Hash + Send + Sync;
-
-    /// The name users give on the command line (`cas-register`).
-    fn name(&self) -> &str;
+    type State: Clone + Eq + Hash + Debug + Send + Sync;
 
     /// The state before any operation.
     fn init(&self) -> Self::State;
 
+    /// Applies an operation: the next state, or `None` if the operation is impossible
+    /// in this state. Say no cheaply: the words come from [`Model::inconsistency`],
+    /// and only for the steps the analysis prints.
+    fn step(&self, state: &Self::State, f: &Value, value: &Value) -> Option<Self::State>;
+
+    /// Why an operation [`Model::step`] refused is impossible in this state: the
+    /// inconsistency message of the analysis (`can't read 3 from register 0`). By
+    /// default, the operation and the state as [`Model::render`] prints it.
+    fn inconsistency(&self, state: &Self::State, f: &Value, value: &Value) -> String {
+        format!(
+            "can't {} {} in state {}",
+            f.to_edn_short(60),
+            value.to_edn_short(60),
+            self.render(state).to_edn_short(200)
+        )
+    }
+
+    /// The name users give on the command line (`cas-register`), which error
+    /// messages begin with. By default, the type's name.
+    fn name(&self) -> &str {
+        let name = std::any::type_name::<Self>();
+        name.rsplit("::").next().unwrap_or(name)
+    }
+
     /// Checks, before the search starts, that the model understands an operation
     /// with this function and (completed) value; the error says what it expects.
-    /// Operations that pass are guaranteed to reach [`Model::step`] only.
-    fn check_op(&self, f: &Value, value: &Value) -> Result<(), String>;
+    /// Operations that pass are guaranteed to reach [`Model::step`] only. By
+    /// default every operation passes.
+    fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
+        let _ = (f, value);
+        Ok(())
+    }
 
-    /// Applies an operation: the next state, or why the operation is impossible in
-    /// this state (the inconsistency message of the analysis).
-    fn step(&self, state: &Self::State, f: &Value, value: &Value) -> Result<Self::State, String>;
-
-    /// The state as the analysis prints it (`{:value 2}`).
-    fn render(&self, state: &Self::State) -> Value;
+    /// The state as the analysis prints it (`{:value 2}`). By default, the state's
+    /// `Debug` form as a string.
+    fn render(&self, state: &Self::State) -> Value {
+        Value::string(&format!("{state:?}"))
+    }
 
     /// The argument [`Model::check_op`] and [`Model::step`] receive for an
     /// operation, from its invocation's fields and its completed value. By default
@@ -184,13 +249,12 @@ pub trait Model: Send + Sync {
     ///             _ => Err("expected :add n or :read n on a :key".into()),
     ///         }
     ///     }
-    ///     fn step(&self, s: &Self::State, f: &Value, argument: &Value) -> Result<Self::State, String> {
+    ///     fn step(&self, s: &Self::State, f: &Value, argument: &Value) -> Option<Self::State> {
     ///         let Some([key, Value::Int(n)]) = argument.as_seq() else { unreachable!("check_op") };
     ///         let (key, count) = (key.to_edn(), s.get(&key.to_edn()).copied().unwrap_or(0));
     ///         match f_name(f) {
-    ///             Some("add") => Ok(s.clone().into_iter().chain([(key, count + n)]).collect()),
-    ///             _ if count == *n => Ok(s.clone()),
-    ///             _ => Err(format!("can't read {n} from counter {key} holding {count}")),
+    ///             Some("add") => Some(s.clone().into_iter().chain([(key, count + n)]).collect()),
+    ///             _ => (count == *n).then(|| s.clone()),
     ///         }
     ///     }
     ///     fn render(&self, s: &Self::State) -> Value {
@@ -273,8 +337,11 @@ impl<M: Model + ?Sized> Model for Box<M> {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         (**self).check_op(f, value)
     }
-    fn step(&self, state: &M::State, f: &Value, value: &Value) -> Result<M::State, String> {
+    fn step(&self, state: &M::State, f: &Value, value: &Value) -> Option<M::State> {
         (**self).step(state, f, value)
+    }
+    fn inconsistency(&self, state: &M::State, f: &Value, value: &Value) -> String {
+        (**self).inconsistency(state, f, value)
     }
     fn render(&self, state: &M::State) -> Value {
         (**self).render(state)
@@ -478,6 +545,38 @@ pub fn builtin(name: &str, options: &ModelOptions) -> Result<DynModel, String> {
         _ => return Err(format!("unknown model `{name}`; the models are: {}", BUILTIN.join(", "))),
     };
     Ok(model)
+}
+
+/// A step with its words: the next state, or why the operation is impossible
+/// ([`Model::step`], then [`Model::inconsistency`] if it refused).
+///
+/// ```
+/// use knossos_rs::model::{self, step_or_why};
+/// use knossos_rs::Value;
+///
+/// let m = model::builtin("cas-register", &Default::default()).unwrap();
+/// let cas = |old, new| Value::Vector(vec![Value::Int(old), Value::Int(new)]);
+/// let one = step_or_why(&m, &m.init(), &Value::keyword("write"), &Value::Int(1)).unwrap();
+/// assert_eq!(step_or_why(&m, &one, &Value::keyword("cas"), &cas(1, 2)), Ok(Value::Int(2)));
+/// assert_eq!(step_or_why(&m, &one, &Value::keyword("cas"), &cas(3, 4)), Err("can't CAS 1 from 3 to 4".into()));
+/// ```
+pub fn step_or_why<M: Model + ?Sized>(
+    model: &M,
+    state: &M::State,
+    f: &Value,
+    value: &Value,
+) -> Result<M::State, String> {
+    model.step(state, f, value).ok_or_else(|| model.inconsistency(state, f, value))
+}
+
+/// An inconsistency message, made only when `explain` asks for it: the search needs
+/// to know that a step is impossible, the analysis why, for a few steps.
+fn why(explain: bool, message: impl FnOnce() -> String) -> String {
+    if explain {
+        message()
+    } else {
+        String::new()
+    }
 }
 
 /// The name of an operation's function, whether written as a keyword, string or symbol.

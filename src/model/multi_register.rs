@@ -7,7 +7,7 @@
 //! `{:value {:x 1, :y 0}}`. A key holding nil is absent from it: reading it gives nil
 //! either way, and one form per meaning lets the search intern equal states once.
 
-use super::{entry, expected, function, labelled, set_entry, Model, NilReads};
+use super::{entry, expected, function, labelled, set_entry, why, Model, NilReads};
 use crate::value::Value;
 
 /// Registers named by keys, all nil at first unless an initial map says otherwise.
@@ -56,6 +56,28 @@ fn micro_ops<'a>(
     }))
 }
 
+impl MultiRegister {
+    /// A step, with its inconsistency message if `explain` asks for it.
+    fn apply(&self, state: &Value, f: &Value, value: &Value, explain: bool) -> Result<Value, String> {
+        let mut registers = match state {
+            Value::Map(entries) => entries.clone(),
+            _ => Vec::new(),
+        };
+        for op in micro_ops(f, value)? {
+            match op? {
+                Micro::Read(k, v) => {
+                    let current = entry(&registers, k).unwrap_or(&Value::Nil);
+                    if !(self.nil_reads.is_unknown(v) || v == current) {
+                        return Err(why(explain, || format!("{current}≠{v}")));
+                    }
+                }
+                Micro::Write(k, v) => set_entry(&mut registers, k, (!v.is_nil()).then(|| v.clone())),
+            }
+        }
+        Ok(Value::Map(registers))
+    }
+}
+
 impl Model for MultiRegister {
     type State = Value;
 
@@ -68,23 +90,11 @@ impl Model for MultiRegister {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         micro_ops(f, value)?.try_for_each(|op| op.map(|_| ()))
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
-        let mut registers = match state {
-            Value::Map(entries) => entries.clone(),
-            _ => Vec::new(),
-        };
-        for op in micro_ops(f, value)? {
-            match op? {
-                Micro::Read(k, v) => {
-                    let current = entry(&registers, k).unwrap_or(&Value::Nil);
-                    if !(self.nil_reads.is_unknown(v) || v == current) {
-                        return Err(format!("{current}≠{v}"));
-                    }
-                }
-                Micro::Write(k, v) => set_entry(&mut registers, k, (!v.is_nil()).then(|| v.clone())),
-            }
-        }
-        Ok(Value::Map(registers))
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
+        self.apply(state, f, value, false).ok()
+    }
+    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
+        self.apply(state, f, value, true).err().unwrap_or_default()
     }
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
@@ -94,10 +104,11 @@ impl Model for MultiRegister {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::step_or_why;
     use crate::read::parse_edn;
 
     fn txn(m: &MultiRegister, state: &Value, ops: &str) -> Result<String, String> {
-        m.step(state, &Value::keyword("txn"), &parse_edn(ops).unwrap()).map(|s| s.to_edn())
+        step_or_why(m, state, &Value::keyword("txn"), &parse_edn(ops).unwrap()).map(|s| s.to_edn())
     }
 
     #[test]

@@ -40,13 +40,16 @@ impl Model for Mutex {
     fn check_op(&self, f: &Value, _value: &Value) -> Result<(), String> {
         acquires(f).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, _value: &Value) -> Result<Value, String> {
+    fn step(&self, state: &Value, f: &Value, _value: &Value) -> Option<Value> {
         let locked = matches!(state, Value::Bool(true));
-        match (acquires(f)?, locked) {
-            (true, false) => Ok(Value::Bool(true)),
-            (true, true) => Err("already held".into()),
-            (false, true) => Ok(Value::Bool(false)),
-            (false, false) => Err("not held".into()),
+        // check_op let only :acquire and :release through
+        (acquires(f).ok()? != locked).then_some(Value::Bool(!locked))
+    }
+    fn inconsistency(&self, state: &Value, f: &Value, _value: &Value) -> String {
+        match (acquires(f), state) {
+            (Ok(true), Value::Bool(true)) => "already held".into(),
+            (Ok(false), _) => "not held".into(),
+            _ => String::new(),
         }
     }
     fn render(&self, state: &Value) -> Value {
@@ -57,18 +60,19 @@ impl Model for Mutex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::step_or_why;
 
     #[test]
     fn acquire_and_release_alternate() {
         let m = Mutex::default();
         let (acquire, release) = (Value::keyword("acquire"), Value::keyword("release"));
         let free = m.init();
-        let held = m.step(&free, &acquire, &Value::Nil).unwrap();
+        let held = step_or_why(&m, &free, &acquire, &Value::Nil).unwrap();
         assert_eq!(m.render(&held).to_edn(), "{:locked? true}");
-        assert_eq!(m.step(&held, &acquire, &Value::Nil), Err("already held".into()));
+        assert_eq!(step_or_why(&m, &held, &acquire, &Value::Nil), Err("already held".into()));
         // the value is ignored, whatever it is
-        assert_eq!(m.step(&held, &release, &Value::Int(7)), Ok(free.clone()));
-        assert_eq!(m.step(&free, &release, &Value::Nil), Err("not held".into()));
+        assert_eq!(step_or_why(&m, &held, &release, &Value::Int(7)), Ok(free.clone()));
+        assert_eq!(step_or_why(&m, &free, &release, &Value::Nil), Err("not held".into()));
         let e = m.check_op(&Value::keyword("lock"), &Value::Nil).unwrap_err();
         assert!(e.contains(":acquire and :release"), "{e}");
     }

@@ -23,8 +23,8 @@ impl Model for Noop {
     fn check_op(&self, _f: &Value, _value: &Value) -> Result<(), String> {
         Ok(())
     }
-    fn step(&self, _state: &Value, _f: &Value, _value: &Value) -> Result<Value, String> {
-        Ok(Value::Nil)
+    fn step(&self, _state: &Value, _f: &Value, _value: &Value) -> Option<Value> {
+        Some(Value::Nil)
     }
     fn render(&self, _state: &Value) -> Value {
         Value::Map(Vec::new())

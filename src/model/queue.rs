@@ -5,7 +5,7 @@
 //! returned, and print their state as `{:pending [1 2]}`. The messages are Knossos's,
 //! which prints the element with `str` (so nil prints as nothing).
 
-use super::{expected, function, labelled, Model, Semantics};
+use super::{expected, function, labelled, why, Model, Semantics};
 use crate::value::Value;
 
 /// A queue that hands out its pending elements in any order.
@@ -62,6 +62,29 @@ fn add(counts: &mut Vec<(Value, Value)>, e: &Value) {
     }
 }
 
+impl UnorderedQueue {
+    /// A step, with its inconsistency message if `explain` asks for it.
+    fn apply(&self, state: &Value, f: &Value, value: &Value, explain: bool) -> Result<Value, String> {
+        let mut counts = match state {
+            Value::Map(counts) => counts.clone(),
+            _ => Vec::new(),
+        };
+        match parse(f, value)? {
+            QueueOp::Enqueue(v) => add(&mut counts, v),
+            QueueOp::Dequeue(v) => match counts.iter().position(|(x, _)| x == v) {
+                None => return Err(why(explain, || format!("can't dequeue {}", v.to_str()))),
+                Some(i) => match counts[i].1.as_i64() {
+                    Some(n) if n > 1 => counts[i].1 = Value::Int(n - 1),
+                    _ => {
+                        counts.remove(i);
+                    }
+                },
+            },
+        }
+        Ok(Value::Map(counts))
+    }
+}
+
 impl Model for UnorderedQueue {
     type State = Value;
 
@@ -74,24 +97,11 @@ impl Model for UnorderedQueue {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         parse(f, value).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
-        let mut counts = match state {
-            Value::Map(counts) => counts.clone(),
-            _ => Vec::new(),
-        };
-        match parse(f, value)? {
-            QueueOp::Enqueue(v) => add(&mut counts, v),
-            QueueOp::Dequeue(v) => match counts.iter().position(|(x, _)| x == v) {
-                None => return Err(format!("can't dequeue {}", v.to_str())),
-                Some(i) => match counts[i].1.as_i64() {
-                    Some(n) if n > 1 => counts[i].1 = Value::Int(n - 1),
-                    _ => {
-                        counts.remove(i);
-                    }
-                },
-            },
-        }
-        Ok(Value::Map(counts))
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
+        self.apply(state, f, value, false).ok()
+    }
+    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
+        self.apply(state, f, value, true).err().unwrap_or_default()
     }
     fn render(&self, state: &Value) -> Value {
         let pending = match state {
@@ -118,6 +128,21 @@ impl FifoQueue {
     }
 }
 
+impl FifoQueue {
+    /// A step, with its inconsistency message if `explain` asks for it.
+    fn apply(&self, state: &Value, f: &Value, value: &Value, explain: bool) -> Result<Value, String> {
+        let pending = state.as_seq().unwrap_or_default();
+        match parse(f, value)? {
+            QueueOp::Enqueue(v) => Ok(Value::Vector(pending.iter().chain([v]).cloned().collect())),
+            QueueOp::Dequeue(v) => match pending.split_first() {
+                None => Err(why(explain, || format!("can't dequeue {} from empty queue", v.to_str()))),
+                Some((head, rest)) if head == v => Ok(Value::Vector(rest.to_vec())),
+                Some(_) => Err(why(explain, || format!("can't dequeue {}", v.to_str()))),
+            },
+        }
+    }
+}
+
 impl Model for FifoQueue {
     type State = Value;
 
@@ -130,16 +155,11 @@ impl Model for FifoQueue {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         parse(f, value).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
-        let pending = state.as_seq().unwrap_or_default();
-        match parse(f, value)? {
-            QueueOp::Enqueue(v) => Ok(Value::Vector(pending.iter().chain([v]).cloned().collect())),
-            QueueOp::Dequeue(v) => match pending.split_first() {
-                None => Err(format!("can't dequeue {} from empty queue", v.to_str())),
-                Some((head, rest)) if head == v => Ok(Value::Vector(rest.to_vec())),
-                Some(_) => Err(format!("can't dequeue {}", v.to_str())),
-            },
-        }
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
+        self.apply(state, f, value, false).ok()
+    }
+    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
+        self.apply(state, f, value, true).err().unwrap_or_default()
     }
     fn render(&self, state: &Value) -> Value {
         labelled("pending", state)
@@ -152,9 +172,10 @@ impl Model for FifoQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::step_or_why;
 
     fn steps<M: Model<State = Value>>(m: &M, ops: &[(&str, i64)]) -> Result<Value, String> {
-        ops.iter().try_fold(m.init(), |s, (f, v)| m.step(&s, &Value::keyword(f), &Value::Int(*v)))
+        ops.iter().try_fold(m.init(), |s, (f, v)| step_or_why(m, &s, &Value::keyword(f), &Value::Int(*v)))
     }
 
     #[test]
@@ -169,7 +190,10 @@ mod tests {
         let a = steps(&m, &[("enqueue", 1), ("enqueue", 2)]).unwrap();
         let b = steps(&m, &[("enqueue", 2), ("enqueue", 1)]).unwrap();
         assert_eq!(a, b);
-        assert_eq!(m.step(&a, &Value::keyword("dequeue"), &Value::Nil), Err("can't dequeue ".into()));
+        assert_eq!(
+            step_or_why(&m, &a, &Value::keyword("dequeue"), &Value::Nil),
+            Err("can't dequeue ".into())
+        );
     }
 
     #[test]
@@ -177,7 +201,10 @@ mod tests {
         let m = FifoQueue::default();
         let s = steps(&m, &[("enqueue", 1), ("enqueue", 2)]).unwrap();
         assert_eq!(m.render(&s).to_edn(), "{:pending [1 2]}");
-        assert_eq!(m.step(&s, &Value::keyword("dequeue"), &Value::Int(2)), Err("can't dequeue 2".into()));
+        assert_eq!(
+            step_or_why(&m, &s, &Value::keyword("dequeue"), &Value::Int(2)),
+            Err("can't dequeue 2".into())
+        );
         assert_eq!(steps(&m, &[("dequeue", 3)]), Err("can't dequeue 3 from empty queue".into()));
         let s = steps(&m, &[("enqueue", 1), ("enqueue", 2), ("dequeue", 1)]).unwrap();
         assert_eq!(m.render(&s).to_edn(), "{:pending [2]}");

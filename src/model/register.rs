@@ -1,6 +1,6 @@
 //! Registers: `register` (read, write) and `cas-register` (read, write, compare-and-set).
 
-use super::{expected, function, labelled, Model, NilReads, Semantics};
+use super::{expected, function, labelled, why, Model, NilReads, Semantics};
 use crate::value::Value;
 
 /// A read/write register whose state is any value.
@@ -40,6 +40,35 @@ fn parse<'a>(f: &Value, value: &'a Value, cas: bool) -> Result<RegisterOp<'a>, S
     }
 }
 
+impl Register {
+    /// A step, with its inconsistency message if `explain` asks for it.
+    fn apply(&self, state: &Value, f: &Value, value: &Value, explain: bool) -> Result<Value, String> {
+        match parse(f, value, false)? {
+            RegisterOp::Write(v) => Ok(v.clone()),
+            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
+            RegisterOp::Read(v) => Err(why(explain, || format!("{state}≠{v}"))),
+            RegisterOp::Cas(..) => unreachable!("parse rejects :cas for a plain register"),
+        }
+    }
+}
+
+impl CasRegister {
+    /// A step, with its inconsistency message if `explain` asks for it.
+    fn apply(&self, state: &Value, f: &Value, value: &Value, explain: bool) -> Result<Value, String> {
+        match parse(f, value, true)? {
+            RegisterOp::Write(v) => Ok(v.clone()),
+            RegisterOp::Cas(old, new) if old == state => Ok(new.clone()),
+            RegisterOp::Cas(old, new) => Err(why(explain, || {
+                format!("can't CAS {} from {} to {}", state.to_str(), old.to_str(), new.to_str())
+            })),
+            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
+            RegisterOp::Read(v) => {
+                Err(why(explain, || format!("can't read {} from register {}", v.to_str(), state.to_str())))
+            }
+        }
+    }
+}
+
 /// Whether reading `v` from a register holding `state` is legal.
 fn can_read(state: &Value, v: &Value, nil_reads: NilReads) -> bool {
     nil_reads.is_unknown(v) || v == state
@@ -57,13 +86,11 @@ impl Model for Register {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         parse(f, value, false).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
-        match parse(f, value, false)? {
-            RegisterOp::Write(v) => Ok(v.clone()),
-            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
-            RegisterOp::Read(v) => Err(format!("{state}≠{v}")),
-            RegisterOp::Cas(..) => unreachable!("parse rejects :cas for a plain register"),
-        }
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
+        self.apply(state, f, value, false).ok()
+    }
+    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
+        self.apply(state, f, value, true).err().unwrap_or_default()
     }
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
@@ -85,16 +112,11 @@ impl Model for CasRegister {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         parse(f, value, true).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
-        match parse(f, value, true)? {
-            RegisterOp::Write(v) => Ok(v.clone()),
-            RegisterOp::Cas(old, new) if old == state => Ok(new.clone()),
-            RegisterOp::Cas(old, new) => {
-                Err(format!("can't CAS {} from {} to {}", state.to_str(), old.to_str(), new.to_str()))
-            }
-            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
-            RegisterOp::Read(v) => Err(format!("can't read {} from register {}", v.to_str(), state.to_str())),
-        }
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
+        self.apply(state, f, value, false).ok()
+    }
+    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
+        self.apply(state, f, value, true).err().unwrap_or_default()
     }
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
@@ -107,6 +129,7 @@ impl Model for CasRegister {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::step_or_why;
 
     fn kw(s: &str) -> Value {
         Value::keyword(s)
@@ -121,17 +144,20 @@ mod tests {
         let m = CasRegister { init: Value::Int(0), nil_reads: NilReads::Unknown };
         let s = m.init();
         // write always succeeds and sets the value
-        assert_eq!(m.step(&s, &kw("write"), &Value::Int(3)), Ok(Value::Int(3)));
+        assert_eq!(step_or_why(&m, &s, &kw("write"), &Value::Int(3)), Ok(Value::Int(3)));
         // cas from the current value succeeds, from another fails with Knossos's message
-        assert_eq!(m.step(&s, &kw("cas"), &pair(0, 5)), Ok(Value::Int(5)));
-        assert_eq!(m.step(&s, &kw("cas"), &pair(1, 5)), Err("can't CAS 0 from 1 to 5".into()));
+        assert_eq!(step_or_why(&m, &s, &kw("cas"), &pair(0, 5)), Ok(Value::Int(5)));
+        assert_eq!(step_or_why(&m, &s, &kw("cas"), &pair(1, 5)), Err("can't CAS 0 from 1 to 5".into()));
         // reads: equal value, or nil (unknown) are legal
-        assert_eq!(m.step(&s, &kw("read"), &Value::Int(0)), Ok(Value::Int(0)));
-        assert_eq!(m.step(&s, &kw("read"), &Value::Nil), Ok(Value::Int(0)));
-        assert_eq!(m.step(&s, &kw("read"), &Value::Int(2)), Err("can't read 2 from register 0".into()));
+        assert_eq!(step_or_why(&m, &s, &kw("read"), &Value::Int(0)), Ok(Value::Int(0)));
+        assert_eq!(step_or_why(&m, &s, &kw("read"), &Value::Nil), Ok(Value::Int(0)));
+        assert_eq!(
+            step_or_why(&m, &s, &kw("read"), &Value::Int(2)),
+            Err("can't read 2 from register 0".into())
+        );
         // str prints nil as nothing, as Knossos's message does
         assert_eq!(
-            m.step(&Value::Nil, &kw("read"), &Value::Int(2)),
+            step_or_why(&m, &Value::Nil, &kw("read"), &Value::Int(2)),
             Err("can't read 2 from register ".into())
         );
     }
@@ -139,14 +165,14 @@ mod tests {
     #[test]
     fn nil_reads_absent() {
         let m = CasRegister { init: Value::Int(0), nil_reads: NilReads::Absent };
-        assert!(m.step(&Value::Int(0), &kw("read"), &Value::Nil).is_err());
-        assert!(m.step(&Value::Nil, &kw("read"), &Value::Nil).is_ok());
+        assert!(step_or_why(&m, &Value::Int(0), &kw("read"), &Value::Nil).is_err());
+        assert!(step_or_why(&m, &Value::Nil, &kw("read"), &Value::Nil).is_ok());
     }
 
     #[test]
     fn register_steps_and_messages() {
         let m = Register { init: Value::Nil, nil_reads: NilReads::Unknown };
-        assert_eq!(m.step(&Value::Int(0), &kw("read"), &Value::Int(1)), Err("0≠1".into()));
+        assert_eq!(step_or_why(&m, &Value::Int(0), &kw("read"), &Value::Int(1)), Err("0≠1".into()));
         assert!(m.check_op(&kw("cas"), &pair(0, 1)).is_err());
         // f may be a string or a symbol too
         assert!(m.check_op(&Value::string("write"), &Value::Int(1)).is_ok());

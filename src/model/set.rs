@@ -4,7 +4,7 @@
 //! a wildcard here (a set read returns the whole set or fails), and a vector never
 //! equals a set, as in Clojure. The state prints as `{:value #{1 2}}`.
 
-use super::{expected, function, labelled, Model, Semantics};
+use super::{expected, function, labelled, why, Model, Semantics};
 use crate::value::Value;
 
 /// A set, empty at first unless an initial set says otherwise.
@@ -33,6 +33,22 @@ impl Set {
     }
 }
 
+impl Set {
+    /// A step, with its inconsistency message if `explain` asks for it.
+    fn apply(&self, state: &Value, f: &Value, value: &Value, explain: bool) -> Result<Value, String> {
+        let elements = match state {
+            Value::Set(elements) => elements.as_slice(),
+            _ => &[],
+        };
+        match function(f, &["add", "read"])? {
+            "add" if elements.contains(value) => Ok(state.clone()),
+            "add" => Ok(Value::Set(elements.iter().chain([value]).cloned().collect())),
+            _ if value == state => Ok(state.clone()),
+            _ => Err(why(explain, || format!("can't read {value} from {state}"))),
+        }
+    }
+}
+
 impl Model for Set {
     type State = Value;
 
@@ -45,17 +61,11 @@ impl Model for Set {
     fn check_op(&self, f: &Value, _value: &Value) -> Result<(), String> {
         function(f, &["add", "read"]).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Result<Value, String> {
-        let elements = match state {
-            Value::Set(elements) => elements.as_slice(),
-            _ => &[],
-        };
-        match function(f, &["add", "read"])? {
-            "add" if elements.contains(value) => Ok(state.clone()),
-            "add" => Ok(Value::Set(elements.iter().chain([value]).cloned().collect())),
-            _ if value == state => Ok(state.clone()),
-            _ => Err(format!("can't read {value} from {state}")),
-        }
+    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
+        self.apply(state, f, value, false).ok()
+    }
+    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
+        self.apply(state, f, value, true).err().unwrap_or_default()
     }
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
@@ -68,6 +78,7 @@ impl Model for Set {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::step_or_why;
     use crate::read::parse_edn;
 
     #[test]
@@ -75,16 +86,16 @@ mod tests {
         let m = Set::default();
         let (add, read) = (Value::keyword("add"), Value::keyword("read"));
         let v = |edn: &str| parse_edn(edn).unwrap();
-        let one = m.step(&m.init(), &add, &v("1")).unwrap();
-        let two = m.step(&one, &add, &v("2")).unwrap();
+        let one = step_or_why(&m, &m.init(), &add, &v("1")).unwrap();
+        let two = step_or_why(&m, &one, &add, &v("2")).unwrap();
         assert_eq!(m.render(&two).to_edn(), "{:value #{1 2}}");
         // adding an element twice changes nothing
-        assert_eq!(m.step(&two, &add, &v("1")).unwrap().to_edn(), "#{1 2}");
+        assert_eq!(step_or_why(&m, &two, &add, &v("1")).unwrap().to_edn(), "#{1 2}");
         // order does not matter; 2N is 2
-        assert!(m.step(&two, &read, &v("#{2N 1}")).is_ok());
-        assert_eq!(m.step(&two, &read, &v("#{1}")), Err("can't read #{1} from #{1 2}".into()));
-        assert_eq!(m.step(&two, &read, &v("[1 2]")), Err("can't read [1 2] from #{1 2}".into()));
-        assert_eq!(m.step(&m.init(), &read, &Value::Nil), Err("can't read nil from #{}".into()));
+        assert!(step_or_why(&m, &two, &read, &v("#{2N 1}")).is_ok());
+        assert_eq!(step_or_why(&m, &two, &read, &v("#{1}")), Err("can't read #{1} from #{1 2}".into()));
+        assert_eq!(step_or_why(&m, &two, &read, &v("[1 2]")), Err("can't read [1 2] from #{1 2}".into()));
+        assert_eq!(step_or_why(&m, &m.init(), &read, &Value::Nil), Err("can't read nil from #{}".into()));
         assert!(m.check_op(&Value::keyword("remove"), &v("1")).unwrap_err().contains(":add and :read"));
     }
 }
