@@ -52,16 +52,16 @@
 //!   earliest completion (the initial block's virtual head completes at −1, before
 //!   everything, which forces it first). So an order of blocks is valid iff it
 //!   extends the relation "`C` must precede `B`" (`f(C) < s(B)`), and one exists iff
-//!   that relation has no cycle. [`order`] finds a source repeatedly: if the block
+//!   that relation has no cycle. The engine finds a source repeatedly: if the block
 //!   with the earliest completion `K` has `s(K)` before the second earliest
 //!   completion, `K` is a source; otherwise a source must have `s` before `f(K)`,
 //!   and the block of least `s` other than `K` is then one if any is. Removing a
 //!   source keeps the rest acyclic, so the greedy order is complete.
 //!
 //! The unordered queue is simpler still: each dequeue must follow its enqueue, and
-//! nothing else is forced (see [`queue`]). The FIFO queue is built greedily and each
+//! nothing else is forced (the `queue` module). The FIFO queue is built greedily and each
 //! answer proved by what was found: a legal sequence, or a pair of elements dequeued
-//! against their order (see [`fifo`]).
+//! against their order (the `fifo` module).
 //!
 //! # The failing operation
 //!
