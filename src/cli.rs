@@ -149,6 +149,12 @@ struct CheckArgs {
     #[arg(long)]
     no_partition: bool,
 
+    /// Stop every key at the first that is not linearizable, as Porcupine does: the
+    /// verdict is false at once, the keys still undecided `:unknown` (cause
+    /// `:stopped`). For CI, where the first failure is the answer.
+    #[arg(long)]
+    fail_fast: bool,
+
     /// Stop the search before its caches hold more than this (`200MiB`, `2GiB`) and
     /// answer `:unknown` with cause `:memory-limit`. Default: half of physical memory.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -297,6 +303,7 @@ fn run_check(args: CheckArgs) -> i32 {
         cancel: None,
         partition: !args.no_partition,
         progress: None,
+        fail_fast: args.fail_fast,
     };
     let files = match expand(&args.files) {
         Ok(files) => files,

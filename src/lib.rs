@@ -170,6 +170,10 @@ pub struct Options {
     pub partition: bool,
     /// Counts the partitions checked, for a progress bar.
     pub progress: Option<Progress>,
+    /// Stop every key at the first that is not linearizable (their analyses say
+    /// `:unknown`, cause `:stopped`), as Porcupine does: for CI, where the first
+    /// failure is the answer.
+    pub fail_fast: bool,
 }
 
 impl Default for Options {
@@ -182,6 +186,7 @@ impl Default for Options {
             cancel: None,
             partition: true,
             progress: None,
+            fail_fast: false,
         }
     }
 }
@@ -189,33 +194,76 @@ impl Default for Options {
 /// Checks a completed history against a model: key by key if the model splits
 /// histories (and `options.partition`), keys in parallel on rayon's pool, the time
 /// and memory limits covering all keys together.
+///
+/// Under a deadline (or with [`Options::fail_fast`]) every key first gets a short
+/// slice of its own (a twentieth of the time left, from 50 ms to 1 s): the easy keys finish in it, and those still
+/// undecided then share what is left, so that a few hard keys cannot hold every
+/// core until the deadline while the others, and a failure among them, wait.
 pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
-    let deadline = options.time_limit.map(|t| std::time::Instant::now() + t);
+    let now = std::time::Instant::now();
+    let deadline = options.time_limit.map(|t| now.checked_add(t).unwrap_or(now + YEAR));
     let memory = options.memory_limit.unwrap_or_else(search::budget::default_memory_limit);
     let budget = search::Budget::new(deadline, memory, options.cancel.clone());
     let parts = options.partition.then(|| partition::by_key(history, model)).flatten();
     let progress = options.progress.as_ref();
     progress.inspect(|p| p.add_parts(parts.as_ref().map_or(1, Vec::len)));
     let by_key = parts.is_none();
-    let check_counted = |history: &History, budget: &search::Budget| {
-        let analysis = check_one(model, history, options, by_key, budget);
+    let Some(parts) = parts else {
+        let analysis = check_one(model, history, options, by_key, &budget);
         progress.inspect(|p| p.add_checked());
+        return analysis;
+    };
+    let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let budget = if options.fail_fast { budget.stopping(&failed) } else { budget };
+    let slice = (deadline.is_some() || options.fail_fast).then(|| slice(deadline));
+    // Largest first, so that a long key does not start last; results in key order.
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(parts[i].operations()));
+    let run = |i: usize, until: Option<std::time::Instant>| {
+        let analysis = check_one(model, &parts[i].history(history), options, by_key, &budget.share(until));
+        if analysis.valid == Validity::Invalid {
+            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         analysis
     };
-    match parts {
-        None => check_counted(history, &budget),
-        Some(parts) => {
-            // Largest first, so that a long key does not start last; results in key order.
-            let mut order: Vec<usize> = (0..parts.len()).collect();
-            order.sort_by_key(|&i| std::cmp::Reverse(parts[i].operations()));
-            let mut analyses: Vec<(usize, Analysis)> = order
-                .into_par_iter()
-                .map(|i| (i, check_counted(&parts[i].history(history), &budget.share(None))))
-                .collect();
-            analyses.sort_by_key(|&(i, _)| i);
-            Analysis::combine(parts.into_iter().zip(analyses).map(|(p, (_, a))| (p.key, a)).collect())
-        }
-    }
+    let mut analyses: Vec<(usize, Analysis)> = order
+        .into_par_iter()
+        .map(|i| {
+            let analysis = run(i, slice.map(|s| std::time::Instant::now() + s));
+            // Out of its slice, not of the whole budget: its turn comes again below.
+            let again = slice.is_some()
+                && analysis.cause == Some(Cause::Timeout)
+                && deadline.is_none_or(|d| std::time::Instant::now() < d);
+            if !again {
+                progress.inspect(|p| p.add_checked());
+            }
+            (i, analysis, again)
+        })
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(i, analysis, again)| match again {
+            false => (i, analysis),
+            true => {
+                let analysis = run(i, None);
+                progress.inspect(|p| p.add_checked());
+                (i, analysis)
+            }
+        })
+        .collect();
+    analyses.sort_by_key(|&(i, _)| i);
+    Analysis::combine(parts.into_iter().zip(analyses).map(|(p, (_, a))| (p.key, a)).collect())
+}
+
+/// A deadline so far off that it never comes (a time limit too long to add to now).
+const YEAR: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
+
+/// How long each key first runs alone when keys share a deadline: a twentieth of
+/// the time left, from 50 ms to 1 s (1 s without a deadline, with `fail_fast`).
+fn slice(deadline: Option<std::time::Instant>) -> std::time::Duration {
+    use std::time::Duration;
+    let left =
+        deadline.map_or(Duration::from_secs(20), |d| d.saturating_duration_since(std::time::Instant::now()));
+    (left / 20).clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
 /// Whether the unique-value engine ([`search::unique`]) applies to every part

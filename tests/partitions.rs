@@ -174,3 +174,94 @@ fn plain_histories_do_not_look_independent() {
     let e = History::complete(raw(plain), &Independent(m)).unwrap_err();
     assert!(e[0].message.contains("[key value]"), "{}", e[0].message);
 }
+
+/// Generated keys of an independent cas-register history (one with a stale read),
+/// about 1 500 operations each, then four keys no search decides: 1 500 writes each
+/// read back, then 40 crashed writes of distinct values, a read of each, a read of a
+/// value never written, and a last write of a value already written (so that the
+/// unique-value engine stays out). The hard keys start first, as the largest, and
+/// without a share for each key would hold both cores until the deadline; the
+/// generated keys need thousands of search steps, so they check the budget and
+/// would then stop at once.
+fn easy_and_hard() -> (DynModel, History, Value) {
+    use knossos_rs::generate::{generate, Anomaly, OutFormat, Spec};
+    let spec = Spec {
+        keys: Some(6),
+        processes: 5,
+        ops: 9000,
+        anomaly: Some(Anomaly::StaleRead),
+        seed: 4,
+        ..Spec::default()
+    };
+    let mut edn = Vec::new();
+    let generated = generate(&spec, OutFormat::Edn, &mut edn).unwrap();
+    let mut index = generated.ops;
+    let mut line = |process: i64, kind: &str, f: &str, key: i64, value: &str| {
+        let text = format!(
+            "{{:index {index}, :type :{kind}, :process {process}, :f :{f}, :value [{key} {value}]}}\n"
+        );
+        index += 1;
+        edn.extend_from_slice(text.as_bytes());
+    };
+    for key in 100..104 {
+        let base = key * 1_000_000;
+        for i in 0..1500 {
+            line(base - 1, "invoke", "write", key, &(100 + i % 2).to_string());
+            line(base - 1, "ok", "write", key, &(100 + i % 2).to_string());
+            line(base - 1, "invoke", "read", key, "nil");
+            line(base - 1, "ok", "read", key, &(100 + i % 2).to_string());
+        }
+        (0..40).for_each(|i| line(base + i, "invoke", "write", key, &i.to_string()));
+        (0..40).for_each(|i| line(base + i, "info", "write", key, &i.to_string()));
+        for i in 0..=40 {
+            let value = if i < 40 { i.to_string() } else { "9999".into() };
+            line(base + 100 + i, "invoke", "read", key, "nil");
+            line(base + 100 + i, "ok", "read", key, &value);
+        }
+        line(base + 999, "invoke", "write", key, "0");
+    }
+    let model: DynModel = Box::new(Independent(model::builtin("cas-register", &Default::default()).unwrap()));
+    let history =
+        History::complete(knossos_rs::read::read_ops(&edn, "mixed.edn", None).unwrap(), &model).unwrap();
+    (model, history, generated.anomaly.unwrap().key.unwrap())
+}
+
+#[test]
+fn under_a_deadline_every_key_gets_its_share() {
+    let (model, history, failing) = easy_and_hard();
+    let options = Options { time_limit: Some(std::time::Duration::from_secs(3)), ..Default::default() };
+    let progress = Progress::default();
+    let a = check(&model, &history, &Options { progress: Some(progress.clone()), ..options });
+    // The generated keys are decided in their slices; the hard ones use up the rest.
+    assert_eq!(a.valid, Validity::Invalid);
+    assert_eq!(a.failures, vec![failing.clone()]);
+    for (key, k) in &a.results {
+        match key.as_i64() {
+            Some(100..) => {
+                assert_eq!((k.valid, k.cause), (Validity::Unknown, Some(knossos_rs::Cause::Timeout)))
+            }
+            _ if *key == failing => assert_eq!(k.valid, Validity::Invalid),
+            _ => assert_eq!(k.valid, Validity::Valid, "key {key}"),
+        }
+    }
+    // Each key counted once, though the hard ones ran twice.
+    assert_eq!((progress.checked(), progress.parts()), (10, 10));
+}
+
+#[test]
+fn fail_fast_stops_every_key_at_the_first_failure() {
+    let (model, history, failing) = easy_and_hard();
+    let options = Options {
+        fail_fast: true,
+        time_limit: Some(std::time::Duration::from_secs(60)),
+        ..Default::default()
+    };
+    let a = check(&model, &history, &options);
+    assert_eq!(a.valid, Validity::Invalid);
+    assert_eq!(a.failures, vec![failing]);
+    // The hard keys ran out of their slices before the failure was found, and were
+    // stopped by it at once (long before the time limit).
+    for (key, k) in a.results.iter().filter(|(key, _)| key.as_i64() >= Some(100)) {
+        assert_eq!((k.valid, k.cause), (Validity::Unknown, Some(knossos_rs::Cause::Stopped)), "key {key}");
+    }
+}

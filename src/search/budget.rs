@@ -26,6 +26,9 @@ pub enum Cause {
     /// `--algorithm unique` was asked for a history whose written values are not
     /// unique (or a model it does not know).
     Declined,
+    /// Another key was found not linearizable first, and the check stops at the
+    /// first failure (`--fail-fast`).
+    Stopped,
 }
 
 impl Cause {
@@ -36,6 +39,7 @@ impl Cause {
             Cause::MemoryLimit => "memory-limit",
             Cause::Cancelled => "cancelled",
             Cause::Declined => "declined",
+            Cause::Stopped => "stopped",
         }
     }
 }
@@ -117,12 +121,25 @@ pub struct Budget {
     decided: AtomicBool,
     /// Bytes held by every search sharing this budget's pool.
     used: Arc<AtomicUsize>,
+    /// Set when another key has failed and the check stops at the first failure.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Budget {
     pub fn new(deadline: Option<Instant>, memory_limit: usize, cancel: Option<Cancel>) -> Budget {
         let used = Arc::new(AtomicUsize::new(0));
-        Budget { deadline, memory_limit, cancel, decided: AtomicBool::new(false), used }
+        Budget { deadline, memory_limit, cancel, decided: AtomicBool::new(false), used, stop: None }
+    }
+
+    /// This budget, ending (with [`Cause::Stopped`]) once `stop` is set.
+    pub fn stopping(mut self, stop: &Arc<AtomicBool>) -> Budget {
+        self.stop = Some(Arc::clone(stop));
+        self
+    }
+
+    /// When the search must end at the latest, if it must.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// A budget for another search under the same limits (deadline, memory pool,
@@ -138,6 +155,7 @@ impl Budget {
             cancel: self.cancel.clone(),
             decided: AtomicBool::new(false),
             used: Arc::clone(&self.used),
+            stop: self.stop.clone(),
         }
     }
 
@@ -161,6 +179,9 @@ impl Budget {
         };
         if self.decided.load(Ordering::Relaxed) || self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
             return Some(Cause::Cancelled);
+        }
+        if self.stop.as_ref().is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+            return Some(Cause::Stopped);
         }
         if total > self.memory_limit {
             return Some(Cause::MemoryLimit);
