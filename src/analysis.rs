@@ -13,7 +13,7 @@ use crate::history::{History, Op, OpMap};
 use crate::model::memo::{Memo, StateId};
 use crate::model::Model;
 use crate::search::competition::Decision;
-use crate::search::{Cause, Config, Outcome};
+use crate::search::{Budget, Cause, Config, Outcome};
 use crate::value::Value;
 use std::collections::HashSet;
 
@@ -200,6 +200,7 @@ pub fn analyse<M: Model + ?Sized>(
     history: &History,
     decision: Decision<'_, M>,
     max_paths: usize,
+    budget: &Budget,
 ) -> Analysis {
     let Decision { outcome, analyzer, mut memo } = decision;
     let mut analysis = Analysis::empty(analyzer);
@@ -230,7 +231,7 @@ pub fn analyse<M: Model + ?Sized>(
                         .collect(),
                 })
                 .collect();
-            let paths = FinalPaths::new(history, &mut memo, op, max_paths).collect(&configs);
+            let paths = FinalPaths::new(history, &mut memo, op, max_paths, budget).collect(&configs);
             analysis.final_paths = paths.paths;
             analysis.final_paths_count = Some((paths.count, paths.truncated));
         }
@@ -276,7 +277,16 @@ struct FinalPaths<'h, 'a, 'm, M: Model + ?Sized> {
     visits_left: usize,
     seen: HashSet<(Option<usize>, StateId, Vec<usize>)>,
     out: Vec<Vec<PathStep>>,
+    /// The time and memory the enumeration may take, checked every [`CHECK_EVERY`]
+    /// visits with an estimate of what `seen` and `out` hold (`bytes`; `held`: as
+    /// last reported).
+    budget: &'a Budget,
+    bytes: usize,
+    held: usize,
 }
+
+/// How many visits the enumeration makes between two budget checks.
+const CHECK_EVERY: usize = 1024;
 
 /// Final paths: the first few, and how many there are.
 struct Enumerated {
@@ -288,7 +298,13 @@ struct Enumerated {
 }
 
 impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
-    fn new(history: &'h History, memo: &'a mut Memo<'m, M>, failing: usize, max: usize) -> Self {
+    fn new(
+        history: &'h History,
+        memo: &'a mut Memo<'m, M>,
+        failing: usize,
+        max: usize,
+        budget: &'a Budget,
+    ) -> Self {
         let pending = pending_at(history, failing).collect();
         FinalPaths {
             history,
@@ -299,6 +315,9 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
             visits_left: max.saturating_mul(100).max(1000),
             seen: HashSet::new(),
             out: Vec::new(),
+            budget,
+            bytes: 0,
+            held: 0,
         }
     }
 
@@ -307,6 +326,7 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
             let mut path = Vec::new();
             self.extend(config, config.state, &mut path);
         }
+        self.budget.release(self.held);
         Enumerated { count: self.seen.len(), truncated: self.visits_left == 0, paths: self.out }
     }
 
@@ -319,13 +339,24 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
             return;
         }
         self.visits_left -= 1;
+        if self.visits_left % CHECK_EVERY == 0 {
+            if self.budget.check(self.held, self.bytes + self.memo.bytes()).is_some() {
+                // Out of time or memory: what was found stands, counted as a lower bound.
+                self.visits_left = 0;
+            }
+            self.held = self.bytes + self.memo.bytes();
+        }
         let failing_kind = self.kind(self.failing);
         if self.memo.step(state, failing_kind).is_none()
             && self.seen.insert((config.last, config.state, path.clone()))
-            && self.out.len() < self.max
         {
-            let steps = self.render(config, path, state, failing_kind);
-            self.out.push(steps);
+            // An entry of `seen`, with the table's share; a printed path's steps.
+            self.bytes += 64 + 8 * path.len();
+            if self.out.len() < self.max {
+                let steps = self.render(config, path, state, failing_kind);
+                self.bytes += 2048 * steps.len();
+                self.out.push(steps);
+            }
         }
         for i in 0..self.pending.len() {
             let op = self.pending[i];

@@ -291,5 +291,6 @@ fn check_one<M: Model + ?Sized>(
     budget: &search::Budget,
 ) -> Analysis {
     let decision = search::competition::run(history, model, options.algorithm, by_key, budget);
-    analysis::analyse(history, decision, options.max_paths)
+    // A budget of its own: a race marks the search's as decided, which would stop it at once.
+    analysis::analyse(history, decision, options.max_paths, &budget.share(None))
 }

@@ -93,3 +93,31 @@ fn budgets_do_not_change_easy_verdicts() {
         }
     }
 }
+
+#[test]
+fn final_paths_stay_within_the_memory_limit() {
+    // Twelve crashed writes of two values, then a read of a value never written:
+    // every order of every subset of the writes ends in a final path, hundreds of
+    // millions of them. Asked for a million, the enumeration stops at the memory
+    // limit (without it, it would visit a hundred million nodes and hold gigabytes).
+    let model = model::builtin("cas-register", &Default::default()).unwrap();
+    let mut text = String::new();
+    for p in 0..12 {
+        text += &format!("{{:process {p}, :type :invoke, :f :write, :value {}}}\n", 1 + p % 2);
+    }
+    for p in 0..12 {
+        text += &format!("{{:process {p}, :type :info, :f :write, :value {}}}\n", 1 + p % 2);
+    }
+    text +=
+        "{:process 99, :type :invoke, :f :read, :value nil}\n{:process 99, :type :ok, :f :read, :value 3}\n";
+    let history =
+        History::complete(read::read_ops(text.as_bytes(), "paths.edn", None).unwrap(), &model).unwrap();
+    let options = Options { max_paths: 1_000_000, memory_limit: Some(16 << 20), ..Default::default() };
+    let a = check(&model, &history, &options);
+    assert_eq!(a.valid, Validity::Invalid);
+    let (count, truncated) = a.final_paths_count.unwrap();
+    assert!(truncated, "the enumeration was cut short");
+    // About 2 KiB a step of 2 to 14 steps: a few hundred to a few thousand paths fit.
+    assert!(!a.final_paths.is_empty() && a.final_paths.len() < 10_000, "{} paths", a.final_paths.len());
+    assert!(count >= a.final_paths.len());
+}
