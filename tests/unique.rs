@@ -107,6 +107,11 @@ fn register_rules() {
         verdict("register", Some("0"), "0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read 0"),
         Ok(Some(3))
     );
+    // `5N` and `5` are one value.
+    assert_eq!(
+        verdict("register", Some("0"), "0 invoke write 5N\n0 ok write 5N\n1 invoke read\n1 ok read 5"),
+        Ok(None)
+    );
     // With nil reads meaning absent, nil is the initial value, and read as one.
     let absent = "0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read nil";
     assert_eq!(verdict_with("register", None, NilReads::Absent, absent), Ok(Some(3)));

@@ -190,17 +190,29 @@ trait Reduce: Send + Sync {
     fn reduce(&self, cut: Cut) -> Option<Shape>;
 }
 
-/// Distinct values numbered.
+/// Distinct values numbered. Integers, the usual values, are found by their
+/// number: hashing a `Value` costs more (a set read of n elements hashes n of them).
 #[derive(Default)]
-struct Ids<'a>(HashMap<&'a Value, u32, FixedState>);
+struct Ids<'a> {
+    ints: HashMap<i64, u32, FixedState>,
+    others: HashMap<&'a Value, u32, FixedState>,
+}
 
 impl<'a> Ids<'a> {
     fn id(&mut self, v: &'a Value) -> u32 {
-        let next = self.0.len() as u32;
-        *self.0.entry(v).or_insert(next)
+        let next = self.len() as u32;
+        // `5` and `5N` are one value, as everywhere.
+        match v {
+            Value::Int(n) => *self.ints.entry(*n).or_insert(next),
+            Value::BigInt(n) => match num_traits::ToPrimitive::to_i64(&**n) {
+                Some(n) => *self.ints.entry(n).or_insert(next),
+                None => *self.others.entry(v).or_insert(next),
+            },
+            _ => *self.others.entry(v).or_insert(next),
+        }
     }
     fn len(&self) -> usize {
-        self.0.len()
+        self.ints.len() + self.others.len()
     }
 }
 
