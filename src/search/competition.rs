@@ -1,4 +1,5 @@
-//! Running the engines: one alone, or both racing on their own threads.
+//! Running the engines: one alone, or both searches racing on their own threads,
+//! after the unique-value engine where it applies.
 //!
 //! In a race the first *verdict* wins: the winner marks the shared [`Budget`] as
 //! decided, which the loser sees at its next budget check and stops. An engine
@@ -64,26 +65,21 @@ pub fn run<'m, M: Model + ?Sized>(
     by_key: bool,
     budget: &Budget,
 ) -> Decision<'m, M> {
-    let names: &[&'static str] = match algorithm {
-        Algorithm::Wgl => &["wgl"],
-        Algorithm::Linear => &["linear"],
-        Algorithm::Unique | Algorithm::Competition => &["wgl", "linear"],
-    };
-    let unique = match algorithm {
-        Algorithm::Unique | Algorithm::Competition => unique(history, model, by_key, budget),
-        _ => Err(unique::Decline { message: String::new(), operation: None }),
-    };
-    match (algorithm, unique) {
-        (Algorithm::Unique | Algorithm::Competition, Ok(decision)) => return decision,
-        (Algorithm::Unique, Err(_)) => {
-            // The command line checks `unique::applies` first and reports an input error.
-            let outcome = Outcome::Unknown { cause: Cause::Declined, furthest: None };
-            return Decision { outcome, analyzer: "unique", memo: Memo::new(model, history, by_key) };
+    match algorithm {
+        Algorithm::Wgl => return engine("wgl", history, model, by_key, budget),
+        Algorithm::Linear => return engine("linear", history, model, by_key, budget),
+        Algorithm::Unique => {
+            return unique(history, model, by_key, budget).unwrap_or_else(|_| {
+                // The command line checks `unique::applies` first and reports an input error.
+                let outcome = Outcome::Unknown { cause: Cause::Declined, furthest: None };
+                Decision { outcome, analyzer: "unique", memo: Memo::new(model, history, by_key) }
+            });
         }
-        _ => {}
-    }
-    if let [name] = names {
-        return engine(name, history, model, by_key, budget);
+        Algorithm::Competition => {
+            if let Ok(decision) = unique(history, model, by_key, budget) {
+                return decision;
+            }
+        }
     }
     let sprint = budget.share(Some(Instant::now() + SPRINT));
     let decision = engine("wgl", history, model, by_key, &sprint);
@@ -92,7 +88,7 @@ pub fn run<'m, M: Model + ?Sized>(
     }
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel();
-        for &name in names {
+        for name in ["wgl", "linear"] {
             let tx = tx.clone();
             scope.spawn(move || {
                 let decision = engine(name, history, model, by_key, budget);

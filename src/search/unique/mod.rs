@@ -113,7 +113,10 @@ impl Decline {
         let op = self.operation.map(|o| &history.ops[history.operations[o].invoke]);
         let mut d = Diagnostic::new(op.map_or(0, |op| op.line), op.map_or(0, |op| op.column), &self.message);
         d.op_index = op.map(|op| op.index);
-        d.with_hint("the unique-value engine needs every written value distinct; use --algorithm competition")
+        d.with_hint(
+            "--algorithm unique decides only histories whose written values are distinct; \
+             the default, --algorithm competition, checks any history",
+        )
     }
 }
 
