@@ -150,6 +150,9 @@ pub use search::{Algorithm, Cancel, Cause, Progress};
 pub use value::Value;
 
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How to check.
 #[derive(Clone, Debug)]
@@ -159,7 +162,7 @@ pub struct Options {
     /// Which engine decides (both race by default).
     pub algorithm: Algorithm,
     /// Stop with `:unknown` (cause `:timeout`) after this long.
-    pub time_limit: Option<std::time::Duration>,
+    pub time_limit: Option<Duration>,
     /// Stop with `:unknown` (cause `:memory-limit`) before the search's caches
     /// hold more than this many bytes. Default: half of physical memory.
     pub memory_limit: Option<usize>,
@@ -196,11 +199,12 @@ impl Default for Options {
 /// and memory limits covering all keys together.
 ///
 /// Under a deadline (or with [`Options::fail_fast`]) every key first gets a short
-/// slice of its own (a twentieth of the time left, from 50 ms to 1 s): the easy keys finish in it, and those still
-/// undecided then share what is left, so that a few hard keys cannot hold every
-/// core until the deadline while the others, and a failure among them, wait.
+/// slice of its own (a twentieth of the time left, from 50 ms to 1 s): the easy keys
+/// finish in it, and those still undecided then share what is left, so that a few
+/// hard keys cannot hold every core until the deadline while the others, and a
+/// failure among them, wait.
 pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
-    let now = std::time::Instant::now();
+    let now = Instant::now();
     let deadline = options.time_limit.map(|t| now.checked_add(t).unwrap_or(now + YEAR));
     let memory = options.memory_limit.unwrap_or_else(search::budget::default_memory_limit);
     let budget = search::Budget::new(deadline, memory, options.cancel.clone());
@@ -213,27 +217,27 @@ pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options)
         progress.inspect(|p| p.add_checked());
         return analysis;
     };
-    let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failed = Arc::new(AtomicBool::new(false));
     let budget = if options.fail_fast { budget.stopping(&failed) } else { budget };
     let slice = (deadline.is_some() || options.fail_fast).then(|| slice(deadline));
     // Largest first, so that a long key does not start last; results in key order.
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(parts[i].operations()));
-    let run = |i: usize, until: Option<std::time::Instant>| {
+    let run = |i: usize, until: Option<Instant>| {
         let analysis = check_one(model, &parts[i].history(history), options, by_key, &budget.share(until));
         if analysis.valid == Validity::Invalid {
-            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+            failed.store(true, Ordering::Relaxed);
         }
         analysis
     };
     let mut analyses: Vec<(usize, Analysis)> = order
         .into_par_iter()
         .map(|i| {
-            let analysis = run(i, slice.map(|s| std::time::Instant::now() + s));
+            let analysis = run(i, slice.map(|s| Instant::now() + s));
             // Out of its slice, not of the whole budget: its turn comes again below.
             let again = slice.is_some()
                 && analysis.cause == Some(Cause::Timeout)
-                && deadline.is_none_or(|d| std::time::Instant::now() < d);
+                && deadline.is_none_or(|d| Instant::now() < d);
             if !again {
                 progress.inspect(|p| p.add_checked());
             }
@@ -255,14 +259,12 @@ pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options)
 }
 
 /// A deadline so far off that it never comes (a time limit too long to add to now).
-const YEAR: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
+const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// How long each key first runs alone when keys share a deadline: a twentieth of
 /// the time left, from 50 ms to 1 s (1 s without a deadline, with `fail_fast`).
-fn slice(deadline: Option<std::time::Instant>) -> std::time::Duration {
-    use std::time::Duration;
-    let left =
-        deadline.map_or(Duration::from_secs(20), |d| d.saturating_duration_since(std::time::Instant::now()));
+fn slice(deadline: Option<Instant>) -> Duration {
+    let left = deadline.map_or(Duration::from_secs(20), |d| d.saturating_duration_since(Instant::now()));
     (left / 20).clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 

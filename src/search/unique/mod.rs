@@ -98,6 +98,7 @@ const NEVER: i64 = i64::MAX;
 /// the operation where it fails.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decline {
+    /// What fails, in words (`the value 3 is written twice: …`).
     pub message: String,
     /// The operation concerned (an index into [`History::operations`]), if one is.
     pub operation: Option<usize>,
@@ -124,7 +125,10 @@ impl Decline {
 /// `:ok` operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
+    /// Linearizable: every `:ok` operation (and the crashed ones that took effect),
+    /// as indices into [`History::operations`], in an order that explains them.
     Valid(Vec<usize>),
+    /// Not linearizable: the first `:ok` operation no order gets past.
     Invalid(usize),
 }
 
