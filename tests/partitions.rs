@@ -175,17 +175,18 @@ fn plain_histories_do_not_look_independent() {
     assert!(e[0].message.contains("[key value]"), "{}", e[0].message);
 }
 
-/// Generated keys of an independent cas-register history (one with a stale read),
-/// about 1 500 operations each, then four keys no search decides: 1 500 writes each
-/// read back, then 40 crashed writes of distinct values, a read of each, a read of a
-/// value never written, and a last write of a value already written (so that the
-/// unique-value engine stays out). The hard keys start first, as the largest, and
+/// Generated keys of an independent unordered-queue history (one with a stale
+/// read), about 1 500 operations each, then four keys no search decides: 1 500
+/// enqueues each dequeued, then 40 crashed enqueues of distinct values, a dequeue of
+/// each, a dequeue of a value never enqueued, and a last enqueue of a value already
+/// enqueued (so that the unique-value engine stays out). The hard keys start first, as the largest, and
 /// without a share for each key would hold both cores until the deadline; the
 /// generated keys need thousands of search steps, so they check the budget and
 /// would then stop at once.
 fn easy_and_hard() -> (DynModel, History, Value) {
     use knossos_rs::generate::{generate, Anomaly, OutFormat, Spec};
     let spec = Spec {
+        model: "unordered-queue".into(),
         keys: Some(6),
         processes: 5,
         ops: 9000,
@@ -206,21 +207,22 @@ fn easy_and_hard() -> (DynModel, History, Value) {
     for key in 100..104 {
         let base = key * 1_000_000;
         for i in 0..1500 {
-            line(base - 1, "invoke", "write", key, &(100 + i % 2).to_string());
-            line(base - 1, "ok", "write", key, &(100 + i % 2).to_string());
-            line(base - 1, "invoke", "read", key, "nil");
-            line(base - 1, "ok", "read", key, &(100 + i % 2).to_string());
+            line(base - 1, "invoke", "enqueue", key, &(100 + i % 2).to_string());
+            line(base - 1, "ok", "enqueue", key, &(100 + i % 2).to_string());
+            line(base - 1, "invoke", "dequeue", key, "nil");
+            line(base - 1, "ok", "dequeue", key, &(100 + i % 2).to_string());
         }
-        (0..40).for_each(|i| line(base + i, "invoke", "write", key, &i.to_string()));
-        (0..40).for_each(|i| line(base + i, "info", "write", key, &i.to_string()));
+        (0..40).for_each(|i| line(base + i, "invoke", "enqueue", key, &i.to_string()));
+        (0..40).for_each(|i| line(base + i, "info", "enqueue", key, &i.to_string()));
         for i in 0..=40 {
             let value = if i < 40 { i.to_string() } else { "9999".into() };
-            line(base + 100 + i, "invoke", "read", key, "nil");
-            line(base + 100 + i, "ok", "read", key, &value);
+            line(base + 100 + i, "invoke", "dequeue", key, "nil");
+            line(base + 100 + i, "ok", "dequeue", key, &value);
         }
-        line(base + 999, "invoke", "write", key, "0");
+        line(base + 999, "invoke", "enqueue", key, "0");
     }
-    let model: DynModel = Box::new(Independent(model::builtin("cas-register", &Default::default()).unwrap()));
+    let model: DynModel =
+        Box::new(Independent(model::builtin("unordered-queue", &Default::default()).unwrap()));
     let history =
         History::complete(knossos_rs::read::read_ops(&edn, "mixed.edn", None).unwrap(), &model).unwrap();
     (model, history, generated.anomaly.unwrap().key.unwrap())

@@ -14,6 +14,19 @@
 //! ([`Memo`]), and the linearized set's hash is updated by one XOR per lift
 //! (Zobrist hashing) rather than recomputed.
 //!
+//! Two rules keep crashed operations cheap. A crashed operation that would not
+//! change the state is never linearized: leaving it out of a legal sequence leaves
+//! the sequence legal, and as it has no return nothing forces it in. And for the
+//! registers, a crashed write (or cas) is linearized only when the operation
+//! linearized next *observes* it, that is, steps differently from the state before
+//! it (a read of its value, a cas from it): in any legal sequence, moving a crashed
+//! write later is allowed by real time (it has no return), and the operations
+//! between it and the first that reads its value are reads of nil (legal in any
+//! state) or are followed by a write that overwrites it unread (so it can be left
+//! out). So some linearization of every linearizable prefix has each crashed write
+//! just before an observer, and only those orders are searched. Configurations
+//! reached just after a crashed write wait for their observer and are not cached.
+//!
 //! The operation that could not be linearized is the one whose return lies
 //! furthest along the history among all returns the search ran into: every `:ok`
 //! before it was linearized in some configuration, and no configuration got past
@@ -24,7 +37,7 @@ use super::cache::ConfigCache;
 use super::{Config, Outcome, MAX_CONFIGS};
 use crate::history::History;
 use crate::model::memo::{KindId, Memo, StateId};
-use crate::model::Model;
+use crate::model::{Model, Semantics};
 
 const HEAD: u32 = 0;
 /// Marks a call without a return (an indeterminate operation).
@@ -135,6 +148,9 @@ fn run<M: Model + ?Sized>(
     let kinds: Vec<KindId> = memo.kinds().to_vec();
     let zob: Vec<u64> = (0..n as u64).map(zobrist).collect();
     let twins = super::twins(history, &kinds);
+    let observed_only = memo.model().semantics().as_ref().is_some_and(registers);
+    // The state before the crashed write just linearized, whose observer comes next.
+    let mut waiting: Option<StateId> = None;
     let mut ok_left = history.operations.iter().filter(|o| o.complete.is_some()).count();
     if ok_left == 0 {
         return Outcome::Valid;
@@ -144,7 +160,7 @@ fn run<M: Model + ?Sized>(
     let mut hash = 0u64;
     let mut state: StateId = memo.init();
     // The calls lifted so far, with the state before each.
-    let mut stack: Vec<(u32, StateId)> = Vec::new();
+    let mut stack: Vec<(u32, StateId, Option<StateId>)> = Vec::new();
     // The furthest return met, and the configurations that met it.
     let mut furthest = 0u32;
     let mut configs: Vec<Config> = Vec::new();
@@ -167,13 +183,18 @@ fn run<M: Model + ?Sized>(
         let twin_waiting =
             |bits: &[u64]| twins[op].is_some_and(|t| bits[t as usize / 64] & (1 << (t % 64)) == 0);
         if entries.is_call[entry as usize] {
+            let crashed = entries.ret[entry as usize] == NONE;
             if twin_waiting(&bits) {
                 // An identical, earlier crashed operation is still unlinearized: it goes first.
             } else if let Some(next) = memo.step(state, kinds[op]) {
+                let observes = waiting.is_none_or(|before| memo.step(before, kinds[op]) != Some(next));
+                let wait = (crashed && observed_only).then_some(state);
                 let next_hash = hash ^ zob[op];
                 bits[op / 64] |= 1 << (op % 64);
-                if cache.insert(next_hash, &bits, next) {
-                    stack.push((entry, state));
+                let useful = !(crashed && next == state) && observes;
+                if useful && (wait.is_some() || cache.insert(next_hash, &bits, next)) {
+                    stack.push((entry, state, waiting));
+                    waiting = wait;
                     state = next;
                     hash = next_hash;
                     entries.lift(entry);
@@ -196,15 +217,16 @@ fn run<M: Model + ?Sized>(
                 configs.clear();
             }
             if entry == furthest && configs.len() < MAX_CONFIGS {
-                let last = stack.last().map(|&(call, _)| entries.op[call as usize] as usize);
+                let last = stack.last().map(|&(call, _, _)| entries.op[call as usize] as usize);
                 configs.push(Config { state, linearized: bits.clone(), last });
             }
-            let Some((call, before)) = stack.pop() else {
+            let Some((call, before, waited)) = stack.pop() else {
                 let op = entries.op[furthest as usize] as usize;
                 return Outcome::Invalid { op, configs };
             };
             let lifted = entries.op[call as usize] as usize;
             state = before;
+            waiting = waited;
             hash ^= zob[lifted];
             bits[lifted / 64] &= !(1 << (lifted % 64));
             entries.unlift(call);
@@ -213,5 +235,15 @@ fn run<M: Model + ?Sized>(
             }
             entry = entries.next[call as usize];
         }
+    }
+}
+
+/// Whether a model is a register (or registers by key), for which a crashed write
+/// need only be linearized just before an operation that observes it.
+fn registers(semantics: &Semantics) -> bool {
+    match semantics {
+        Semantics::Register { .. } => true,
+        Semantics::Keyed(inner) => registers(inner),
+        _ => false,
     }
 }
