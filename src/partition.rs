@@ -96,6 +96,9 @@ impl<M: Model<State = Value>> Model for Independent<M> {
     fn semantics(&self) -> Option<crate::model::Semantics<'_>> {
         Some(crate::model::Semantics::Keyed(Box::new(self.0.semantics()?)))
     }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
 }
 
 /// Whether a history looks like `jepsen.independent`'s, though it was not read as

@@ -336,6 +336,28 @@ fn unordered_eq<T>(a: &[T], b: &[T], same: impl Fn(&T, &T) -> bool, key: impl Fn
     a.iter().all(|x| index.get(key(x)).is_some_and(|ys| ys.iter().any(|y| same(x, y))))
 }
 
+impl Value {
+    /// About how many bytes this value owns on the heap, beyond its inline size: for
+    /// the memory budget, which must count a model's states (a queue of 40
+    /// elements, a kv string) and not only their handles.
+    pub fn heap_bytes(&self) -> usize {
+        let inline = std::mem::size_of::<Value>();
+        match self {
+            Value::BigInt(_) | Value::Decimal(_) | Value::Ratio(_) => 32,
+            Value::String(s) | Value::Keyword(s) | Value::Symbol(s) => s.len() + 16,
+            Value::List(items) | Value::Vector(items) | Value::Set(items) => {
+                items.capacity() * inline + items.iter().map(Value::heap_bytes).sum::<usize>()
+            }
+            Value::Map(entries) => {
+                entries.capacity() * 2 * inline
+                    + entries.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum::<usize>()
+            }
+            Value::Tagged(tag, value) => tag.len() + 16 + inline + value.heap_bytes(),
+            _ => 0,
+        }
+    }
+}
+
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         use Value::*;

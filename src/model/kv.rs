@@ -152,6 +152,9 @@ impl Model for Kv {
     fn semantics(&self) -> Option<Semantics<'_>> {
         Some(Semantics::Kv { init: &self.init, nil_reads: self.nil_reads })
     }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
 }
 
 #[cfg(test)]

@@ -49,8 +49,16 @@ impl<T: Hash + Eq> Interner<T> {
     }
 
     fn intern(&mut self, item: T) -> u32 {
+        self.intern_new(item).0
+    }
+
+    /// The item's id, and whether it is new.
+    fn intern_new(&mut self, item: T) -> (u32, bool) {
         let hash = FixedState::default().hash_one(&item);
-        self.find(hash, |other| *other == item).unwrap_or_else(|| self.insert(hash, item))
+        match self.find(hash, |other| *other == item) {
+            Some(id) => (id, false),
+            None => (self.insert(hash, item), true),
+        }
     }
 
     /// The id of the item `is` recognises, whose hash is `hash`.
@@ -101,6 +109,8 @@ struct Parts<S> {
     steps: HashMap<u64, u32, FixedState>,
     /// Each whole state's part per slot.
     tuples: Interner<Box<[u32]>>,
+    /// What the parts own on the heap ([`Model::state_bytes`]).
+    heap: usize,
 }
 
 impl<S: Clone + Hash + Eq> Parts<S> {
@@ -121,7 +131,9 @@ impl<S: Clone + Hash + Eq> Parts<S> {
             slots.items.iter().map(|k| Some(parts.intern(model.part(init, k)?))).collect::<Option<_>>()?;
         let mut tuples = Interner::new();
         tuples.intern(tuple);
-        let parts = Parts { keys: slots.items, base: init.clone(), parts, steps: HashMap::default(), tuples };
+        let heap = parts.items.iter().map(|p| model.state_bytes(p)).sum();
+        let parts =
+            Parts { keys: slots.items, base: init.clone(), parts, steps: HashMap::default(), tuples, heap };
         Some((parts, op_slots))
     }
 
@@ -148,7 +160,12 @@ impl<S: Clone + Hash + Eq> Parts<S> {
             Some(&next) => next,
             None => {
                 let next = match model.step(self.parts.get(part), f, value) {
-                    Some(s) => self.parts.intern(s),
+                    Some(s) => {
+                        let heap = model.state_bytes(&s);
+                        let (id, new) = self.parts.intern_new(s);
+                        self.heap += if new { heap } else { 0 };
+                        id
+                    }
                     None => ILLEGAL,
                 };
                 self.steps.insert(key, next);
@@ -183,6 +200,8 @@ pub struct Memo<'m, M: Model + ?Sized> {
     dense: Vec<u32>,
     /// Transitions outside the dense rows, keyed by `state << 32 | kind`.
     sparse: HashMap<u64, u32, FixedState>,
+    /// What whole states own on the heap ([`Model::state_bytes`]).
+    heap: usize,
 }
 
 impl<'m, M: Model + ?Sized> Memo<'m, M> {
@@ -216,8 +235,20 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             })
             .collect();
         let width = kinds.len().max(1);
-        let mut memo =
-            Memo { model, op_kinds, kinds, states, width, dense: Vec::new(), sparse: HashMap::default() };
+        let heap = match &states {
+            States::Whole(whole) => model.state_bytes(whole.get(0)),
+            States::Parts(_) => 0,
+        };
+        let mut memo = Memo {
+            model,
+            op_kinds,
+            kinds,
+            states,
+            width,
+            dense: Vec::new(),
+            sparse: HashMap::default(),
+            heap,
+        };
         memo.grow_dense();
         memo
     }
@@ -294,7 +325,12 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         let op = self.kinds.get(kind);
         match &mut self.states {
             States::Whole(states) => match self.model.step(states.get(state), &op.0, &op.1) {
-                Some(next) => states.intern(next),
+                Some(next) => {
+                    let heap = self.model.state_bytes(&next);
+                    let (id, new) = states.intern_new(next);
+                    self.heap += if new { heap } else { 0 };
+                    id
+                }
                 None => ILLEGAL,
             },
             States::Parts(parts) => parts.step(self.model, state, op, kind),
@@ -321,13 +357,16 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         self.model.render(&self.state(state))
     }
 
-    /// An estimate of the bytes the memo holds (states are counted by their
-    /// inline size: a model whose states own large heap data is undercounted).
+    /// An estimate of the bytes the memo holds: states by their inline size and
+    /// what they own on the heap as the model counts it ([`Model::state_bytes`]).
     pub fn bytes(&self) -> usize {
         let states = match &self.states {
-            States::Whole(states) => states.bytes(0),
+            States::Whole(states) => states.bytes(0) + self.heap,
             States::Parts(parts) => {
-                parts.parts.bytes(0) + parts.steps.capacity() * 13 + parts.tuples.bytes(4 * parts.keys.len())
+                parts.parts.bytes(0)
+                    + parts.heap
+                    + parts.steps.capacity() * 13
+                    + parts.tuples.bytes(4 * parts.keys.len())
             }
         };
         states

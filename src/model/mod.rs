@@ -195,6 +195,15 @@ pub trait Model: Send + Sync {
         Value::string(&format!("{state:?}"))
     }
 
+    /// About how many bytes a state owns on the heap (a vector's elements, a
+    /// string's text), so that the memory limit counts them: the search holds every
+    /// distinct state. By default 0, right for states held inline (integers,
+    /// enums); a model whose states are [`Value`]s returns [`Value::heap_bytes`].
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        let _ = state;
+        0
+    }
+
     /// The argument [`Model::check_op`] and [`Model::step`] receive for an
     /// operation, from its invocation's fields and its completed value. By default
     /// the value itself; a model that needs another field of the op (`kv` needs
@@ -342,6 +351,9 @@ impl<M: Model + ?Sized> Model for Box<M> {
     }
     fn inconsistency(&self, state: &M::State, f: &Value, value: &Value) -> String {
         (**self).inconsistency(state, f, value)
+    }
+    fn state_bytes(&self, state: &M::State) -> usize {
+        (**self).state_bytes(state)
     }
     fn render(&self, state: &M::State) -> Value {
         (**self).render(state)

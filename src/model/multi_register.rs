@@ -99,6 +99,9 @@ impl Model for MultiRegister {
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
     }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
 }
 
 #[cfg(test)]

@@ -55,6 +55,9 @@ impl Model for Mutex {
     fn render(&self, state: &Value) -> Value {
         labelled("locked?", state)
     }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
 }
 
 #[cfg(test)]

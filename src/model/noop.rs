@@ -29,4 +29,7 @@ impl Model for Noop {
     fn render(&self, _state: &Value) -> Value {
         Value::Map(Vec::new())
     }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
 }

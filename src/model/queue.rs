@@ -119,6 +119,9 @@ impl Model for UnorderedQueue {
         let init = self.init.iter().flat_map(|(e, count)| std::iter::repeat_n(e, n(count))).collect();
         Some(Semantics::Queue { init, fifo: false })
     }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
 }
 
 impl FifoQueue {
@@ -166,6 +169,9 @@ impl Model for FifoQueue {
     }
     fn semantics(&self) -> Option<Semantics<'_>> {
         Some(Semantics::Queue { init: self.init.iter().collect(), fifo: true })
+    }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
     }
 }
 

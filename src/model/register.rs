@@ -98,6 +98,9 @@ impl Model for Register {
     fn semantics(&self) -> Option<Semantics<'_>> {
         Some(Semantics::Register { init: &self.init, cas: false, nil_reads: self.nil_reads })
     }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
 }
 
 impl Model for CasRegister {
@@ -123,6 +126,9 @@ impl Model for CasRegister {
     }
     fn semantics(&self) -> Option<Semantics<'_>> {
         Some(Semantics::Register { init: &self.init, cas: true, nil_reads: self.nil_reads })
+    }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
     }
 }
 

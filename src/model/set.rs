@@ -73,6 +73,9 @@ impl Model for Set {
     fn semantics(&self) -> Option<Semantics<'_>> {
         Some(Semantics::Set { init: &self.init })
     }
+    fn state_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
 }
 
 #[cfg(test)]
