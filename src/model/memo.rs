@@ -396,6 +396,21 @@ mod tests {
     }
 
     #[test]
+    fn states_are_counted_with_what_they_own() {
+        // 100 enqueues in turn: 100 states, queues of 1 to 100 elements, which own
+        // 5 050 elements on the heap in all, each at least a `Value` wide.
+        let model = crate::model::FifoQueue::default();
+        let edn: String = (0..100).map(|i| ok(":enqueue", "", &i.to_string())).collect();
+        let h = history(&model, &edn);
+        let mut memo = Memo::new(&model, &h, false);
+        let mut s = memo.init();
+        for i in 0..100 {
+            s = memo.step(s, memo.kind(i)).unwrap();
+        }
+        assert!(memo.bytes() >= 5050 * std::mem::size_of::<Value>(), "{}", memo.bytes());
+    }
+
+    #[test]
     fn steps_agree_with_the_model_dense_and_sparse() {
         // 2100 writes and reads of distinct values: 4200 kinds, and more states than
         // the dense table has rows for them, so the later states' steps are sparse.

@@ -37,56 +37,13 @@
 //! the engine declines and the search decides; the differential tests check that
 //! this does not happen on thousands of random histories.
 
-use super::{written_twice, Cut, Decline, Ids, Reduce, Shape, Writers, NEVER};
-use crate::history::History;
-use crate::model::f_name;
-use crate::value::Value;
+use super::queue::{Op, Queue};
+use super::{Cut, Reduce, Shape, NEVER};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 
-enum Op {
-    Enqueue(u32),
-    Dequeue(u32),
-}
-
-pub(super) struct Fifo {
-    ops: Vec<Op>,
-    writers: Writers,
-    values: usize,
-    /// How many initial elements there are: value ids `0..init`, oldest first.
-    init: usize,
-}
-
-impl Fifo {
-    pub(super) fn new<'a>(
-        history: &'a History,
-        values: Vec<&'a Value>,
-        init: &[&'a Value],
-    ) -> Result<Fifo, Decline> {
-        let mut ids = Ids::default();
-        let mut writers = Writers::new();
-        for e in init {
-            writers.set(ids.id(e), Err(())).map_err(|_| {
-                Decline::new(format!("the initial queue holds {} twice", e.to_edn_short(60)), None)
-            })?;
-        }
-        let mut ops = Vec::with_capacity(values.len());
-        for (i, value) in values.into_iter().enumerate() {
-            let id = ids.id(value);
-            ops.push(match f_name(&history.operations[i].f) {
-                Some("enqueue") => {
-                    writers
-                        .set(id, Ok(i as u32))
-                        .map_err(|earlier| written_twice(history, value, earlier, i))?;
-                    Op::Enqueue(id)
-                }
-                Some("dequeue") => Op::Dequeue(id),
-                _ => return Err(Decline::new("an operation the queue engine does not know", Some(i))),
-            });
-        }
-        Ok(Fifo { ops, writers, values: ids.len(), init: init.len() })
-    }
-}
+/// The fifo queue's reduction.
+pub(super) struct Fifo(pub(super) Queue);
 
 /// A kept element: its enqueue's times and its dequeue, as the greedy sees them.
 #[derive(Clone, Copy)]
@@ -103,14 +60,14 @@ struct Element {
 impl Reduce for Fifo {
     fn reduce(&self, cut: Cut) -> Option<Shape> {
         // Kept elements, by value id: initial ones get times before everything, in order.
-        let mut elements: Vec<Option<Element>> = vec![None; self.values];
-        for (v, e) in elements.iter_mut().enumerate().take(self.init) {
-            let inv = 2 * (v as i64 - self.init as i64) - 1;
+        let mut elements: Vec<Option<Element>> = vec![None; self.0.values];
+        for (v, e) in elements.iter_mut().enumerate().take(self.0.init) {
+            let inv = 2 * (v as i64 - self.0.init as i64) - 1;
             *e = Some(Element { enqueue: None, inv, ret: inv + 1, dequeue: None, required: false });
         }
-        for op in (0..self.ops.len()).filter(|&o| cut.ok(o)) {
-            let Op::Dequeue(v) = self.ops[op] else { continue };
-            let element = match (self.writers.get(v)?, &mut elements[v as usize]) {
+        for op in (0..self.0.ops.len()).filter(|&o| cut.ok(o)) {
+            let Op::Dequeue(v) = self.0.ops[op] else { continue };
+            let element = match (self.0.writers.get(v)?, &mut elements[v as usize]) {
                 (_, Some(e)) if e.required => return None, // dequeued twice
                 (_, Some(e)) => e,
                 (Ok(e), slot) if cut.invoked(e as usize) => slot.insert(Element {
@@ -125,8 +82,8 @@ impl Reduce for Fifo {
             element.dequeue = Some(op as u32);
             element.required = true;
         }
-        for op in (0..self.ops.len()).filter(|&o| cut.invoked(o)) {
-            match self.ops[op] {
+        for op in (0..self.0.ops.len()).filter(|&o| cut.invoked(o)) {
+            match self.0.ops[op] {
                 Op::Enqueue(v) if cut.ok(op) && elements[v as usize].is_none() => {
                     let (inv, ret) = (cut.inv(op as u32), cut.ret(op as u32));
                     let e = Element { enqueue: Some(op as u32), inv, ret, dequeue: None, required: false };
@@ -135,8 +92,8 @@ impl Reduce for Fifo {
                 _ => {}
             }
         }
-        for op in (0..self.ops.len()).filter(|&o| cut.invoked(o) && !cut.ok(o)) {
-            if let Op::Dequeue(v) = self.ops[op] {
+        for op in (0..self.0.ops.len()).filter(|&o| cut.invoked(o) && !cut.ok(o)) {
+            if let Op::Dequeue(v) = self.0.ops[op] {
                 if let Some(e) = elements.get_mut(v as usize).and_then(Option::as_mut).filter(|e| !e.required)
                 {
                     e.dequeue.get_or_insert(op as u32);

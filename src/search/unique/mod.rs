@@ -303,10 +303,10 @@ fn prepare<'a>(history: &'a History, semantics: &Semantics<'a>) -> Result<Box<dy
         }
         Semantics::Set { init } => Box::new(set::Set::new(history, peel(history, depth)?.0, init)?),
         Semantics::Queue { init, fifo: false } => {
-            Box::new(queue::Unordered::new(history, peel(history, depth)?.0, init)?)
+            Box::new(queue::Unordered(queue::Queue::new(history, peel(history, depth)?.0, init)?))
         }
         Semantics::Queue { init, fifo: true } => {
-            Box::new(fifo::Fifo::new(history, peel(history, depth)?.0, init)?)
+            Box::new(fifo::Fifo(queue::Queue::new(history, peel(history, depth)?.0, init)?))
         }
         Semantics::Kv { init, nil_reads } => {
             let (values, key) = peel(history, depth + 1)?;

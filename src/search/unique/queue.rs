@@ -1,4 +1,5 @@
-//! `unordered-queue` with unique enqueued values.
+//! `unordered-queue` with unique enqueued values, and the queue operations both
+//! queue engines read ([`Queue`]; the fifo queue's is in `fifo`).
 //!
 //! Precondition: each element is enqueued by one operation and is not among the
 //! initial elements, which are distinct.
@@ -22,23 +23,31 @@ use crate::history::History;
 use crate::model::f_name;
 use crate::value::Value;
 
-enum Op {
+/// A queue operation, with its element's id.
+pub(super) enum Op {
     Enqueue(u32),
     Dequeue(u32),
 }
 
-pub(super) struct Unordered {
-    ops: Vec<Op>,
-    writers: Writers,
-    values: usize,
+/// A queue history's operations, for both queues: each element enqueued once.
+pub(super) struct Queue {
+    pub(super) ops: Vec<Op>,
+    /// The enqueue of each element (`Err(())`: initial).
+    pub(super) writers: Writers,
+    /// How many distinct elements there are.
+    pub(super) values: usize,
+    /// How many initial elements there are: value ids `0..init`, oldest first.
+    pub(super) init: usize,
 }
 
-impl Unordered {
+impl Queue {
+    /// The operations, or why the engine does not apply (an element enqueued twice,
+    /// or twice among the initial ones).
     pub(super) fn new<'a>(
         history: &'a History,
         values: Vec<&'a Value>,
         init: &[&'a Value],
-    ) -> Result<Unordered, Decline> {
+    ) -> Result<Queue, Decline> {
         let mut ids = Ids::default();
         let mut writers = Writers::new();
         for e in init {
@@ -60,26 +69,29 @@ impl Unordered {
                 _ => return Err(Decline::new("an operation the queue engine does not know", Some(i))),
             });
         }
-        Ok(Unordered { ops, writers, values: ids.len() })
+        Ok(Queue { ops, writers, values: ids.len(), init: init.len() })
     }
 }
 
+/// The unordered queue's reduction.
+pub(super) struct Unordered(pub(super) Queue);
+
 impl Reduce for Unordered {
     fn reduce(&self, cut: Cut) -> Option<Shape> {
-        let mut dequeued = vec![false; self.values];
+        let mut dequeued = vec![false; self.0.values];
         let (mut pairs, mut free) = (Vec::new(), Vec::new());
-        for (op, o) in self.ops.iter().enumerate().filter(|&(op, _)| cut.ok(op)) {
+        for (op, o) in self.0.ops.iter().enumerate().filter(|&(op, _)| cut.ok(op)) {
             let Op::Dequeue(v) = *o else { continue };
             if std::mem::replace(&mut dequeued[v as usize], true) {
                 return None;
             }
-            match self.writers.get(v)? {
+            match self.0.writers.get(v)? {
                 Err(()) => free.push(op as u32),
                 Ok(e) if cut.invoked(e as usize) => pairs.push((e, op as u32)),
                 Ok(_) => return None,
             }
         }
-        for (op, o) in self.ops.iter().enumerate() {
+        for (op, o) in self.0.ops.iter().enumerate() {
             if let (&Op::Enqueue(v), true) = (o, cut.ok(op)) {
                 if !dequeued[v as usize] {
                     free.push(op as u32);
