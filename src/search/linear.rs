@@ -10,9 +10,17 @@
 //! linearized survive, without X, which is no longer live. If none survive, X is
 //! the failing operation, the same one [`wgl`](super::wgl) finds.
 //!
-//! It does well where many operations overlap but few are indeterminate, and
-//! badly where indeterminate operations pile up (each doubles the configurations);
-//! WGL has the opposite profile, which is why the two race in `competition`.
+//! Crashed operations stay live forever, so they are what makes the
+//! configurations many. The engine applies the rules of [the search
+//! module](super#crashed-operations) (twins in order, each just before an
+//! operation that observes it), and keeps configurations up to dominance: of two
+//! that agree on the state and the `:ok` operations linearized, the one whose
+//! crashed operations are a subset of the other's replaces it. As the engine finishes every configuration of one return before
+//! the next, the configurations it keeps are few: at each return, the least
+//! crashed operations each (state, `:ok` set) needs.
+//!
+//! It does well where many operations overlap; WGL does well where a greedy order
+//! goes far, which is why the two race in `competition`.
 
 use super::budget::{drop_in_background, grow_peak, malloc_size, Budget, Cause, CHECK_EVERY};
 use super::{Config, Outcome};
@@ -22,39 +30,71 @@ use crate::model::Model;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
 
-/// A configuration: a state and the live operations already linearized (sorted).
+/// What configurations are compared by: a state and the live `:ok` operations
+/// linearized (sorted).
 type Key = (StateId, Box<[u32]>);
-/// A table of configurations, and the heap its keys' operation lists hold.
-#[derive(Default)]
-struct Table<V> {
-    map: HashMap<Key, V, FixedState>,
+/// The crashed operations a configuration has linearized (sorted).
+type Crashed = Box<[u32]>;
+
+/// Whether sorted `a` is a subset of sorted `b`.
+fn subset(a: &[u32], b: &[u32]) -> bool {
+    let mut b = b.iter();
+    a.iter().all(|x| b.any(|y| y == x))
+}
+
+/// A table of configurations up to dominance, and the heap they hold.
+struct Table<K, V> {
+    /// By key, the crashed sets seen with it: none a subset of another.
+    map: HashMap<K, Vec<(Crashed, V)>, FixedState>,
     heap: usize,
 }
 
-impl<V> Table<V> {
-    /// Inserts unless present; `true` if inserted.
-    fn insert(&mut self, key: Key, value: V) -> bool {
-        let heap = malloc_size(4 * key.1.len());
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Table { map: HashMap::default(), heap: 0 }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> Table<K, V> {
+    /// Inserts unless dominated (the same key with a subset of its crashed
+    /// operations is there), dropping the entries it dominates; `true` if inserted.
+    fn insert(&mut self, key: K, key_len: usize, crashed: Crashed, value: V) -> bool {
+        let entry_heap = malloc_size(4 * crashed.len()) + std::mem::size_of::<(Crashed, V)>();
+        let key_heap = malloc_size(4 * key_len) + malloc_size(std::mem::size_of::<(Crashed, V)>());
         match self.map.entry(key) {
-            hashbrown::hash_map::Entry::Occupied(_) => false,
+            hashbrown::hash_map::Entry::Occupied(mut o) => {
+                let list = o.get_mut();
+                if list.iter().any(|(c, _)| subset(c, &crashed)) {
+                    return false;
+                }
+                list.retain(|(c, _)| !subset(&crashed, c));
+                list.push((crashed, value));
+            }
             hashbrown::hash_map::Entry::Vacant(v) => {
-                v.insert(value);
-                self.heap += heap;
-                true
+                v.insert(vec![(crashed, value)]);
+                self.heap += key_heap;
             }
         }
+        self.heap += entry_heap;
+        true
     }
 
-    fn contains(&self, key: &Key) -> bool {
-        self.map.contains_key(key)
+    /// Whether the configuration is there, or one that dominates it.
+    fn dominated(&self, key: &K, crashed: &[u32]) -> bool {
+        self.map.get(key).is_some_and(|list| list.iter().any(|(c, _)| subset(c, crashed)))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &Crashed, &V)> {
+        self.map.iter().flat_map(|(k, list)| list.iter().map(move |(c, v)| (k, c, v)))
     }
 
     /// The most bytes it may hold after `more` further insertions.
     /// The small, variously sized operation lists fragment the allocator's memory:
     /// they are counted twice over, which measurement showed to be about right.
     fn peak_bytes(&self, more: usize) -> usize {
-        let entry = std::mem::size_of::<(Key, V)>() + 1;
-        grow_peak(self.map.len(), self.map.capacity(), more, entry) + 2 * (self.heap + more * malloc_size(64))
+        let entry = std::mem::size_of::<(K, Vec<(Crashed, V)>)>() + 1;
+        grow_peak(self.map.len(), self.map.capacity(), more, entry)
+            + 2 * (self.heap + more * 2 * malloc_size(64))
     }
 
     fn clear(&mut self) {
@@ -62,6 +102,12 @@ impl<V> Table<V> {
         self.heap = 0;
     }
 }
+
+/// A configuration on the way to a return: its key, and the state before the
+/// crashed write it has just linearized, if it waits for an observer of it.
+type Waiting = (Key, Option<StateId>);
+/// Such a configuration with its crashed operations.
+type Step = (Waiting, Crashed);
 
 struct Linear<'a, 'h, 'm, M: Model + ?Sized> {
     history: &'h History,
@@ -72,13 +118,13 @@ struct Linear<'a, 'h, 'm, M: Model + ?Sized> {
     /// Live operations, in invocation order.
     live: Vec<u32>,
     /// The configurations so far, each with the operation it linearized last.
-    configs: Table<Option<u32>>,
+    configs: Table<Key, Option<u32>>,
     /// The configurations being built at a return.
-    next: Table<Option<u32>>,
+    next: Table<Key, Option<u32>>,
     /// The configurations explored at a return.
-    visited: Table<()>,
+    visited: Table<Waiting, ()>,
     /// The depth-first search's stack of configurations to explore.
-    stack: Vec<Key>,
+    stack: Vec<Step>,
     ticks: u32,
     held: usize,
     /// Bytes of the configurations taken out of `configs` while a return is completed.
@@ -121,7 +167,7 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
             }
         }
         events.sort_unstable_by_key(|e| e.0);
-        self.configs.insert((self.memo.init(), Box::new([])), None);
+        self.configs.insert((self.memo.init(), Box::new([])), 0, Box::new([]), None);
         for (_, op, invoke) in events {
             if invoke {
                 self.live.push(op);
@@ -149,8 +195,8 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
         }
         // Each tick may add a configuration to `next` and `visited` per live operation.
         let more = CHECK_EVERY as usize * (self.live.len() + 1);
-        let stack = grow_peak(self.stack.len(), self.stack.capacity(), more, std::mem::size_of::<Key>())
-            + 2 * (self.stack.len() + more) * malloc_size(4 * self.live.len());
+        let stack = grow_peak(self.stack.len(), self.stack.capacity(), more, std::mem::size_of::<Step>())
+            + 2 * (self.stack.len() + more) * 2 * malloc_size(4 * self.live.len());
         let holds = self.completing
             + self.configs.peak_bytes(0)
             + self.next.peak_bytes(more)
@@ -171,43 +217,62 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
         result
     }
 
-    fn complete_from(&mut self, configs: &Table<Option<u32>>, x: u32) -> Result<(), Cause> {
-        for ((state, lin), last) in &configs.map {
+    /// Whether linearizing `op` to reach `next` is allowed to a configuration that
+    /// waits for an observer of the crashed write that led from `before` to `state`.
+    fn observes(&mut self, waiting: Option<StateId>, op: u32, next: StateId) -> bool {
+        waiting.is_none_or(|before| self.memo.step(before, self.kinds[op as usize]) != Some(next))
+    }
+
+    fn complete_from(&mut self, configs: &Table<Key, Option<u32>>, x: u32) -> Result<(), Cause> {
+        for ((state, lin), crashed, last) in configs.iter() {
             self.tick()?;
             if let Ok(i) = lin.binary_search(&x) {
                 let mut rest = lin.to_vec();
                 rest.remove(i);
-                self.next.insert((*state, rest.into()), *last);
+                self.next.insert((*state, rest.into()), lin.len(), crashed.clone(), *last);
                 continue;
             }
             // Depth first through the live operations that may precede x.
-            self.stack.push((*state, lin.clone()));
-            while let Some((state, lin)) = self.stack.pop() {
+            self.stack.push((((*state, lin.clone()), None), crashed.clone()));
+            while let Some((at, crashed)) = self.stack.pop() {
                 self.tick()?;
-                let key = (state, lin);
-                if self.visited.contains(&key) {
+                if self.visited.dominated(&at, &crashed) {
                     continue;
                 }
-                let lin = key.1.clone();
-                self.visited.insert(key, ());
+                let ((state, ref lin), waiting) = at;
+                let lin = lin.clone();
+                self.visited.insert(at, lin.len(), crashed.clone(), ());
                 if let Some(s) = self.memo.step(state, self.kinds[x as usize]) {
-                    self.next.insert((s, lin.clone()), Some(x));
+                    if self.observes(waiting, x, s) {
+                        self.next.insert((s, lin.clone()), lin.len(), crashed.clone(), Some(x));
+                    }
                 }
                 for i in 0..self.live.len() {
                     let op = self.live[i];
-                    if op == x || lin.binary_search(&op).is_ok() {
+                    let is_crashed = self.history.operations[op as usize].complete.is_none();
+                    let done = if is_crashed { &crashed } else { &lin };
+                    if op == x || done.binary_search(&op).is_ok() {
                         continue;
                     }
                     // An identical, earlier crashed operation still unlinearized goes first.
-                    if self.twins[op as usize].is_some_and(|t| lin.binary_search(&t).is_err()) {
+                    if self.twins[op as usize].is_some_and(|t| crashed.binary_search(&t).is_err()) {
                         continue;
                     }
-                    if let Some(s) = self.memo.step(state, self.kinds[op as usize]) {
-                        let mut more = lin.to_vec();
+                    let Some(s) = self.memo.step(state, self.kinds[op as usize]) else { continue };
+                    if (is_crashed && s == state) || !self.observes(waiting, op, s) {
+                        continue;
+                    }
+                    let with = |set: &[u32]| -> Box<[u32]> {
+                        let mut more = set.to_vec();
                         let at = more.binary_search(&op).unwrap_err();
                         more.insert(at, op);
-                        self.stack.push((s, more.into()));
-                    }
+                        more.into()
+                    };
+                    self.stack.push(if is_crashed {
+                        (((s, lin.clone()), Some(state)), with(&crashed))
+                    } else {
+                        (((s, with(&lin)), None), crashed.clone())
+                    });
                 }
             }
         }
@@ -224,14 +289,10 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
                 returned[i / 64] |= 1 << (i % 64);
             }
         }
-        let mut out: Vec<Config> = self
-            .configs
-            .map
-            .iter()
-            .take(super::MAX_CONFIGS)
-            .map(|((state, lin), last)| {
+        let mut out: Vec<Config> = (self.configs.iter())
+            .map(|((state, lin), crashed, last)| {
                 let mut linearized = returned.clone();
-                for &op in lin.iter() {
+                for &op in lin.iter().chain(crashed.iter()) {
                     linearized[op as usize / 64] |= 1 << (op % 64);
                 }
                 Config { state: *state, linearized, last: last.map(|l| l as usize) }
@@ -239,6 +300,7 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
             .collect();
         // Hash order is arbitrary; the analysis should not be.
         out.sort_by(|a, b| (a.state, &a.linearized).cmp(&(b.state, &b.linearized)));
+        out.truncate(super::MAX_CONFIGS);
         out
     }
 }

@@ -7,6 +7,44 @@
 //! ([`competition`]) and the first verdict wins. Before them, where every written
 //! value is unique, [`unique`] decides in polynomial time what both may find
 //! exponential. All of them poll one [`Budget`].
+//!
+//! # Crashed operations
+//!
+//! A crashed (`:info`) operation may have taken effect at any point after its
+//! invocation, or never; it has no return, so nothing forces it in. Real Jepsen
+//! histories are full of them, and each stays pending to the end. Both searches
+//! follow three rules that cut the orders they try without losing any verdict
+//! (the models are deterministic: a state and an operation give at most one next
+//! state):
+//!
+//! 1. **Twins in order.** Two crashed operations of the same kind (function and
+//!    value) are interchangeable: neither has a return to meet, they have the same
+//!    effect, and the earlier is available whenever the later is. So only the
+//!    earliest not yet linearized is ever tried, which turns 2ⁿ subsets of n
+//!    identical crashed writes into n + 1 counts.
+//! 2. **Just before an observer.** A crashed operation C is linearized only when
+//!    the operation linearized next *observes* it: steps differently from the
+//!    state before C than from the state after (a read of the value C wrote, a cas
+//!    from it; not a write, which overwrites it unread). Proof: in a legal
+//!    sequence, if C is last, or the operation O after it steps from the state
+//!    before C to the same state as from the state after, then the sequence
+//!    without C is still legal and reaches the same states from O on; and leaving
+//!    out an operation never breaks real-time order, nor a return (C has none).
+//!    Leaving such operations out one by one, any legal sequence becomes one in
+//!    which every crashed operation is just before an observer, so searching
+//!    those alone loses no verdict.
+//! 3. **Nothing for nothing.** The special case of 2 that costs nothing to test:
+//!    a crashed operation whose step leaves the state as it was is never
+//!    linearized.
+//!
+//! A configuration just after a crashed operation waits for its observer, and
+//! carries the state before the crashed operation to test it.
+//!
+//! And both searches compare configurations *up to dominance*: of two that agree
+//! on the state, the `:ok` operations linearized (and the state waited on), the
+//! one whose crashed operations are a subset of the other's can do whatever the
+//! other can (leaving a crashed operation unused never forbids a step, and a later
+//! twin stands in for an earlier one), so the other need not be explored.
 
 pub mod budget;
 mod cache;
@@ -82,12 +120,8 @@ impl Config {
 }
 
 /// For each indeterminate operation, the previous indeterminate operation of the
-/// same kind (`None` for the first of its kind, and for `:ok` operations).
-///
-/// Such twins are interchangeable: neither has a return to meet, they have the
-/// same effect, and the earlier one is available whenever the later one is. So
-/// an engine need only ever linearize the earliest not-yet-linearized twin, which
-/// turns 2ⁿ subsets of n identical crashed writes into n + 1 counts.
+/// same kind (`None` for the first of its kind, and for `:ok` operations): its
+/// twin, which goes first (rule 1 of [crashed operations](self#crashed-operations)).
 fn twins(history: &History, kinds: &[KindId]) -> Vec<Option<u32>> {
     let mut last: hashbrown::HashMap<KindId, u32, foldhash::fast::FixedState> = Default::default();
     (0..history.operations.len())

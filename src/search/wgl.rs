@@ -14,18 +14,13 @@
 //! ([`Memo`]), and the linearized set's hash is updated by one XOR per lift
 //! (Zobrist hashing) rather than recomputed.
 //!
-//! Two rules keep crashed operations cheap. A crashed operation that would not
-//! change the state is never linearized: leaving it out of a legal sequence leaves
-//! the sequence legal, and as it has no return nothing forces it in. And for the
-//! registers, a crashed write (or cas) is linearized only when the operation
-//! linearized next *observes* it, that is, steps differently from the state before
-//! it (a read of its value, a cas from it): in any legal sequence, moving a crashed
-//! write later is allowed by real time (it has no return), and the operations
-//! between it and the first that reads its value are reads of nil (legal in any
-//! state) or are followed by a write that overwrites it unread (so it can be left
-//! out). So some linearization of every linearizable prefix has each crashed write
-//! just before an observer, and only those orders are searched. Configurations
-//! reached just after a crashed write wait for their observer and are not cached.
+//! Crashed operations follow the rules of [the search
+//! module](super#crashed-operations): twins in order, and each just before an
+//! operation that observes it. A configuration reached just after a crashed
+//! operation waits for its observer, and is cached with the state before the
+//! crashed operation, to test the observer by. The cache compares the crashed
+//! operations of configurations by inclusion (see [`ConfigCache`]): using fewer
+//! of them is never worse.
 //!
 //! The operation that could not be linearized is the one whose return lies
 //! furthest along the history among all returns the search ran into: every `:ok`
@@ -37,7 +32,7 @@ use super::cache::ConfigCache;
 use super::{Config, Outcome, MAX_CONFIGS};
 use crate::history::History;
 use crate::model::memo::{KindId, Memo, StateId};
-use crate::model::{Model, Semantics};
+use crate::model::Model;
 
 const HEAD: u32 = 0;
 /// Marks a call without a return (an indeterminate operation).
@@ -129,7 +124,8 @@ fn zobrist(i: u64) -> u64 {
 /// Decides whether the history is linearizable, within the budget.
 pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, budget: &Budget) -> Outcome {
     let mut held = 0;
-    let mut cache = ConfigCache::new(history.operations.len());
+    let crashed = history.operations.iter().filter(|o| o.complete.is_none()).count();
+    let mut cache = ConfigCache::new(history.operations.len(), crashed);
     let outcome = run(history, memo, budget, &mut cache, &mut held);
     budget.release(held);
     let bytes = cache.peak_bytes(0);
@@ -148,7 +144,6 @@ fn run<M: Model + ?Sized>(
     let kinds: Vec<KindId> = memo.kinds().to_vec();
     let zob: Vec<u64> = (0..n as u64).map(zobrist).collect();
     let twins = super::twins(history, &kinds);
-    let observed_only = memo.model().semantics().as_ref().is_some_and(registers);
     // The state before the crashed write just linearized, whose observer comes next.
     let mut waiting: Option<StateId> = None;
     let mut ok_left = history.operations.iter().filter(|o| o.complete.is_some()).count();
@@ -156,7 +151,7 @@ fn run<M: Model + ?Sized>(
         return Outcome::Valid;
     }
     let mut entries = Entries::new(history);
-    let mut bits = vec![0u64; n.div_ceil(64)];
+    let mut lin = Linearized::new(history);
     let mut hash = 0u64;
     let mut state: StateId = memo.init();
     // The calls lifted so far, with the state before each.
@@ -171,7 +166,7 @@ fn run<M: Model + ?Sized>(
         ticks = ticks.wrapping_add(1);
         if ticks % CHECK_EVERY == 0 {
             let holds =
-                cache.peak_bytes(CHECK_EVERY as usize) + memo.bytes() + configs.len() * 8 * bits.len();
+                cache.peak_bytes(CHECK_EVERY as usize) + memo.bytes() + configs.len() * 8 * lin.ok.len();
             let stop = budget.check(*held, holds);
             *held = holds;
             if let Some(cause) = stop {
@@ -180,19 +175,17 @@ fn run<M: Model + ?Sized>(
             }
         }
         let op = entries.op[entry as usize] as usize;
-        let twin_waiting =
-            |bits: &[u64]| twins[op].is_some_and(|t| bits[t as usize / 64] & (1 << (t % 64)) == 0);
         if entries.is_call[entry as usize] {
             let crashed = entries.ret[entry as usize] == NONE;
-            if twin_waiting(&bits) {
+            if twins[op].is_some_and(|t| !lin.contains(t as usize)) {
                 // An identical, earlier crashed operation is still unlinearized: it goes first.
             } else if let Some(next) = memo.step(state, kinds[op]) {
                 let observes = waiting.is_none_or(|before| memo.step(before, kinds[op]) != Some(next));
-                let wait = (crashed && observed_only).then_some(state);
-                let next_hash = hash ^ zob[op];
-                bits[op / 64] |= 1 << (op % 64);
+                let wait = crashed.then_some(state);
+                let next_hash = if crashed { hash } else { hash ^ zob[op] };
+                lin.insert(op);
                 let useful = !(crashed && next == state) && observes;
-                if useful && (wait.is_some() || cache.insert(next_hash, &bits, next)) {
+                if useful && cache.insert(next_hash, &lin.ok, next, wait, &lin.crashed) {
                     stack.push((entry, state, waiting));
                     waiting = wait;
                     state = next;
@@ -207,7 +200,7 @@ fn run<M: Model + ?Sized>(
                     entry = entries.next[HEAD as usize];
                     continue;
                 }
-                bits[op / 64] &= !(1 << (op % 64));
+                lin.remove(op);
             }
             entry = entries.next[entry as usize];
         } else {
@@ -218,7 +211,7 @@ fn run<M: Model + ?Sized>(
             }
             if entry == furthest && configs.len() < MAX_CONFIGS {
                 let last = stack.last().map(|&(call, _, _)| entries.op[call as usize] as usize);
-                configs.push(Config { state, linearized: bits.clone(), last });
+                configs.push(Config { state, linearized: lin.all(), last });
             }
             let Some((call, before, waited)) = stack.pop() else {
                 let op = entries.op[furthest as usize] as usize;
@@ -227,8 +220,10 @@ fn run<M: Model + ?Sized>(
             let lifted = entries.op[call as usize] as usize;
             state = before;
             waiting = waited;
-            hash ^= zob[lifted];
-            bits[lifted / 64] &= !(1 << (lifted % 64));
+            if entries.ret[call as usize] != NONE {
+                hash ^= zob[lifted];
+            }
+            lin.remove(lifted);
             entries.unlift(call);
             if entries.ret[call as usize] != NONE {
                 ok_left += 1;
@@ -238,12 +233,64 @@ fn run<M: Model + ?Sized>(
     }
 }
 
-/// Whether a model is a register (or registers by key), for which a crashed write
-/// need only be linearized just before an operation that observes it.
-fn registers(semantics: &Semantics) -> bool {
-    match semantics {
-        Semantics::Register { .. } => true,
-        Semantics::Keyed(inner) => registers(inner),
-        _ => false,
+/// The operations linearized: the `:ok` ones by operation index, the crashed ones
+/// by their rank among crashed operations, as the cache compares them.
+struct Linearized {
+    ok: Vec<u64>,
+    crashed: Vec<u64>,
+    /// Each crashed operation's rank, `NONE` for the others.
+    rank: Vec<u32>,
+}
+
+impl Linearized {
+    fn new(history: &History) -> Linearized {
+        let mut crashed = 0;
+        let rank: Vec<u32> = (history.operations.iter())
+            .map(|o| match o.complete {
+                Some(_) => NONE,
+                None => (crashed, crashed += 1).0,
+            })
+            .collect();
+        Linearized {
+            ok: vec![0; history.operations.len().div_ceil(64)],
+            crashed: vec![0; (crashed as usize).div_ceil(64)],
+            rank,
+        }
+    }
+
+    /// The word and bit that stand for `op`.
+    fn slot(&mut self, op: usize) -> (&mut u64, u64) {
+        match self.rank[op] {
+            NONE => (&mut self.ok[op / 64], 1 << (op % 64)),
+            r => (&mut self.crashed[r as usize / 64], 1 << (r % 64)),
+        }
+    }
+
+    fn insert(&mut self, op: usize) {
+        let (word, bit) = self.slot(op);
+        *word |= bit;
+    }
+
+    fn remove(&mut self, op: usize) {
+        let (word, bit) = self.slot(op);
+        *word &= !bit;
+    }
+
+    fn contains(&self, op: usize) -> bool {
+        match self.rank[op] {
+            NONE => self.ok[op / 64] & (1 << (op % 64)) != 0,
+            r => self.crashed[r as usize / 64] & (1 << (r % 64)) != 0,
+        }
+    }
+
+    /// Every operation linearized, by operation index.
+    fn all(&self) -> Vec<u64> {
+        let mut all = self.ok.clone();
+        for (op, &r) in self.rank.iter().enumerate() {
+            if r != NONE && self.crashed[r as usize / 64] & (1 << (r % 64)) != 0 {
+                all[op / 64] |= 1 << (op % 64);
+            }
+        }
+        all
     }
 }
