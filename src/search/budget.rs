@@ -220,12 +220,42 @@ pub(crate) fn malloc_size(bytes: usize) -> usize {
     }
 }
 
-/// Frees a structure holding `bytes`, on another thread if it is large: dropping
+/// Frees a structure holding `bytes`, then gives the `held` bytes an engine
+/// counted back to the budget's pool; on another thread if it is large: dropping
 /// millions of entries takes a noticeable fraction of a second, which a search that
-/// stopped at its time limit should not add to its answer.
-pub(crate) fn drop_in_background<T: Send + 'static>(value: T, bytes: usize) {
+/// stopped at its time limit should not add to its answer. Giving back only once
+/// the memory is free keeps the next search (another key's) from counting on it
+/// while it is still held.
+pub(crate) fn drop_in_background<T: Send + 'static>(value: T, bytes: usize, budget: &Budget, held: usize) {
+    let used = Arc::clone(&budget.used);
+    let free = move || {
+        drop(value);
+        return_to_system();
+        used.fetch_sub(held, Ordering::Relaxed);
+    };
     if bytes > 16 << 20 {
-        std::thread::spawn(move || drop(value));
+        std::thread::spawn(free);
+    } else {
+        free();
+    }
+}
+
+/// Asks the allocator to hand freed memory back to the operating system. glibc's
+/// keeps what a search freed in its arenas for reuse, so a process that checks
+/// key after key grew, measured, to twice its memory limit; trimming after each
+/// search keeps it within the limit.
+fn return_to_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            /// glibc's `malloc_trim(3)`: releases free memory at the top of the heap
+            /// and free pages within it.
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim takes no pointers and may be called at any time.
+        unsafe {
+            malloc_trim(0);
+        }
     }
 }
 

@@ -151,9 +151,8 @@ pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, budg
         completing: 0,
     };
     let outcome = engine.run();
-    budget.release(engine.held);
     let bytes = engine.configs.peak_bytes(0) + engine.next.peak_bytes(0) + engine.visited.peak_bytes(0);
-    drop_in_background((engine.configs, engine.next, engine.visited), bytes);
+    drop_in_background((engine.configs, engine.next, engine.visited), bytes, budget, engine.held);
     outcome
 }
 

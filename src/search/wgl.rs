@@ -127,9 +127,8 @@ pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, budg
     let crashed = history.operations.iter().filter(|o| o.complete.is_none()).count();
     let mut cache = ConfigCache::new(history.operations.len(), crashed);
     let outcome = run(history, memo, budget, &mut cache, &mut held);
-    budget.release(held);
     let bytes = cache.peak_bytes(0);
-    drop_in_background(cache, bytes);
+    drop_in_background(cache, bytes, budget, held);
     outcome
 }
 
