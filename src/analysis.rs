@@ -70,7 +70,7 @@ pub struct PathStep {
 #[derive(Clone, Debug)]
 pub struct Analysis {
     pub valid: Validity,
-    /// The engine that decided (`wgl` or `linear`).
+    /// The engine that decided: `unique`, `competition` (the race), `wgl` or `linear`.
     pub analyzer: &'static str,
     /// Why there is no verdict, when [`Validity::Unknown`].
     pub cause: Option<Cause>,

@@ -123,12 +123,15 @@ pub struct Budget {
     used: Arc<AtomicUsize>,
     /// Set when another key has failed and the check stops at the first failure.
     stop: Option<Arc<AtomicBool>>,
+    /// How many more checks the search may make, if its work is capped.
+    checks_left: Option<AtomicUsize>,
 }
 
 impl Budget {
     pub fn new(deadline: Option<Instant>, memory_limit: usize, cancel: Option<Cancel>) -> Budget {
         let used = Arc::new(AtomicUsize::new(0));
-        Budget { deadline, memory_limit, cancel, decided: AtomicBool::new(false), used, stop: None }
+        let decided = AtomicBool::new(false);
+        Budget { deadline, memory_limit, cancel, decided, used, stop: None, checks_left: None }
     }
 
     /// This budget, ending (with [`Cause::Stopped`]) once `stop` is set.
@@ -156,7 +159,15 @@ impl Budget {
             decided: AtomicBool::new(false),
             used: Arc::clone(&self.used),
             stop: self.stop.clone(),
+            checks_left: None,
         }
+    }
+
+    /// A share of this budget ([`Budget::share`]) that also ends (with
+    /// [`Cause::Timeout`]) after `checks` checks: a limit on work rather than
+    /// time, so whether a search finishes within it is the same on every run.
+    pub(crate) fn capped(&self, checks: usize) -> Budget {
+        Budget { checks_left: Some(AtomicUsize::new(checks)), ..self.share(None) }
     }
 
     /// A budget without limits (for tests and small searches).
@@ -188,6 +199,11 @@ impl Budget {
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return Some(Cause::Timeout);
+        }
+        if let Some(left) = &self.checks_left {
+            if left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
+                return Some(Cause::Timeout);
+            }
         }
         None
     }

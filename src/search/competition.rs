@@ -9,6 +9,17 @@
 //! Most histories are decided by WGL in microseconds, less than it takes to start
 //! two threads and stop the loser. So a race starts with a [`SPRINT`] of WGL alone
 //! on the calling thread, and only a history still undecided after it is raced.
+//!
+//! Which engine wins depends on timing, but the analysis must not: users diff
+//! stored results. The verdict and the failing operation are the same whichever
+//! wins (each engine finds the first `:ok` no configuration gets past), but the
+//! configurations at the failure, and so the final paths, are each engine's own.
+//! So an invalid verdict is always explained the linear engine's way: if WGL won,
+//! the linear engine reruns with its work (not its time) capped at
+//! [`EXPLAIN_CHECKS`] budget checks, and only where that is not enough does
+//! WGL's explanation stand. Either way the same history gives the same analysis,
+//! except where the linear engine needs more than its cap and still wins the race
+//! on some runs and not on others. `:analyzer` says `:competition`.
 
 use super::budget::{Budget, Cause};
 use super::{linear, unique, wgl, Algorithm, Outcome};
@@ -20,6 +31,11 @@ use std::time::{Duration, Instant};
 
 /// How long WGL runs alone before a race starts.
 pub const SPRINT: Duration = Duration::from_millis(10);
+
+/// How much work the linear engine may spend explaining a failure WGL found: this
+/// many budget checks (each [`CHECK_EVERY`](super::budget::CHECK_EVERY)
+/// iterations), a few tenths of a second.
+pub const EXPLAIN_CHECKS: usize = 256;
 
 /// A search's outcome, the engine that produced it, and that engine's memo (whose
 /// state ids the outcome refers to).
@@ -81,6 +97,27 @@ pub fn run<'m, M: Model + ?Sized>(
             }
         }
     }
+    let mut decision = race(history, model, by_key, budget);
+    if matches!(decision.outcome, Outcome::Invalid { .. }) && decision.analyzer == "wgl" {
+        let explained = engine("linear", history, model, by_key, &budget.capped(EXPLAIN_CHECKS));
+        if let (Outcome::Invalid { op: a, .. }, Outcome::Invalid { op: b, .. }) =
+            (&explained.outcome, &decision.outcome)
+        {
+            debug_assert_eq!(a, b, "both engines fail at the same operation");
+            decision = explained;
+        }
+    }
+    decision.analyzer = "competition";
+    decision
+}
+
+/// WGL's sprint, then both searches racing: the first decision.
+fn race<'m, M: Model + ?Sized>(
+    history: &History,
+    model: &'m M,
+    by_key: bool,
+    budget: &Budget,
+) -> Decision<'m, M> {
     let sprint = budget.share(Some(Instant::now() + SPRINT));
     let decision = engine("wgl", history, model, by_key, &sprint);
     if !matches!(decision.outcome, Outcome::Unknown { .. }) {

@@ -19,7 +19,7 @@
 //! operation that observes it. A configuration reached just after a crashed
 //! operation waits for its observer, and is cached with the state before the
 //! crashed operation, to test the observer by. The cache compares the crashed
-//! operations of configurations by inclusion (see [`ConfigCache`]): using fewer
+//! operations of configurations by inclusion ([dominance](super#crashed-operations)): using fewer
 //! of them is never worse.
 //!
 //! The operation that could not be linearized is the one whose return lies
@@ -239,25 +239,29 @@ struct Linearized {
     crashed: Vec<u64>,
     /// Each crashed operation's rank, `NONE` for the others.
     rank: Vec<u32>,
+    /// The crashed operations, by rank.
+    by_rank: Vec<u32>,
 }
 
 impl Linearized {
     fn new(history: &History) -> Linearized {
-        let mut crashed = 0;
-        let rank: Vec<u32> = (history.operations.iter())
-            .map(|o| match o.complete {
-                Some(_) => NONE,
-                None => (crashed, crashed += 1).0,
-            })
+        let by_rank: Vec<u32> = (0..history.operations.len() as u32)
+            .filter(|&op| history.operations[op as usize].complete.is_none())
             .collect();
+        let mut rank = vec![NONE; history.operations.len()];
+        for (r, &op) in by_rank.iter().enumerate() {
+            rank[op as usize] = r as u32;
+        }
         Linearized {
             ok: vec![0; history.operations.len().div_ceil(64)],
-            crashed: vec![0; (crashed as usize).div_ceil(64)],
+            crashed: vec![0; by_rank.len().div_ceil(64)],
             rank,
+            by_rank,
         }
     }
 
     /// The word and bit that stand for `op`.
+    #[inline]
     fn slot(&mut self, op: usize) -> (&mut u64, u64) {
         match self.rank[op] {
             NONE => (&mut self.ok[op / 64], 1 << (op % 64)),
@@ -265,16 +269,19 @@ impl Linearized {
         }
     }
 
+    #[inline]
     fn insert(&mut self, op: usize) {
         let (word, bit) = self.slot(op);
         *word |= bit;
     }
 
+    #[inline]
     fn remove(&mut self, op: usize) {
         let (word, bit) = self.slot(op);
         *word &= !bit;
     }
 
+    #[inline]
     fn contains(&self, op: usize) -> bool {
         match self.rank[op] {
             NONE => self.ok[op / 64] & (1 << (op % 64)) != 0,
@@ -285,9 +292,9 @@ impl Linearized {
     /// Every operation linearized, by operation index.
     fn all(&self) -> Vec<u64> {
         let mut all = self.ok.clone();
-        for (op, &r) in self.rank.iter().enumerate() {
-            if r != NONE && self.crashed[r as usize / 64] & (1 << (r % 64)) != 0 {
-                all[op / 64] |= 1 << (op % 64);
+        for (r, &op) in self.by_rank.iter().enumerate() {
+            if self.crashed[r / 64] & (1 << (r % 64)) != 0 {
+                all[op as usize / 64] |= 1 << (op % 64);
             }
         }
         all
