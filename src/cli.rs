@@ -139,9 +139,9 @@ struct CheckArgs {
     #[arg(long)]
     independent: bool,
 
-    /// Check keys (and files) on this many threads. Default: one per core.
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    /// Check keys (and files) on this many threads (1 to 1024). Default: one per core.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
 
     /// Check a keyed model's history (kv, split by `:key`) as one object instead of
     /// key by key. Slower, and the same verdict; for comparing with tools that do
@@ -272,7 +272,7 @@ fn worse(a: i32, b: i32) -> i32 {
 fn run_check(args: CheckArgs) -> i32 {
     if let Some(threads) = args.threads {
         // Only fails if a pool was built already, which nothing here does.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.into()).build_global();
     }
     let init = match args.init.as_deref().map(read::parse_edn).transpose() {
         Ok(init) => init,
@@ -551,7 +551,8 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Writes the analysis beside its history: `history.edn` → `history.edn.knossos.edn`.
+/// Writes the analysis beside its history (`history.edn` → `history.edn.knossos.edn`),
+/// whole or not at all.
 fn write_result(path: &Path, analysis: &knossos_rs::Analysis, format: OutputFormat) -> std::io::Result<()> {
     let (extension, format) = match format {
         OutputFormat::Json => ("knossos.json", OutputFormat::Json),
@@ -560,7 +561,8 @@ fn write_result(path: &Path, analysis: &knossos_rs::Analysis, format: OutputForm
     let mut target = path.as_os_str().to_owned();
     target.push(".");
     target.push(extension);
-    std::fs::write(target, render(analysis, None, None, format) + "\n")
+    let text = render(analysis, None, None, format) + "\n";
+    knossos_rs::report::write_atomically(Path::new(&target), text.as_bytes())
 }
 
 /// The table printed after checking several files.

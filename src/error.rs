@@ -78,7 +78,12 @@ impl fmt::Display for InputError {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}:{}:{}: ", self.file, d.line, d.column)?;
+            // Line 0 stands for the file as a whole (it cannot be read, say).
+            match (d.line, d.column) {
+                (0, _) => write!(f, "{}: ", self.file)?,
+                (line, 0) => write!(f, "{}:{line}: ", self.file)?,
+                (line, column) => write!(f, "{}:{line}:{column}: ", self.file)?,
+            }
             if let Some(index) = d.op_index {
                 write!(f, "op {index}: ")?;
             }

@@ -249,6 +249,11 @@ fn bad_inputs_are_reported_not_panicked_on() {
         ("nested", nested.into_bytes(), 1, "nest"),
         ("ten-mb-string", ten_mb.into_bytes(), 1, "expected an op map"),
         ("truncated", format!("{}{{:process 0, :type :ok, :f :read, :val", op(0, "invoke", "read", "nil")).into_bytes(), 2, ""),
+        // Format detection once sliced past its 1 MiB window.
+        ("megabyte-of-blanks", " ".repeat(2 << 20).into_bytes(), 1, "no ops"),
+        ("megabyte-of-comments", ";\n".repeat(1 << 20).into_bytes(), 1, "no ops"),
+        // A file without line breaks (as /dev/zero) is not read without end.
+        ("no-line-breaks", [op(0, "invoke", "read", "nil").into_bytes(), vec![0; 70 << 20]].concat(), 2, "longer than 64 MiB"),
     ];
     for (name, content, line, words) in cases {
         let file = write(&dir, &format!("{name}.edn"), content);
@@ -260,6 +265,23 @@ fn bad_inputs_are_reported_not_panicked_on() {
         assert!(err.contains(words), "{name}: message lacks {words:?}: {err}");
         assert!(err.len() < 2000, "{name}: message too long ({} bytes)", err.len());
         assert!(stdout(&out).is_empty(), "{name}: printed an analysis");
+    }
+    // Flags out of range.
+    let file =
+        write(&dir, "ok.edn", format!("{}{}", op(0, "invoke", "read", "nil"), op(0, "ok", "read", "nil")));
+    for flags in
+        [&["--threads", "100000"][..], &["--threads", "0"], &["--time-limit", "18446744073709551615s"]]
+    {
+        let out = knossos(&[&["check", "--model", "cas-register", &file][..], flags].concat());
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{flags:?}: {err}");
+        if flags[0] == "--threads" {
+            assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+            assert!(err.contains("not in 1..=1024"), "{flags:?}: {err}");
+        } else {
+            // A limit too far to reach is no limit.
+            assert_eq!(out.status.code(), Some(0), "{flags:?}: {err}");
+        }
     }
 }
 
@@ -507,4 +529,41 @@ fn generate_refuses_a_format_its_model_cannot_be_written_in() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("JSON has no sets"), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
+}
+
+/// A check killed while writing its results leaves each result file as it was or
+/// whole, never truncated: results are written to a temporary file and renamed.
+#[test]
+fn results_survive_a_kill_while_they_are_written() {
+    let dir = tempdir();
+    let store = dir.join("store");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stale-read.edn");
+    let runs: Vec<PathBuf> = (0..200).map(|i| store.join("bad").join(format!("2026112{i:03}"))).collect();
+    for run in &runs {
+        std::fs::create_dir_all(run).unwrap();
+        std::fs::copy(&fixture, run.join("history.edn")).unwrap();
+    }
+    let args = ["check", "-m", "cas-register", "--write-results", "-q", "--max-paths", "1000"];
+    let store_arg = store.to_string_lossy().into_owned();
+    let out = knossos(&[&args[..], &[&store_arg]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let result = |run: &PathBuf| std::fs::read(run.join("history.edn.knossos.edn")).ok();
+    // The same history gives the same analysis, so every result must read the same.
+    let whole = result(&runs[0]).expect("a result is written");
+    assert!(whole.ends_with(b"\n") && whole.len() > 1000);
+    for delay_ms in (0..40).map(|i| i % 20) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_knossos-rs"))
+            .args(args)
+            .arg(&store_arg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        for run in &runs {
+            assert_eq!(result(run).as_ref(), Some(&whole), "{} after a kill at {delay_ms} ms", run.display());
+        }
+    }
 }

@@ -175,8 +175,9 @@ fn raw(items: Vec<Item>) -> Vec<RawOp> {
 /// What marks an op line in an old Jepsen console log.
 const LOG_MARKER: &[u8] = b"jepsen.util - ";
 
-/// How much of a file [`detect`] searches for [`LOG_MARKER`]: logs start with a few
-/// lines of setup, and a multi-gigabyte EDN file should not be scanned whole.
+/// How much of a file [`detect`] searches for [`LOG_MARKER`], from its first line that
+/// is not blank or a comment: logs start with a few lines of setup, and a
+/// multi-gigabyte EDN file should not be scanned whole.
 const DETECT_WINDOW: usize = 1 << 20;
 
 /// Detects the format from the content.
@@ -208,8 +209,9 @@ pub fn detect(bytes: &[u8]) -> Format {
         }
         Some(b'{' | b'[' | b'(' | b'#') => Format::Edn,
         _ => {
-            let window = &bytes[..bytes.len().min(DETECT_WINDOW)];
-            let first_line = window[i..].split(|&b| b == b'\n').next().unwrap_or_default();
+            // From the first line that is not blank or a comment, however far in.
+            let window = &bytes[i..bytes.len().min(i.saturating_add(DETECT_WINDOW))];
+            let first_line = window.split(|&b| b == b'\n').next().unwrap_or_default();
             if find(window, LOG_MARKER).is_some() {
                 Format::JepsenLog
             } else if first_line.contains(&b'\t') {
@@ -266,7 +268,21 @@ pub(crate) fn read_path_with<T: Send, A>(
     };
     let mut file = std::fs::File::open(path).map_err(cannot)?;
     let mut block = Vec::new();
-    let mut at_end = fill(&mut file, &mut block).map_err(cannot)?;
+    // Reads more of the file into `block`, whose first line is line `line` + 1.
+    let mut more = |block: &mut Vec<u8>, line: u32| {
+        let at_end = fill(&mut file, block).map_err(cannot)?;
+        match too_long(block) {
+            None => Ok(at_end),
+            Some(start) => {
+                let line = line.saturating_add(lines_in(&block[..start])).saturating_add(1);
+                let message = format!("a line longer than {} MiB: no history needs one", MAX_LINE >> 20);
+                let hint =
+                    "is this a history? A history is one op per line, or a vector of ops over many lines";
+                Err(InputError::new(&name, vec![Diagnostic::new(line, 1, message).with_hint(hint)]))
+            }
+        }
+    };
+    let mut at_end = more(&mut block, 0)?;
     let format = format.unwrap_or_else(|| detect(&block));
     let whole = |bytes: &[u8], fold: &mut dyn FnMut(&mut A, T)| {
         let mut all = init();
@@ -274,7 +290,9 @@ pub(crate) fn read_path_with<T: Send, A>(
         Ok((format, all))
     };
     if (at_end && block.len() < PIECES_MIN) || !splittable(&block, format) {
-        file.read_to_end(&mut block).map_err(cannot)?;
+        while !at_end {
+            at_end = more(&mut block, 0)?;
+        }
         return whole(&block, &mut fold);
     }
     let mut start = Start { offset: block.len() - strip_bom(&block).len(), line: 0 };
@@ -289,7 +307,7 @@ pub(crate) fn read_path_with<T: Send, A>(
             match block[from..].windows(2).rposition(|w| w == b"\n{") {
                 Some(n) => from + n + 1,
                 None => {
-                    at_end = fill(&mut file, &mut block).map_err(cannot)?;
+                    at_end = more(&mut block, start.line)?;
                     continue;
                 }
             }
@@ -307,13 +325,30 @@ pub(crate) fn read_path_with<T: Send, A>(
         }
         block.drain(..end);
         from = 0;
-        at_end = fill(&mut file, &mut block).map_err(cannot)?;
+        at_end = more(&mut block, start.line)?;
     }
 }
 
 /// How much of a big file is read and parsed at a time (32 MiB): a few pieces for
 /// every core, while the ops read from it are held only as long as their piece.
 const BLOCK: u64 = 32 << 20;
+
+/// The longest line read (64 MiB): an op takes a few hundred bytes, and a file
+/// without line breaks (`/dev/zero`, a binary) must not be read without end. Lines
+/// are checked as each block arrives, so what is held stays below this plus a
+/// block.
+const MAX_LINE: usize = 64 << 20;
+
+/// Where the last line of `block` starts, if it is longer than [`MAX_LINE`].
+fn too_long(block: &[u8]) -> Option<usize> {
+    let start = block.iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1);
+    (block.len() - start > MAX_LINE).then_some(start)
+}
+
+/// How many line breaks `bytes` holds.
+fn lines_in(bytes: &[u8]) -> u32 {
+    u32::try_from(bytes.iter().filter(|&&b| b == b'\n').count()).unwrap_or(u32::MAX)
+}
 
 /// Appends up to [`BLOCK`] more bytes of `file` to `block`; `true` at the end of the file.
 fn fill(file: &mut std::fs::File, block: &mut Vec<u8>) -> std::io::Result<bool> {
@@ -423,9 +458,7 @@ fn read_at_cuts<T: Send>(
     each: &(impl Fn(Vec<Item>) -> T + Sync),
 ) -> Option<(Vec<T>, u32)> {
     use rayon::prelude::*;
-    let count =
-        |piece: &[u8]| u32::try_from(piece.iter().filter(|&&b| b == b'\n').count()).unwrap_or(u32::MAX);
-    let lines: Vec<u32> = cuts.par_windows(2).map(|w| count(&block[w[0]..w[1]])).collect();
+    let lines: Vec<u32> = cuts.par_windows(2).map(|w| lines_in(&block[w[0]..w[1]])).collect();
     let mut line = start.line;
     let starts: Vec<Start> = cuts
         .iter()
@@ -699,6 +732,13 @@ mod tests {
         for (text, format) in cases {
             assert_eq!(detect(text.as_bytes()), *format, "{text:?}");
         }
+        // More blank or comment lines than the window holds (once a panic).
+        let blank = " \n".repeat(DETECT_WINDOW);
+        let log = "INFO  jepsen.util - 3\t:invoke\t:read\tnil\n";
+        assert_eq!(detect(format!("{blank}{log}").as_bytes()), Format::JepsenLog);
+        assert_eq!(detect(format!("{blank}3\t:invoke\t:write\t3\n").as_bytes()), Format::HistoryTxt);
+        assert_eq!(detect(";\n".repeat(DETECT_WINDOW).as_bytes()), Format::Edn);
+        assert_eq!(detect(" ".repeat(2 * DETECT_WINDOW).as_bytes()), Format::Edn);
     }
 
     #[test]

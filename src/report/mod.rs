@@ -75,13 +75,33 @@ pub fn html(title: &str, entries: &[Entry]) -> String {
     page::render(title, entries)
 }
 
+/// Writes a file whole or not at all: into a temporary file beside it, flushed to
+/// disk, then renamed over it. A process killed while writing (a test harness's
+/// timeout, say) leaves the earlier file as it was, never a truncated one.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&temporary).and_then(|mut file| {
+        file.write_all(contents)?;
+        file.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&temporary, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temporary);
+            Err(e)
+        }
+    }
+}
+
 /// Writes `DIR/report.html` and one SVG per invalid entry (`DIR/<sanitised name>.svg`;
 /// per failing key, `DIR/<sanitised name>_key_<key>.svg`), creating `DIR`; returns
 /// the paths written, the HTML first.
 pub fn write(dir: &Path, title: &str, entries: &[Entry]) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let page = dir.join("report.html");
-    std::fs::write(&page, html(title, entries))?;
+    write_atomically(&page, html(title, entries).as_bytes())?;
     let mut written = vec![page];
     let mut stems = HashSet::new();
     for entry in entries {
@@ -91,7 +111,7 @@ pub fn write(dir: &Path, title: &str, entries: &[Entry]) -> std::io::Result<Vec<
                 None => entry.name.clone(),
             };
             let path = dir.join(format!("{}.svg", unique_stem(&name, &mut stems)));
-            std::fs::write(&path, failure.diagram())?;
+            write_atomically(&path, failure.diagram().as_bytes())?;
             written.push(path);
         }
     }
