@@ -317,6 +317,10 @@ fn run_check(args: CheckArgs) -> i32 {
     // is dropped once checked.
     let keep_history = format == OutputFormat::Text || args.report.is_some();
     let shown = !args.quiet && std::io::stderr().is_terminal();
+    let check = |found: &Found, options: &Options, stages: Option<&ProgressBar>| match found {
+        Ok(path) => check_file(path, &model, format_in, options, args.independent, keep_history, stages),
+        Err((path, why)) => unreadable(path, why),
+    };
     // Files in parallel (each one's keys in parallel too), results in the given order.
     let outcomes: Vec<FileOutcome> = if several {
         let files_bar = if shown {
@@ -328,9 +332,8 @@ fn run_check(args: CheckArgs) -> i32 {
         };
         let outcomes = files
             .par_iter()
-            .map(|path| {
-                let outcome =
-                    check_file(path, &model, format_in, &options, args.independent, keep_history, None);
+            .map(|found| {
+                let outcome = check(found, &options, None);
                 files_bar.inc(1);
                 outcome
             })
@@ -341,8 +344,7 @@ fn run_check(args: CheckArgs) -> i32 {
         let progress = Progress::default();
         let options = Options { progress: Some(progress.clone()), ..options.clone() };
         let bar = if shown { stages_bar(progress) } else { ProgressBar::hidden() };
-        let outcome =
-            check_file(&files[0], &model, format_in, &options, args.independent, keep_history, Some(&bar));
+        let outcome = check(&files[0], &options, Some(&bar));
         bar.finish_and_clear();
         vec![outcome]
     };
@@ -389,8 +391,12 @@ fn run_check(args: CheckArgs) -> i32 {
                 })
             })
             .collect();
+        let rejected: Vec<report::Rejected> = (outcomes.iter())
+            .filter_map(|o| o.result.as_ref().err().map(|e| (o, e)))
+            .map(|(o, e)| report::Rejected { name: o.name.clone(), message: e.to_string() })
+            .collect();
         let title = format!("knossos-rs: {} checked with {}", plural_files(entries.len()), args.model);
-        match report::write(dir, &title, &entries) {
+        match report::write(dir, &title, &entries, &rejected) {
             Ok(written) => {
                 if !args.quiet {
                     eprintln!("report: {}", written[0].display());
@@ -522,33 +528,71 @@ fn check_file(
     FileOutcome { path: path.to_path_buf(), name, result, elapsed: start.elapsed() }
 }
 
-/// The files to check: each file given, and in each directory given, every
-/// history Jepsen stores (`history.edn`, `.json`, `.txt`, `.log`), at any depth.
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
+/// A file to check, or an entry of a directory that could not be read (with why).
+type Found = Result<PathBuf, (PathBuf, String)>;
+
+/// The histories Jepsen stores, in order of preference: it writes each run's history
+/// as EDN and again as text.
+const HISTORIES: [&str; 4] = ["history.edn", "history.json", "history.txt", "history.log"];
+
+/// The files to check: each file given, and in each directory given, the history of
+/// every run stored under it, at any depth: one per directory (the first of
+/// [`HISTORIES`] there), leaving out the copies Jepsen writes per key under
+/// `independent/`, which are parts of their run. What cannot be read is found too,
+/// as an error, so that it is reported among the rest.
+fn expand(paths: &[PathBuf]) -> Result<Vec<Found>, String> {
+    let mut found = Vec::new();
     for path in paths {
         if !path.is_dir() {
-            files.push(path.clone());
+            found.push(Ok(path.clone()));
             continue;
         }
-        let before = files.len();
-        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-            let entry = entry.map_err(|e| e.to_string())?;
+        // By directory, its preferred history so far (by rank in HISTORIES).
+        let mut runs: std::collections::BTreeMap<PathBuf, (usize, PathBuf)> = Default::default();
+        let mut unreadable = Vec::new();
+        let walk = walkdir::WalkDir::new(path)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !(e.file_type().is_dir() && e.file_name() == "independent"));
+        for entry in walk {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let at = e.path().unwrap_or(path).to_path_buf();
+                    let why = e.io_error().map_or_else(|| e.to_string(), |io| io.kind().to_string());
+                    unreadable.push(Err((at, format!("cannot read: {why}"))));
+                    continue;
+                }
+            };
             let name = entry.file_name().to_string_lossy();
-            let history =
-                ["history.edn", "history.json", "history.txt", "history.log"].contains(&name.as_ref());
-            if history && entry.file_type().is_file() {
-                files.push(entry.into_path());
+            let Some(rank) = HISTORIES.iter().position(|h| *h == name) else { continue };
+            // A link is taken too: if it leads nowhere, reading it says so.
+            if entry.file_type().is_dir() {
+                continue;
+            }
+            let dir = entry.path().parent().unwrap_or(path).to_path_buf();
+            let best = runs.entry(dir).or_insert((rank, entry.path().to_path_buf()));
+            if rank < best.0 {
+                *best = (rank, entry.into_path());
             }
         }
-        if files.len() == before {
+        if runs.is_empty() && unreadable.is_empty() {
             return Err(format!(
                 "{}: no history.edn (or .json, .txt, .log) in this directory; name the files instead",
                 path.display()
             ));
         }
+        found.extend(runs.into_values().map(|(_, file)| Ok(file)));
+        found.extend(unreadable);
     }
-    Ok(files)
+    Ok(found)
+}
+
+/// The outcome of a path that could not be read as a directory entry.
+fn unreadable(path: &Path, why: &str) -> FileOutcome {
+    let name = path.display().to_string();
+    let result = Err(InputError::new(&name, vec![knossos_rs::Diagnostic::new(0, 0, why)]));
+    FileOutcome { path: path.to_path_buf(), name, result, elapsed: Duration::ZERO }
 }
 
 /// Writes the analysis beside its history (`history.edn` → `history.edn.knossos.edn`),

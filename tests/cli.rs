@@ -567,3 +567,74 @@ fn results_survive_a_kill_while_they_are_written() {
         }
     }
 }
+
+/// A Jepsen store as Jepsen leaves it: each run's history as `history.edn` and again
+/// as `history.txt`, per-key copies under `independent/`, and damaged runs. Each run
+/// is checked once, and each damaged one is named, in the summary and the report,
+/// while the others are checked.
+#[test]
+fn a_store_is_checked_run_by_run_and_damaged_runs_are_named() {
+    let dir = tempdir();
+    let store = dir.join("store");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let run = |name: &str| {
+        let run = store.join("register").join(name);
+        std::fs::create_dir_all(&run).unwrap();
+        run
+    };
+    for (name, fixture) in [("20261201T000000", "stale-read.edn"), ("20261202T000000", "valid.edn")] {
+        let run = run(name);
+        std::fs::copy(fixtures.join(fixture), run.join("history.edn")).unwrap();
+        // Jepsen's text copy of the same history: not a second run.
+        std::fs::write(run.join("history.txt"), "not read\tat all\n").unwrap();
+        // The per-key copies of an independent test are parts of their run.
+        let key = run.join("independent").join("0");
+        std::fs::create_dir_all(&key).unwrap();
+        std::fs::copy(fixtures.join(fixture), key.join("history.edn")).unwrap();
+    }
+    // A run with only a text history is checked from it.
+    std::fs::write(
+        run("20261203T000000").join("history.txt"),
+        "0\t:invoke\t:read\tnil\n0\t:ok\t:read\tnil\n",
+    )
+    .unwrap();
+    // Damaged runs: an empty history, and a history that is a link to nowhere.
+    std::fs::write(run("20261204T000000").join("history.edn"), "").unwrap();
+    std::os::unix::fs::symlink(dir.join("gone.edn"), run("20261205T000000").join("history.edn")).unwrap();
+    let report = dir.join("report");
+    let out = knossos(&[
+        "check",
+        "-m",
+        "cas-register",
+        "--report",
+        &report.to_string_lossy(),
+        &store.to_string_lossy(),
+    ]);
+    // An input error is worse than an invalid history.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out).lines().map(parse_analysis).collect();
+    let files: Vec<String> = lines.iter().map(|l| l.get("file").unwrap().to_str()).collect();
+    assert_eq!(files.len(), 3, "one analysis per readable run: {files:?}");
+    assert!(files[0].ends_with("20261201T000000/history.edn"), "{files:?}");
+    assert!(files[1].ends_with("20261202T000000/history.edn"), "{files:?}");
+    assert!(files[2].ends_with("20261203T000000/history.txt"), "{files:?}");
+    let verdicts: Vec<_> = lines.iter().map(|l| l.get("valid?").unwrap().clone()).collect();
+    assert_eq!(verdicts, [Value::Bool(false), Value::Bool(true), Value::Bool(true)]);
+    // The summary has a row per run, the damaged ones as input errors with their reasons.
+    let err = stderr(&out);
+    let row = |run: &str| {
+        err.lines().find(|l| l.contains(run) && !l.contains(": ")).unwrap_or_default().to_string()
+    };
+    assert!(row("20261204T000000").contains("input error"), "{err}");
+    assert!(row("20261205T000000").contains("input error"), "{err}");
+    assert!(err.contains("20261204T000000/history.edn:1:1: the file holds no ops"), "{err}");
+    assert!(err.contains("20261205T000000/history.edn: cannot read: No such file or directory"), "{err}");
+    assert_eq!(err.matches("independent").count(), 0, "{err}");
+    // So does the report.
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("3 histories: 1 not linearizable, 2 linearizable; 2 files not checked"), "{html}");
+    for damaged in ["20261204T000000", "20261205T000000"] {
+        assert!(html.contains(damaged), "{damaged} missing from the report");
+    }
+    assert!(html.contains("the file holds no ops") && html.contains("No such file or directory"));
+}

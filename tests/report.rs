@@ -46,7 +46,7 @@ fn parse(what: &str, doc: &str) {
 fn keep(stem: &str, name: &str, history: &History, analysis: &Analysis, elapsed: Duration) {
     if let Some(out) = std::env::var_os("KNOSSOS_REPORT_DIR") {
         let entries = [report::Entry { name: name.into(), history, analysis, elapsed }];
-        report::write(&Path::new(&out).join(stem), name, &entries).unwrap();
+        report::write(&Path::new(&out).join(stem), name, &entries, &[]).unwrap();
     }
 }
 
@@ -55,7 +55,7 @@ fn reports(name: &str, history: &History, analysis: &Analysis) -> (String, Strin
     assert_eq!(analysis.valid, Validity::Invalid, "{name}");
     let svg = report::svg(history, analysis).expect("an invalid analysis has a diagram");
     let entry = report::Entry { name: name.into(), history, analysis, elapsed: Duration::from_micros(1234) };
-    let html = report::html(&format!("report of {name}"), &[entry]);
+    let html = report::html(&format!("report of {name}"), &[entry], &[]);
     let words = report::explain(history, analysis).expect("an invalid analysis has an explanation");
     parse(&format!("{name}: svg"), &svg);
     parse(&format!("{name}: html"), &html);
@@ -101,6 +101,7 @@ fn corpus_reports_are_well_formed_and_name_the_failing_op() {
         let html = report::html(
             "t",
             &[report::Entry { name: "n".into(), history: &history, analysis: &analysis, elapsed }],
+            &[],
         );
         for fetch in ["<script", "<link", "<img", "src=", "url(", "@import", "href=\"http"] {
             assert!(!html.contains(fetch), "{}: the page has {fetch}", entry.name);
@@ -187,7 +188,7 @@ fn write_creates_the_directory_and_a_diagram_per_invalid_entry() {
         entry("good.edn", &good, &a_good),
         entry("bad:one.edn", &bad, &a_bad),
     ];
-    let written = report::write(&dir.join("nested"), "two <histories> & \"quotes\"", &entries).unwrap();
+    let written = report::write(&dir.join("nested"), "two <histories> & \"quotes\"", &entries, &[]).unwrap();
     let names: Vec<String> =
         written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["report.html", "bad_one.edn.svg", "bad_one.edn-2.svg"]);
@@ -213,6 +214,7 @@ fn valid_and_unknown_analyses_have_no_diagram() {
     let html = report::html(
         "t",
         &[report::Entry { name: "x".into(), history: &h, analysis: &a, elapsed: Duration::ZERO }],
+        &[],
     );
     parse("unknown", &html);
     assert!(html.contains("Unknown: the search stopped"));
@@ -277,7 +279,7 @@ fn analyses_that_do_not_match_their_history_do_not_panic() {
             assert!(report::explain(h, &a).is_some());
             let entry =
                 report::Entry { name: n.to_string(), history: h, analysis: &a, elapsed: Duration::ZERO };
-            parse(&format!("variant {n}"), &report::html("t", &[entry]));
+            parse(&format!("variant {n}"), &report::html("t", &[entry], &[]));
         }
     }
 }
@@ -309,7 +311,7 @@ fn keyed_histories_are_reported_key_by_key() {
     assert!(html.contains("Checked key by key: 3 keys, 2 not linearizable"));
     let dir = std::env::temp_dir().join(format!("knossos-report-kv-{}", std::process::id()));
     let entry = report::Entry { name: "kv.edn".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
-    let written = report::write(&dir, "kv", &[entry]).unwrap();
+    let written = report::write(&dir, "kv", &[entry], &[]).unwrap();
     let names: Vec<String> =
         written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["report.html", "kv.edn_key_a.svg", "kv.edn_key_c.svg"]);

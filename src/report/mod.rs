@@ -62,6 +62,14 @@ pub struct Entry<'a> {
     pub elapsed: Duration,
 }
 
+/// A file that could not be checked (unreadable, empty, not a history): named in
+/// the report with its messages, so that its reader knows it was not checked.
+pub struct Rejected {
+    pub name: String,
+    /// What is wrong, as the command line prints it.
+    pub message: String,
+}
+
 /// The SVG anomaly diagram of an invalid analysis; `None` for valid or unknown ones.
 /// For a history checked key by key, the diagram of its first failing key.
 pub fn svg(history: &History, analysis: &Analysis) -> Option<String> {
@@ -70,9 +78,9 @@ pub fn svg(history: &History, analysis: &Analysis) -> Option<String> {
 
 /// One self-contained HTML page for all entries: a summary table, then a section
 /// per entry, with its explanation, diagram and final paths when invalid (per
-/// failing key, for a history checked key by key).
-pub fn html(title: &str, entries: &[Entry]) -> String {
-    page::render(title, entries)
+/// failing key, for a history checked key by key), and one per rejected file.
+pub fn html(title: &str, entries: &[Entry], rejected: &[Rejected]) -> String {
+    page::render(title, entries, rejected)
 }
 
 /// Writes a file whole or not at all: into a temporary file beside it, flushed to
@@ -98,10 +106,15 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 /// Writes `DIR/report.html` and one SVG per invalid entry (`DIR/<sanitised name>.svg`;
 /// per failing key, `DIR/<sanitised name>_key_<key>.svg`), creating `DIR`; returns
 /// the paths written, the HTML first.
-pub fn write(dir: &Path, title: &str, entries: &[Entry]) -> std::io::Result<Vec<PathBuf>> {
+pub fn write(
+    dir: &Path,
+    title: &str,
+    entries: &[Entry],
+    rejected: &[Rejected],
+) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let page = dir.join("report.html");
-    write_atomically(&page, html(title, entries).as_bytes())?;
+    write_atomically(&page, html(title, entries, rejected).as_bytes())?;
     let mut written = vec![page];
     let mut stems = HashSet::new();
     for entry in entries {

@@ -4,8 +4,8 @@
 
 use super::window::{index_of, Outcome, Timeline};
 use super::{
-    duration_text, failures, is_inconsistency, op_text, plural, state_text, xml_safe, Entry, Failure, DETAIL,
-    MAX_KEYS,
+    duration_text, failures, is_inconsistency, op_text, plural, state_text, xml_safe, Entry, Failure,
+    Rejected, DETAIL, MAX_KEYS,
 };
 use crate::analysis::{Analysis, Validity};
 use crate::value::Value;
@@ -49,7 +49,7 @@ footer { color: #777; font-size: 12px; margin-top: 24px; }
 ";
 
 /// The page for these entries.
-pub(super) fn render(title: &str, entries: &[Entry]) -> String {
+pub(super) fn render(title: &str, entries: &[Entry], rejected: &[Rejected]) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\" xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n");
     out.push_str("<meta charset=\"utf-8\"/>\n");
@@ -57,13 +57,22 @@ pub(super) fn render(title: &str, entries: &[Entry]) -> String {
     let _ = writeln!(out, "<title>{}</title>", esc(title));
     let _ = writeln!(out, "<style>{CSS}</style>\n</head>\n<body>\n<main>");
     let _ = writeln!(out, "<h1>{}</h1>", esc(title));
-    let _ = writeln!(out, "<p class=\"meta\">{}</p>", esc(&verdicts(entries)));
+    let _ = writeln!(out, "<p class=\"meta\">{}</p>", esc(&verdicts(entries, rejected.len())));
     let counts: Vec<Counts> = entries.iter().map(|e| Counts::of(&Timeline::new(e.history))).collect();
-    if entries.len() > 1 {
-        summary(&mut out, entries, &counts);
+    if entries.len() + rejected.len() > 1 {
+        summary(&mut out, entries, &counts, rejected);
     }
     for (n, entry) in entries.iter().enumerate() {
         section(&mut out, n, entry, &counts[n]);
+    }
+    for (n, r) in rejected.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<section id=\"rejected-{n}\">\n<h2>{} {ERROR_BADGE}</h2>\n<p>Not checked: the file could not be read \
+             as a history.</p>\n<pre>{}</pre>\n</section>",
+            esc(&r.name),
+            esc(&r.message)
+        );
     }
     let _ = writeln!(
         out,
@@ -90,8 +99,9 @@ fn esc(s: &str) -> String {
     out
 }
 
-/// "3 histories: 1 not linearizable, 2 linearizable".
-fn verdicts(entries: &[Entry]) -> String {
+/// "3 histories: 1 not linearizable, 2 linearizable", and how many files were
+/// not checked.
+fn verdicts(entries: &[Entry], rejected: usize) -> String {
     let count = |v: Validity| entries.iter().filter(|e| e.analysis.valid == v).count();
     let parts: Vec<String> = [
         (Validity::Invalid, "not linearizable"),
@@ -103,8 +113,15 @@ fn verdicts(entries: &[Entry]) -> String {
     .map(|(v, name)| format!("{} {name}", count(v)))
     .collect();
     let noun = if entries.len() == 1 { "history" } else { "histories" };
-    format!("{} {noun}: {}", entries.len(), parts.join(", "))
+    let mut text = format!("{} {noun}: {}", entries.len(), parts.join(", "));
+    if rejected > 0 {
+        let _ = write!(text, "; {} not checked (input errors)", plural(rejected, "file", "files"));
+    }
+    text
 }
+
+/// The badge of a file that could not be checked.
+const ERROR_BADGE: &str = "<span class=\"verdict unknown\">input error</span>";
 
 /// The verdict as a badge.
 fn badge(valid: Validity) -> &'static str {
@@ -153,7 +170,7 @@ impl Counts {
 }
 
 /// The table of all entries.
-fn summary(out: &mut String, entries: &[Entry], counts: &[Counts]) {
+fn summary(out: &mut String, entries: &[Entry], counts: &[Counts], rejected: &[Rejected]) {
     out.push_str(
         "<table class=\"summary\">\n<thead><tr><th>history</th><th>verdict</th><th>ops</th><th>ok</th>\
          <th>crashed</th><th>failed</th><th>processes</th><th>checked in</th><th>failing op</th></tr></thead>\n<tbody>\n",
@@ -173,6 +190,13 @@ fn summary(out: &mut String, entries: &[Entry], counts: &[Counts]) {
             c.failed,
             c.processes,
             duration_text(entry.elapsed)
+        );
+    }
+    for (n, r) in rejected.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<tr><td><a href=\"#rejected-{n}\">{}</a></td><td>{ERROR_BADGE}</td><td colspan=\"7\">not checked</td></tr>",
+            esc(&r.name)
         );
     }
     out.push_str("</tbody>\n</table>\n");
