@@ -500,6 +500,10 @@ fn check_file(
     }
     stage("reading");
     let result = History::read(path, format_in, model).and_then(|history| {
+        for w in &history.warnings {
+            let hint = w.hint.as_ref().map_or_else(String::new, |h| format!("\n  hint: {h}"));
+            say(format!("{name}:{}: warning: {}{hint}", w.line, w.message));
+        }
         if options.algorithm == Algorithm::Unique {
             knossos_rs::unique_applies(model, &history, options)
                 .map_err(|d| InputError::new(&name, vec![d]))?;

@@ -131,12 +131,20 @@ pub struct History {
     pub ops: Vec<Op>,
     /// The searched operations, ordered by invocation.
     pub operations: Vec<Operation>,
+    /// What reading left out, to be told to the user: a last line cut short
+    /// ([`History::read`]).
+    pub warnings: Vec<Diagnostic>,
     source: Arc<Source>,
 }
 
 impl Default for History {
     fn default() -> History {
-        History { ops: Vec::new(), operations: Vec::new(), source: Arc::new(Source::Maps(Vec::new())) }
+        History {
+            ops: Vec::new(),
+            operations: Vec::new(),
+            warnings: Vec::new(),
+            source: Arc::new(Source::Maps(Vec::new())),
+        }
     }
 }
 
@@ -154,6 +162,9 @@ impl History {
     /// Reads a file and completes its history, as [`History::complete`] does, without
     /// ever holding all its op maps: each piece of the file is made compact as soon as
     /// it is read, and op maps are read again from the file when printed.
+    ///
+    /// A last line cut short (a test killed while writing its history) is left out,
+    /// with a warning in [`History::warnings`], when it is the only problem.
     pub fn read<M: Model + ?Sized>(
         path: &Path,
         format: Option<Format>,
@@ -166,12 +177,13 @@ impl History {
                 Item::Fields(f) => Ok(from_fields(f)),
             }))
         };
-        let (format, ops) =
+        let (format, ops, warnings) =
             crate::read::read_path_with(path, format, Some(&shared), piece, Ops::default, Ops::add)?;
         // The ops hold what they share; the tables are no longer needed.
         drop(shared);
-        History::build(ops, Source::File(path.to_path_buf(), format), model)
-            .map_err(|d| InputError::new(&path.display().to_string(), d))
+        let history = History::build(ops, Source::File(path.to_path_buf(), format), model)
+            .map_err(|d| InputError::new(&path.display().to_string(), d))?;
+        Ok(History { warnings, ..history })
     }
 
     fn build<M: Model + ?Sized>(ops: Ops, source: Source, model: &M) -> Result<History, Vec<Diagnostic>> {
@@ -183,7 +195,7 @@ impl History {
         let (ops, mut errors) = ops.finish();
         let operations = complete(&ops, model, &mut errors);
         if errors.is_empty() {
-            Ok(History { ops, operations, source: Arc::new(source) })
+            Ok(History { ops, operations, warnings: Vec::new(), source: Arc::new(source) })
         } else {
             errors.sort_by_key(|d| (d.line, d.column));
             Err(errors)
@@ -240,6 +252,7 @@ impl History {
             operations: operations
                 .map(|o| Operation { invoke: renumber(o.invoke), complete: o.complete.map(renumber), ..o })
                 .collect(),
+            warnings: Vec::new(),
             source: self.source.clone(),
         }
     }

@@ -248,7 +248,8 @@ fn bad_inputs_are_reported_not_panicked_on() {
         ("unknown-f", format!("{}{}", op(0, "invoke", "increment", "1"), op(0, "ok", "increment", "1")).into_bytes(), 2, "unknown :f :increment"),
         ("nested", nested.into_bytes(), 1, "nest"),
         ("ten-mb-string", ten_mb.into_bytes(), 1, "expected an op map"),
-        ("truncated", format!("{}{{:process 0, :type :ok, :f :read, :val", op(0, "invoke", "read", "nil")).into_bytes(), 2, ""),
+        // Cut short, but not on its last line: not a test killed mid-write.
+        ("truncated-inside", format!("{}{{:process 0, :type :ok, :f :read, :val\n{}", op(0, "invoke", "read", "nil"), op(1, "invoke", "read", "nil")).into_bytes(), 2, ""),
         // Format detection once sliced past its 1 MiB window.
         ("megabyte-of-blanks", " ".repeat(2 << 20).into_bytes(), 1, "no ops"),
         ("megabyte-of-comments", ";\n".repeat(1 << 20).into_bytes(), 1, "no ops"),
@@ -637,4 +638,24 @@ fn a_store_is_checked_run_by_run_and_damaged_runs_are_named() {
         assert!(html.contains(damaged), "{damaged} missing from the report");
     }
     assert!(html.contains("the file holds no ops") && html.contains("No such file or directory"));
+}
+
+/// A test killed while writing its history leaves the last line cut short: it is
+/// left out with a warning naming it, and the rest is checked.
+#[test]
+fn a_last_line_cut_short_is_left_out_with_a_warning() {
+    let dir = tempdir();
+    let fixture =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stale-read.edn"))
+            .unwrap();
+    let lines = fixture.lines().count();
+    for cut in ["{:process 9, :type :invoke, :f :wr", "{\"process\": 9, \"ty"] {
+        let file = write(&dir, "cut.edn", format!("{fixture}{cut}"));
+        let out = knossos(&["check", "-m", "cas-register", &file]);
+        let err = stderr(&out);
+        // The stale read is still found.
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(parse_analysis(&stdout(&out)).get("op").unwrap().get("index"), Some(&Value::Int(10)));
+        assert!(err.contains(&format!("{file}:{}: warning: the last line is cut short", lines + 1)), "{err}");
+    }
 }

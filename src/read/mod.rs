@@ -235,17 +235,23 @@ pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<
     read_whole(bytes, file, format, None).map(raw)
 }
 
-/// Reads the ops of a file, as [`read_ops`] does.
+/// Reads the ops of a file, as [`read_ops`] does: a last line cut short is an
+/// error here ([`History::read`](crate::History::read) leaves it out).
 pub fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
-    let read = read_path_with(path, format, None, raw, Vec::new, |all, mut ops| all.append(&mut ops));
-    read.map(|(_, ops)| ops)
+    let (_, ops, warnings) =
+        read_path_with(path, format, None, raw, Vec::new, |all, mut ops| all.append(&mut ops))?;
+    match warnings.is_empty() {
+        true => Ok(ops),
+        false => Err(InputError::new(&path.display().to_string(), warnings)),
+    }
 }
 
 /// Reads the ops of a file piece by piece: hands each piece's ops (lines and spans
 /// counted from the start of the file) to `each` on rayon's pool, and folds what it
 /// makes of them into `init()` with `fold`, in file order, so that a caller that keeps
-/// less than the ops (a compact form) never holds all of them. Returns the format and
-/// the fold. A big file of one op per line is streamed in blocks; any other is read
+/// less than the ops (a compact form) never holds all of them. Returns the format, the
+/// fold, and warnings about what was left out (a last line cut short: see
+/// [`cut_short`]). A big file of one op per line is streamed in blocks; any other is read
 /// whole, in one piece. If a block has an error the file is read again whole, folded
 /// into a fresh `init()`. With `shared`, EDN op lines of the usual shape are read on the
 /// fast path, as [`OpFields`].
@@ -258,7 +264,7 @@ pub(crate) fn read_path_with<T: Send, A>(
     each: impl Fn(Vec<Item>) -> T + Sync,
     init: impl Fn() -> A,
     mut fold: impl FnMut(&mut A, T),
-) -> Result<(Format, A), InputError> {
+) -> Result<(Format, A, Vec<Diagnostic>), InputError> {
     let name = path.display().to_string();
     let cannot = |e: std::io::Error| {
         // "No such file or directory (os error 2)": the error number helps nobody.
@@ -286,8 +292,12 @@ pub(crate) fn read_path_with<T: Send, A>(
     let format = format.unwrap_or_else(|| detect(&block));
     let whole = |bytes: &[u8], fold: &mut dyn FnMut(&mut A, T)| {
         let mut all = init();
-        fold(&mut all, each(read_whole(bytes, &name, format, shared)?));
-        Ok((format, all))
+        let (items, warnings) = match read_whole(bytes, &name, format, shared) {
+            Ok(items) => (items, Vec::new()),
+            Err(errors) => cut_short(bytes, &name, format, shared, errors)?,
+        };
+        fold(&mut all, each(items));
+        Ok((format, all, warnings))
     };
     if (at_end && block.len() < PIECES_MIN) || !splittable(&block, format) {
         while !at_end {
@@ -321,7 +331,7 @@ pub(crate) fn read_path_with<T: Send, A>(
         pieces.into_iter().for_each(|piece| fold(&mut all, piece));
         start = Start { offset: start.offset + end - from, line: start.line.saturating_add(lines) };
         if at_end {
-            return Ok((format, all));
+            return Ok((format, all, Vec::new()));
         }
         block.drain(..end);
         from = 0;
@@ -371,6 +381,32 @@ fn read_whole(
     } else {
         Err(errors)
     }
+}
+
+/// A file whose only problems are on its last line, which has no line break at its
+/// end, was cut short while it was written (a test killed mid-write): its ops
+/// without that line, and a warning naming it. Any other file keeps its `errors`.
+fn cut_short(
+    bytes: &[u8],
+    file: &str,
+    format: Format,
+    shared: Option<&Shared>,
+    errors: InputError,
+) -> Result<(Vec<Item>, Vec<Diagnostic>), InputError> {
+    let Some(last_start) = bytes.iter().rposition(|&b| b == b'\n').map(|n| n + 1) else { return Err(errors) };
+    let last_line = lines_in(&bytes[..last_start]) + 1;
+    let only_last = errors.diagnostics.iter().all(|d| d.line == last_line) && errors.more == 0;
+    if last_start == bytes.len() || !only_last || bytes[last_start..].iter().all(u8::is_ascii_whitespace) {
+        return Err(errors);
+    }
+    let items = read_whole(&bytes[..last_start], file, format, shared).map_err(|_| errors)?;
+    let warning = Diagnostic::new(
+        last_line,
+        1,
+        "the last line is cut short (was the test killed while writing it?); left out",
+    )
+    .with_hint("the verdict holds for the history without it");
+    Ok((items, vec![warning]))
 }
 
 /// Where a piece starts in its file: the byte offset, and the lines before it.
@@ -636,18 +672,18 @@ mod tests {
         let path = std::env::temp_dir().join(format!("knossos-rs-blocks-{}.edn", std::process::id()));
         std::fs::write(&path, &text).unwrap();
         let read = read_path(&path, None);
-        let pieces = read_path_with(&path, None, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap();
+        let pieces = read_path_with(&path, None, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap().1;
         let fast = |items: Vec<Item>| items.iter().filter(|item| matches!(item, Item::Fields(_))).count();
         let on_fast_path =
-            read_path_with(&path, None, Some(&Shared::default()), fast, || 0, |n, m| *n += m).unwrap();
+            read_path_with(&path, None, Some(&Shared::default()), fast, || 0, |n, m| *n += m).unwrap().1;
         // An error in the last block: the file is read again whole, and the error
         // located in the whole file.
         std::fs::write(&path, format!("{text}\n{{:index 1 :type}}\n")).unwrap();
         let bad = read_path(&path, None);
         std::fs::remove_file(&path).unwrap();
         assert_eq!(read.unwrap(), whole(&text, Format::Edn));
-        assert_eq!(pieces, (Format::Edn, 1_700_000));
-        assert_eq!(on_fast_path, (Format::Edn, 1_700_000));
+        assert_eq!(pieces, 1_700_000);
+        assert_eq!(on_fast_path, 1_700_000);
         let bad = bad.unwrap_err();
         assert_eq!(bad.diagnostics.len(), 1);
         assert_eq!(bad.diagnostics[0].line, 1_700_001);
