@@ -94,6 +94,9 @@ pub struct Analysis {
     pub results: Vec<(Value, Analysis)>,
     /// The keys whose histories are not linearizable.
     pub failures: Vec<Value>,
+    /// What reading left out of the history, whose verdict this is
+    /// ([`History::warnings`](crate::History::warnings)), each as `line N: …`.
+    pub warnings: Vec<String>,
 }
 
 impl Analysis {
@@ -104,6 +107,10 @@ impl Analysis {
             vec![("valid?", self.valid.to_value()), ("analyzer", Value::keyword(self.analyzer))];
         if let Some(cause) = self.cause {
             entries.push(("cause", Value::keyword(cause.name())));
+        }
+        if !self.warnings.is_empty() {
+            entries
+                .push(("warnings", Value::Vector(self.warnings.iter().map(|w| Value::string(w)).collect())));
         }
         // A history checked key by key has its details under :results.
         if self.valid == Validity::Invalid && self.results.is_empty() {
@@ -188,6 +195,7 @@ impl Analysis {
             final_paths_count: None,
             results: Vec::new(),
             failures: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }

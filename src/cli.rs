@@ -10,7 +10,7 @@ use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::{self, Format};
 use knossos_rs::render::{render, OutputFormat};
-use knossos_rs::{check, Algorithm, History, InputError, Options, Progress, Validity};
+use knossos_rs::{check, Algorithm, History, InputError, Options, Pairing, Progress, Validity};
 use knossos_rs::{generate, report};
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
@@ -138,6 +138,14 @@ struct CheckArgs {
     /// on its own. The analysis has `:results` per key and `:failures`.
     #[arg(long)]
     independent: bool,
+
+    /// Leave out ops that cannot be paired into operations (a completion without an
+    /// invocation, as Knossos's "No invocation for op" assertion reports; an
+    /// invocation its process never completes before invoking again; a completion
+    /// of another :f), each with a warning, listed in the analysis's :warnings: the
+    /// verdict is then the rest's. Without it, each is an input error.
+    #[arg(long)]
+    drop_unpaired: bool,
 
     /// Check keys (and files) on this many threads (1 to 1024). Default: one per core.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -313,12 +321,16 @@ fn run_check(args: CheckArgs) -> i32 {
         }
     };
     let several = files.len() > 1;
-    // The text summary and the report explain anomalies from the history; else it
-    // is dropped once checked.
-    let keep_history = format == OutputFormat::Text || args.report.is_some();
+    let reading = Reading {
+        format_in,
+        pairing: if args.drop_unpaired { Pairing::DropUnpaired } else { Pairing::Strict },
+        independent: args.independent,
+        // The text summary and the report explain anomalies from the history.
+        keep_history: format == OutputFormat::Text || args.report.is_some(),
+    };
     let shown = !args.quiet && std::io::stderr().is_terminal();
     let check = |found: &Found, options: &Options, stages: Option<&ProgressBar>| match found {
-        Ok(path) => check_file(path, &model, format_in, options, args.independent, keep_history, stages),
+        Ok(path) => check_file(path, &model, options, &reading, stages),
         Err((path, why)) => unreadable(path, why),
     };
     // Files in parallel (each one's keys in parallel too), results in the given order.
@@ -477,17 +489,25 @@ fn memory_warning(path: &Path, options: &Options) -> Option<String> {
     })
 }
 
+/// How each file is read and checked, besides the check's [`Options`].
+struct Reading {
+    format_in: Option<Format>,
+    pairing: Pairing,
+    independent: bool,
+    /// Keep the history for the text summary and the report (else it is dropped once checked).
+    keep_history: bool,
+}
+
 fn check_file(
     path: &Path,
     model: &DynModel,
-    format_in: Option<Format>,
     options: &Options,
-    independent: bool,
-    keep_history: bool,
+    reading: &Reading,
     // Given when the file is checked alone: it shows the stages, and its answer
     // waits for nothing else.
     stages: Option<&ProgressBar>,
 ) -> FileOutcome {
+    let &Reading { format_in, pairing, independent, keep_history } = reading;
     let start = Instant::now();
     let name = path.display().to_string();
     let stage = |what: &str| stages.inspect(|bar| bar.set_message(format!("{what} {name}")));
@@ -499,7 +519,7 @@ fn check_file(
         say(format!("{name}: warning: {warning}"));
     }
     stage("reading");
-    let result = History::read(path, format_in, model).and_then(|history| {
+    let result = History::read_with(path, format_in, model, pairing).and_then(|history| {
         for w in &history.warnings {
             let hint = w.hint.as_ref().map_or_else(String::new, |h| format!("\n  hint: {h}"));
             say(format!("{name}:{}: warning: {}{hint}", w.line, w.message));

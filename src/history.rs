@@ -156,7 +156,7 @@ impl History {
         let shared = Shared::default();
         ops.add(Piece::new(raw.iter().enumerate().map(|(pos, r)| compact(r, (pos as u64, 0), &shared))));
         let maps = raw.into_iter().map(|r| r.value).collect();
-        History::build(ops, Source::Maps(maps), model)
+        History::build(ops, Source::Maps(maps), model, Pairing::Strict)
     }
 
     /// Reads a file and completes its history, as [`History::complete`] does, without
@@ -170,6 +170,19 @@ impl History {
         format: Option<Format>,
         model: &M,
     ) -> Result<History, InputError> {
+        History::read_with(path, format, model, Pairing::Strict)
+    }
+
+    /// As [`History::read`], and with [`Pairing::DropUnpaired`], ops that cannot be
+    /// paired (a completion without an invocation, an invocation its process never
+    /// completes before invoking again, a completion of another `:f`) are left out,
+    /// each with a warning in [`History::warnings`], instead of being errors.
+    pub fn read_with<M: Model + ?Sized>(
+        path: &Path,
+        format: Option<Format>,
+        model: &M,
+        pairing: Pairing,
+    ) -> Result<History, InputError> {
         let shared = Shared::default();
         let piece = |items: Vec<Item>| {
             Piece::new(items.into_iter().map(|item| match item {
@@ -181,21 +194,34 @@ impl History {
             crate::read::read_path_with(path, format, Some(&shared), piece, Ops::default, Ops::add)?;
         // The ops hold what they share; the tables are no longer needed.
         drop(shared);
-        let history = History::build(ops, Source::File(path.to_path_buf(), format), model)
+        let mut history = History::build(ops, Source::File(path.to_path_buf(), format), model, pairing)
             .map_err(|d| InputError::new(&path.display().to_string(), d))?;
-        Ok(History { warnings, ..history })
+        history.warnings.splice(0..0, warnings);
+        Ok(history)
     }
 
-    fn build<M: Model + ?Sized>(ops: Ops, source: Source, model: &M) -> Result<History, Vec<Diagnostic>> {
+    fn build<M: Model + ?Sized>(
+        ops: Ops,
+        source: Source,
+        model: &M,
+        pairing: Pairing,
+    ) -> Result<History, Vec<Diagnostic>> {
         if ops.read == 0 {
             return Err(vec![Diagnostic::new(1, 1, "the file holds no ops").with_hint(
                 "a history is EDN op maps, one per line or in one vector; is this the right file?",
             )]);
         }
         let (ops, mut errors) = ops.finish();
-        let operations = complete(&ops, model, &mut errors);
+        let mut dropped = Vec::new();
+        let operations = complete(&ops, model, &mut dropped, &mut errors);
+        if pairing == Pairing::Strict {
+            errors.append(&mut dropped);
+        }
         if errors.is_empty() {
-            Ok(History { ops, operations, warnings: Vec::new(), source: Arc::new(source) })
+            let left_out =
+                |d: Diagnostic| Diagnostic { message: format!("{}: left out", d.message), hint: None, ..d };
+            let warnings = dropped.into_iter().map(left_out).collect();
+            Ok(History { ops, operations, warnings, source: Arc::new(source) })
         } else {
             errors.sort_by_key(|d| (d.line, d.column));
             Err(errors)
@@ -444,15 +470,35 @@ impl Ops {
     }
 }
 
+/// What to do with ops that cannot be paired into operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pairing {
+    /// Each is an input error (Knossos would stop on an assertion).
+    #[default]
+    Strict,
+    /// Each is left out, with a warning: the verdict is then the rest's.
+    DropUnpaired,
+}
+
+/// The hint of an error about pairing.
+const DROP_HINT: &str = "or check the rest of the history with --drop-unpaired, which leaves such ops out";
+
 /// Pairs invocations with their completions (see the module's comment), and checks
-/// each operation's argument against the model.
-fn complete<M: Model + ?Sized>(ops: &[Op], model: &M, errors: &mut Vec<Diagnostic>) -> Vec<Operation> {
+/// each operation's argument against the model. What cannot be paired goes to
+/// `unpaired`, and is left out; other problems go to `errors`.
+fn complete<M: Model + ?Sized>(
+    ops: &[Op],
+    model: &M,
+    unpaired: &mut Vec<Diagnostic>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Operation> {
     // Each process's open invocation: position in `ops`. Equal processes share one
     // value, so its address stands for it.
     let mut open: HashMap<*const Value, usize, FixedState> = HashMap::default();
     // How each invocation ended: the position of its :ok, FAILED, or OPEN (indeterminate).
     const OPEN: usize = usize::MAX;
     const FAILED: usize = usize::MAX - 1;
+    const UNPAIRED: usize = usize::MAX - 2;
     let mut ends = vec![OPEN; ops.len()];
     for (pos, op) in ops.iter().enumerate() {
         if op.is_nemesis() {
@@ -464,34 +510,45 @@ fn complete<M: Model + ?Sized>(ops: &[Op], model: &M, errors: &mut Vec<Diagnosti
             OpType::Invoke => {
                 if let Some(&prev) = open.get(&process) {
                     let p = &ops[prev];
-                    errors.push(
+                    unpaired.push(
                         here(format!(
                             "process {} invokes again while its op {} (line {}) is still open",
                             op.process().to_edn_short(40),
                             p.index,
                             p.line
                         ))
-                        .with_hint("a process must complete (:ok, :fail or :info) before it invokes again"),
+                        .with_hint(format!(
+                            "a process must complete (:ok, :fail or :info) before it invokes again; {DROP_HINT}"
+                        )),
                     );
+                    ends[prev] = UNPAIRED;
                 }
                 open.insert(process, pos);
             }
             OpType::Ok | OpType::Fail => match open.remove(&process) {
-                None => errors.push(
+                None => unpaired.push(
                     here(format!(
                         "{} for process {} with no open invocation",
                         if op.kind == OpType::Ok { ":ok" } else { ":fail" },
                         op.process().to_edn_short(40)
                     ))
-                    .with_hint("every completion must follow an :invoke of the same process"),
+                    .with_hint(format!(
+                        "every completion must follow an :invoke of the same process; {DROP_HINT}"
+                    )),
                 ),
-                Some(inv) if ops[inv].f() != op.f() => errors.push(here(format!(
-                    "completion's :f {} differs from its invocation's {} (op {}, line {})",
-                    op.f().to_edn_short(40),
-                    ops[inv].f().to_edn_short(40),
-                    ops[inv].index,
-                    ops[inv].line
-                ))),
+                Some(inv) if ops[inv].f() != op.f() => {
+                    unpaired.push(
+                        here(format!(
+                            "completion's :f {} differs from its invocation's {} (op {}, line {})",
+                            op.f().to_edn_short(40),
+                            ops[inv].f().to_edn_short(40),
+                            ops[inv].index,
+                            ops[inv].line
+                        ))
+                        .with_hint(DROP_HINT),
+                    );
+                    ends[inv] = UNPAIRED;
+                }
                 Some(inv) => ends[inv] = if op.kind == OpType::Ok { pos } else { FAILED },
             },
             // An :info closes the invocation without an outcome; a stray one is carried.
@@ -504,7 +561,9 @@ fn complete<M: Model + ?Sized>(ops: &[Op], model: &M, errors: &mut Vec<Diagnosti
         .iter()
         .zip(ends)
         .enumerate()
-        .filter(|&(_, (op, end))| op.kind == OpType::Invoke && end != FAILED && !op.is_nemesis())
+        .filter(|&(_, (op, end))| {
+            op.kind == OpType::Invoke && end != FAILED && end != UNPAIRED && !op.is_nemesis()
+        })
         .map(|(pos, (_, end))| (pos, (end != OPEN).then_some(end)));
     let mut checked = Vec::new();
     // An operation's :f and argument depend on its invocation's body and its outcome's

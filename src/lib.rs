@@ -144,7 +144,7 @@ pub mod value;
 
 pub use analysis::{Analysis, Validity};
 pub use error::{Diagnostic, InputError};
-pub use history::History;
+pub use history::{History, Pairing};
 pub use model::Model;
 pub use search::{Algorithm, Cancel, Cause, Progress};
 pub use value::Value;
@@ -203,7 +203,16 @@ impl Default for Options {
 /// finish in it, and those still undecided then share what is left, so that a few
 /// hard keys cannot hold every core until the deadline while the others, and a
 /// failure among them, wait.
+///
+/// What reading left out of the history ([`History::warnings`]) is listed in the
+/// analysis's `warnings`: the verdict is the rest's.
 pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
+    let mut analysis = check_parts(model, history, options);
+    analysis.warnings = history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect();
+    analysis
+}
+
+fn check_parts<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
     let now = Instant::now();
     let deadline = options.time_limit.map(|t| now.checked_add(t).unwrap_or(now + YEAR));
     let memory = options.memory_limit.unwrap_or_else(search::budget::default_memory_limit);

@@ -659,3 +659,43 @@ fn a_last_line_cut_short_is_left_out_with_a_warning() {
         assert!(err.contains(&format!("{file}:{}: warning: the last line is cut short", lines + 1)), "{err}");
     }
 }
+
+/// Ops that cannot be paired (Knossos's "No invocation for op") are input errors
+/// whose hint names --drop-unpaired; with it they are left out, each listed in the
+/// analysis's :warnings, and the rest is checked.
+#[test]
+fn unpaired_ops_are_dropped_on_request() {
+    let dir = tempdir();
+    let fixture =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stale-read.edn"))
+            .unwrap();
+    // (ops appended, the line the problem is reported at)
+    let extra = [
+        // A completion of process 7, which never invoked.
+        ("{:index 14, :process 7, :type :ok, :f :read, :value 2}\n", 15),
+        // Process 8 invokes again (line 16): its first invocation cannot be paired.
+        (
+            "{:index 14, :process 8, :type :invoke, :f :write, :value 1}\n\
+             {:index 15, :process 8, :type :invoke, :f :read, :value nil}\n\
+             {:index 16, :process 8, :type :ok, :f :read, :value 3}\n",
+            16,
+        ),
+    ];
+    for (case, (extra, line)) in extra.iter().enumerate() {
+        let file = write(&dir, &format!("unpaired-{case}.edn"), format!("{fixture}{extra}"));
+        let strict = knossos(&["check", "-m", "cas-register", &file]);
+        assert_eq!(strict.status.code(), Some(2), "{}", stderr(&strict));
+        assert!(stderr(&strict).contains(&format!("{file}:{line}:")), "{}", stderr(&strict));
+        assert!(stderr(&strict).contains("--drop-unpaired"), "{}", stderr(&strict));
+        let dropped = knossos(&["check", "-m", "cas-register", "--drop-unpaired", &file]);
+        assert_eq!(dropped.status.code(), Some(1), "{}", stderr(&dropped));
+        assert!(stderr(&dropped).contains(&format!("{file}:{line}: warning:")), "{}", stderr(&dropped));
+        let analysis = parse_analysis(&stdout(&dropped));
+        assert_eq!(analysis.get("op").unwrap().get("index"), Some(&Value::Int(10)));
+        let warnings = analysis.get("warnings").expect(":warnings listed");
+        let Value::Vector(warnings) = warnings else { panic!("{warnings:?}") };
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let warning = warnings[0].to_str();
+        assert!(warning.starts_with(&format!("line {line}: ")) && warning.ends_with("left out"), "{warning}");
+    }
+}
