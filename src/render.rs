@@ -30,7 +30,7 @@ pub fn render(
     };
     match format {
         OutputFormat::Edn => value().to_edn(),
-        OutputFormat::Json => value().to_json().to_string(),
+        OutputFormat::Json => value().to_json(),
         OutputFormat::Text => {
             // The verdict, the anomaly in words, then the details.
             let out = text(analysis, file);

@@ -193,40 +193,102 @@ impl Value {
         }
     }
 
-    /// Converts to JSON: keywords and symbols become strings without the colon, sets
-    /// and lists become arrays, map keys that are not strings or keywords are printed
-    /// as EDN, tagged literals become their value, and numbers keep every digit.
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::Value as J;
-        let number =
-            |text: String| text.parse::<serde_json::Number>().map(J::Number).unwrap_or(J::String(text));
+    /// Converts to JSON text: keywords and symbols become strings without the colon,
+    /// sets and lists become arrays, map keys that are not strings or keywords are
+    /// printed as EDN, tagged literals become their value, numbers keep every digit
+    /// (those JSON cannot write, as ratios and infinities, become strings), and maps
+    /// keep their order.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    fn write_json(&self, out: &mut String) {
+        use fmt::Write as _;
         match self {
-            Value::Nil => J::Null,
-            Value::Bool(b) => J::Bool(*b),
-            Value::Int(i) => J::Number((*i).into()),
-            Value::BigInt(b) => number(b.to_string()),
-            Value::Float(f) if f.is_finite() => number(format!("{f:?}")),
-            Value::Decimal(d) => number(d.text.to_string()),
-            Value::Float(_) | Value::Ratio(_) | Value::Char(_) => J::String(self.to_str()),
-            Value::String(s) | Value::Keyword(s) | Value::Symbol(s) => J::String(s.to_string()),
-            Value::List(items) | Value::Vector(items) | Value::Set(items) => {
-                J::Array(items.iter().map(Value::to_json).collect())
+            Value::Nil => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
             }
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| {
-                        let key = match k {
-                            Value::String(s) | Value::Keyword(s) => s.to_string(),
-                            other => other.to_edn(),
-                        };
-                        (key, v.to_json())
-                    })
-                    .collect(),
-            ),
-            Value::Tagged(_, v) => v.to_json(),
+            Value::BigInt(b) => {
+                let _ = write!(out, "{b}");
+            }
+            Value::Float(f) if f.is_finite() => {
+                let _ = write!(out, "{f:?}");
+            }
+            Value::Decimal(d) if is_json_number(&d.text) => out.push_str(&d.text),
+            Value::Float(_) | Value::Decimal(_) | Value::Ratio(_) | Value::Char(_) => {
+                json_string(&self.to_str(), out)
+            }
+            Value::String(s) | Value::Keyword(s) | Value::Symbol(s) => json_string(s, out),
+            Value::List(items) | Value::Vector(items) | Value::Set(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(']');
+            }
+            Value::Map(entries) => {
+                out.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    match k {
+                        Value::String(s) | Value::Keyword(s) => json_string(s, out),
+                        other => json_string(&other.to_edn(), out),
+                    }
+                    out.push(':');
+                    v.write_json(out);
+                }
+                out.push('}');
+            }
+            Value::Tagged(_, v) => v.write_json(out),
         }
     }
+}
+
+/// Whether `text` is a number as JSON writes them.
+fn is_json_number(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let text = text.strip_prefix('-').unwrap_or(text);
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (mantissa, None),
+    };
+    digits(int)
+        && (int == "0" || !int.starts_with('0'))
+        && frac.is_none_or(digits)
+        && exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)))
+}
+
+/// Writes `s` as a JSON string.
+fn json_string(s: &str, out: &mut String) {
+    use fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Writes at most `left` characters, then remembers that it cut.
@@ -553,6 +615,6 @@ mod tests {
     #[test]
     fn json_keeps_big_numbers() {
         let v = Value::Vector(vec![big("123456789012345678901234567890"), Value::keyword("ok")]);
-        assert_eq!(v.to_json().to_string(), r#"[123456789012345678901234567890,"ok"]"#);
+        assert_eq!(v.to_json(), r#"[123456789012345678901234567890,"ok"]"#);
     }
 }

@@ -208,15 +208,18 @@ fn a_seed_always_gives_the_same_bytes() {
 
 /// An op as compared across formats: its map as JSON, or for history.txt the fields
 /// that format has.
-fn ops(bytes: &[u8], txt_fields: bool) -> Vec<serde_json::Value> {
+fn ops(bytes: &[u8], txt_fields: bool) -> Vec<String> {
     let ops = read::read_ops(bytes, "generated", None).unwrap();
     ops.iter()
         .map(|op| match txt_fields {
             false => op.value.to_json(),
-            true => ["process", "type", "f", "value", "error"]
-                .iter()
-                .map(|k| op.value.get(k).map_or(serde_json::Value::Null, Value::to_json))
-                .collect(),
+            true => Value::Vector(
+                ["process", "type", "f", "value", "error"]
+                    .iter()
+                    .map(|k| op.value.get(k).cloned().unwrap_or(Value::Nil))
+                    .collect(),
+            )
+            .to_json(),
         })
         .collect()
 }

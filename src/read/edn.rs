@@ -656,7 +656,7 @@ fn unterminated(open: Mark, coll: Coll) -> Error {
 }
 
 /// The first value that equals (by Clojure's `=`) one before it.
-fn first_duplicate<'v, I>(values: I) -> Option<&'v Value>
+pub(super) fn first_duplicate<'v, I>(values: I) -> Option<&'v Value>
 where
     I: ExactSizeIterator<Item = &'v Value> + Clone,
 {

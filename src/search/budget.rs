@@ -244,12 +244,16 @@ pub(crate) fn malloc_size(bytes: usize) -> usize {
 /// while it is still held.
 pub(crate) fn drop_in_background<T: Send + 'static>(value: T, bytes: usize, budget: &Budget, held: usize) {
     let used = Arc::clone(&budget.used);
+    let large = bytes > 16 << 20;
     let free = move || {
         drop(value);
-        return_to_system();
+        // Trimming costs a system call and page-table work: worth it for large frees only.
+        if large {
+            return_to_system();
+        }
         used.fetch_sub(held, Ordering::Relaxed);
     };
-    if bytes > 16 << 20 {
+    if large {
         std::thread::spawn(free);
     } else {
         free();

@@ -21,7 +21,8 @@
 //!   a lookup hashes nothing, and compares words only on a hash match);
 //! - each (set, state) pair is one entry in a second table, holding the head of a
 //!   list of the crashed sets seen with it, those dominated by a later one
-//!   unlinked (a history without crashed operations keeps no lists).
+//!   unlinked (no list where the empty set was seen, which dominates all: always
+//!   so in a history without crashed operations).
 //!
 //! A configuration whose set is already known costs about 17 bytes; a new set adds
 //! its words plus about 14 bytes, a crashed set its words plus 4. [`ConfigCache::peak_bytes`]
@@ -34,6 +35,9 @@ use hashbrown::HashTable;
 
 /// The end of a list of crashed sets.
 const NIL: u32 = u32::MAX;
+/// The head of a pair whose list is the empty set alone, which dominates every
+/// other: the common case, stored without a list.
+const EMPTY: u32 = u32::MAX - 1;
 
 /// The set of configurations seen.
 pub struct ConfigCache {
@@ -110,9 +114,14 @@ impl ConfigCache {
         let waiting = waiting.unwrap_or(NIL);
         let h = pair_hash(hash, state, waiting);
         let cw = self.crashed_words;
+        let none = crashed.iter().all(|&w| w == 0);
         if let Some(pair) = self.pairs.find_mut(h, |&(k, w, _)| k == key && w == waiting) {
-            if cw == 0 {
+            if cw == 0 || pair.2 == EMPTY {
                 return false;
+            }
+            if none {
+                pair.2 = EMPTY;
+                return true;
             }
             let (mut prev, mut at) = (NIL, pair.2);
             while at != NIL {
@@ -135,7 +144,11 @@ impl ConfigCache {
             pair.2 = Self::push(&mut self.crashed, &mut self.links, crashed, pair.2);
             return true;
         }
-        let head = if cw == 0 { NIL } else { Self::push(&mut self.crashed, &mut self.links, crashed, NIL) };
+        let head = if cw == 0 || none {
+            EMPTY
+        } else {
+            Self::push(&mut self.crashed, &mut self.links, crashed, NIL)
+        };
         let hashes = &self.hashes;
         self.pairs.insert_unique(h, (key, waiting, head), |&(k, w, _)| {
             pair_hash(hashes[(k >> 32) as usize], k as StateId, w)

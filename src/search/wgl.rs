@@ -292,9 +292,12 @@ impl Linearized {
     /// Every operation linearized, by operation index.
     fn all(&self) -> Vec<u64> {
         let mut all = self.ok.clone();
-        for (r, &op) in self.by_rank.iter().enumerate() {
-            if self.crashed[r / 64] & (1 << (r % 64)) != 0 {
+        for (w, &word) in self.crashed.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let op = self.by_rank[w * 64 + bits.trailing_zeros() as usize];
                 all[op as usize / 64] |= 1 << (op % 64);
+                bits &= bits - 1;
             }
         }
         all
