@@ -152,11 +152,19 @@ impl History {
     /// Completes a log of ops, checking each searched operation against the model.
     /// Returns every problem found (the caller caps and names the file).
     pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, Vec<Diagnostic>> {
+        History::complete_with(raw, model, Pairing::Strict)
+    }
+
+    fn complete_with<M: Model + ?Sized>(
+        raw: Vec<RawOp>,
+        model: &M,
+        pairing: Pairing,
+    ) -> Result<History, Vec<Diagnostic>> {
         let mut ops = Ops::default();
         let shared = Shared::default();
         ops.add(Piece::new(raw.iter().enumerate().map(|(pos, r)| compact(r, (pos as u64, 0), &shared))));
         let maps = raw.into_iter().map(|r| r.value).collect();
-        History::build(ops, Source::Maps(maps), model, Pairing::Strict)
+        History::build(ops, Source::Maps(maps), model, pairing)
     }
 
     /// Reads a file and completes its history, as [`History::complete`] does, without
@@ -183,6 +191,17 @@ impl History {
         model: &M,
         pairing: Pairing,
     ) -> Result<History, InputError> {
+        let name = path.display().to_string();
+        if path == Path::new("-") || !path.metadata().is_ok_and(|m| m.is_file()) {
+            // Standard input, a pipe, a device: it cannot be read again to print an op,
+            // so the op maps are kept.
+            let (_, ops, warnings) =
+                crate::read::read_path_with(path, format, None, crate::read::raw, Vec::new, Vec::extend)?;
+            let mut history =
+                History::complete_with(ops, model, pairing).map_err(|d| InputError::new(&name, d))?;
+            history.warnings.splice(0..0, warnings);
+            return Ok(history);
+        }
         let shared = Shared::default();
         let piece = |items: Vec<Item>| {
             Piece::new(items.into_iter().map(|item| match item {
@@ -195,7 +214,7 @@ impl History {
         // The ops hold what they share; the tables are no longer needed.
         drop(shared);
         let mut history = History::build(ops, Source::File(path.to_path_buf(), format), model, pairing)
-            .map_err(|d| InputError::new(&path.display().to_string(), d))?;
+            .map_err(|d| InputError::new(&name, d))?;
         history.warnings.splice(0..0, warnings);
         Ok(history)
     }

@@ -699,3 +699,44 @@ fn unpaired_ops_are_dropped_on_request() {
         assert!(warning.starts_with(&format!("line {line}: ")) && warning.ends_with("left out"), "{warning}");
     }
 }
+
+/// `-` reads standard input, and what is printed of its ops is what was read (it
+/// cannot be read again).
+#[test]
+fn standard_input_is_read_with_dash() {
+    use std::io::Write as _;
+    let fixture =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stale-read.edn")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_knossos-rs"))
+        .args(["check", "-m", "cas-register", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&fixture).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let op = parse_analysis(&stdout(&out)).get("op").unwrap().clone();
+    assert_eq!((op.get("index"), op.get("time")), (Some(&Value::Int(10)), Some(&Value::Int(5200))));
+}
+
+/// Binary files are named for what they are, in one line, not read as text.
+#[test]
+fn binary_files_are_named_for_what_they_are() {
+    let dir = tempdir();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("history.edn.gz", &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0], "a gzip file"),
+        ("test.jepsen", b"JEPSEN\x00\x00\x00\x02\xff\xfe", "a Jepsen store file"),
+        ("test.fressian", b"\xef\xcdsome fressian", "a Fressian file"),
+        ("history.edn", b"{:process 0\xff\xfe\xfd\x00, :type :invoke}", "a binary file"),
+    ];
+    for (name, bytes, words) in cases {
+        let file = write(&dir, name, bytes);
+        let out = knossos(&["check", "-m", "cas-register", &file]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.starts_with(&format!("{file}: {words}")), "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+    }
+}

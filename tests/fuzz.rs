@@ -22,7 +22,7 @@ fn a_short_fuzzing_round_finds_nothing() {
         eprintln!("fuzz: seeding from fixtures/ and generated histories alone");
     }
     // About 3 000 executions take a few seconds in release; a debug build runs fewer.
-    let executions = if cfg!(debug_assertions) { 300 } else { 3_000 };
+    let executions = if cfg!(debug_assertions) { 1_000 } else { 3_000 };
     let config = fuzz::Config {
         executions,
         seed: 15,

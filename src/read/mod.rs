@@ -162,7 +162,7 @@ impl Item {
 }
 
 /// The ops of items read without [`Shared`], which are all raw.
-fn raw(items: Vec<Item>) -> Vec<RawOp> {
+pub(crate) fn raw(items: Vec<Item>) -> Vec<RawOp> {
     items
         .into_iter()
         .filter_map(|item| match item {
@@ -179,6 +179,29 @@ const LOG_MARKER: &[u8] = b"jepsen.util - ";
 /// is not blank or a comment: logs start with a few lines of setup, and a
 /// multi-gigabyte EDN file should not be scanned whole.
 const DETECT_WINDOW: usize = 1 << 20;
+
+/// What a file that is not text is, if its first bytes tell (and what to do), as an
+/// error about the whole file: histories are text, and a binary file read as one
+/// would only give a screenful of invalid characters.
+fn binary(bytes: &[u8], name: &str) -> Option<Diagnostic> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let what = if head.starts_with(&[0x1f, 0x8b]) {
+        "a gzip file, not a history: decompress it first (gunzip, or zcat FILE | knossos-rs check … -)"
+    } else if head.starts_with(b"JEPSEN") {
+        "a Jepsen store file (test.jepsen), not a history: check the history.edn beside it"
+    } else if name.ends_with(".fressian") {
+        "a Fressian file (test.fressian), not a history: check the history.edn beside it"
+    } else if head.contains(&0)
+        || head.iter().filter(|&&b| b < 0x09 || (0x0e..0x20).contains(&b)).count() > head.len() / 16
+    {
+        // (Text has no NUL and few control characters; a stray invalid byte in a text
+        // file is reported where it is, by the reader.)
+        "a binary file, not a history: a history is text (EDN, JSON, history.txt or a Jepsen log)"
+    } else {
+        return None;
+    };
+    Some(Diagnostic::new(0, 0, what))
+}
 
 /// Detects the format from the content.
 ///
@@ -226,6 +249,9 @@ pub fn detect(bytes: &[u8]) -> Format {
 /// Reads the ops of a file's contents; `file` names it in errors, and `None` detects the
 /// format. A big file of one op per line is read in pieces on every core.
 pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
+    if let Some(what) = binary(bytes, file) {
+        return Err(InputError::new(file, vec![what]));
+    }
     let format = format.unwrap_or_else(|| detect(bytes));
     if bytes.len() >= PIECES_MIN && splittable(bytes, format) {
         if let Some((pieces, _)) = in_pieces(bytes, Start::default(), format, None, &raw) {
@@ -272,7 +298,11 @@ pub(crate) fn read_path_with<T: Send, A>(
         let message = message.split(" (os error").next().unwrap_or_default();
         InputError::new(&name, vec![Diagnostic::new(0, 0, format!("cannot read: {message}"))])
     };
-    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    // `-` is standard input; it, a pipe or a device is read whole, as it cannot be
+    // read again.
+    let stdin = path == Path::new("-");
+    let mut file = std::fs::File::open(if stdin { Path::new("/dev/stdin") } else { path }).map_err(cannot)?;
+    let regular = !stdin && file.metadata().is_ok_and(|m| m.is_file());
     let mut block = Vec::new();
     // Reads more of the file into `block`, whose first line is line `line` + 1.
     let mut more = |block: &mut Vec<u8>, line: u32| {
@@ -289,6 +319,9 @@ pub(crate) fn read_path_with<T: Send, A>(
         }
     };
     let mut at_end = more(&mut block, 0)?;
+    if let Some(what) = binary(&block, &name) {
+        return Err(InputError::new(&name, vec![what]));
+    }
     let format = format.unwrap_or_else(|| detect(&block));
     let whole = |bytes: &[u8], fold: &mut dyn FnMut(&mut A, T)| {
         let mut all = init();
@@ -299,7 +332,7 @@ pub(crate) fn read_path_with<T: Send, A>(
         fold(&mut all, each(items));
         Ok((format, all, warnings))
     };
-    if (at_end && block.len() < PIECES_MIN) || !splittable(&block, format) {
+    if (at_end && block.len() < PIECES_MIN) || !splittable(&block, format) || !regular {
         while !at_end {
             at_end = more(&mut block, 0)?;
         }
