@@ -234,7 +234,8 @@ fn bad_inputs_are_reported_not_panicked_on() {
     let cases: Vec<(&str, Vec<u8>, u32, &str)> = vec![
         ("empty", vec![], 1, "no ops"),
         ("not-edn", b"this is not a history\n".to_vec(), 1, "expected an op map"),
-        ("garbage", garbage, 1, ""),
+        // Line 0: about the file as a whole.
+        ("garbage", garbage, 0, "a binary file"),
         ("no-type", format!("{}{{:process 0, :f :read}}\n", op(1, "invoke", "read", "nil")).into_bytes(), 2, "no :type"),
         ("unknown-type", op(0, "started", "read", "nil").into_bytes(), 1, "unknown :type :started"),
         ("ok-without-invoke", format!("{}{}", op(0, "invoke", "read", "nil"), op(1, "ok", "read", "3")).into_bytes(), 2, "no open invocation"),
@@ -254,7 +255,7 @@ fn bad_inputs_are_reported_not_panicked_on() {
         ("megabyte-of-blanks", " ".repeat(2 << 20).into_bytes(), 1, "no ops"),
         ("megabyte-of-comments", ";\n".repeat(1 << 20).into_bytes(), 1, "no ops"),
         // A file without line breaks (as /dev/zero) is not read without end.
-        ("no-line-breaks", [op(0, "invoke", "read", "nil").into_bytes(), vec![0; 70 << 20]].concat(), 2, "longer than 64 MiB"),
+        ("no-line-breaks", [op(0, "invoke", "read", "nil").into_bytes(), vec![b'x'; 70 << 20]].concat(), 2, "longer than 64 MiB"),
     ];
     for (name, content, line, words) in cases {
         let file = write(&dir, &format!("{name}.edn"), content);
@@ -262,7 +263,8 @@ fn bad_inputs_are_reported_not_panicked_on() {
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
-        assert!(err.contains(&format!("{file}:{line}:")), "{name}: message does not name line {line}: {err}");
+        let at = if line == 0 { format!("{file}: ") } else { format!("{file}:{line}:") };
+        assert!(err.contains(&at), "{name}: message does not name line {line}: {err}");
         assert!(err.contains(words), "{name}: message lacks {words:?}: {err}");
         assert!(err.len() < 2000, "{name}: message too long ({} bytes)", err.len());
         assert!(stdout(&out).is_empty(), "{name}: printed an analysis");
