@@ -227,7 +227,7 @@ impl History {
     ) -> Result<History, Vec<Diagnostic>> {
         if ops.read == 0 {
             return Err(vec![Diagnostic::new(1, 1, "the file holds no ops").with_hint(
-                "a history is EDN op maps, one per line or in one vector; is this the right file?",
+                "a history is op maps (EDN or JSON, one per line or in one vector), Jepsen's history.txt, or a console log with jepsen.util op lines; is this the right file?",
             )]);
         }
         let (ops, mut errors) = ops.finish();

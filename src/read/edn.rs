@@ -225,6 +225,23 @@ impl<'a> Reader<'a> {
         value
     }
 
+    /// Reads the first value in `src[start..end]` (as [`Reader::read_exactly_one`]),
+    /// and where it ends.
+    pub(super) fn read_first(
+        &mut self,
+        start: usize,
+        end: usize,
+        line: u32,
+        line_start: usize,
+    ) -> Result<(Value, usize), Diagnostic> {
+        let src = self.src;
+        self.src = &src[..end];
+        (self.pos, self.line, self.line_start) = (start, line, line_start);
+        let value = self.read_value().map(|value| (value, self.pos)).map_err(|e| self.fail(e));
+        self.src = src;
+        value
+    }
+
     fn read_history_vector(&mut self, ops: &mut Vec<Item>) -> Result<()> {
         let open = self.mark();
         let coll = if self.peek() == Some(b'[') { Coll::Vector } else { Coll::List };

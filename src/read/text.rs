@@ -10,6 +10,11 @@
 //!
 //! Jepsen writes the error with `str`, not `pr-str`, so an error like `Connection refused`
 //! is not EDN: an error field that does not read as one EDN value is kept as its text.
+//!
+//! A console log copied from a terminal or a web page has its tabs turned into runs of
+//! spaces. Such a line is an op when a type keyword (`:invoke`, `:ok`, `:fail`, `:info`)
+//! follows its first field; its fields are then the first four EDN values, one after the
+//! other, and the error whatever follows.
 
 use super::{column_after, edn, find, Format, RawOp, LOG_MARKER};
 use crate::error::{Diagnostic, InputError};
@@ -28,14 +33,15 @@ pub(super) fn read_ops(src: &[u8], format: Format, errors: &mut InputError) -> V
         let line_start = next_line;
         next_line += line.len() + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let fields = match format {
-            Format::JepsenLog => match find(line, LOG_MARKER) {
+        let (fields, spaced) = match format {
+            Format::JepsenLog => match find(line, LOG_MARKER).map(|at| at + LOG_MARKER.len()) {
+                Some(at) if line[at..].contains(&b'\t') => (at, false),
+                Some(at) if spaced_op(&line[at..]) => (at, true),
                 // Other loggers' lines, and jepsen.util's lines that are not ops, are not history.
-                Some(at) if line[at..].contains(&b'\t') => at + LOG_MARKER.len(),
                 _ => continue,
             },
             _ if line.iter().all(u8::is_ascii_whitespace) => continue,
-            _ => 0,
+            _ => (0, false),
         };
         let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
         let fields = Fields {
@@ -45,7 +51,11 @@ pub(super) fn read_ops(src: &[u8], format: Format, errors: &mut InputError) -> V
             start: line_start + fields,
             end: line_start + line.len(),
         };
-        match fields.read(src, &mut reader, &keys) {
+        let read = match spaced {
+            true => fields.read_spaced(src, &mut reader, &keys),
+            false => fields.read(src, &mut reader, &keys),
+        };
+        match read {
             Ok(value) => ops.push(RawOp {
                 value,
                 line: fields.line,
@@ -56,6 +66,18 @@ pub(super) fn read_ops(src: &[u8], format: Format, errors: &mut InputError) -> V
         }
     }
     ops
+}
+
+/// Whether the text after a console log's marker is an op whose fields are separated
+/// by spaces: a first field, blanks, and a type keyword.
+fn spaced_op(text: &[u8]) -> bool {
+    let first = text.iter().position(|&b| b == b' ').unwrap_or(text.len());
+    let rest = &text[first..];
+    let rest = &rest[rest.iter().take_while(|&&b| b == b' ').count()..];
+    first > 0
+        && [&b":invoke"[..], b":ok", b":fail", b":info"]
+            .iter()
+            .any(|t| rest.starts_with(t) && rest.get(t.len()).is_none_or(|b| b.is_ascii_whitespace()))
 }
 
 /// Where the tab-separated fields of one line lie.
@@ -93,6 +115,35 @@ impl Fields {
                 Err(d) => return Err(d),
             }
             start = end + 1;
+        }
+        Ok(Value::Map(entries))
+    }
+
+    /// Reads fields separated by blanks: four EDN values, then the error, if any, as
+    /// the tab-separated reader reads it.
+    fn read_spaced(
+        &self,
+        src: &[u8],
+        reader: &mut edn::Reader,
+        keys: &[Value; 5],
+    ) -> Result<Value, Diagnostic> {
+        let mut entries = Vec::with_capacity(5);
+        let mut start = self.start;
+        for key in &keys[..4] {
+            if start >= self.end {
+                let message = "expected 4 or 5 fields (process, type, f, value, and an optional error)";
+                return Err(Diagnostic::new(self.line, self.column, message));
+            }
+            let (value, end) = reader.read_first(start, self.end, self.line, self.line_start)?;
+            entries.push((key.clone(), value));
+            start = end;
+        }
+        let rest = src[start..self.end].trim_ascii();
+        if !rest.is_empty() {
+            let error = reader
+                .read_exactly_one(start, self.end, self.line, self.line_start)
+                .unwrap_or_else(|_| Value::string(&String::from_utf8_lossy(rest)));
+            entries.push((keys[4].clone(), error));
         }
         Ok(Value::Map(entries))
     }
@@ -143,6 +194,35 @@ mod tests {
                 (5, 1, "expected 4 or 5 tab-separated fields (process, type, f, value, and an optional error), found 6"),
             ]
         );
+    }
+
+    #[test]
+    fn console_logs_copied_with_spaces_read_as_with_tabs() {
+        let tabs = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n\
+                    INFO  jepsen.util - Syncing 3 :ok nodes\n\
+                    INFO  jepsen.util - 0\t:ok\t:read\t3\n\
+                    INFO  jepsen.util - 1\t:fail\t:cas\t[3 4]\tConnection refused: x\n\
+                    INFO  jepsen.util - 2\t:info\t:cas\t[4 5]\t:timeout\n\
+                    INFO  jepsen.util - :nemesis\t:info\t:start\t{\"n1\" [\"n2\" \"n3\"]}\n";
+        let spaces = "INFO  jepsen.util - 0    :invoke  :read  nil\n\
+                      INFO  jepsen.util - Syncing 3 :ok nodes\n\
+                      INFO  jepsen.util - 0    :ok      :read  3  \n\
+                      INFO  jepsen.util - 1    :fail    :cas   [3 4]   Connection refused: x\n\
+                      INFO  jepsen.util - 2    :info    :cas   [4 5]   :timeout\n\
+                      INFO  jepsen.util - :nemesis :info :start {\"n1\" [\"n2\" \"n3\"]}\n";
+        let edn = |text: &str| -> Vec<String> {
+            read(text, Format::JepsenLog).unwrap().into_iter().map(|op| op.2).collect()
+        };
+        assert_eq!(edn(spaces), edn(tabs));
+        assert_eq!(edn(tabs).len(), 5);
+        assert_eq!(
+            edn(spaces)[2],
+            r#"{:process 1, :type :fail, :f :cas, :value [3 4], :error "Connection refused: x"}"#
+        );
+        // Too few fields is an error at the line.
+        let err = read_ops(b"INFO  jepsen.util - 0  :invoke  :read\n", "h.log", Some(Format::JepsenLog))
+            .unwrap_err();
+        assert_eq!(err.diagnostics[0].line, 1);
     }
 
     #[test]
