@@ -73,6 +73,20 @@ impl<M: Model<State = Value>> Model for Independent<M> {
     /// The tuple's key with the inner model's argument from its value.
     fn argument(&self, invoke: &Value, value: &Value) -> Result<Value, String> {
         match value.as_seq() {
+            // An operation is on one key: its completion cannot name another.
+            Some([k, _])
+                if invoke
+                    .get("value")
+                    .and_then(Value::as_seq)
+                    .is_some_and(|i| i.len() == 2 && i[0] != *k) =>
+            {
+                let invoked = &invoke.get("value").and_then(Value::as_seq).expect("a tuple")[0];
+                Err(format!(
+                    "the completion's key {} differs from its invocation's {}",
+                    k.to_edn_short(40),
+                    invoked.to_edn_short(40)
+                ))
+            }
             Some([k, v]) => Ok(Value::Vector(vec![k.clone(), self.0.argument(invoke, v)?])),
             _ => Err(format!(
                 "with --independent every client op's value must be a [key value] tuple, not {}",

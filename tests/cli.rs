@@ -742,3 +742,34 @@ fn binary_files_are_named_for_what_they_are() {
         assert_eq!(err.lines().count(), 1, "{name}: {err}");
     }
 }
+
+/// With --independent, an operation is on one key: a completion naming another key
+/// than its invocation is an input error (once, split by key and checked whole gave
+/// different verdicts, as each took the key from a different op).
+#[test]
+fn an_independent_completion_on_another_key_is_an_input_error() {
+    let dir = tempdir();
+    let file = write(
+        &dir,
+        "keys.edn",
+        "{:process 4, :type :invoke, :f :write, :value [2 4]}\n\
+         {:process 4, :type :ok, :f :write, :value [2 4]}\n\
+         {:process 3, :type :invoke, :f :read, :value [1 nil]}\n\
+         {:process 3, :type :ok, :f :read, :value [2 4]}\n",
+    );
+    for whole in [false, true] {
+        let mut args = vec!["check", "-m", "cas-register", "--independent", &file];
+        if whole {
+            args.push("--no-partition");
+        }
+        let out = knossos(&args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "{file}:4:1: op 3: cas-register: the completion's key 2 differs from its invocation's 1"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

@@ -332,7 +332,11 @@ impl Parser<'_, '_> {
                     }
                 }
             }
-            entries.push((Value::Keyword(self.names.get(&key)), value));
+            let key = match keyword_name(&key) {
+                true => Value::Keyword(self.names.get(&key)),
+                false => Value::String(key.into()),
+            };
+            entries.push((key, value));
             if self.next_is(b',') {
                 continue;
             }
@@ -341,7 +345,9 @@ impl Parser<'_, '_> {
             }
             return self.end_or(open, "expected `,` or `}` in an object");
         }
-        if let Some(Value::Keyword(key)) = edn::first_duplicate(entries.iter().map(|(k, _)| k)) {
+        if let Some(Value::Keyword(key) | Value::String(key)) =
+            edn::first_duplicate(entries.iter().map(|(k, _)| k))
+        {
             return self.fail(open, format!("object has duplicate key `{key}`"));
         }
         Ok(Value::Map(entries))
@@ -366,6 +372,15 @@ impl Parser<'_, '_> {
             Some(_) => self.fail(self.pos, format!("{expected}, found {}", self.found(self.pos))),
         }
     }
+}
+
+/// Whether an object's key can be a keyword, printed back as EDN that reads as it:
+/// a word of letters, digits and `*+!-_'?<>=.$%&`, not starting with a digit or
+/// `-+.'` (so `""`, `"0"`, `"a b"` or `":x"` stay strings).
+fn keyword_name(key: &str) -> bool {
+    let symbolic = |c: char| c.is_alphanumeric() || "*+!-_'?<>=.$%&".contains(c);
+    key.chars().next().is_some_and(|c| c.is_alphabetic() || "*!_?<>=$%&".contains(c))
+        && key.chars().all(symbolic)
 }
 
 /// Turns byte offsets, asked for in increasing order, into lines and columns, in one pass
@@ -470,6 +485,9 @@ mod tests {
             assert_eq!((d.line, d.column), (1, column), "{text}: {}", d.message);
             assert!(d.message.starts_with(message), "{text}: {}", d.message);
         }
+        // Keys that would not print back as keywords stay strings.
+        let ops = read(r#"{"": 1, "0": 2, "a b": 3, ":x": 4, "ok-key?": 5}"#).unwrap();
+        assert_eq!(ops[0].value.to_edn(), r#"{"" 1, "0" 2, "a b" 3, ":x" 4, :ok-key? 5}"#);
         let deep = format!("{{\"a\": {}{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(read(&deep).unwrap_err().diagnostics[0].message.contains("nested more than 1000 deep"));
     }
