@@ -132,7 +132,8 @@ pub struct History {
     /// The searched operations, ordered by invocation.
     pub operations: Vec<Operation>,
     /// What reading left out, to be told to the user: a last line cut short
-    /// ([`History::read`]).
+    /// ([`History::read`]), and with [`Pairing::DropUnpaired`] the ops that could not
+    /// be paired ([`History::read_with`]).
     pub warnings: Vec<Diagnostic>,
     source: Arc<Source>,
 }

@@ -85,8 +85,8 @@ impl ConfigCache {
     }
 
     /// Records the configuration: `ok` the `:ok` operations linearized (whose
-    /// Zobrist hash is `hash`), the state, the state before the crashed write it
-    /// waits to see observed (if it does), and `crashed` the crashed operations
+    /// Zobrist hash is `hash`), the state, the state before the crashed operation
+    /// whose observer it waits for (if it does), and `crashed` the crashed operations
     /// linearized (by rank). `false` if it was there already, or a configuration
     /// that dominates it.
     pub fn insert(

@@ -15,9 +15,10 @@
 //! module](super#crashed-operations) (twins in order, each just before an
 //! operation that observes it), and keeps configurations up to dominance: of two
 //! that agree on the state and the `:ok` operations linearized, the one whose
-//! crashed operations are a subset of the other's replaces it. As the engine finishes every configuration of one return before
-//! the next, the configurations it keeps are few: at each return, the least
-//! crashed operations each (state, `:ok` set) needs.
+//! crashed operations are a subset of the other's replaces it. As the engine
+//! finishes every configuration of one return before the next, the configurations
+//! it keeps are few: at each return, the least crashed operations each (state,
+//! `:ok` set) needs.
 //!
 //! It does well where many operations overlap; WGL does well where a greedy order
 //! goes far, which is why the two race in `competition`.
@@ -104,7 +105,7 @@ impl<K: std::hash::Hash + Eq, V> Table<K, V> {
 }
 
 /// A configuration on the way to a return: its key, and the state before the
-/// crashed write it has just linearized, if it waits for an observer of it.
+/// crashed operation it has just linearized, if it waits for an observer of it.
 type Waiting = (Key, Option<StateId>);
 /// Such a configuration with its crashed operations.
 type Step = (Waiting, Crashed);
@@ -217,7 +218,8 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
     }
 
     /// Whether linearizing `op` to reach `next` is allowed to a configuration that
-    /// waits for an observer of the crashed write that led from `before` to `state`.
+    /// waits (`Some(before)`) for an observer of the crashed operation it linearized
+    /// from `before`: `op` must step differently from there.
     fn observes(&mut self, waiting: Option<StateId>, op: u32, next: StateId) -> bool {
         waiting.is_none_or(|before| self.memo.step(before, self.kinds[op as usize]) != Some(next))
     }

@@ -143,7 +143,7 @@ fn run<M: Model + ?Sized>(
     let kinds: Vec<KindId> = memo.kinds().to_vec();
     let zob: Vec<u64> = (0..n as u64).map(zobrist).collect();
     let twins = super::twins(history, &kinds);
-    // The state before the crashed write just linearized, whose observer comes next.
+    // The state before the crashed operation just linearized, whose observer comes next.
     let mut waiting: Option<StateId> = None;
     let mut ok_left = history.operations.iter().filter(|o| o.complete.is_some()).count();
     if ok_left == 0 {
