@@ -872,6 +872,34 @@ fn seen(rng: &mut StdRng, ops: &[Value], key: &str) -> Option<Value> {
     ops.get(rng.random_range(0..ops.len().max(1)))?.get(key).cloned()
 }
 
+/// Deletes (`kind` 0), duplicates (1), swaps (2) or moves (3) the `i`th of `items`
+/// (ops or lines, named `noun`); says what it did.
+fn rearrange<T: Clone>(rng: &mut StdRng, items: &mut Vec<T>, i: usize, kind: usize, noun: &str) -> String {
+    let n = items.len();
+    match kind {
+        0 => {
+            items.remove(i);
+            format!("deleted {noun} {i}")
+        }
+        1 => {
+            let to = rng.random_range(0..=n);
+            items.insert(to, items[i].clone());
+            format!("duplicated {noun} {i} at {to}")
+        }
+        2 => {
+            let j = if rng.random_bool(0.5) { (i + 1).min(n - 1) } else { rng.random_range(0..n) };
+            items.swap(i, j);
+            format!("swapped {noun}s {i} and {j}")
+        }
+        _ => {
+            let item = items.remove(i);
+            let to = rng.random_range(0..n);
+            items.insert(to, item);
+            format!("moved {noun} {i} to {to}")
+        }
+    }
+}
+
 /// One mutation of the ops; says what it did.
 fn op_mutation(rng: &mut StdRng, ops: &mut Vec<Value>, input: &Input, pool: &Pool) -> String {
     if ops.is_empty() {
@@ -882,26 +910,7 @@ fn op_mutation(rng: &mut StdRng, ops: &mut Vec<Value>, input: &Input, pool: &Poo
     let i = rng.random_range(0..n);
     let kw = Value::keyword;
     match weighted(rng, &[10, 8, 8, 6, 10, 8, 16, 7, 6, 4, 6, 3, 2, 2]) {
-        0 => {
-            ops.remove(i);
-            format!("deleted op {i}")
-        }
-        1 => {
-            let to = rng.random_range(0..=n);
-            ops.insert(to, ops[i].clone());
-            format!("duplicated op {i} at {to}")
-        }
-        2 => {
-            let j = if rng.random_bool(0.5) { (i + 1).min(n - 1) } else { rng.random_range(0..n) };
-            ops.swap(i, j);
-            format!("swapped ops {i} and {j}")
-        }
-        3 => {
-            let op = ops.remove(i);
-            let to = rng.random_range(0..n);
-            ops.insert(to, op);
-            format!("moved op {i} to {to}")
-        }
+        kind @ 0..=3 => rearrange(rng, ops, i, kind, "op"),
         4 => {
             let types = ["invoke", "ok", "fail", "info"];
             let value = match rng.random_bool(0.8) {
@@ -1079,25 +1088,7 @@ fn textual(rng: &mut StdRng, seed: &[u8], mutations: usize, input: &mut Input, p
         let n = lines.len();
         let i = rng.random_range(0..n);
         let what = match weighted(rng, &[8, 6, 6, 4, 30, 20]) {
-            0 => {
-                lines.remove(i);
-                format!("deleted line {i}")
-            }
-            1 => {
-                let to = rng.random_range(0..=n);
-                lines.insert(to, lines[i].clone());
-                format!("duplicated line {i} at {to}")
-            }
-            2 => {
-                let j = if rng.random_bool(0.5) { (i + 1).min(n - 1) } else { rng.random_range(0..n) };
-                lines.swap(i, j);
-                format!("swapped lines {i} and {j}")
-            }
-            3 => {
-                let line = lines.remove(i);
-                lines.insert(rng.random_range(0..n), line);
-                format!("moved line {i}")
-            }
+            kind @ 0..=3 => rearrange(rng, &mut lines, i, kind, "line"),
             4 => replace_field(rng, &mut lines[i], pool)
                 .map_or(format!("(line {i}: no field)"), |w| format!("line {i}: {w}")),
             _ => {
