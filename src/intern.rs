@@ -48,7 +48,7 @@ pub(crate) struct Shared {
     processes: Interner<()>,
     /// The bodies of ops read by the full reader, by value.
     pub bodies: Interner<()>,
-    /// On the EDN reader's fast path, by text: processes (each the one in `processes`),
+    /// On the readers' fast paths, by text: processes (each the one in `processes`),
     /// and bodies by their `:f` and `:value` texts (the key holds both, and where the
     /// first ends).
     pub process_texts: Interner<Text>,

@@ -10,15 +10,17 @@
 //! a pure syntax layer and all of them report problems the same way.
 //!
 //! One exception, for speed: reading a file for a compact history (`History::read`), the
-//! EDN reader takes a fast path on Jepsen's usual op lines and hands on only the fields a
-//! compact op holds, each distinct text parsed once (`edn::fields`); a line it is not
-//! sure of is read in full, so what is read, and every error, stays the same.
+//! EDN and JSON Lines readers take a fast path on Jepsen's usual op lines and hand on only
+//! the fields a compact op holds, each distinct text parsed once (`edn::fields`,
+//! `json::fields`, sharing `fast`); a line they are not sure of is read in full, so what
+//! is read, and every error, stays the same.
 //!
 //! Readers collect every problem they can find rather than stopping at the first, so one
 //! run shows a user all the bad lines of a file (an [`InputError`] keeps the first
 //! [`MAX_DIAGNOSTICS`](crate::error::MAX_DIAGNOSTICS) and counts the rest).
 
 mod edn;
+mod fast;
 mod json;
 mod text;
 
@@ -132,7 +134,7 @@ pub(crate) fn op_body(f: Value, value: Value, rest: impl IntoIterator<Item = (Va
     Value::Map(body)
 }
 
-/// An op read on the EDN reader's fast path (`edn::fields`): only what a compact op
+/// An op read on a fast path (`edn::fields`, `json::fields`): only what a compact op
 /// holds, its process and body shared through [`Shared`].
 #[derive(Clone, Debug)]
 pub(crate) struct OpFields {
@@ -459,7 +461,7 @@ fn read_piece(
 ) -> Vec<Item> {
     let mut ops = match format {
         Format::Edn => edn::read_ops(piece, shared, errors),
-        Format::Json => json::read_ops(piece, errors).into_iter().map(Item::Raw).collect(),
+        Format::Json => json::read_ops(piece, shared, errors),
         Format::HistoryTxt | Format::JepsenLog => {
             text::read_ops(piece, format, errors).into_iter().map(Item::Raw).collect()
         }
