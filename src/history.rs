@@ -316,8 +316,7 @@ fn read_again(path: &Path, format: Format, at: u64, len: u32) -> Option<Value> {
     file.seek(SeekFrom::Start(at)).ok()?;
     let mut bytes = vec![0; len as usize];
     file.read_exact(&mut bytes).ok()?;
-    let mut ops = crate::read::read_ops(&bytes, "", Some(format)).ok()?;
-    (ops.len() == 1).then(|| ops.swap_remove(0).value)
+    crate::read::read_one(&bytes, format)
 }
 
 /// The ops of a piece of a file, compact.

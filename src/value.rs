@@ -375,6 +375,10 @@ impl fmt::Display for Value {
                 }
                 f.write_char('}')
             }
+            // `#object[…]`, kept as written (see the EDN reader).
+            Value::Tagged(tag, v) if matches!(&**v, Value::Symbol(s) if s.starts_with('[')) => {
+                write!(f, "#{tag}{v}")
+            }
             Value::Tagged(tag, v) => write!(f, "#{tag} {v}"),
         }
     }

@@ -162,8 +162,8 @@ enum Frame {
     /// except a map's: its entries are on `entries` from offset `entries` on, and only a
     /// key waiting for its value is on `items`.
     Coll { coll: Coll, open: Mark, items: usize, entries: usize },
-    /// A tag, waiting for its value.
-    Tag(Arc<str>),
+    /// A tag, waiting for its value, which starts at or after this offset.
+    Tag(Arc<str>, usize),
     /// `#_`, waiting for the form it drops.
     Discard,
     /// `^`, waiting for the metadata (dropped: values carry none), then for its value.
@@ -434,7 +434,7 @@ impl<'a> Reader<'a> {
                 _ => {}
             }
             match self.frames.pop() {
-                Some(Frame::Tag(tag)) => value = Value::Tagged(tag, Box::new(value)),
+                Some(Frame::Tag(tag, from)) => value = tagged(tag, value, &self.src[from..self.pos]),
                 Some(Frame::Discard) => return None,
                 // The value that metadata was for passes on up.
                 _ => {}
@@ -640,7 +640,7 @@ impl<'a> Reader<'a> {
                     // `#jepsen.history.Op{…}` is how Jepsen prints an op: the op is the map.
                     return Ok(None);
                 }
-                self.open(start, 0, Frame::Tag(tag))
+                self.open(start, 0, Frame::Tag(tag, self.pos))
             }
             Some(b':') => Err(error(start, "namespaced maps (`#:ns{…}`) are not supported")),
             Some(_) => {
@@ -655,6 +655,18 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+/// A tagged value, read from `text`. `#object[…]` is how Clojure prints an object it
+/// cannot print readably (`#object[java.lang.Object 0x1c2c22f3 "java.lang.Object@1c2c22f3"]`):
+/// only its text means anything (the hex identity hash would print in decimal), so it is
+/// kept as written, as a symbol.
+fn tagged(tag: Arc<str>, value: Value, text: &[u8]) -> Value {
+    let value = match &*tag {
+        "object" => Value::Symbol(String::from_utf8_lossy(text.trim_ascii()).into()),
+        _ => value,
+    };
+    Value::Tagged(tag, Box::new(value))
 }
 
 /// Where the token starting at `from` ends.
@@ -1196,10 +1208,12 @@ mod tests {
             r#"#uuid "f81d4fae-7dec-11d0-a765-00a0c91e6bf6""#
         );
         assert_eq!(read("#foo.bar/baz [1]"), tagged("foo.bar/baz", vector([Value::Int(1)])));
-        assert_eq!(
-            read("#object[java.lang.Object 0x1 \"x\"]"),
-            tagged("object", vector([sym("java.lang.Object"), Value::Int(1), Value::string("x")]))
-        );
+        // An object Clojure could not print readably is kept as written, hex and all.
+        let object = r#"#object[java.lang.Object 0x1c2c22f3 "java.lang.Object@1c2c22f3"]"#;
+        assert_eq!(read(object), tagged("object", sym(&object[7..])));
+        assert_eq!(read(object).to_edn(), object);
+        assert_eq!(read("[#object [a 0x10] 2]").to_edn(), "[#object[a 0x10] 2]");
+        assert_eq!(read("{:a #object[a 0x10]}").get("a"), Some(&tagged("object", sym("[a 0x10]"))));
         assert_eq!(read("#a #b 1"), tagged("a", tagged("b", Value::Int(1))));
         // A record literal is the map inside; a space makes it a tagged map again.
         let op = read("#jepsen.history.Op{:index 0, :type :invoke}");

@@ -39,6 +39,14 @@ pub(super) fn read_ops(src: &[u8], shared: Option<&Shared>, errors: &mut InputEr
     reader.ops
 }
 
+/// The one value of `src`, read as an op (see [`read_one`](super::read_one)).
+pub(super) fn read_one(src: &[u8]) -> Option<Value> {
+    let mut names = Names::default();
+    let mut parser = Parser { src, pos: 0, names: &mut names };
+    let value = parser.value(0, true).ok()?;
+    (skip_ascii_whitespace(src, parser.pos) == src.len()).then_some(value)
+}
+
 /// A syntax error: where, and what.
 type Error = (usize, String);
 
