@@ -153,19 +153,22 @@ impl History {
     /// Completes a log of ops, checking each searched operation against the model.
     /// Returns every problem found (the caller caps and names the file).
     pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, Vec<Diagnostic>> {
-        History::complete_with(raw, model, Pairing::Strict)
+        History::complete_with(raw, model, Pairing::Strict, false)
     }
 
+    /// [`History::complete`]; `unreadable`: lines of the file could not be read, so that
+    /// an op that cannot be paired may have lost its partner to them.
     fn complete_with<M: Model + ?Sized>(
         raw: Vec<RawOp>,
         model: &M,
         pairing: Pairing,
+        unreadable: bool,
     ) -> Result<History, Vec<Diagnostic>> {
         let mut ops = Ops::default();
         let shared = Shared::default();
         ops.add(Piece::new(raw.iter().enumerate().map(|(pos, r)| compact(r, (pos as u64, 0), &shared))));
         let maps = raw.into_iter().map(|r| r.value).collect();
-        History::build(ops, Source::Maps(maps), model, pairing)
+        History::build(ops, Source::Maps(maps), model, pairing, unreadable)
     }
 
     /// Reads a file and completes its history, as [`History::complete`] does, without
@@ -173,7 +176,9 @@ impl History {
     /// it is read, and op maps are read again from the file when printed.
     ///
     /// A last line cut short (a test killed while writing its history) is left out,
-    /// with a warning in [`History::warnings`], when it is the only problem.
+    /// with a warning in [`History::warnings`], when it is the only problem. Otherwise
+    /// every problem of the file is reported: the lines that cannot be read, and what
+    /// completing the others finds.
     pub fn read<M: Model + ?Sized>(
         path: &Path,
         format: Option<Format>,
@@ -192,16 +197,13 @@ impl History {
         model: &M,
         pairing: Pairing,
     ) -> Result<History, InputError> {
-        let name = path.display().to_string();
         if path == Path::new("-") || !path.metadata().is_ok_and(|m| m.is_file()) {
             // Standard input, a pipe, a device: it cannot be read again to print an op,
             // so the op maps are kept.
-            let (_, ops, warnings) =
+            let read =
                 crate::read::read_path_with(path, format, None, crate::read::raw, Vec::new, Vec::extend)?;
-            let mut history =
-                History::complete_with(ops, model, pairing).map_err(|d| InputError::new(&name, d))?;
-            history.warnings.splice(0..0, warnings);
-            return Ok(history);
+            let built = History::complete_with(read.ops, model, pairing, !read.errors.is_empty());
+            return finish(built, read.errors, read.warnings);
         }
         let shared = Shared::default();
         let piece = |items: Vec<Item>| {
@@ -210,22 +212,25 @@ impl History {
                 Item::Fields(f) => Ok(from_fields(f)),
             }))
         };
-        let (format, ops, warnings) =
-            crate::read::read_path_with(path, format, Some(&shared), piece, Ops::default, Ops::add)?;
+        let read = crate::read::read_path_with(path, format, Some(&shared), piece, Ops::default, Ops::add)?;
         // The ops hold what they share; the tables are no longer needed.
         drop(shared);
-        let mut history = History::build(ops, Source::File(path.to_path_buf(), format), model, pairing)
-            .map_err(|d| InputError::new(&name, d))?;
-        history.warnings.splice(0..0, warnings);
-        Ok(history)
+        let source = Source::File(path.to_path_buf(), read.format);
+        let built = History::build(read.ops, source, model, pairing, !read.errors.is_empty());
+        finish(built, read.errors, read.warnings)
     }
 
+    /// Completes `ops`; `unreadable` as in [`History::complete_with`].
     fn build<M: Model + ?Sized>(
         ops: Ops,
         source: Source,
         model: &M,
         pairing: Pairing,
+        unreadable: bool,
     ) -> Result<History, Vec<Diagnostic>> {
+        if ops.read == 0 && unreadable {
+            return Err(Vec::new());
+        }
         if ops.read == 0 {
             return Err(vec![Diagnostic::new(1, 1, "the file holds no ops").with_hint(
                 "a history is op maps (EDN or JSON, one per line or in one vector), Jepsen's history.txt, or a console log with jepsen.util op lines; is this the right file?",
@@ -234,6 +239,12 @@ impl History {
         let (ops, mut errors) = ops.finish();
         let mut dropped = Vec::new();
         let operations = complete(&ops, model, &mut dropped, &mut errors);
+        if unreadable {
+            for d in &mut dropped {
+                let hint = d.hint.get_or_insert_default();
+                hint.push_str(" (its partner may be on a line that could not be read)");
+            }
+        }
         if pairing == Pairing::Strict {
             errors.append(&mut dropped);
         }
@@ -500,7 +511,7 @@ pub enum Pairing {
 }
 
 /// The hint of an error about pairing.
-const DROP_HINT: &str = "or check the rest of the history with --drop-unpaired, which leaves such ops out";
+const DROP_HINT: &str = "--drop-unpaired checks the rest of the history, leaving such ops out";
 
 /// Pairs invocations with their completions (see the module's comment), and checks
 /// each operation's argument against the model. What cannot be paired goes to
@@ -612,6 +623,30 @@ fn complete<M: Model + ?Sized>(
         }
     }
     checked
+}
+
+/// The history read, or every problem of the file: the lines that could not be read
+/// (`unreadable`) and what completing the others found, in file order.
+fn finish(
+    built: Result<History, Vec<Diagnostic>>,
+    unreadable: InputError,
+    warnings: Vec<Diagnostic>,
+) -> Result<History, InputError> {
+    match built {
+        Ok(mut history) if unreadable.is_empty() => {
+            history.warnings.splice(0..0, warnings);
+            Ok(history)
+        }
+        Ok(_) => Err(unreadable),
+        Err(found) => {
+            let mut all = unreadable.diagnostics;
+            all.extend(found);
+            all.sort_by_key(|d| (d.line, d.column));
+            let mut errors = InputError::new(&unreadable.file, all);
+            errors.more += unreadable.more;
+            Err(errors)
+        }
+    }
 }
 
 /// Reports, and drops, every op whose `:index` an earlier op has. Jepsen's indices

@@ -91,8 +91,10 @@ pub(super) fn read_ops(src: &[u8], shared: Option<&Shared>, errors: &mut InputEr
         }
         return ops;
     }
+    let mut resumed = 0;
     loop {
         let next = reader.skip_blank();
+        let at = reader.mark();
         if let (Ok(Some(b'{')), Some(shared)) = (&next, shared) {
             if let Some(fields) = reader.read_fields(shared) {
                 ops.push(Item::Fields(fields));
@@ -104,7 +106,20 @@ pub(super) fn read_ops(src: &[u8], shared: Option<&Shared>, errors: &mut InputEr
             Ok(None) => break,
             Err(e) => {
                 errors.push(reader.fail(e));
-                reader.skip_line();
+                if reader.pos < reader.src.len() || resumed == crate::error::MAX_DIAGNOSTICS {
+                    reader.skip_line();
+                } else {
+                    // A form left open to the end (a map missing its `}` swallows the
+                    // lines after it): read on from the next line that starts with `{`,
+                    // as Jepsen's op lines do, so that the ops after it are read and
+                    // checked too. A few times only: each goes to the end again.
+                    resumed += 1;
+                    (reader.pos, reader.line, reader.line_start) = (at.pos, at.line, at.line_start);
+                    reader.skip_line();
+                    while reader.peek().is_some_and(|b| b != b'{') {
+                        reader.skip_line();
+                    }
+                }
             }
         }
     }

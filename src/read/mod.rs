@@ -260,7 +260,8 @@ pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<
             return Ok(pieces.concat());
         }
     }
-    read_whole(bytes, file, format, None).map(raw)
+    let (items, errors) = read_whole(bytes, file, format, None);
+    errors.is_empty().then(|| raw(items)).ok_or(errors)
 }
 
 /// The one op in `bytes`, an op's span as a reader gave it, read again as `format` read
@@ -269,7 +270,10 @@ pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<
 pub(crate) fn read_one(bytes: &[u8], format: Format) -> Option<Value> {
     let mut ops = match format {
         Format::Json => return json::read_one(bytes),
-        _ => read_whole(bytes, "", format, None).map(raw).ok()?,
+        _ => match read_whole(bytes, "", format, None) {
+            (items, errors) if errors.is_empty() => raw(items),
+            _ => return None,
+        },
     };
     (ops.len() == 1).then(|| ops.swap_remove(0).value)
 }
@@ -277,25 +281,38 @@ pub(crate) fn read_one(bytes: &[u8], format: Format) -> Option<Value> {
 /// Reads the ops of a file, as [`read_ops`] does: a last line cut short is an
 /// error here ([`History::read`](crate::History::read) leaves it out).
 pub fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
-    let (_, ops, warnings) =
-        read_path_with(path, format, None, raw, Vec::new, |all, mut ops| all.append(&mut ops))?;
-    match warnings.is_empty() {
-        true => Ok(ops),
-        false => Err(InputError::new(&path.display().to_string(), warnings)),
+    let read = read_path_with(path, format, None, raw, Vec::new, |all, mut ops| all.append(&mut ops))?;
+    match (read.errors.is_empty(), read.warnings.is_empty()) {
+        (true, true) => Ok(read.ops),
+        (true, false) => Err(InputError::new(&path.display().to_string(), read.warnings)),
+        (false, _) => Err(read.errors),
     }
+}
+
+/// What [`read_path_with`] read of a file.
+pub(crate) struct FileRead<A> {
+    pub format: Format,
+    /// What was made of the ops read.
+    pub ops: A,
+    /// What was left out (a last line cut short: see [`cut_short`]).
+    pub warnings: Vec<Diagnostic>,
+    /// The lines that could not be read (then `ops` are the others, for the history
+    /// to report what else is wrong with them).
+    pub errors: InputError,
 }
 
 /// Reads the ops of a file piece by piece: hands each piece's ops (lines and spans
 /// counted from the start of the file) to `each` on rayon's pool, and folds what it
 /// makes of them into `init()` with `fold`, in file order, so that a caller that keeps
-/// less than the ops (a compact form) never holds all of them. Returns the format, the
-/// fold, and warnings about what was left out (a last line cut short: see
-/// [`cut_short`]). A big file of one op per line is streamed in blocks; any other is read
-/// whole, in one piece. If a block has an error the file is read again whole, folded
-/// into a fresh `init()`. With `shared`, EDN op lines of the usual shape are read on the
-/// fast path, as [`OpFields`].
+/// less than the ops (a compact form) never holds all of them. A big file of one op per
+/// line is streamed in blocks; any other is read whole, in one piece. If a block has an
+/// error the file is read again whole, folded into a fresh `init()`, for every error of
+/// the file. With `shared`, EDN and JSON op lines of the usual shape are read on the fast
+/// path, as [`OpFields`].
 ///
-/// A file that cannot be read is an [`InputError`] at line 0, column 0.
+/// A file that cannot be read (or is binary, or has a line longer than [`MAX_LINE`]) is
+/// an [`InputError`] at line 0, column 0; one with syntax errors is read, and has them in
+/// [`FileRead::errors`].
 pub(crate) fn read_path_with<T: Send, A>(
     path: &Path,
     format: Option<Format>,
@@ -303,7 +320,7 @@ pub(crate) fn read_path_with<T: Send, A>(
     each: impl Fn(Vec<Item>) -> T + Sync,
     init: impl Fn() -> A,
     mut fold: impl FnMut(&mut A, T),
-) -> Result<(Format, A, Vec<Diagnostic>), InputError> {
+) -> Result<FileRead<A>, InputError> {
     let name = path.display().to_string();
     let cannot = |e: std::io::Error| {
         // "No such file or directory (os error 2)": the error number helps nobody.
@@ -337,13 +354,10 @@ pub(crate) fn read_path_with<T: Send, A>(
     }
     let format = format.unwrap_or_else(|| detect(&block));
     let whole = |bytes: &[u8], fold: &mut dyn FnMut(&mut A, T)| {
-        let mut all = init();
-        let (items, warnings) = match read_whole(bytes, &name, format, shared) {
-            Ok(items) => (items, Vec::new()),
-            Err(errors) => cut_short(bytes, &name, format, shared, errors)?,
-        };
-        fold(&mut all, each(items));
-        Ok((format, all, warnings))
+        let mut ops = init();
+        let (items, warnings, errors) = cut_short(bytes, &name, format, shared);
+        fold(&mut ops, each(items));
+        Ok(FileRead { format, ops, warnings, errors })
     };
     if (at_end && block.len() < PIECES_MIN) || !splittable(&block, format) || !regular {
         while !at_end {
@@ -377,7 +391,12 @@ pub(crate) fn read_path_with<T: Send, A>(
         pieces.into_iter().for_each(|piece| fold(&mut all, piece));
         start = Start { offset: start.offset + end - from, line: start.line.saturating_add(lines) };
         if at_end {
-            return Ok((format, all, Vec::new()));
+            return Ok(FileRead {
+                format,
+                ops: all,
+                warnings: Vec::new(),
+                errors: InputError::new(&name, vec![]),
+            });
         }
         block.drain(..end);
         from = 0;
@@ -412,47 +431,49 @@ fn fill(file: &mut std::fs::File, block: &mut Vec<u8>) -> std::io::Result<bool> 
     Ok(read < BLOCK as usize)
 }
 
-/// Reads `bytes` in one piece, reporting every error; spans are offsets in `bytes`.
-fn read_whole(
-    bytes: &[u8],
-    file: &str,
-    format: Format,
-    shared: Option<&Shared>,
-) -> Result<Vec<Item>, InputError> {
+/// Reads `bytes` in one piece: what could be read, and every error; spans are offsets
+/// in `bytes`.
+fn read_whole(bytes: &[u8], file: &str, format: Format, shared: Option<&Shared>) -> (Vec<Item>, InputError) {
     let start = Start { offset: bytes.len() - strip_bom(bytes).len(), line: 0 };
     let mut errors = InputError::new(file, Vec::new());
     let ops = read_piece(&bytes[start.offset..], start, format, shared, &mut errors);
-    if errors.is_empty() {
-        Ok(ops)
-    } else {
-        Err(errors)
-    }
+    (ops, errors)
 }
 
-/// A file whose only problems are on its last line, which has no line break at its
-/// end, was cut short while it was written (a test killed mid-write): its ops
-/// without that line, and a warning naming it. Any other file keeps its `errors`.
+/// Reads `bytes` as [`read_whole`] does, and when the only problems are on the last
+/// line, which has no line break at its end, the file was cut short while it was
+/// written (a test killed mid-write): its ops without that line, and a warning naming
+/// it, instead of the errors.
 fn cut_short(
     bytes: &[u8],
     file: &str,
     format: Format,
     shared: Option<&Shared>,
-    errors: InputError,
-) -> Result<(Vec<Item>, Vec<Diagnostic>), InputError> {
-    let Some(last_start) = bytes.iter().rposition(|&b| b == b'\n').map(|n| n + 1) else { return Err(errors) };
+) -> (Vec<Item>, Vec<Diagnostic>, InputError) {
+    let (items, errors) = read_whole(bytes, file, format, shared);
+    let Some(last_start) = bytes.iter().rposition(|&b| b == b'\n').map(|n| n + 1) else {
+        return (items, Vec::new(), errors);
+    };
     let last_line = lines_in(&bytes[..last_start]) + 1;
     let only_last = errors.diagnostics.iter().all(|d| d.line == last_line) && errors.more == 0;
-    if last_start == bytes.len() || !only_last || bytes[last_start..].iter().all(u8::is_ascii_whitespace) {
-        return Err(errors);
+    if errors.is_empty()
+        || last_start == bytes.len()
+        || !only_last
+        || bytes[last_start..].iter().all(u8::is_ascii_whitespace)
+    {
+        return (items, Vec::new(), errors);
     }
-    let items = read_whole(&bytes[..last_start], file, format, shared).map_err(|_| errors)?;
+    let (before, before_errors) = read_whole(&bytes[..last_start], file, format, shared);
+    if !before_errors.is_empty() {
+        return (items, Vec::new(), errors);
+    }
     let warning = Diagnostic::new(
         last_line,
         1,
         "the last line is cut short (was the test killed while writing it?); left out",
     )
     .with_hint("the verdict holds for the history without it");
-    Ok((items, vec![warning]))
+    (before, vec![warning], before_errors)
 }
 
 /// Where a piece starts in its file: the byte offset, and the lines before it.
@@ -652,7 +673,9 @@ mod tests {
 
     /// Reads `text` in one piece, as small files are.
     fn whole(text: &str, format: Format) -> Vec<RawOp> {
-        raw(read_whole(text.as_bytes(), "h", format, None).unwrap())
+        let (items, errors) = read_whole(text.as_bytes(), "h", format, None);
+        assert!(errors.is_empty(), "{errors}");
+        raw(items)
     }
 
     /// Reads `text` in pieces cut at `cuts`.
@@ -720,10 +743,10 @@ mod tests {
         let path = std::env::temp_dir().join(format!("knossos-rs-blocks-{}.edn", std::process::id()));
         std::fs::write(&path, &text).unwrap();
         let read = read_path(&path, None);
-        let pieces = read_path_with(&path, None, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap().1;
+        let pieces = read_path_with(&path, None, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap().ops;
         let fast = |items: Vec<Item>| items.iter().filter(|item| matches!(item, Item::Fields(_))).count();
         let on_fast_path =
-            read_path_with(&path, None, Some(&Shared::default()), fast, || 0, |n, m| *n += m).unwrap().1;
+            read_path_with(&path, None, Some(&Shared::default()), fast, || 0, |n, m| *n += m).unwrap().ops;
         // An error in the last block: the file is read again whole, and the error
         // located in the whole file.
         std::fs::write(&path, format!("{text}\n{{:index 1 :type}}\n")).unwrap();
