@@ -399,7 +399,7 @@ impl Input {
     /// The model it is checked against, or why it cannot be built.
     pub fn model(&self) -> Result<DynModel, String> {
         let options = ModelOptions { init: self.init.clone(), nil_reads: self.nil_reads };
-        let model = model::builtin(&self.model, &options)?;
+        let model = model::builtin(&self.model, &options).map_err(|e| e.to_string())?;
         Ok(if self.independent { Box::new(Independent(model)) } else { model })
     }
 
@@ -1389,16 +1389,14 @@ pub fn execute(input: &Input, config: &Config, file: Option<&Path>, stats: &mut 
         }
         Ok(raw) => match guarded("complete", &mut findings, || History::complete(raw, model)) {
             None => return findings,
-            Some(Err(diagnostics)) => {
+            Some(Err(errors)) => {
                 stats.complete_rejected += 1;
                 if config.verbose {
-                    let first = diagnostics.first().map_or("", |d| d.message.as_str());
+                    let first = errors.diagnostics.first().map_or("", |d| d.message.as_str());
                     eprintln!("rejected by complete: {} ({})", short(first), input.trail.join("; "));
                 }
-                let message: Vec<String> =
-                    diagnostics.iter().map(|d| format!("{}:{}: {}", d.line, d.column, d.message)).collect();
                 let page = guarded("report of a rejected history", &mut findings, || {
-                    let rejected = Rejected { name: name.clone(), message: message.join("\n") };
+                    let rejected = Rejected { name: name.clone(), message: errors.to_string() };
                     well_formed("rejected page", &report::html(&name, &[], &[rejected]))
                 });
                 if let Some(Some(m)) = page {
@@ -1674,9 +1672,9 @@ fn render_all(name: &str, history: &History, runs: &[Run], findings: &mut Vec<Fi
             // The reader stops at 1000 levels, and an analysis nests an op's value a few
             // levels deeper than its op did: a value the reader just took comes back too
             // deep for it (not for clojure.edn). Not a finding.
-            Some((Err(e), _)) | Some((_, Err(e))) if e.message.contains("nested more than") => {}
+            Some((Err(e), _)) | Some((_, Err(e))) if e.to_string().contains("nested more than") => {}
             Some((Err(e), _)) | Some((_, Err(e))) => {
-                let message = format!("{label}: the analysis's EDN does not read back: {}", e.message);
+                let message = format!("{label}: the analysis's EDN does not read back: {e}");
                 finding(findings, "analysis EDN does not read", message);
             }
             Some((Ok(()), Ok(false))) => {

@@ -284,8 +284,8 @@ fn run_check(args: CheckArgs) -> i32 {
     }
     let init = match args.init.as_deref().map(read::parse_edn).transpose() {
         Ok(init) => init,
-        Err(d) => {
-            eprintln!("knossos-rs: --init: {} (column {})", d.message, d.column);
+        Err(e) => {
+            eprintln!("knossos-rs: --init: {e}");
             return ERROR;
         }
     };

@@ -97,8 +97,18 @@ impl Op {
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpMap {
     pub index: u64,
+    /// The line it was read from; 0 for an op built in code.
     pub line: u32,
     pub map: Value,
+}
+
+/// ` (line N)`, to follow an op's index where it was read from a file; nothing for an
+/// op built in code, which has no line.
+pub(crate) fn line_note(line: u32) -> String {
+    match line {
+        0 => String::new(),
+        line => format!(" (line {line})"),
+    }
 }
 
 /// An operation that takes part in the search: an invocation and its outcome.
@@ -151,9 +161,9 @@ impl Default for History {
 
 impl History {
     /// Completes a log of ops, checking each searched operation against the model.
-    /// Returns every problem found (the caller caps and names the file).
-    pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, Vec<Diagnostic>> {
-        History::complete_with(raw, model, Pairing::Strict, false)
+    /// Returns every problem found, of no file ([`InputError::in_file`] names one).
+    pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, InputError> {
+        History::complete_with(raw, model, Pairing::Strict, false).map_err(|d| InputError::new("", d))
     }
 
     /// [`History::complete`]; `unreadable`: lines of the file could not be read, so that
@@ -254,7 +264,7 @@ impl History {
             let warnings = dropped.into_iter().map(left_out).collect();
             Ok(History { ops, operations, warnings, source: Arc::new(source) })
         } else {
-            errors.sort_by_key(|d| (d.line, d.column));
+            errors.sort_by_key(|d| (d.line, d.column, d.op_index));
             Err(errors)
         }
     }
@@ -281,6 +291,20 @@ impl History {
             }
         }
         map
+    }
+
+    /// Every op's map, in order: moved out when the history was completed in memory
+    /// and is not shared, read again otherwise.
+    pub(crate) fn into_op_maps(self) -> Vec<Value> {
+        match Arc::try_unwrap(self.source) {
+            Ok(Source::Maps(mut maps)) => {
+                self.ops.iter().map(|op| std::mem::take(&mut maps[op.at as usize])).collect()
+            }
+            source => {
+                let history = History { source: source.map_or_else(|shared| shared, Arc::new), ..self };
+                history.ops.iter().map(|op| history.op_map(op)).collect()
+            }
+        }
     }
 
     /// The op as the analysis prints it.
@@ -641,7 +665,7 @@ fn finish(
         Err(found) => {
             let mut all = unreadable.diagnostics;
             all.extend(found);
-            all.sort_by_key(|d| (d.line, d.column));
+            all.sort_by_key(|d| (d.line, d.column, d.op_index));
             let mut errors = InputError::new(&unreadable.file, all);
             errors.more += unreadable.more;
             Err(errors)

@@ -18,9 +18,10 @@ use std::fmt::{self, Write as _};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// An EDN value.
-#[derive(Clone, Debug)]
+/// An EDN value (nil by default).
+#[derive(Clone, Debug, Default)]
 pub enum Value {
+    #[default]
     Nil,
     Bool(bool),
     /// An integer that fits in 64 bits, written without the `N` suffix.
@@ -250,6 +251,60 @@ impl Value {
             }
             Value::Tagged(_, v) => v.write_json(out),
         }
+    }
+}
+
+/// Values from Rust's, for histories built in code ([`HistoryBuilder`](crate::HistoryBuilder)):
+/// integers, floats, booleans, strings (`&str` is a string: [`Value::keyword`] makes a
+/// keyword), vectors of any of them, and `None` for nil.
+macro_rules! from_integers {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(n: $t) -> Value {
+                match i64::try_from(n) {
+                    Ok(n) => Value::Int(n),
+                    Err(_) => Value::BigInt(Box::new(BigInt::from(n))),
+                }
+            }
+        }
+    )*};
+}
+
+from_integers!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+impl From<f64> for Value {
+    fn from(f: f64) -> Value {
+        Value::Float(f)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::string(s)
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s.into())
+    }
+}
+
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(items: Vec<T>) -> Value {
+        Value::Vector(items.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Nil, Into::into)
     }
 }
 

@@ -172,7 +172,7 @@ fn plain_histories_do_not_look_independent() {
     assert!(!looks_independent(&History::complete(raw(cas), &m).unwrap()));
     // --independent with a value that is not a tuple is an input error naming the op
     let e = History::complete(raw(plain), &Independent(m)).unwrap_err();
-    assert!(e[0].message.contains("[key value]"), "{}", e[0].message);
+    assert!(e.diagnostics[0].message.contains("[key value]"), "{e}");
 }
 
 /// Generated keys of an independent unordered-queue history (one with a stale

@@ -976,7 +976,7 @@ mod tests {
     use std::sync::Arc;
 
     fn read(text: &str) -> Value {
-        parse_edn(text).unwrap_or_else(|d| panic!("{text:?}: {}:{}: {}", d.line, d.column, d.message))
+        parse_edn(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
     }
 
     fn big(digits: &str) -> Value {
@@ -1004,7 +1004,7 @@ mod tests {
     fn fails(text: &str, line: u32, column: u32, fragment: &str) {
         let d = match parse_edn(text) {
             Ok(v) => panic!("{text:?} read as {v:?}"),
-            Err(d) => d,
+            Err(e) => e.diagnostics[0].clone(),
         };
         assert!(d.message.contains(fragment), "{text:?}: {:?} lacks {fragment:?}", d.message);
         assert_eq!((d.line, d.column), (line, column), "{text:?}: {}", d.message);
@@ -1361,12 +1361,13 @@ mod tests {
     #[test]
     fn messages_quote_little() {
         let long = "x".repeat(1000);
-        let d = parse_edn(&format!("1{long}")).unwrap_err();
-        assert!(d.message.chars().count() < 100, "{}", d.message);
-        let d = parse_edn(&format!("[1 2] {long}")).unwrap_err();
-        assert!(d.message.chars().count() < 100, "{}", d.message);
-        let d = parse_edn("\"\\\u{1}\"").unwrap_err();
-        assert!(d.message.contains("\\u{1}"), "{}", d.message);
+        let message = |text: &str| parse_edn(text).unwrap_err().diagnostics[0].message.clone();
+        let m = message(&format!("1{long}"));
+        assert!(m.chars().count() < 100, "{m}");
+        let m = message(&format!("[1 2] {long}"));
+        assert!(m.chars().count() < 100, "{m}");
+        let m = message("\"\\\u{1}\"");
+        assert!(m.contains("\\u{1}"), "{m}");
     }
 
     #[test]

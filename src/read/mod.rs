@@ -586,9 +586,9 @@ fn read_at_cuts<T: Send>(
 
 /// Parses exactly one EDN value (an `--init` value, say); empty text or anything after
 /// the value is an error.
-pub fn parse_edn(text: &str) -> Result<Value, Diagnostic> {
+pub fn parse_edn(text: &str) -> Result<Value, InputError> {
     let bytes = text.as_bytes();
-    edn::Reader::new(bytes).read_exactly_one(0, bytes.len(), 1, 0)
+    edn::Reader::new(bytes).read_exactly_one(0, bytes.len(), 1, 0).map_err(|d| InputError::new("", vec![d]))
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
@@ -873,8 +873,8 @@ mod tests {
             parse_edn(" {:x 0 :y 0} "),
             Ok(Value::kw_map([("x", Value::Int(0)), ("y", Value::Int(0))]))
         );
-        assert!(parse_edn("").unwrap_err().message.contains("end of the input"));
-        let d = parse_edn("1 2").unwrap_err();
+        assert!(parse_edn("").unwrap_err().diagnostics[0].message.contains("end of the input"));
+        let d = parse_edn("1 2").unwrap_err().diagnostics.remove(0);
         assert_eq!((d.line, d.column), (1, 3));
     }
 
