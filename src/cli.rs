@@ -10,6 +10,7 @@ use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::{self, Format};
 use knossos_rs::render::{render, OutputFormat};
+use knossos_rs::Model;
 use knossos_rs::{check, Algorithm, History, InputError, Options, Pairing, Progress, Validity};
 use knossos_rs::{generate, report};
 use rayon::prelude::*;
@@ -290,8 +291,8 @@ fn run_check(args: CheckArgs) -> i32 {
         }
     };
     let model = match model::builtin(&args.model, &ModelOptions { init, nil_reads: args.nil_reads }) {
-        Ok(m) if args.independent => Box::new(Independent(m)) as DynModel,
-        Ok(m) => m,
+        Ok(m) if args.independent => CheckedBy::Independent(Independent(m)),
+        Ok(m) => CheckedBy::Plain(m),
         Err(e) => {
             eprintln!("knossos-rs: {e}");
             return ERROR;
@@ -330,7 +331,10 @@ fn run_check(args: CheckArgs) -> i32 {
     };
     let shown = !args.quiet && std::io::stderr().is_terminal();
     let check = |found: &Found, options: &Options, stages: Option<&ProgressBar>| match found {
-        Ok(path) => check_file(path, &model, options, &reading, stages),
+        Ok(path) => match &model {
+            CheckedBy::Plain(model) => check_file(path, model, options, &reading, stages),
+            CheckedBy::Independent(model) => check_file(path, model, options, &reading, stages),
+        },
         Err((path, why)) => unreadable(path, why),
     };
     // Files in parallel (each one's keys in parallel too), results in the given order.
@@ -498,9 +502,16 @@ struct Reading {
     keep_history: bool,
 }
 
-fn check_file(
+/// The model a file is checked against: `Independent` has states of its own, so it is
+/// not a `DynModel`.
+enum CheckedBy {
+    Plain(DynModel),
+    Independent(Independent<DynModel>),
+}
+
+fn check_file<M: Model + ?Sized>(
     path: &Path,
-    model: &DynModel,
+    model: &M,
     options: &Options,
     reading: &Reading,
     // Given when the file is checked alone: it shows the stages, and its answer

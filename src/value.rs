@@ -256,7 +256,7 @@ impl Value {
 
 /// Values from Rust's, for histories built in code ([`HistoryBuilder`](crate::HistoryBuilder)):
 /// integers, floats, booleans, strings (`&str` is a string: [`Value::keyword`] makes a
-/// keyword), vectors of any of them, and `None` for nil.
+/// keyword), vectors of any of them, pairs as 2-vectors, and `None` for nil.
 macro_rules! from_integers {
     ($($t:ty),*) => {$(
         impl From<$t> for Value {
@@ -299,6 +299,13 @@ impl From<String> for Value {
 impl<T: Into<Value>> From<Vec<T>> for Value {
     fn from(items: Vec<T>) -> Value {
         Value::Vector(items.into_iter().map(Into::into).collect())
+    }
+}
+
+/// A pair is a 2-vector, as Jepsen writes a `[key value]` tuple or a cas's `[old new]`.
+impl<A: Into<Value>, B: Into<Value>> From<(A, B)> for Value {
+    fn from((a, b): (A, B)) -> Value {
+        Value::Vector(vec![a.into(), b.into()])
     }
 }
 
