@@ -20,21 +20,26 @@ pub struct Diagnostic {
     pub column: u32,
     /// The index of the op concerned, where there is one.
     pub op_index: Option<u64>,
+    /// What is wrong.
     pub message: String,
     /// What the user can do about it.
     pub hint: Option<String>,
 }
 
 impl Diagnostic {
+    /// A problem at a line and column (1-based; 0 for the input as a whole, or an op
+    /// built in code).
     pub fn new(line: u32, column: u32, message: impl Into<String>) -> Diagnostic {
         Diagnostic { line, column, op_index: None, message: message.into(), hint: None }
     }
 
+    /// The same problem, with what the user can do about it.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
         self.hint = Some(hint.into());
         self
     }
 
+    /// The same problem, naming the op it is about.
     pub fn with_op_index(mut self, index: u64) -> Diagnostic {
         self.op_index = Some(index);
         self
@@ -61,6 +66,7 @@ pub struct InputError {
 }
 
 impl InputError {
+    /// The problems of `file`, at most [`MAX_DIAGNOSTICS`] kept and the rest counted.
     pub fn new(file: &str, diagnostics: Vec<Diagnostic>) -> InputError {
         let mut e = InputError { file: file.to_string(), diagnostics: Vec::new(), more: 0 };
         for d in diagnostics {
@@ -78,6 +84,7 @@ impl InputError {
         }
     }
 
+    /// Whether no problem was found.
     pub fn is_empty(&self) -> bool {
         self.diagnostics.is_empty()
     }

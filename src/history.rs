@@ -40,8 +40,11 @@ use std::sync::Arc;
 pub struct Op {
     /// The op's index: its `:index`, or its position in the file.
     pub index: u64,
+    /// `:invoke`, `:ok`, `:fail` or `:info`.
     pub kind: OpType,
+    /// Where it was read: the 1-based line (0 for an op built in code).
     pub line: u32,
+    /// Where it was read: the 1-based column (0 for an op built in code).
     pub column: u32,
     /// Whether the op has an `:index` (else `index` is its position in the file).
     indexed: bool,
@@ -96,9 +99,11 @@ impl Op {
 /// `:index` added when the file had none, so that the user can look it up).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpMap {
+    /// Its `:index`.
     pub index: u64,
     /// The line it was read from; 0 for an op built in code.
     pub line: u32,
+    /// The op map, as read.
     pub map: Value,
 }
 
@@ -119,6 +124,7 @@ pub struct Operation {
     /// Position of the `:ok`; `None` if the operation is indeterminate (crashed,
     /// timed out, or never completed).
     pub complete: Option<usize>,
+    /// The operation's `:f`.
     pub f: Arc<Value>,
     /// The model's argument (see [`Model::argument`]) from the completed value: the
     /// `:ok`'s value, or the invocation's for an indeterminate operation.

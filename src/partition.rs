@@ -176,6 +176,7 @@ pub fn looks_independent(history: &History) -> bool {
 /// split into a thousand keys is not held twice.
 #[derive(Clone, Debug)]
 pub struct Part {
+    /// The key its operations are on.
     pub key: Value,
     /// Positions of the key's ops in the whole history, in order.
     positions: Vec<usize>,

@@ -8,8 +8,11 @@ use std::fmt::{self, Write as _};
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
+    /// The analysis as Knossos writes it, and Jepsen reads it.
     Edn,
+    /// The same analysis in JSON.
     Json,
+    /// A short summary for people.
     Text,
 }
 

@@ -22,23 +22,31 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Default)]
 pub enum Value {
     #[default]
+    /// `nil`.
     Nil,
+    /// `true` or `false`.
     Bool(bool),
     /// An integer that fits in 64 bits, written without the `N` suffix.
     Int(i64),
     /// An integer written with `N`, or too large for 64 bits.
     BigInt(Box<BigInt>),
+    /// A double.
     Float(f64),
     /// A `…M` decimal, kept as written.
     Decimal(Box<Decimal>),
     /// A ratio in lowest terms whose denominator is not 1.
     Ratio(Box<BigRational>),
+    /// A character literal (`\a`).
     Char(char),
+    /// A string.
     String(Arc<str>),
     /// A keyword, without its leading colon (`jepsen/op` for `:jepsen/op`).
     Keyword(Arc<str>),
+    /// A symbol (`foo`), also the text of an `#object[…]` kept as written.
     Symbol(Arc<str>),
+    /// A list, `(1 2)`: equal to the vector of the same elements, as in Clojure.
     List(Vec<Value>),
+    /// A vector, `[1 2]`.
     Vector(Vec<Value>),
     /// Entries in the order they were read; equality ignores the order.
     Map(Vec<(Value, Value)>),
@@ -107,6 +115,7 @@ impl Value {
         Value::Map(entries.into_iter().map(|(k, v)| (Value::keyword(k), v)).collect())
     }
 
+    /// Whether this is `nil`.
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
     }

@@ -381,15 +381,34 @@ impl<M: Model + ?Sized> Model for Box<M> {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Semantics<'a> {
-    /// `register` (`cas: false`) or `cas-register`.
-    Register { init: &'a Value, cas: bool, nil_reads: NilReads },
-    /// `set`, holding `init` at first.
-    Set { init: &'a [Value] },
-    /// `fifo-queue` or `unordered-queue` (`fifo: false`), holding `init` at first
-    /// (oldest first; an unordered queue's elements each once).
-    Queue { init: Vec<&'a Value>, fifo: bool },
-    /// `kv`, whose keys hold `init`'s strings at first (`""` for the others).
-    Kv { init: &'a [(Value, Value)], nil_reads: NilReads },
+    /// `register` or `cas-register`.
+    Register {
+        /// The value at first.
+        init: &'a Value,
+        /// Whether `:cas` is an operation (`cas-register`).
+        cas: bool,
+        /// What a read of nil means.
+        nil_reads: NilReads,
+    },
+    /// `set`.
+    Set {
+        /// The elements at first.
+        init: &'a [Value],
+    },
+    /// `fifo-queue` or `unordered-queue`.
+    Queue {
+        /// The elements at first, oldest first (an unordered queue's each once).
+        init: Vec<&'a Value>,
+        /// Whether dequeues take the oldest element (`fifo-queue`).
+        fifo: bool,
+    },
+    /// `kv`.
+    Kv {
+        /// The keys' strings at first (`""` for the others).
+        init: &'a [(Value, Value)],
+        /// What a get of nil means.
+        nil_reads: NilReads,
+    },
     /// The inner model of `[key value]` tuples ([`Independent`](crate::partition::Independent)).
     Keyed(Box<Semantics<'a>>),
 }

@@ -87,18 +87,26 @@ impl FromStr for Format {
 /// the analysis is read again from there rather than kept).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawOp {
+    /// What stood where an op should be (an op map, unless the input is wrong).
     pub value: Value,
+    /// Where it starts: the 1-based line.
     pub line: u32,
+    /// Where it starts: the 1-based column, in characters.
     pub column: u32,
+    /// Its bytes in the input, which read back as this op alone.
     pub span: Range<usize>,
 }
 
 /// The type of an op: its `:type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpType {
+    /// The operation begins.
     Invoke,
+    /// It completed and took effect.
     Ok,
+    /// It certainly did not take effect.
     Fail,
+    /// It may or may not have taken effect (a timeout, a crash): pending forever.
     Info,
 }
 

@@ -65,7 +65,9 @@ use window::Timeline;
 pub struct Entry<'a> {
     /// The file name, or the key's label.
     pub name: String,
+    /// The history checked (for a key, the whole history: the key is in the analysis).
     pub history: &'a History,
+    /// Its analysis.
     pub analysis: &'a Analysis,
     /// How long checking took.
     pub elapsed: Duration,
@@ -75,6 +77,7 @@ pub struct Entry<'a> {
 /// the report with its messages, so that its reader knows it was not checked.
 #[cfg(feature = "report")]
 pub struct Rejected {
+    /// The file.
     pub name: String,
     /// What is wrong, as the command line prints it.
     pub message: String,
