@@ -49,10 +49,10 @@ pub(crate) struct Shared {
     /// The bodies of ops read by the full reader, by value.
     pub bodies: Interner<()>,
     /// On the readers' fast paths, by text: processes (each the one in `processes`),
-    /// and bodies by their `:f` and `:value` texts (the key holds both, and where the
-    /// first ends).
+    /// and bodies by their `:f`, `:value` and `:key` texts (the key holds the three,
+    /// and where the first two end).
     pub process_texts: Interner<Text>,
-    pub body_texts: Interner<(Text, usize)>,
+    pub body_texts: Interner<(Text, [usize; 2])>,
 }
 
 impl Shared {

@@ -3,7 +3,7 @@
 //! of the few kinds of text a usual line holds.
 //!
 //! A fast path scans a line of the usual keys (`index`, `time`, `type`, `process`, `f`,
-//! `value`) without building anything, and hands on an [`OpFields`]. Any line it is not
+//! `value`, and `key`, which keyed models such as `kv` read) without building anything, and hands on an [`OpFields`]. Any line it is not
 //! sure of goes to the format's full reader from its start, so that what is read, and
 //! every error, stays the same.
 
@@ -26,6 +26,7 @@ pub(super) struct Line {
     pub process: Option<Range<usize>>,
     pub f: Option<Range<usize>>,
     pub value: Option<Range<usize>>,
+    pub key: Option<Range<usize>>,
 }
 
 /// Which field of an op a text is: JSON reads a string as a keyword in some.
@@ -34,11 +35,12 @@ pub(super) enum Field {
     Process,
     F,
     Value,
+    Key,
 }
 
 impl Line {
     /// Records the text `from..to` of `key`'s value; `None` (not a usual line) if the
-    /// key is not one of the usual six, is there twice, or its text is not what the
+    /// key is not one of the usual seven, is there twice, or its text is not what the
     /// fast path takes: `:index` and `:time` plain decimal integers (`:time` may be
     /// negative), `:type` one of the four (`types` gives their texts in the format).
     pub fn take(
@@ -75,6 +77,10 @@ impl Line {
                 self.value = Some(at);
                 32
             }
+            b"key" => {
+                self.key = Some(at);
+                64
+            }
             _ => return None,
         };
         if *seen & bit != 0 {
@@ -104,8 +110,10 @@ impl Line {
                 || parse(Field::Process, process).map(|p| (text.into(), shared.process(&p))).ok_or(()),
             )
             .ok()?;
+        // (A text is never empty: an empty one is a key not there.)
         let text = |range: &Option<Range<usize>>| range.clone().map_or(&[][..], |r| &src[r]);
-        let (f, value) = (text(&self.f), text(&self.value));
+        let (f, value, key) = (text(&self.f), text(&self.value), text(&self.key));
+        let splits = [f.len(), f.len() + value.len()];
         let mut parse_or_nil = |field, range: &Option<Range<usize>>| match range {
             Some(range) => parse(field, range.clone()).ok_or(()),
             None => Ok(Value::Nil),
@@ -113,14 +121,25 @@ impl Line {
         let body = shared
             .body_texts
             .try_get(
-                FixedState::default().hash_one((f, value)),
-                |(key, split), _| *split == f.len() && key[..*split] == *f && key[*split..] == *value,
+                FixedState::default().hash_one((f, value, key)),
+                |(texts, at), _| {
+                    *at == splits
+                        && texts[..at[0]] == *f
+                        && texts[at[0]..at[1]] == *value
+                        && texts[at[1]..] == *key
+                },
                 || {
                     let f_read = parse_or_nil(Field::F, &self.f)?;
-                    let body = Arc::new(op_body(f_read, parse_or_nil(Field::Value, &self.value)?, []));
-                    let mut key = Text::from_slice(f);
-                    key.extend_from_slice(value);
-                    Ok::<_, ()>(((key, f.len()), body))
+                    let value_read = parse_or_nil(Field::Value, &self.value)?;
+                    let key_read = match &self.key {
+                        Some(_) => vec![(Value::keyword("key"), parse_or_nil(Field::Key, &self.key)?)],
+                        None => Vec::new(),
+                    };
+                    let body = Arc::new(op_body(f_read, value_read, key_read));
+                    let mut texts = Text::from_slice(f);
+                    texts.extend_from_slice(value);
+                    texts.extend_from_slice(key);
+                    Ok::<_, ()>(((texts, splits), body))
                 },
             )
             .ok()?;
@@ -188,9 +207,10 @@ pub(super) mod tests {
         assert_eq!(Some(fast.kind), field("type").as_ref().and_then(OpType::parse), "{text:?}");
         assert_eq!(Some(&*fast.process), field("process").as_ref(), "{text:?}");
         let nil_if_missing = |key| field(key).unwrap_or(Value::Nil);
-        assert_eq!(*fast.body, op_body(nil_if_missing("f"), nil_if_missing("value"), []), "{text:?}");
+        let rest = field("key").map(|k| (Value::keyword("key"), k));
+        assert_eq!(*fast.body, op_body(nil_if_missing("f"), nil_if_missing("value"), rest), "{text:?}");
         let Value::Map(entries) = &full.value else { panic!("{text:?}: not a map") };
-        let keys = ["index", "time", "type", "process", "f", "value"];
+        let keys = ["index", "time", "type", "process", "f", "value", "key"];
         assert!(entries.iter().all(|(k, _)| keys.contains(&k.as_keyword().unwrap())), "{text:?}");
     }
 }

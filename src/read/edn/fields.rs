@@ -137,6 +137,7 @@ mod tests {
             "{:process 1, :type :info, :value \"say \\\"hi\\\"\"}",
             "{:process 0N,\t:type :invoke}",
             "{:type :invoke, :process 1, :f :a/b/c}",
+            "{:index 3, :type :ok, :process 2, :f :get, :key \"x\", :value \"abc\"}",
             "{ :process 1 , :type :ok , :f :cas , :value (1 2) }",
             &format!("{{:process 1, :type :ok, :value {}1{}}}", "[".repeat(999), "]".repeat(999)),
         ];
@@ -248,6 +249,10 @@ mod tests {
         .into_iter()
         .filter(|_| rng.random_bool(0.9))
         .collect();
+        if rng.random_bool(0.5) {
+            let at = rng.random_range(0..=entries.len());
+            entries.insert(at, (":key", pick(rng, &["\"a\"", "1", "nil", "[1 2]", ":k"])));
+        }
         for _ in 0..rng.random_range(0..3) {
             let at = rng.random_range(0..=entries.len());
             match rng.random_range(0..3) {

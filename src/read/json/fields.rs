@@ -143,6 +143,7 @@ mod tests {
             r#"  {"process": 1, "type": "fail", "value": {"a": [1, {"b": "}"}]}, "f": "add"}  "#,
             r#"{"process": "w1", "type": "info", "value": "say \"hi\" \u00e9"}"#,
             r#"{"process": 1.5, "type": "invoke", "f": 3}"#,
+            r#"{"index": 3, "type": "ok", "process": 2, "f": "get", "key": "x", "value": "abc"}"#,
             "{\"process\": 1, \"type\": \"ok\", \"value\": 1e400}\r",
             &format!(r#"{{"process": 1, "type": "ok", "value": {}1{}}}"#, "[".repeat(998), "]".repeat(998)),
         ];
@@ -232,6 +233,10 @@ mod tests {
         .into_iter()
         .filter(|_| rng.random_bool(0.9))
         .collect();
+        if rng.random_bool(0.5) {
+            let at = rng.random_range(0..=entries.len());
+            entries.insert(at, (r#""key""#, pick(rng, &[r#""a""#, "1", "null", "[1, 2]"])));
+        }
         for _ in 0..rng.random_range(0..3) {
             let at = rng.random_range(0..=entries.len());
             match rng.random_range(0..3) {
