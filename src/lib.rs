@@ -177,6 +177,10 @@ pub struct Options {
     /// `:unknown`, cause `:stopped`), as Porcupine does: for CI, where the first
     /// failure is the answer.
     pub fail_fast: bool,
+    /// Give a valid history's [`Analysis::linearization`]: an order of its
+    /// operations that explains it (off by default: the linear engine then keeps
+    /// the path to every configuration).
+    pub witness: bool,
 }
 
 impl Default for Options {
@@ -190,6 +194,7 @@ impl Default for Options {
             partition: true,
             progress: None,
             fail_fast: false,
+            witness: false,
         }
     }
 }
@@ -301,7 +306,8 @@ fn check_one<M: Model + ?Sized>(
     by_key: bool,
     budget: &search::Budget,
 ) -> Analysis {
-    let decision = search::competition::run(history, model, options.algorithm, by_key, budget);
+    let decision =
+        search::competition::run(history, model, options.algorithm, by_key, budget, options.witness);
     // A budget of its own: a race marks the search's as decided, which would stop it at once.
     analysis::analyse(history, decision, options.max_paths, &budget.share(None))
 }
