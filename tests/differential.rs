@@ -4,7 +4,8 @@
 //! operations; crashed and failed operations) are decided by each engine (wgl,
 //! linear, and the two racing; a keyed model split by key and whole) and by an
 //! oracle that tries every order of the operations. All must agree on the verdict
-//! and, for invalid histories, on the failing op.
+//! and, for invalid histories, on the failing op; for valid ones, each engine's
+//! witness (`:linearization`) is replayed through the model.
 //!
 //! The oracle shares nothing with the search but the model's `init`, `step` and
 //! `argument` (which builds what `step` receives from an op): it works on values,
@@ -426,6 +427,81 @@ fn oracle(model: &DynModel, log: &[Value]) -> Option<usize> {
     None
 }
 
+/// Whether `order` (the invocation positions of `log`'s operations, as
+/// `:linearization` names them) explains `calls`, or what is wrong with it: no
+/// operation twice, only operations of the log, every step legal from the
+/// model's initial state, real time kept (an operation that completed before
+/// another was invoked comes first), every crashed one changing the state, and
+/// with `observers` the operation after each crashed one observing it (stepping
+/// differently from the state before it). `oks` says which `:ok` operations the
+/// order must hold (all of them; a key's, when checked key by key).
+fn witness_fault(
+    model: &DynModel,
+    calls: &[Call],
+    order: &[u64],
+    observers: bool,
+    oks: impl Fn(&Call) -> bool,
+) -> Option<String> {
+    let mut seen = vec![false; calls.len()];
+    let mut state = model.init();
+    let mut before_crashed: Option<Value> = None;
+    for (k, &index) in order.iter().enumerate() {
+        let Some(i) = calls.iter().position(|c| c.invoke as u64 == index) else {
+            return Some(format!("{index} is no operation's invocation"));
+        };
+        if std::mem::replace(&mut seen[i], true) {
+            return Some(format!("{index} twice"));
+        }
+        let c = &calls[i];
+        if let Some(&later) = order[k + 1..].iter().find(|&&l| {
+            calls.iter().any(|d| d.invoke as u64 == l && d.complete.is_some_and(|r| r < c.invoke))
+        }) {
+            return Some(format!("{later} completed before {index} was invoked, yet comes after it"));
+        }
+        let Some(next) = model.step(&state, &c.f, &c.argument) else {
+            return Some(format!("{index} is illegal from {}", state.to_edn()));
+        };
+        if let Some(before) = before_crashed.take().filter(|_| observers) {
+            if model.step(&before, &c.f, &c.argument).as_ref() == Some(&next) {
+                return Some(format!("{index} does not observe the crashed operation before it"));
+            }
+        }
+        if c.complete.is_none() {
+            if next == state {
+                return Some(format!("crashed {index} changes nothing"));
+            }
+            before_crashed = Some(state.clone());
+        }
+        state = next;
+    }
+    let missing = calls.iter().zip(&seen).find(|(c, seen)| c.complete.is_some() && oks(c) && !**seen);
+    missing.map(|(c, _)| format!(":ok operation {} missing", c.invoke))
+}
+
+/// Checks the linearization of a valid analysis (each key's, when checked key by
+/// key) with [`witness_fault`]; the keys' orders together hold each `:ok` operation.
+fn check_witness(model: &DynModel, log: &[Value], analysis: &Analysis, case: &str) {
+    let calls = calls(model, log);
+    let shown = || log.iter().map(Value::to_edn).collect::<Vec<_>>().join("\n");
+    let keyed = !analysis.results.is_empty();
+    let orders: Vec<(&Analysis, Option<&Value>)> = match keyed {
+        false => vec![(analysis, None)],
+        true => analysis.results.iter().map(|(k, a)| (a, Some(k))).collect(),
+    };
+    let mut all: Vec<u64> = Vec::new();
+    for (a, key) in orders {
+        let order =
+            a.linearization.as_ref().unwrap_or_else(|| panic!("{case}: no linearization\n{}", shown()));
+        let of_key = |c: &Call| key.is_none_or(|k| log[c.invoke].get("key") == Some(k));
+        if let Some(fault) = witness_fault(model, &calls, order, a.analyzer != "unique", of_key) {
+            panic!("{case}: witness {order:?}: {fault}\n{}", shown());
+        }
+        all.extend(order);
+    }
+    all.sort_unstable();
+    assert!(all.windows(2).all(|w| w[0] != w[1]), "{case}: an operation in two keys' orders\n{}", shown());
+}
+
 /// The analyses that name a failing op: the analysis itself, or each failed key's.
 fn failures(analysis: &Analysis) -> Vec<&Analysis> {
     if analysis.results.is_empty() {
@@ -459,12 +535,13 @@ fn compare(w: &Workload, shape: Shape, seed: u64, histories: usize) -> (usize, u
             // The race explains a failure as the linear engine does, whichever wins.
             let mut explained = None;
             for algorithm in [Algorithm::Linear, Algorithm::Wgl, Algorithm::Competition] {
-                let analysis =
-                    check(&model, &history, &Options { algorithm, partition, ..Default::default() });
+                let options = Options { algorithm, partition, witness: true, ..Default::default() };
+                let analysis = check(&model, &history, &options);
+                // Which engine won, and so which order it found, may vary.
                 let shown_without_analyzer = |a: &Analysis| {
                     let mut a = a.clone();
-                    a.analyzer = "";
-                    a.results.iter_mut().for_each(|(_, r)| r.analyzer = "");
+                    (a.analyzer, a.linearization) = ("", None);
+                    a.results.iter_mut().for_each(|(_, r)| (r.analyzer, r.linearization) = ("", None));
                     a.to_value().to_edn()
                 };
                 match algorithm {
@@ -488,8 +565,10 @@ fn compare(w: &Workload, shape: Shape, seed: u64, histories: usize) -> (usize, u
                 let case = format!("{} case {case} ({algorithm:?}, split {partition})", w.model);
                 let Some(pos) = expected else {
                     assert_eq!(analysis.valid, Validity::Valid, "{case}: oracle says valid\n{}", shown());
+                    check_witness(&model, &log, &analysis, &case);
                     continue;
                 };
+                assert!(analysis.linearization.is_none(), "{case}: an invalid history has no witness");
                 assert_eq!(analysis.valid, Validity::Invalid, "{case}: oracle says invalid\n{}", shown());
                 // Split by key, each failed key names its own failing op; the
                 // history's is the first of them (locality).
@@ -788,13 +867,17 @@ fn compare_unique(model_name: &str, nil_reads: NilReads, seed: u64, histories: u
             (v, e) => panic!("{case}: engine {v:?}, oracle {e:?}\n{}", shown()),
         }
         // Through `check`, forced and in the race, the analysis agrees and names the engine.
-        for algorithm in [Algorithm::Unique, Algorithm::Competition, Algorithm::Wgl] {
-            let analysis = check(&model, &history, &Options { algorithm, ..Default::default() });
+        for algorithm in [Algorithm::Unique, Algorithm::Competition, Algorithm::Wgl, Algorithm::Linear] {
+            let analysis =
+                check(&model, &history, &Options { algorithm, witness: true, ..Default::default() });
+            if expected.is_none() {
+                check_witness(&model, &log, &analysis, &format!("{case} ({algorithm:?})"));
+            }
             let failed = failures(&analysis);
             let first = failed.iter().filter_map(|a| a.op.as_ref()).map(|o| o.index).min();
             let want = expected.map(|p| p as u64);
             assert_eq!(first, want, "{case} ({algorithm:?})\n{}", shown());
-            if algorithm != Algorithm::Wgl {
+            if matches!(algorithm, Algorithm::Unique | Algorithm::Competition) {
                 let deciders: Vec<&str> = analysis
                     .results
                     .iter()

@@ -200,7 +200,8 @@ fn run<M: Model + ?Sized>(
                     if entries.ret[entry as usize] != NONE {
                         ok_left -= 1;
                         if ok_left == 0 {
-                            let order = || stack.iter().map(|&(call, _, _)| entries.op[call as usize] as usize);
+                            let order =
+                                || stack.iter().map(|&(call, _, _)| entries.op[call as usize] as usize);
                             return Outcome::Valid { linearization: witness.then(|| order().collect()) };
                         }
                     }
