@@ -135,6 +135,7 @@ pub mod generate;
 pub mod history;
 mod intern;
 pub mod model;
+pub mod online;
 pub mod partition;
 pub mod read;
 pub mod render;
@@ -146,6 +147,7 @@ pub use analysis::{Analysis, Validity};
 pub use error::{Diagnostic, InputError};
 pub use history::{History, Pairing};
 pub use model::Model;
+pub use online::Online;
 pub use search::{Algorithm, Cancel, Cause, Progress};
 pub use value::Value;
 

@@ -90,6 +90,48 @@ impl Decimal {
     }
 }
 
+/// Rust values as EDN values, for building ops in code (the online checker's
+/// [`Online::invoke`](crate::Online::invoke) takes `impl Into<Value>`): integers,
+/// booleans, strings (a `&str` is a string, not a keyword: use [`Value::keyword`]),
+/// and vectors. Nil is [`Value::Nil`].
+impl From<i64> for Value {
+    fn from(n: i64) -> Value {
+        Value::Int(n)
+    }
+}
+
+/// An `i32`, so that integer literals (`online.invoke(0, "write", 3)`) convert.
+impl From<i32> for Value {
+    fn from(n: i32) -> Value {
+        Value::Int(n.into())
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::string(s)
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s.into())
+    }
+}
+
+/// A vector (`[1 2]`, as a cas's `[from to]`).
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(items: Vec<T>) -> Value {
+        Value::Vector(items.into_iter().map(Into::into).collect())
+    }
+}
+
 impl Value {
     /// A keyword value (`Value::keyword("read")` is `:read`).
     pub fn keyword(name: &str) -> Value {

@@ -313,10 +313,10 @@ impl Core {
         self.live.push(op);
     }
 
-    /// Operation `op` is no longer live without having returned (it failed: it
-    /// never happened). Only for an operation no configuration has linearized.
-    pub(crate) fn forget(&mut self, op: u32) {
-        self.live.retain(|&l| l != op);
+    /// Keeps live only the operations `keep` says: the others failed (they never
+    /// happened). Only for operations no configuration has linearized.
+    pub(crate) fn retain_live(&mut self, keep: impl FnMut(&u32) -> bool) {
+        self.live.retain(keep);
     }
 
     /// Operation `x` returns `:ok`: every configuration must linearize it now.
@@ -397,11 +397,6 @@ impl Core {
         let stop = budget.check(self.held, holds);
         self.held = holds;
         stop.map_or(Ok(()), Err)
-    }
-
-    /// Gives back to the budget what the engine counted: it is being dropped.
-    pub(crate) fn release(&mut self, budget: &Budget) {
-        budget.release(std::mem::take(&mut self.held));
     }
 
     /// The path `parent` extended by `op`, if paths are kept.
