@@ -319,13 +319,14 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
     /// `value` if given, and `:index` its place in the feed.
     fn record(&mut self, process: Value, kind: &str, op: u32, value: impl Into<Option<Value>>) {
         let index = Value::Int(self.maps.len() as i64);
-        let mut map = Value::kw_map([("process", process), ("type", Value::keyword(kind)), ("index", index)]);
+        let mut map = Value::kw_map([("process", process), ("type", Value::keyword(kind))]);
         if let (Value::Map(entries), Value::Map(fields)) = (&mut map, &self.operations[op as usize].fields) {
             let value = value.into();
             entries.extend(fields.iter().map(|(k, v)| match (&value, k.as_keyword()) {
                 (Some(value), Some("value")) => (k.clone(), value.clone()),
                 _ => (k.clone(), v.clone()),
             }));
+            entries.push((Value::keyword("index"), index));
         }
         self.maps.push(map);
     }
