@@ -409,17 +409,23 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
                         })
                         .filter(|&op| self.operations[op as usize].status == Status::Pending)
                         .collect();
-                    if !fresh.is_empty() {
+                    let (survived, snapshot) =
+                        match self.core.complete(x, &mut self.memo, &self.budget, !fresh.is_empty()) {
+                            Err(cause) => {
+                                self.stopped = Some(cause);
+                                return;
+                            }
+                            Ok(done) => done,
+                        };
+                    if let Some(snapshot) = snapshot {
                         fresh.iter().for_each(|&op| self.operations[op as usize].rewind = Some(at));
-                        self.snapshots.push((at, self.core.snapshot()));
-                        self.core.outside += self.snapshots.last().map_or(0, |(_, s)| s.bytes());
+                        self.core.outside += snapshot.bytes();
+                        self.snapshots.push((at, snapshot));
                     }
-                    match self.core.complete(x, &mut self.memo, &self.budget) {
-                        Err(cause) => self.stopped = Some(cause),
-                        Ok(false) => self.failed_at = Some(at),
-                        Ok(true) => continue,
+                    if !survived {
+                        self.failed_at = Some(at);
+                        return;
                     }
-                    return;
                 }
             }
         }

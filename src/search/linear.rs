@@ -192,7 +192,7 @@ impl Paths {
 /// operation becomes live) and returns (the configurations extend to linearize
 /// it). The batch search feeds it a whole history's events in order; the online
 /// checker ([`crate::online`]) feeds them as they happen, and rewinds it with
-/// [`Core::snapshot`] and [`Core::restore`] when an operation's outcome changes what
+/// the snapshots [`Core::complete`] keeps and [`Core::restore`] when an operation's outcome changes what
 /// earlier returns should have allowed.
 ///
 /// Operations are numbered by invocation. The caller says what the engine knows of
@@ -264,12 +264,12 @@ pub fn search<M: Model + ?Sized>(
             core.invoke(op);
             continue;
         }
-        match core.complete(op, memo, budget) {
+        match core.complete(op, memo, budget, false) {
             Err(cause) => outcome = Some(Outcome::Unknown { cause, furthest: Some(op as usize) }),
-            Ok(false) => {
+            Ok((false, _)) => {
                 outcome = Some(Outcome::Invalid { op: op as usize, configs: core.to_configs(history, op) })
             }
-            Ok(true) => continue,
+            Ok((true, _)) => continue,
         }
         break;
     }
@@ -320,32 +320,37 @@ impl Core {
     }
 
     /// Operation `x` returns `:ok`: every configuration must linearize it now.
-    /// `Ok(false)` if none can (`x` fails; the configurations before it stay, for
-    /// the analysis), `Ok(true)` if some can (they are the configurations now).
+    /// `false` if none can (`x` fails; the configurations before it stay, for the
+    /// analysis), `true` if some can (they are the configurations now). With `keep`,
+    /// also a snapshot of the engine before the return (the configurations it
+    /// replaces, moved rather than copied).
     pub(crate) fn complete<M: Model + ?Sized>(
         &mut self,
         x: u32,
         memo: &mut Memo<'_, M>,
         budget: &Budget,
-    ) -> Result<bool, Cause> {
+        keep: bool,
+    ) -> Result<(bool, Option<Snapshot>), Cause> {
         let configs = std::mem::take(&mut self.configs);
         self.completing = configs.peak_bytes(0);
         let result = self.complete_from(&configs, x, memo, budget);
         self.configs = configs;
         self.completing = 0;
         result?;
+        self.visited.clear();
         if self.next.map.is_empty() {
-            self.visited.clear();
-            return Ok(false);
+            let snapshot = keep.then(|| Snapshot { configs: self.configs.clone(), live: self.live.clone() });
+            return Ok((false, snapshot));
         }
+        let live = keep.then(|| self.live.clone());
         self.live.retain(|&l| l != x);
         std::mem::swap(&mut self.configs, &mut self.next);
+        let snapshot = live.map(|live| Snapshot { configs: std::mem::take(&mut self.next), live });
         self.next.clear();
-        self.visited.clear();
         if let Some(paths) = &mut self.paths {
             paths.collect(&mut self.configs);
         }
-        Ok(true)
+        Ok((true, snapshot))
     }
 
     /// A linearization of everything returned so far (and of the crashed
@@ -354,11 +359,6 @@ impl Core {
         let paths = self.paths.as_ref()?;
         let (_, _, reached) = self.configs.iter().next()?;
         Some(paths.order(reached.path))
-    }
-
-    /// The configurations and live operations now.
-    pub(crate) fn snapshot(&self) -> Snapshot {
-        Snapshot { configs: self.configs.clone(), live: self.live.clone() }
     }
 
     /// Back to a snapshot's configurations and live operations.
