@@ -128,6 +128,13 @@
 //! model's step gives one successor state; an object that may legally do one of
 //! several things is modelled exactly by a state that is the set of states it may be
 //! in (see [`Model`]).
+//!
+//! # A witness, and checking online
+//!
+//! With [`Options::witness`], a valid history's analysis carries
+//! [`Analysis::linearization`]: an order of its operations that explains it. And
+//! [`Online`] checks a history as it happens, op by op, answering after each
+//! completion as a batch check of the history so far would.
 
 pub mod analysis;
 pub mod error;
