@@ -88,6 +88,8 @@ struct Operation {
     fields: Value,
     /// Its kind as invoked: while indeterminate, its twins are those of this kind.
     invoked: KindId,
+    /// Whether it is in its kind's chain of twins.
+    chained: bool,
     /// The next indeterminate operation of the same kind (its twin is this one).
     next_twin: Option<u32>,
     /// While pending: the event of the first return after its invocation, whose
@@ -227,22 +229,27 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         let argument = self.argument(&f, &fields, &value)?;
         let kind = self.memo.intern_kind(&f, &argument);
         let id = self.operations.len() as u32;
-        let twin = self.last_of_kind.insert(kind, id);
-        if let Some(t) = twin {
-            self.operations[t as usize].next_twin = Some(id);
-        }
+        // An operation invoked with a value (a write, a cas) most often completes with
+        // it: the engine takes it as `:ok` (so that its `:ok` needs no rewind), and as
+        // crashed only if it crashes. One invoked with nil (a read) is taken as a
+        // batch check of the prefix takes it, indeterminate.
+        let as_ok = value != Value::Nil;
         self.operations.push(Operation {
             status: Status::Pending,
             f: f.clone(),
             fields,
             invoked: kind,
+            chained: false,
             next_twin: None,
             rewind: None,
             ok: None,
         });
         self.core.kinds.push(kind);
-        self.core.crashed.push(true);
-        self.core.twins.push(twin);
+        self.core.crashed.push(!as_ok);
+        self.core.twins.push(None);
+        if !as_ok {
+            self.chain(id);
+        }
         self.open.insert(process.clone(), id);
         self.record(process, "invoke", id, value);
         self.events.push(Event::Invoke(id));
@@ -261,7 +268,12 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         let (f, fields) = (o.f.clone(), o.fields.clone());
         let argument = self.argument(&f, &fields, &value)?;
         self.open.remove(&process);
-        self.core.kinds[op as usize] = self.memo.intern_kind(&f, &argument);
+        let kind = self.memo.intern_kind(&f, &argument);
+        if !self.core.crashed[op as usize] && kind == self.operations[op as usize].invoked {
+            // Taken as `:ok` with this very value all along: nothing to relearn.
+            self.operations[op as usize].rewind = None;
+        }
+        self.core.kinds[op as usize] = kind;
         self.core.crashed[op as usize] = false;
         self.settle(op, Status::Ok);
         self.operations[op as usize].ok = Some(self.maps.len() as u64);
@@ -276,7 +288,13 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         let op = self.open.remove(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
         self.settle(op, Status::Failed);
         self.record(process, "fail", op, None);
-        if self.operations[op as usize].rewind.is_none() && self.running() {
+        if self.stopped.is_none() && !self.core.crashed[op as usize] {
+            // Taken as `:ok`: the configurations without it are those it never was in.
+            self.snapshots.iter_mut().for_each(|(_, s)| s.unhappen(op));
+            if self.core.unhappen(op) {
+                self.operations[op as usize].rewind = None;
+            }
+        } else if self.operations[op as usize].rewind.is_none() && self.running() {
             // No return has seen it: it only has to stop being live.
             self.core.retain_live(|&l| l != op);
         }
@@ -292,6 +310,15 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         let o = &mut self.operations[op as usize];
         o.status = Status::Info;
         o.rewind = None;
+        if !self.core.crashed[op as usize] {
+            // Taken as `:ok` so far: crashed from now on, in every snapshot too.
+            self.snapshots.iter_mut().for_each(|(_, s)| s.crash(op));
+            self.core.crash(op);
+            // Twins go in invocation order: it joins its kind's chain only at the end.
+            if self.last_of_kind.get(&self.operations[op as usize].invoked).is_none_or(|&l| l < op) {
+                self.chain(op);
+            }
+        }
         self.record(process, "info", op, None);
         self.prune();
         Ok(self.verdict())
@@ -337,10 +364,24 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         self.stopped.is_none() && self.failed_at.is_none()
     }
 
-    /// An indeterminate operation is no longer: it leaves its twins' chain.
+    /// An indeterminate operation joins the end of its kind's chain of twins.
+    fn chain(&mut self, op: u32) {
+        let o = &mut self.operations[op as usize];
+        o.chained = true;
+        let twin = self.last_of_kind.insert(o.invoked, op);
+        if let Some(t) = twin {
+            self.operations[t as usize].next_twin = Some(op);
+        }
+        self.core.twins[op as usize] = twin;
+    }
+
+    /// An operation is no longer indeterminate: it leaves its twins' chain.
     fn settle(&mut self, op: u32, status: Status) {
         let o = &mut self.operations[op as usize];
         o.status = status;
+        if !std::mem::take(&mut o.chained) {
+            return;
+        }
         let (kind, next) = (o.invoked, o.next_twin.take());
         let twin = self.core.twins[op as usize].take();
         match next {

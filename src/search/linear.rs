@@ -105,6 +105,22 @@ impl<K: std::hash::Hash + Eq, V> Table<K, V> {
     }
 }
 
+impl<V> Table<Key, V> {
+    /// The table of the configurations `f` maps each to (or leaves out).
+    fn rebuild(self, mut f: impl FnMut(Key, Crashed) -> Option<(Key, Crashed)>) -> Self {
+        let mut out = Table::default();
+        for (key, list) in self.map {
+            for (crashed, value) in list {
+                if let Some((key, crashed)) = f(key.clone(), crashed) {
+                    let len = key.1.len();
+                    out.insert(key, len, crashed, value);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// A configuration on the way to a return: its key, and the state before the
 /// crashed operation it has just linearized, if it waits for an observer of it.
 type Waiting = (Key, Option<StateId>);
@@ -236,6 +252,41 @@ impl Snapshot {
     pub(crate) fn bytes(&self) -> usize {
         self.configs.peak_bytes(0) + 4 * self.live.capacity()
     }
+
+    /// As [`Core::crash`].
+    pub(crate) fn crash(&mut self, op: u32) {
+        crash(&mut self.configs, op);
+    }
+
+    /// As [`Core::unhappen`].
+    pub(crate) fn unhappen(&mut self, op: u32) {
+        unhappen(&mut self.configs, op);
+    }
+}
+
+/// Moves `op` from the `:ok` operations the configurations have linearized to
+/// their crashed ones.
+fn crash(configs: &mut Table<Key, Reached>, op: u32) {
+    if configs.map.keys().any(|(_, lin)| lin.binary_search(&op).is_ok()) {
+        *configs = std::mem::take(configs).rebuild(|(state, lin), crashed| match lin.binary_search(&op) {
+            Err(_) => Some(((state, lin), crashed)),
+            Ok(i) => {
+                let mut lin = lin.to_vec();
+                lin.remove(i);
+                let mut crashed = crashed.to_vec();
+                crashed.insert(crashed.binary_search(&op).unwrap_or_else(|at| at), op);
+                Some(((state, lin.into()), crashed.into()))
+            }
+        });
+    }
+}
+
+/// Drops the configurations that have linearized `op`.
+fn unhappen(configs: &mut Table<Key, Reached>, op: u32) {
+    if configs.map.keys().any(|(_, lin)| lin.binary_search(&op).is_ok()) {
+        *configs = std::mem::take(configs)
+            .rebuild(|key, crashed| key.1.binary_search(&op).is_err().then_some((key, crashed)));
+    }
 }
 
 /// Decides whether the history is linearizable; with `witness`, a valid outcome
@@ -317,6 +368,24 @@ impl Core {
     /// happened). Only for operations no configuration has linearized.
     pub(crate) fn retain_live(&mut self, keep: impl FnMut(&u32) -> bool) {
         self.live.retain(keep);
+    }
+
+    /// Operation `op`, live and taken as `:ok` (not `crashed`), turns out to have
+    /// crashed: the configurations that linearized it hold it among their crashed
+    /// operations from now on.
+    pub(crate) fn crash(&mut self, op: u32) {
+        self.crashed[op as usize] = true;
+        crash(&mut self.configs, op);
+    }
+
+    /// Operation `op`, live and taken as `:ok`, failed: it never happened. The
+    /// configurations that linearized it go; those that did not are exactly what
+    /// the engine would hold had it never been invoked (no configuration with it
+    /// dominates one without). `false` if none is left.
+    pub(crate) fn unhappen(&mut self, op: u32) -> bool {
+        self.live.retain(|&l| l != op);
+        unhappen(&mut self.configs, op);
+        !self.configs.map.is_empty()
     }
 
     /// Operation `x` returns `:ok`: every configuration must linearize it now.
