@@ -2,23 +2,31 @@
 //! each completion.
 //!
 //! Re-checking each prefix costs a whole check per completion. [`Online`] instead
-//! keeps the just-in-time engine's configurations ([`search::linear`]'s core, the
-//! very one a batch check runs) and feeds it each event once. Its verdict after a
-//! completion is exactly a batch check's of the history so far, in which the
-//! operations not yet completed are indeterminate, taking effect or not, with the
-//! value they were invoked with.
+//! keeps the just-in-time engine's configurations ([`crate::search::linear`]'s
+//! core, the very one a batch check runs) and feeds it each event once. Its verdict
+//! after a completion is exactly a batch check's of the history so far, in which
+//! the operations not yet completed are indeterminate, taking effect or not, with
+//! the value they were invoked with; and so is the failing op it names.
 //!
-//! That knowledge changes: an operation pending at another's return was treated
-//! there as indeterminate, and when it completes (`:ok`, perhaps with another value,
-//! as a read; or `:fail`, never having happened) the returns it was pending at
-//! should have treated it otherwise. So before each return that some still pending
-//! operation was invoked before, the engine's configurations are kept
-//! ([`Snapshot`]), and when such an operation completes `:ok` or `:fail` the engine
-//! rewinds to the first return after its invocation and replays from there. An
-//! `:info` changes nothing: the operation stays indeterminate. A completion thus
-//! costs the returns its operation overlapped: amortized, about a batch check times
-//! the history's concurrency, where re-checking prefixes costs a batch check per
-//! completion.
+//! That knowledge changes as operations complete, and what earlier returns allowed
+//! with it. An operation invoked with a value (a write, a cas) is taken as `:ok`
+//! while pending: linearized or not, as the engine takes any `:ok` operation that
+//! has not returned yet. If it completes `:ok` with that value, nothing changes; if
+//! it crashes, the configurations that linearized it now count it as crashed; if
+//! it fails, they go, and those left are exactly what the engine would hold had it
+//! never been invoked. One invoked with nil (a read) is taken as indeterminate, as
+//! a batch check of the prefix takes it, and its `:ok` with a value (or any
+//! operation's with another value, or a failure that leaves no configuration) makes
+//! the returns it was pending at wrong. So before each return that a pending
+//! operation was invoked before, the configurations the return replaces are kept,
+//! and such a completion rewinds the engine to the first return after the
+//! operation's invocation and replays the events since, knowing. Each completion
+//! costs the returns its rewind replays: amortized, a few batch checks of the
+//! linear engine, where re-checking prefixes costs a check per completion.
+//!
+//! A taken-as-`:ok` pending operation escapes the crashed-operation rules of [the
+//! search](crate::search#crashed-operations), which only prune orders that others
+//! stand for: the configurations may be more, never the verdict another.
 
 use crate::analysis::Analysis;
 use crate::history::History;
