@@ -135,10 +135,10 @@ enum Event {
 /// assert_eq!(online.ok(1, 2)?, Verdict::Valid);
 /// // ...but a read that starts after both must see 2.
 /// online.invoke(2, "read", Value::Nil)?;
-/// assert_eq!(online.ok(2, 1)?, Verdict::Invalid { op: 9 });
+/// assert_eq!(online.ok(2, 1)?, Verdict::Invalid { op: 7 });
 /// // The batch analysis of the history so far, with Knossos's `:op`.
 /// let analysis = online.analysis().unwrap();
-/// assert_eq!(analysis.op.unwrap().index, 9);
+/// assert_eq!(analysis.op.unwrap().index, 7);
 /// # Ok::<(), knossos_rs::online::Misuse>(())
 /// ```
 pub struct Online<'m, M: Model + ?Sized> {
