@@ -173,7 +173,8 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
     /// [`analysis`](Online::analysis)'s.
     pub fn with_options(model: &'m M, options: Options) -> Self {
         let now = Instant::now();
-        let deadline = options.time_limit.map(|t| now.checked_add(t).unwrap_or(now));
+        // A limit too long to add to now is no limit.
+        let deadline = options.time_limit.and_then(|t| now.checked_add(t));
         let memory = options.memory_limit.unwrap_or_else(crate::search::budget::default_memory_limit);
         let budget = Budget::new(deadline, memory, options.cancel.clone());
         let memo = Memo::new(model, &History::default(), false);

@@ -22,6 +22,10 @@
 //!
 //! It does well where many operations overlap; WGL does well where a greedy order
 //! goes far, which is why the two race in `competition`.
+//!
+//! The engine is a state fed events (`Core`): the batch search feeds it a
+//! history's, the online checker ([`crate::online`]) each as it happens. For a
+//! witness, each configuration points into a tree of the steps that reached it.
 
 use super::budget::{drop_in_background, grow_peak, malloc_size, Budget, Cause, CHECK_EVERY};
 use super::{Config, Outcome};
