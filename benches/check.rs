@@ -8,6 +8,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use knossos_rs::generate::{self, Anomaly, OutFormat, Spec};
 use knossos_rs::model::{self, DynModel, ModelOptions};
+use knossos_rs::online::{Online, Verdict};
 use knossos_rs::{check, read, Algorithm, History, Options, Validity, Value};
 use std::path::{Path, PathBuf};
 
@@ -128,5 +129,65 @@ fn unique(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, corpus, kv, unique);
+/// Feeds a history's op maps to an online checker, one by one.
+fn feed(online: &mut Online<'_, DynModel>, ops: &[Value]) -> Verdict {
+    let mut verdict = Verdict::Valid;
+    for op in ops {
+        let process = op.get("process").expect("a process").clone();
+        verdict = match op.get("type").and_then(Value::as_keyword) {
+            Some("invoke") => online.invoke_op(process, op.clone()).map(|()| verdict),
+            Some("ok") => online.ok(process, op.get("value").cloned().unwrap_or(Value::Nil)),
+            Some("fail") => online.fail(process),
+            _ => online.info(process),
+        }
+        .expect("a well-formed history");
+    }
+    verdict
+}
+
+/// A generated cas-register history of 500 invocations (5 processes), checked
+/// online (fed op by op, a verdict after each completion), once in batch by each
+/// engine, and by batch checks of the prefix at each completion (what online
+/// checking cost before); and the same valid history in batch with a witness.
+fn online(c: &mut Criterion) {
+    let spec = Spec { ops: 500, seed: 1, ..Spec::default() };
+    let mut edn = Vec::new();
+    generate::generate(&spec, OutFormat::Edn, &mut edn).expect("a generated history");
+    let ops: Vec<Value> =
+        read::read_ops(&edn, "generated.edn", None).unwrap().into_iter().map(|r| r.value).collect();
+    let model = model::builtin("cas-register", &ModelOptions::default()).unwrap();
+    let complete = |ops: &[Value]| {
+        let raw =
+            ops.iter().map(|v| read::RawOp { value: v.clone(), line: 1, column: 1, span: 0..0 }).collect();
+        History::complete(raw, &model).unwrap()
+    };
+    let history = complete(&ops);
+    let completions = ops.iter().filter(|o| o.get("type") != Some(&Value::keyword("invoke"))).count();
+    assert_eq!(feed(&mut Online::new(&model), &ops), Verdict::Valid);
+    c.bench_function(&format!("online/{}-ops/fed", ops.len()), |b| {
+        b.iter(|| feed(&mut Online::new(&model), &ops))
+    });
+    for algorithm in [Algorithm::Linear, Algorithm::Wgl, Algorithm::Competition] {
+        for witness in [false, true] {
+            let opts = Options { algorithm, witness, ..Default::default() };
+            let name = format!(
+                "online/{}-ops/batch/{algorithm:?}{}",
+                ops.len(),
+                if witness { "+witness" } else { "" }
+            );
+            c.bench_function(&name, |b| b.iter(|| check(&model, &history, &opts)));
+        }
+    }
+    let prefixes: Vec<History> = (0..ops.len())
+        .filter(|&i| ops[i].get("type") != Some(&Value::keyword("invoke")))
+        .map(|i| complete(&ops[..=i]))
+        .collect();
+    assert_eq!(prefixes.len(), completions);
+    let opts = Options::default();
+    c.bench_function(&format!("online/{}-ops/each-prefix-{completions}", ops.len()), |b| {
+        b.iter(|| prefixes.iter().filter(|h| check(&model, h, &opts).valid == Validity::Valid).count())
+    });
+}
+
+criterion_group!(benches, corpus, kv, unique, online);
 criterion_main!(benches);

@@ -11,7 +11,9 @@
 //!    engine wherever `unique_applies` says it applies; a keyed history also whole and
 //!    with `fail_fast`), each under a small time and memory limit;
 //! 4. `render` of every analysis as EDN, JSON and text, and one `report::html` page of
-//!    them all (or, for an input that was rejected, a page naming the rejection).
+//!    them all (or, for an input that was rejected, a page naming the rejection);
+//! 5. the ops fed one by one to `Online`, whose last verdict, where it took every op,
+//!    must be the competition's.
 //!
 //! A *finding* is any of: a panic (on any thread); engines that both decide but
 //! disagree on the verdict or on the failing op (for a keyed history, key by key too);
@@ -20,6 +22,7 @@
 //! only too deeply nested for our reader); JSON that does not parse (unless only too
 //! deeply nested for serde_json); a page that is not well-formed XML or does not name
 //! the failing op; the race explaining a failure differently from the linear engine;
+//! the online checker's verdict or failing op differing from the batch check's;
 //! the file reader and the in-memory reader reading different histories. An
 //! execution's input is saved under `--out` if one of its findings is among the first
 //! three of its kind (or smaller than those saved), with a `.about` file saying what
@@ -98,6 +101,7 @@
 
 use knossos_rs::generate::{self, Anomaly, OutFormat, Spec};
 use knossos_rs::model::{self, f_name, DynModel, ModelOptions, NilReads};
+use knossos_rs::online::{Online, Verdict};
 use knossos_rs::partition::Independent;
 use knossos_rs::read;
 use knossos_rs::render::{render, OutputFormat};
@@ -1380,6 +1384,7 @@ fn execute_with<M: Model>(
     let Some(raw) = guarded("read", &mut findings, || read::read_ops(bytes, &name, None)) else {
         return findings;
     };
+    let mut ops: Vec<Value> = Vec::new();
     let completed = match raw {
         Err(e) => {
             stats.read_rejected += 1;
@@ -1396,7 +1401,10 @@ fn execute_with<M: Model>(
             }
             None
         }
-        Ok(raw) => match guarded("complete", &mut findings, || History::complete(raw, model)) {
+        Ok(raw) => match guarded("complete", &mut findings, || {
+            ops = raw.iter().map(|r| r.value.clone()).collect();
+            History::complete(raw, model)
+        }) {
             None => return findings,
             Some(Err(errors)) => {
                 stats.complete_rejected += 1;
@@ -1430,7 +1438,62 @@ fn execute_with<M: Model>(
         invariants(run, &mut findings);
     }
     render_all(&name, &history, &runs, &mut findings);
+    online(model, &ops, &history, &runs, config, &mut findings);
     findings
+}
+
+/// Feeds the ops to the online checker one by one. Where it took every op (none
+/// refused, no nemesis op, which it does not know), its last verdict must be the
+/// competition's, failing op included.
+fn online<M: Model>(
+    model: &M,
+    ops: &[Value],
+    history: &History,
+    runs: &[Run],
+    config: &Config,
+    findings: &mut Vec<Finding>,
+) {
+    let options = Options {
+        time_limit: Some(config.time_limit),
+        memory_limit: Some(config.memory_limit),
+        ..Options::default()
+    };
+    let fed = guarded("online", findings, || {
+        let mut online = Online::with_options(model, options);
+        let mut every = true;
+        for op in ops {
+            let process = op.get("process").cloned().unwrap_or(Value::Nil);
+            let fed = match op.get("type").and_then(Value::as_keyword) {
+                _ if process == Value::keyword("nemesis") => None,
+                Some("invoke") => Some(online.invoke_op(process, op.clone()).map(|()| online.verdict())),
+                Some("ok") => Some(online.ok(process, op.get("value").cloned().unwrap_or(Value::Nil))),
+                Some("fail") => Some(online.fail(process)),
+                Some("info") => Some(online.info(process)),
+                _ => None,
+            };
+            every &= fed.is_some_and(|f| f.is_ok());
+        }
+        (every, online.verdict())
+    });
+    let (Some((true, verdict)), Some(batch)) = (fed, runs.iter().find(|r| r.label == "competition")) else {
+        return;
+    };
+    let position = |index: u64| history.ops.iter().position(|o| o.index == index).unwrap_or(usize::MAX);
+    let expected = match batch.analysis.valid {
+        Validity::Valid => Verdict::Valid,
+        Validity::Invalid => match failing_op(&batch.analysis, &position) {
+            Some(at) => Verdict::Invalid { op: at as u64 },
+            None => return,
+        },
+        Validity::Unknown => return,
+    };
+    if !matches!(verdict, Verdict::Unknown { .. }) && verdict != expected {
+        finding(
+            findings,
+            "online: a verdict other than the batch check's",
+            format!("{verdict:?}, batch {expected:?}"),
+        );
+    }
 }
 
 /// Checks a history with every engine that applies.

@@ -102,6 +102,11 @@ pub struct Analysis {
     /// What reading left out of the history, whose verdict this is
     /// ([`History::warnings`](crate::History::warnings)), each as `line N: …`.
     pub warnings: Vec<String>,
+    /// For a valid history, when asked for ([`Options::witness`](crate::Options)):
+    /// an order of its operations that explains it, each named by its invocation's
+    /// `:index`: every `:ok` operation once, and the crashed ones the order needs.
+    /// A history checked key by key has one per key, in `results`.
+    pub linearization: Option<Vec<u64>>,
 }
 
 impl Analysis {
@@ -150,6 +155,10 @@ impl Analysis {
                 ])
             });
             entries.push(("configs", Value::Vector(configs.collect())));
+        }
+        if let Some(order) = &self.linearization {
+            let indices = order.iter().map(|&i| Value::Int(i as i64));
+            entries.push(("linearization", Value::Vector(indices.collect())));
         }
         if let Some(p) = self.longest_prefix {
             let next = p.next_index.map_or(Value::Nil, |i| Value::Int(i as i64));
@@ -207,6 +216,7 @@ impl Analysis {
             results: Vec::new(),
             failures: Vec::new(),
             warnings: Vec::new(),
+            linearization: None,
         }
     }
 }
@@ -224,7 +234,10 @@ pub fn analyse<M: Model + ?Sized>(
     let Decision { outcome, analyzer, mut memo } = decision;
     let mut analysis = Analysis::empty(analyzer);
     match outcome {
-        Outcome::Valid => {}
+        Outcome::Valid { linearization } => {
+            let index = |op: usize| history.ops[history.operations[op].invoke].index;
+            analysis.linearization = linearization.map(|order| order.into_iter().map(index).collect());
+        }
         Outcome::Unknown { cause, furthest } => {
             analysis.valid = Validity::Unknown;
             analysis.cause = Some(cause);

@@ -164,6 +164,12 @@ struct CheckArgs {
     #[arg(long)]
     fail_fast: bool,
 
+    /// For a valid history, print `:linearization`: the `:index` of each operation's
+    /// invocation, in an order that explains the history (each key's under
+    /// `:results` for a history checked key by key).
+    #[arg(long)]
+    witness: bool,
+
     /// Stop the search before its caches hold more than this (`200MiB`, `2GiB`) and
     /// answer `:unknown` with cause `:memory-limit`. Default: half of physical memory.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -313,6 +319,7 @@ fn run_check(args: CheckArgs) -> i32 {
         partition: !args.no_partition,
         progress: None,
         fail_fast: args.fail_fast,
+        witness: args.witness,
     };
     let files = match expand(&args.files) {
         Ok(files) => files,

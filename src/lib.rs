@@ -128,6 +128,13 @@
 //! model's step gives one successor state; an object that may legally do one of
 //! several things is modelled exactly by a state that is the set of states it may be
 //! in (see [`Model`]).
+//!
+//! # A witness, and checking online
+//!
+//! With [`Options::witness`], a valid history's analysis carries
+//! [`Analysis::linearization`]: an order of its operations that explains it. And
+//! [`Online`] checks a history as it happens, op by op, answering after each
+//! completion as a batch check of the history so far would.
 
 pub mod analysis;
 mod builder;
@@ -136,6 +143,7 @@ pub mod generate;
 pub mod history;
 mod intern;
 pub mod model;
+pub mod online;
 pub mod partition;
 pub mod read;
 pub mod render;
@@ -150,6 +158,7 @@ pub use builder::HistoryBuilder;
 pub use error::{Diagnostic, InputError};
 pub use history::{History, Pairing};
 pub use model::Model;
+pub use online::Online;
 pub use search::{Algorithm, Cancel, Cause, Progress};
 pub use value::Value;
 
@@ -181,6 +190,10 @@ pub struct Options {
     /// `:unknown`, cause `:stopped`), as Porcupine does: for CI, where the first
     /// failure is the answer.
     pub fail_fast: bool,
+    /// Give a valid history's [`Analysis::linearization`]: an order of its
+    /// operations that explains it (off by default: the linear engine then keeps
+    /// the path to every configuration).
+    pub witness: bool,
 }
 
 impl Default for Options {
@@ -194,6 +207,7 @@ impl Default for Options {
             partition: true,
             progress: None,
             fail_fast: false,
+            witness: false,
         }
     }
 }
@@ -305,7 +319,8 @@ fn check_one<M: Model + ?Sized>(
     by_key: bool,
     budget: &search::Budget,
 ) -> Analysis {
-    let decision = search::competition::run(history, model, options.algorithm, by_key, budget);
+    let decision =
+        search::competition::run(history, model, options.algorithm, by_key, budget, options.witness);
     // A budget of its own: a race marks the search's as decided, which would stop it at once.
     analysis::analyse(history, decision, options.max_paths, &budget.share(None))
 }

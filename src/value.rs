@@ -263,9 +263,10 @@ impl Value {
     }
 }
 
-/// Values from Rust's, for histories built in code ([`HistoryBuilder`](crate::HistoryBuilder)):
-/// integers, floats, booleans, strings (`&str` is a string: [`Value::keyword`] makes a
-/// keyword), vectors of any of them, pairs as 2-vectors, and `None` for nil.
+/// Values from Rust's, for ops built in code ([`HistoryBuilder`](crate::HistoryBuilder),
+/// [`Online`](crate::Online)): integers, floats, booleans, strings (`&str` is a string:
+/// [`Value::keyword`] makes a keyword), vectors of any of them, pairs as 2-vectors, and
+/// `None` for nil.
 macro_rules! from_integers {
     ($($t:ty),*) => {$(
         impl From<$t> for Value {

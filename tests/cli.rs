@@ -104,6 +104,29 @@ fn valid_history_exits_0() {
 }
 
 #[test]
+fn witness_prints_the_order_that_explains_a_valid_history() {
+    // The write of 1 (index 0) before the read of 1 (1); the crashed write of 2 (4)
+    // took effect, before the read of 2 (8); the failed cas is not an operation.
+    for algorithm in ["wgl", "linear", "unique", "competition"] {
+        let args =
+            ["check", "-m", "cas-register", "--witness", "--algorithm", algorithm, "fixtures/valid.edn"];
+        let out = knossos(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let a = parse_analysis(&stdout(&out));
+        let order: Vec<Value> = [0, 1, 4, 8].map(Value::Int).into();
+        assert_eq!(a.get("linearization"), Some(&Value::Vector(order)), "{algorithm}");
+    }
+    let json =
+        knossos(&["check", "-m", "cas-register", "--witness", "--format", "json", "fixtures/valid.edn"]);
+    assert!(stdout(&json).contains(r#""linearization":[0,1,4,8]"#), "{}", stdout(&json));
+    // Only when asked, and only for a valid history.
+    let plain = knossos(&["check", "-m", "cas-register", "fixtures/valid.edn"]);
+    assert_eq!(parse_analysis(&stdout(&plain)).get("linearization"), None);
+    let invalid = knossos(&["check", "-m", "cas-register", "--witness", "fixtures/stale-read.edn"]);
+    assert_eq!(parse_analysis(&stdout(&invalid)).get("linearization"), None);
+}
+
+#[test]
 fn init_changes_the_verdict() {
     // Without --init the register starts nil, so the read of 0 at the start of
     // this history is impossible; with --init 0 it is fine.

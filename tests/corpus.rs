@@ -89,6 +89,88 @@ fn linear_is_never_wrong_and_rarely_gives_up() {
     assert!(gave_up <= 30, "linear gave up on {gave_up} of 300 checks");
 }
 
+/// What is wrong with a linearization (invocation `:index`es) of `history`, if
+/// anything: an index twice or of no operation, a step the model refuses, real
+/// time broken (an operation after one that completed before it was invoked), or
+/// an `:ok` operation (of those `oks` picks) missing.
+fn witness_fault(
+    model: &knossos_rs::model::DynModel,
+    history: &History,
+    order: &[u64],
+    oks: impl Fn(&knossos_rs::history::Operation) -> bool,
+) -> Option<String> {
+    let by_index: std::collections::HashMap<u64, usize> =
+        history.operations.iter().enumerate().map(|(i, o)| (history.ops[o.invoke].index, i)).collect();
+    let mut seen = vec![false; history.operations.len()];
+    let mut ops = Vec::with_capacity(order.len());
+    for &index in order {
+        let Some(&i) = by_index.get(&index) else { return Some(format!("{index} is no operation")) };
+        if std::mem::replace(&mut seen[i], true) {
+            return Some(format!("{index} twice"));
+        }
+        ops.push(&history.operations[i]);
+    }
+    // Real time: no operation completes before an earlier one in the order is invoked.
+    let mut earliest_later = usize::MAX;
+    for (k, o) in ops.iter().enumerate().rev() {
+        if earliest_later < o.invoke {
+            return Some(format!("an operation after {} completed before it was invoked", order[k]));
+        }
+        earliest_later = earliest_later.min(o.complete.unwrap_or(usize::MAX));
+    }
+    let mut state = model.init();
+    for (k, o) in ops.iter().enumerate() {
+        let Some(next) = model.step(&state, &o.f, &o.value) else {
+            return Some(format!("{} is illegal from {}", order[k], state.to_edn()));
+        };
+        state = next;
+    }
+    let missing =
+        history.operations.iter().zip(&seen).find(|(o, seen)| o.complete.is_some() && oks(o) && !**seen);
+    missing.map(|(o, _)| format!(":ok operation {} missing", history.ops[o.invoke].index))
+}
+
+#[test]
+fn valid_histories_have_witnesses() {
+    let Some(dir) = common::corpus() else { return };
+    let mut checked = 0;
+    for entry in common::manifest(&dir).into_iter().filter(|e| e.expected) {
+        let init =
+            (!matches!(entry.init.as_str(), "-" | "nil")).then(|| read::parse_edn(&entry.init).unwrap());
+        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let ops = read::read_path(&entry.path, None).unwrap();
+        let history = History::complete(ops, &model).unwrap();
+        for algorithm in ALGORITHMS {
+            let limit = Some(Duration::from_secs(if algorithm == Algorithm::Linear { 1 } else { 60 }));
+            let options = Options { algorithm, time_limit: limit, witness: true, ..Default::default() };
+            let analysis = check(&model, &history, &options);
+            if analysis.valid == Validity::Unknown && algorithm == Algorithm::Linear {
+                continue; // It may give up on a few (see above).
+            }
+            let what = format!("{} ({algorithm:?})", entry.name);
+            assert_eq!(analysis.valid, Validity::Valid, "{what}");
+            let mut keys: Vec<(&Analysis, Option<&Value>)> =
+                analysis.results.iter().map(|(k, a)| (a, Some(k))).collect();
+            if keys.is_empty() {
+                keys.push((&analysis, None));
+            }
+            for (a, key) in keys {
+                let order = a.linearization.as_ref().unwrap_or_else(|| panic!("{what}: no linearization"));
+                let of_key = |o: &knossos_rs::history::Operation| {
+                    key.is_none_or(|k| {
+                        model.partition_key(history.ops[o.invoke].fields()).as_ref() == Some(k)
+                    })
+                };
+                if let Some(fault) = witness_fault(&model, &history, order, of_key) {
+                    panic!("{what}: key {key:?}: {fault}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 150, "{checked}");
+}
+
 #[test]
 fn invalid_knossos_histories_name_knossos_failing_op() {
     let Some(dir) = common::corpus() else { return };

@@ -4,7 +4,8 @@
 //! operations; crashed and failed operations) are decided by each engine (wgl,
 //! linear, and the two racing; a keyed model split by key and whole) and by an
 //! oracle that tries every order of the operations. All must agree on the verdict
-//! and, for invalid histories, on the failing op.
+//! and, for invalid histories, on the failing op; for valid ones, each engine's
+//! witness (`:linearization`) is replayed through the model.
 //!
 //! The oracle shares nothing with the search but the model's `init`, `step` and
 //! `argument` (which builds what `step` receives from an op): it works on values,
@@ -17,313 +18,16 @@
 //! linearizable), except that some completions report any result the workload can
 //! produce, legal or not (so many are not).
 
+#[path = "common/histories.rs"]
+mod histories;
+
+use histories::*;
 use knossos_rs::analysis::Analysis;
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::read::{self, RawOp};
 use knossos_rs::{check, Algorithm, History, Model, Options, Validity, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-/// An operation a client invokes.
-#[derive(Clone)]
-struct Invocation {
-    f: &'static str,
-    /// The invocation's value (nil for what the operation will return).
-    value: Value,
-    /// The op's `:key`, for `kv`.
-    key: Option<Value>,
-}
-
-/// What clients do to one model.
-struct Workload {
-    model: &'static str,
-    init: Option<&'static str>,
-    nil_reads: NilReads,
-    /// A random invocation.
-    invoke: fn(&mut StdRng) -> Invocation,
-    /// Every value the operation may complete with: whatever the object's state, one
-    /// of them is legal if the operation can succeed at all.
-    results: fn(&Invocation) -> Vec<Value>,
-}
-
-fn kw(s: &str) -> Value {
-    Value::keyword(s)
-}
-
-fn int(rng: &mut StdRng) -> Value {
-    Value::Int(rng.random_range(0..3))
-}
-
-fn call(f: &'static str, value: Value) -> Invocation {
-    Invocation { f, value, key: None }
-}
-
-fn op(process: i64, kind: &str, inv: &Invocation, value: Value) -> Value {
-    let mut entries = vec![("process", Value::Int(process)), ("type", kw(kind)), ("f", kw(inv.f))];
-    if let Some(key) = &inv.key {
-        entries.push(("key", key.clone()));
-    }
-    entries.push(("value", value));
-    Value::kw_map(entries)
-}
-
-/// The results of an operation that returns what it was given.
-fn same(inv: &Invocation) -> Vec<Value> {
-    vec![inv.value.clone()]
-}
-
-/// What a read or a dequeue may return: `0`, `1`, `2`, or nil (unknown to the
-/// models with [`NilReads::Unknown`], absent with `Absent`, a value to the others).
-fn reads() -> Vec<Value> {
-    [Value::Nil, Value::Int(0), Value::Int(1), Value::Int(2)].into()
-}
-
-fn register_invoke(rng: &mut StdRng, cas: bool) -> Invocation {
-    match rng.random_range(0..if cas { 3 } else { 2 }) {
-        0 => call("read", Value::Nil),
-        1 => call("write", int(rng)),
-        _ => call("cas", Value::Vector(vec![int(rng), int(rng)])),
-    }
-}
-
-fn register_results(inv: &Invocation) -> Vec<Value> {
-    if inv.f == "read" {
-        reads()
-    } else {
-        same(inv)
-    }
-}
-
-fn register(model: &'static str, nil_reads: NilReads) -> Workload {
-    Workload {
-        model,
-        init: Some("0"),
-        nil_reads,
-        invoke: if model == "cas-register" {
-            |rng| register_invoke(rng, true)
-        } else {
-            |rng| register_invoke(rng, false)
-        },
-        results: register_results,
-    }
-}
-
-fn mutex() -> Workload {
-    Workload {
-        model: "mutex",
-        init: None,
-        nil_reads: NilReads::Unknown,
-        invoke: |rng| call(if rng.random_bool(0.5) { "acquire" } else { "release" }, Value::Nil),
-        results: same,
-    }
-}
-
-/// Transactions of one or two micro-ops on `:x` and `:y`, reads invoked with nil.
-fn multi_register() -> Workload {
-    Workload {
-        model: "multi-register",
-        init: Some("{:x 0 :y 0}"),
-        nil_reads: NilReads::Unknown,
-        invoke: |rng| {
-            let micro = |rng: &mut StdRng| {
-                let k = kw(if rng.random_bool(0.5) { "x" } else { "y" });
-                match rng.random_bool(0.5) {
-                    true => Value::Vector(vec![kw("read"), k, Value::Nil]),
-                    false => Value::Vector(vec![kw("write"), k, int(rng)]),
-                }
-            };
-            let n = rng.random_range(1..=2);
-            call("txn", Value::Vector((0..n).map(|_| micro(rng)).collect()))
-        },
-        // Every way of filling in the reads.
-        results: |inv| {
-            let mut txns = vec![Vec::new()];
-            for m in inv.value.as_seq().unwrap() {
-                let [f, k, v] = m.as_seq().unwrap() else { unreachable!() };
-                let values = if f == &kw("read") { reads() } else { vec![v.clone()] };
-                txns = txns
-                    .into_iter()
-                    .flat_map(|t: Vec<Value>| {
-                        values.iter().map(move |v| {
-                            let mut t = t.clone();
-                            t.push(Value::Vector(vec![f.clone(), k.clone(), v.clone()]));
-                            t
-                        })
-                    })
-                    .collect();
-            }
-            txns.into_iter().map(Value::Vector).collect()
-        },
-    }
-}
-
-/// Adds of 0..3; a read may return any subset of them, the vector `[0]`, or nil.
-fn set() -> Workload {
-    Workload {
-        model: "set",
-        init: None,
-        nil_reads: NilReads::Unknown,
-        invoke: |rng| if rng.random_bool(0.5) { call("add", int(rng)) } else { call("read", Value::Nil) },
-        results: |inv| match inv.f {
-            "read" => (0..8)
-                .map(|bits| Value::Set((0..3).filter(|i| bits & (1 << i) != 0).map(Value::Int).collect()))
-                .chain([Value::Vector(vec![Value::Int(0)]), Value::Nil])
-                .collect(),
-            _ => same(inv),
-        },
-    }
-}
-
-fn queue(model: &'static str) -> Workload {
-    Workload {
-        model,
-        init: None,
-        nil_reads: NilReads::Unknown,
-        invoke: |rng| {
-            if rng.random_bool(0.5) {
-                call("enqueue", int(rng))
-            } else {
-                call("dequeue", Value::Nil)
-            }
-        },
-        results: |inv| if inv.f == "dequeue" { reads() } else { same(inv) },
-    }
-}
-
-fn noop() -> Workload {
-    Workload {
-        model: "noop",
-        init: None,
-        nil_reads: NilReads::Unknown,
-        invoke: |rng| call(if rng.random_bool(0.5) { "read" } else { "frob" }, int(rng)),
-        results: |_| reads(),
-    }
-}
-
-/// Puts and appends of short strings on keys "a" and "b"; a get may return any
-/// string of up to three letters, or nil.
-fn kv(nil_reads: NilReads) -> Workload {
-    Workload {
-        model: "kv",
-        init: None,
-        nil_reads,
-        invoke: |rng| {
-            let s = |rng: &mut StdRng| Value::string(["", "x", "y"][rng.random_range(0..3)]);
-            let (f, value) = match rng.random_range(0..3) {
-                0 => ("get", Value::Nil),
-                1 => ("put", s(rng)),
-                _ => ("append", Value::string(if rng.random_bool(0.5) { "x" } else { "y" })),
-            };
-            Invocation { f, value, key: Some(Value::string(if rng.random_bool(0.5) { "a" } else { "b" })) }
-        },
-        results: |inv| match inv.f {
-            "get" => {
-                let mut strings = vec![String::new()];
-                for len in 1..=3 {
-                    for bits in 0..1 << len {
-                        strings
-                            .push((0..len).map(|i| if bits & (1 << i) != 0 { 'y' } else { 'x' }).collect());
-                    }
-                }
-                strings.iter().map(|s| Value::string(s)).chain([Value::Nil]).collect()
-            }
-            _ => same(inv),
-        },
-    }
-}
-
-/// The state after `inv` completes with `result` (its op map built by `op`), if the
-/// model allows it.
-fn apply(model: &DynModel, state: &Value, inv: &Invocation, result: &Value) -> Option<Value> {
-    let argument = model.argument(&op(0, "invoke", inv, inv.value.clone()), result).ok()?;
-    model.step(state, &kw(inv.f), &argument)
-}
-
-/// A random history over `processes` processes with `ops` invocations.
-/// How random histories are drawn.
-#[derive(Clone, Copy)]
-struct Shape {
-    /// At most this many processes (at least 2).
-    processes: usize,
-    /// At most this many operations (at least 1).
-    ops: usize,
-    /// Of ten completions, how many crash.
-    crashes: u32,
-}
-
-/// Few operations, a crash now and then.
-const ORDINARY: Shape = Shape { processes: 4, ops: 10, crashes: 1 };
-/// More processes and operations, and crashed operations piling up: twins,
-/// crashed writes waiting for their observers, and dominance between
-/// configurations all come into play.
-const CRASHING: Shape = Shape { processes: 6, ops: 16, crashes: 5 };
-
-fn generate(
-    rng: &mut StdRng,
-    w: &Workload,
-    model: &DynModel,
-    processes: usize,
-    ops: usize,
-    crashes: u32,
-) -> Vec<Value> {
-    let mut log = Vec::new();
-    let mut state = model.init();
-    let mut pending: Vec<Option<Invocation>> = vec![None; processes];
-    let mut invoked = 0;
-    let mut pids: Vec<i64> = (0..processes as i64).collect();
-    while invoked < ops || pending.iter().any(Option::is_some) {
-        let p = rng.random_range(0..processes);
-        let pid = pids[p];
-        match pending[p].take() {
-            None if invoked < ops => {
-                let inv = (w.invoke)(rng);
-                log.push(op(pid, "invoke", &inv, inv.value.clone()));
-                pending[p] = Some(inv);
-                invoked += 1;
-            }
-            None => {}
-            Some(inv) => {
-                let results = (w.results)(&inv);
-                let legal: Vec<(&Value, Value)> =
-                    results.iter().filter_map(|r| Some((r, apply(model, &state, &inv, r)?))).collect();
-                let honest = (!legal.is_empty()).then(|| &legal[rng.random_range(0..legal.len())]);
-                // 0 (crashed) `crashes` times in 9 + `crashes`, each of 1 to 9 once.
-                let outcome = rng.random_range(0..9 + crashes).saturating_sub(crashes - 1);
-                match outcome {
-                    // Crashed: the effect may or may not happen; the process gets a new
-                    // id half the time (as Jepsen does) and reuses its id otherwise.
-                    0 => {
-                        if let Some((_, next)) = honest.filter(|_| rng.random_bool(0.5)) {
-                            state = next.clone();
-                        }
-                        log.push(op(pid, "info", &inv, inv.value.clone()));
-                        if rng.random_bool(0.5) {
-                            pids[p] += processes as i64;
-                        }
-                    }
-                    // Failed, without effect.
-                    1 => log.push(op(pid, "fail", &inv, inv.value.clone())),
-                    // Any result, legal or not.
-                    2 | 3 => {
-                        let result = &results[rng.random_range(0..results.len())];
-                        if let Some(next) = apply(model, &state, &inv, result) {
-                            state = next;
-                        }
-                        log.push(op(pid, "ok", &inv, result.clone()));
-                    }
-                    _ => match honest {
-                        Some((result, next)) => {
-                            state = next.clone();
-                            log.push(op(pid, "ok", &inv, (*result).clone()));
-                        }
-                        None => log.push(op(pid, "fail", &inv, inv.value.clone())),
-                    },
-                }
-            }
-        }
-    }
-    log
-}
 
 /// One operation as the oracle sees it.
 struct Call {
@@ -426,6 +130,81 @@ fn oracle(model: &DynModel, log: &[Value]) -> Option<usize> {
     None
 }
 
+/// Whether `order` (the invocation positions of `log`'s operations, as
+/// `:linearization` names them) explains `calls`, or what is wrong with it: no
+/// operation twice, only operations of the log, every step legal from the
+/// model's initial state, real time kept (an operation that completed before
+/// another was invoked comes first), every crashed one changing the state, and
+/// with `observers` the operation after each crashed one observing it (stepping
+/// differently from the state before it). `oks` says which `:ok` operations the
+/// order must hold (all of them; a key's, when checked key by key).
+fn witness_fault(
+    model: &DynModel,
+    calls: &[Call],
+    order: &[u64],
+    observers: bool,
+    oks: impl Fn(&Call) -> bool,
+) -> Option<String> {
+    let mut seen = vec![false; calls.len()];
+    let mut state = model.init();
+    let mut before_crashed: Option<Value> = None;
+    for (k, &index) in order.iter().enumerate() {
+        let Some(i) = calls.iter().position(|c| c.invoke as u64 == index) else {
+            return Some(format!("{index} is no operation's invocation"));
+        };
+        if std::mem::replace(&mut seen[i], true) {
+            return Some(format!("{index} twice"));
+        }
+        let c = &calls[i];
+        if let Some(&later) = order[k + 1..].iter().find(|&&l| {
+            calls.iter().any(|d| d.invoke as u64 == l && d.complete.is_some_and(|r| r < c.invoke))
+        }) {
+            return Some(format!("{later} completed before {index} was invoked, yet comes after it"));
+        }
+        let Some(next) = model.step(&state, &c.f, &c.argument) else {
+            return Some(format!("{index} is illegal from {}", state.to_edn()));
+        };
+        if let Some(before) = before_crashed.take().filter(|_| observers) {
+            if model.step(&before, &c.f, &c.argument).as_ref() == Some(&next) {
+                return Some(format!("{index} does not observe the crashed operation before it"));
+            }
+        }
+        if c.complete.is_none() {
+            if next == state {
+                return Some(format!("crashed {index} changes nothing"));
+            }
+            before_crashed = Some(state.clone());
+        }
+        state = next;
+    }
+    let missing = calls.iter().zip(&seen).find(|(c, seen)| c.complete.is_some() && oks(c) && !**seen);
+    missing.map(|(c, _)| format!(":ok operation {} missing", c.invoke))
+}
+
+/// Checks the linearization of a valid analysis (each key's, when checked key by
+/// key) with [`witness_fault`]; the keys' orders together hold each `:ok` operation.
+fn check_witness(model: &DynModel, log: &[Value], analysis: &Analysis, case: &str) {
+    let calls = calls(model, log);
+    let shown = || log.iter().map(Value::to_edn).collect::<Vec<_>>().join("\n");
+    let keyed = !analysis.results.is_empty();
+    let orders: Vec<(&Analysis, Option<&Value>)> = match keyed {
+        false => vec![(analysis, None)],
+        true => analysis.results.iter().map(|(k, a)| (a, Some(k))).collect(),
+    };
+    let mut all: Vec<u64> = Vec::new();
+    for (a, key) in orders {
+        let order =
+            a.linearization.as_ref().unwrap_or_else(|| panic!("{case}: no linearization\n{}", shown()));
+        let of_key = |c: &Call| key.is_none_or(|k| log[c.invoke].get("key") == Some(k));
+        if let Some(fault) = witness_fault(model, &calls, order, a.analyzer != "unique", of_key) {
+            panic!("{case}: witness {order:?}: {fault}\n{}", shown());
+        }
+        all.extend(order);
+    }
+    all.sort_unstable();
+    assert!(all.windows(2).all(|w| w[0] != w[1]), "{case}: an operation in two keys' orders\n{}", shown());
+}
+
 /// The analyses that name a failing op: the analysis itself, or each failed key's.
 fn failures(analysis: &Analysis) -> Vec<&Analysis> {
     if analysis.results.is_empty() {
@@ -459,12 +238,13 @@ fn compare(w: &Workload, shape: Shape, seed: u64, histories: usize) -> (usize, u
             // The race explains a failure as the linear engine does, whichever wins.
             let mut explained = None;
             for algorithm in [Algorithm::Linear, Algorithm::Wgl, Algorithm::Competition] {
-                let analysis =
-                    check(&model, &history, &Options { algorithm, partition, ..Default::default() });
+                let options = Options { algorithm, partition, witness: true, ..Default::default() };
+                let analysis = check(&model, &history, &options);
+                // Which engine won, and so which order it found, may vary.
                 let shown_without_analyzer = |a: &Analysis| {
                     let mut a = a.clone();
-                    a.analyzer = "";
-                    a.results.iter_mut().for_each(|(_, r)| r.analyzer = "");
+                    (a.analyzer, a.linearization) = ("", None);
+                    a.results.iter_mut().for_each(|(_, r)| (r.analyzer, r.linearization) = ("", None));
                     a.to_value().to_edn()
                 };
                 match algorithm {
@@ -488,8 +268,10 @@ fn compare(w: &Workload, shape: Shape, seed: u64, histories: usize) -> (usize, u
                 let case = format!("{} case {case} ({algorithm:?}, split {partition})", w.model);
                 let Some(pos) = expected else {
                     assert_eq!(analysis.valid, Validity::Valid, "{case}: oracle says valid\n{}", shown());
+                    check_witness(&model, &log, &analysis, &case);
                     continue;
                 };
+                assert!(analysis.linearization.is_none(), "{case}: an invalid history has no witness");
                 assert_eq!(analysis.valid, Validity::Invalid, "{case}: oracle says invalid\n{}", shown());
                 // Split by key, each failed key names its own failing op; the
                 // history's is the first of them (locality).
@@ -788,13 +570,17 @@ fn compare_unique(model_name: &str, nil_reads: NilReads, seed: u64, histories: u
             (v, e) => panic!("{case}: engine {v:?}, oracle {e:?}\n{}", shown()),
         }
         // Through `check`, forced and in the race, the analysis agrees and names the engine.
-        for algorithm in [Algorithm::Unique, Algorithm::Competition, Algorithm::Wgl] {
-            let analysis = check(&model, &history, &Options { algorithm, ..Default::default() });
+        for algorithm in [Algorithm::Unique, Algorithm::Competition, Algorithm::Wgl, Algorithm::Linear] {
+            let analysis =
+                check(&model, &history, &Options { algorithm, witness: true, ..Default::default() });
+            if expected.is_none() {
+                check_witness(&model, &log, &analysis, &format!("{case} ({algorithm:?})"));
+            }
             let failed = failures(&analysis);
             let first = failed.iter().filter_map(|a| a.op.as_ref()).map(|o| o.index).min();
             let want = expected.map(|p| p as u64);
             assert_eq!(first, want, "{case} ({algorithm:?})\n{}", shown());
-            if algorithm != Algorithm::Wgl {
+            if matches!(algorithm, Algorithm::Unique | Algorithm::Competition) {
                 let deciders: Vec<&str> = analysis
                     .results
                     .iter()

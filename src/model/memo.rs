@@ -280,6 +280,41 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         }
     }
 
+    /// The kind of an `(f, argument)` pair met after the memo was made (the online
+    /// checker's operations arrive one by one), interned. For a memo of whole
+    /// states, as the online checker makes it (a part's slot is not known here).
+    pub fn intern_kind(&mut self, f: &Value, value: &Value) -> KindId {
+        let hash = FixedState::default().hash_one((f, value, 0u32));
+        let is = |(g, v, s): &(Value, Value, u32)| *s == 0 && g == f && v == value;
+        if let Some(kind) = self.kinds.find(hash, is) {
+            return kind;
+        }
+        let kind = self.kinds.insert(hash, (f.clone(), value.clone(), 0));
+        if self.kinds.len() > self.width {
+            self.widen(self.width * 2);
+        }
+        kind
+    }
+
+    /// Lays the dense rows out again with room for `width` kinds, keeping what they hold.
+    fn widen(&mut self, width: usize) {
+        let old = std::mem::take(&mut self.dense);
+        let rows = old.len() / self.width;
+        let kept = rows.min(DENSE_CELLS / width);
+        self.dense = vec![UNKNOWN; kept * width];
+        for (row, cells) in old.chunks(self.width).take(kept).enumerate() {
+            self.dense[row * width..row * width + cells.len()].copy_from_slice(cells);
+        }
+        // Rows that no longer fit keep their transitions in the sparse table.
+        for (row, cells) in old.chunks(self.width).enumerate().skip(kept) {
+            for (kind, &next) in cells.iter().enumerate().filter(|&(_, &n)| n != UNKNOWN) {
+                self.sparse.insert(((row as u64) << 32) | kind as u64, next);
+            }
+        }
+        self.width = width;
+        self.grow_dense();
+    }
+
     /// Gives every state a dense row while the table has room.
     fn grow_dense(&mut self) {
         let rows = self.state_count().min(DENSE_CELLS / self.width);

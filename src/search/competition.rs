@@ -51,11 +51,12 @@ fn engine<'m, M: Model + ?Sized>(
     model: &'m M,
     by_key: bool,
     budget: &Budget,
+    witness: bool,
 ) -> Decision<'m, M> {
     let mut memo = Memo::new(model, history, by_key);
     let outcome = match name {
-        "wgl" => wgl::search(history, &mut memo, budget),
-        _ => linear::search(history, &mut memo, budget),
+        "wgl" => wgl::search(history, &mut memo, budget, witness),
+        _ => linear::search(history, &mut memo, budget, witness),
     };
     Decision { outcome, analyzer: name, memo }
 }
@@ -66,40 +67,43 @@ fn unique<'m, M: Model + ?Sized>(
     model: &'m M,
     by_key: bool,
     budget: &Budget,
+    witness: bool,
 ) -> Result<Decision<'m, M>, unique::Decline> {
-    let (outcome, memo) = unique::search(history, model, by_key, budget)?;
+    let (outcome, memo) = unique::search(history, model, by_key, budget, witness)?;
     Ok(Decision { outcome, analyzer: "unique", memo })
 }
 
 /// Decides the history with the chosen algorithm. `by_key`: the history may hold
 /// several keys of a keyed model (it was not split), whose states the search then
-/// keeps apart (see [`Memo::new`]).
+/// keeps apart (see [`Memo::new`]). With `witness`, a valid outcome carries a
+/// linearization, whichever engine decides.
 pub fn run<'m, M: Model + ?Sized>(
     history: &History,
     model: &'m M,
     algorithm: Algorithm,
     by_key: bool,
     budget: &Budget,
+    witness: bool,
 ) -> Decision<'m, M> {
     match algorithm {
-        Algorithm::Wgl => return engine("wgl", history, model, by_key, budget),
-        Algorithm::Linear => return engine("linear", history, model, by_key, budget),
+        Algorithm::Wgl => return engine("wgl", history, model, by_key, budget, witness),
+        Algorithm::Linear => return engine("linear", history, model, by_key, budget, witness),
         Algorithm::Unique => {
-            return unique(history, model, by_key, budget).unwrap_or_else(|_| {
+            return unique(history, model, by_key, budget, witness).unwrap_or_else(|_| {
                 // The command line checks `unique::applies` first and reports an input error.
                 let outcome = Outcome::Unknown { cause: Cause::Declined, furthest: None };
                 Decision { outcome, analyzer: "unique", memo: Memo::new(model, history, by_key) }
             });
         }
         Algorithm::Competition => {
-            if let Ok(decision) = unique(history, model, by_key, budget) {
+            if let Ok(decision) = unique(history, model, by_key, budget, witness) {
                 return decision;
             }
         }
     }
-    let mut decision = race(history, model, by_key, budget);
+    let mut decision = race(history, model, by_key, budget, witness);
     if matches!(decision.outcome, Outcome::Invalid { .. }) && decision.analyzer == "wgl" {
-        let explained = engine("linear", history, model, by_key, &budget.capped(EXPLAIN_CHECKS));
+        let explained = engine("linear", history, model, by_key, &budget.capped(EXPLAIN_CHECKS), false);
         if let (Outcome::Invalid { op: a, .. }, Outcome::Invalid { op: b, .. }) =
             (&explained.outcome, &decision.outcome)
         {
@@ -117,9 +121,10 @@ fn race<'m, M: Model + ?Sized>(
     model: &'m M,
     by_key: bool,
     budget: &Budget,
+    witness: bool,
 ) -> Decision<'m, M> {
     let sprint = budget.share(Some(Instant::now() + SPRINT));
-    let decision = engine("wgl", history, model, by_key, &sprint);
+    let decision = engine("wgl", history, model, by_key, &sprint, witness);
     if !matches!(decision.outcome, Outcome::Unknown { .. }) {
         return decision;
     }
@@ -128,7 +133,7 @@ fn race<'m, M: Model + ?Sized>(
         for name in ["wgl", "linear"] {
             let tx = tx.clone();
             scope.spawn(move || {
-                let decision = engine(name, history, model, by_key, budget);
+                let decision = engine(name, history, model, by_key, budget, witness);
                 if !matches!(decision.outcome, Outcome::Unknown { .. }) {
                     budget.decide();
                 }

@@ -22,6 +22,10 @@
 //!
 //! It does well where many operations overlap; WGL does well where a greedy order
 //! goes far, which is why the two race in `competition`.
+//!
+//! The engine is a state fed events (`Core`): the batch search feeds it a
+//! history's, the online checker ([`crate::online`]) each as it happens. For a
+//! witness, each configuration points into a tree of the steps that reached it.
 
 use super::budget::{drop_in_background, grow_peak, malloc_size, Budget, Cause, CHECK_EVERY};
 use super::{Config, Outcome};
@@ -44,6 +48,7 @@ fn subset(a: &[u32], b: &[u32]) -> bool {
 }
 
 /// A table of configurations up to dominance, and the heap they hold.
+#[derive(Clone)]
 struct Table<K, V> {
     /// By key, the crashed sets seen with it: none a subset of another.
     map: HashMap<K, Vec<(Crashed, V)>, FixedState>,
@@ -104,153 +109,422 @@ impl<K: std::hash::Hash + Eq, V> Table<K, V> {
     }
 }
 
+impl<V> Table<Key, V> {
+    /// The table of the configurations `f` maps each to (or leaves out).
+    fn rebuild(self, mut f: impl FnMut(Key, Crashed) -> Option<(Key, Crashed)>) -> Self {
+        let mut out = Table::default();
+        for (key, list) in self.map {
+            for (crashed, value) in list {
+                if let Some((key, crashed)) = f(key.clone(), crashed) {
+                    let len = key.1.len();
+                    out.insert(key, len, crashed, value);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// A configuration on the way to a return: its key, and the state before the
 /// crashed operation it has just linearized, if it waits for an observer of it.
 type Waiting = (Key, Option<StateId>);
-/// Such a configuration with its crashed operations.
-type Step = (Waiting, Crashed);
+/// Such a configuration with its crashed operations, and the path it was reached by.
+type Step = (Waiting, Crashed, u32);
 
-struct Linear<'a, 'h, 'm, M: Model + ?Sized> {
-    history: &'h History,
-    memo: &'a mut Memo<'m, M>,
-    budget: &'a Budget,
-    kinds: Vec<KindId>,
-    twins: Vec<Option<u32>>,
+/// What a configuration carries besides what it is compared by: the operation it
+/// linearized last (for the analysis) and the path it was reached by (for a witness).
+#[derive(Clone, Copy, Debug)]
+struct Reached {
+    last: Option<u32>,
+    path: u32,
+}
+
+/// The empty path, and every path when no witness is kept.
+const ROOT: u32 = u32::MAX;
+
+/// The orders configurations were reached by, as a tree: each node an operation and
+/// its parent node, so that configurations share the prefixes they have in common.
+/// Kept only when a witness is asked for. Dead branches (configurations dropped or
+/// never kept) are collected when the tree has doubled since it was last collected.
+#[derive(Default)]
+struct Paths {
+    nodes: Vec<(u32, u32)>,
+    collect_at: usize,
+}
+
+impl Paths {
+    fn push(&mut self, parent: u32, op: u32) -> u32 {
+        self.nodes.push((op, parent));
+        self.nodes.len() as u32 - 1
+    }
+
+    /// The operations of a path, first to last.
+    fn order(&self, mut at: u32) -> Vec<usize> {
+        let mut order = Vec::new();
+        while at != ROOT {
+            let (op, parent) = self.nodes[at as usize];
+            order.push(op as usize);
+            at = parent;
+        }
+        order.reverse();
+        order
+    }
+
+    /// Keeps only the nodes on the paths of `roots`, renumbering them. A parent is
+    /// always older than its children, so one pass from the newest marks, and one
+    /// from the oldest renumbers.
+    fn collect(&mut self, configs: &mut Table<Key, Reached>) {
+        if self.nodes.len() < self.collect_at {
+            return;
+        }
+        let mut roots: Vec<&mut u32> =
+            configs.map.values_mut().flat_map(|list| list.iter_mut().map(|(_, r)| &mut r.path)).collect();
+        let mut keep = vec![false; self.nodes.len()];
+        roots.iter().filter(|r| ***r != ROOT).for_each(|r| keep[**r as usize] = true);
+        for i in (0..self.nodes.len()).rev() {
+            let parent = self.nodes[i].1;
+            if keep[i] && parent != ROOT {
+                keep[parent as usize] = true;
+            }
+        }
+        let mut renumber = vec![ROOT; self.nodes.len()];
+        let mut kept = 0;
+        for i in 0..self.nodes.len() {
+            if keep[i] {
+                let (op, parent) = self.nodes[i];
+                let parent = if parent == ROOT { ROOT } else { renumber[parent as usize] };
+                self.nodes[kept] = (op, parent);
+                renumber[i] = kept as u32;
+                kept += 1;
+            }
+        }
+        self.nodes.truncate(kept);
+        roots.iter_mut().for_each(|r| **r = if **r == ROOT { ROOT } else { renumber[**r as usize] });
+        self.collect_at = (2 * kept).max(1 << 16);
+    }
+
+    fn bytes(&self, more: usize) -> usize {
+        grow_peak(self.nodes.len(), self.nodes.capacity(), more, 8)
+    }
+}
+
+/// Lowe's just-in-time linearization as a state fed events: invocations (an
+/// operation becomes live) and returns (the configurations extend to linearize
+/// it). The batch search feeds it a whole history's events in order; the online
+/// checker ([`crate::online`]) feeds them as they happen, and rewinds it with
+/// the snapshots [`Core::complete`] keeps and [`Core::restore`] when an operation's outcome changes what
+/// earlier returns should have allowed.
+///
+/// Operations are numbered by invocation. The caller says what the engine knows of
+/// each one: its kind (`kinds`), whether it is indeterminate (`crashed`: crashed, or
+/// not completed yet), and its twin (`twins`, see [the search
+/// module](super#crashed-operations)).
+pub(crate) struct Core {
+    pub(crate) kinds: Vec<KindId>,
+    pub(crate) crashed: Vec<bool>,
+    pub(crate) twins: Vec<Option<u32>>,
     /// Live operations, in invocation order.
     live: Vec<u32>,
-    /// The configurations so far, each with the operation it linearized last.
-    configs: Table<Key, Option<u32>>,
+    /// The configurations so far.
+    configs: Table<Key, Reached>,
     /// The configurations being built at a return.
-    next: Table<Key, Option<u32>>,
+    next: Table<Key, Reached>,
     /// The configurations explored at a return.
     visited: Table<Waiting, ()>,
     /// The depth-first search's stack of configurations to explore.
     stack: Vec<Step>,
+    /// The paths configurations were reached by, when a witness is asked for.
+    paths: Option<Paths>,
     ticks: u32,
     held: usize,
     /// Bytes of the configurations taken out of `configs` while a return is completed.
     completing: usize,
+    /// Bytes the caller holds for the engine (the online checker's snapshots),
+    /// counted in each budget check.
+    pub(crate) outside: usize,
 }
 
-/// Decides whether the history is linearizable.
-pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, budget: &Budget) -> Outcome {
+/// The configurations and live operations between two events, to rewind to.
+#[derive(Clone)]
+pub(crate) struct Snapshot {
+    configs: Table<Key, Reached>,
+    live: Vec<u32>,
+}
+
+impl Snapshot {
+    /// What it holds, as the budget counts it.
+    pub(crate) fn bytes(&self) -> usize {
+        self.configs.peak_bytes(0) + 4 * self.live.capacity()
+    }
+
+    /// As [`Core::crash`].
+    pub(crate) fn crash(&mut self, op: u32) {
+        crash(&mut self.configs, op);
+    }
+
+    /// As [`Core::unhappen`].
+    pub(crate) fn unhappen(&mut self, op: u32) {
+        unhappen(&mut self.configs, op);
+    }
+}
+
+/// Moves `op` from the `:ok` operations the configurations have linearized to
+/// their crashed ones.
+fn crash(configs: &mut Table<Key, Reached>, op: u32) {
+    if configs.map.keys().any(|(_, lin)| lin.binary_search(&op).is_ok()) {
+        *configs = std::mem::take(configs).rebuild(|(state, lin), crashed| match lin.binary_search(&op) {
+            Err(_) => Some(((state, lin), crashed)),
+            Ok(i) => {
+                let mut lin = lin.to_vec();
+                lin.remove(i);
+                let mut crashed = crashed.to_vec();
+                crashed.insert(crashed.binary_search(&op).unwrap_or_else(|at| at), op);
+                Some(((state, lin.into()), crashed.into()))
+            }
+        });
+    }
+}
+
+/// Drops the configurations that have linearized `op`.
+fn unhappen(configs: &mut Table<Key, Reached>, op: u32) {
+    if configs.map.keys().any(|(_, lin)| lin.binary_search(&op).is_ok()) {
+        *configs = std::mem::take(configs)
+            .rebuild(|key, crashed| key.1.binary_search(&op).is_err().then_some((key, crashed)));
+    }
+}
+
+/// Decides whether the history is linearizable; with `witness`, a valid outcome
+/// carries a linearization.
+pub fn search<M: Model + ?Sized>(
+    history: &History,
+    memo: &mut Memo<'_, M>,
+    budget: &Budget,
+    witness: bool,
+) -> Outcome {
     let kinds: Vec<KindId> = memo.kinds().to_vec();
     let twins = super::twins(history, &kinds);
-    let mut engine = Linear {
-        history,
-        memo,
-        budget,
-        kinds,
-        twins,
-        live: Vec::new(),
-        configs: Table::default(),
-        next: Table::default(),
-        visited: Table::default(),
-        stack: Vec::new(),
-        ticks: 0,
-        held: 0,
-        completing: 0,
-    };
-    let outcome = engine.run();
-    let bytes = engine.configs.peak_bytes(0) + engine.next.peak_bytes(0) + engine.visited.peak_bytes(0);
-    drop_in_background((engine.configs, engine.next, engine.visited), bytes, budget, engine.held);
+    let crashed = history.operations.iter().map(|o| o.complete.is_none()).collect();
+    let mut core = Core::new(kinds, crashed, twins, memo.init(), witness);
+    let mut events: Vec<(usize, u32, bool)> = Vec::new();
+    for (id, o) in history.operations.iter().enumerate() {
+        events.push((o.invoke, id as u32, true));
+        if let Some(c) = o.complete {
+            events.push((c, id as u32, false));
+        }
+    }
+    events.sort_unstable_by_key(|e| e.0);
+    let mut outcome = None;
+    for (_, op, invoke) in events {
+        if invoke {
+            core.invoke(op);
+            continue;
+        }
+        match core.complete(op, memo, budget, false) {
+            Err(cause) => outcome = Some(Outcome::Unknown { cause, furthest: Some(op as usize) }),
+            Ok((false, _)) => {
+                outcome = Some(Outcome::Invalid { op: op as usize, configs: core.to_configs(history, op) })
+            }
+            Ok((true, _)) => continue,
+        }
+        break;
+    }
+    let outcome = outcome.unwrap_or_else(|| Outcome::Valid { linearization: core.witness() });
+    let bytes = core.bytes();
+    let held = core.held;
+    drop_in_background((core.configs, core.next, core.visited, core.paths), bytes, budget, held);
     outcome
 }
 
-impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
-    fn run(&mut self) -> Outcome {
-        let mut events: Vec<(usize, u32, bool)> = Vec::new();
-        for (id, o) in self.history.operations.iter().enumerate() {
-            events.push((o.invoke, id as u32, true));
-            if let Some(c) = o.complete {
-                events.push((c, id as u32, false));
-            }
+impl Core {
+    /// An engine before any event: one configuration, the initial state.
+    pub(crate) fn new(
+        kinds: Vec<KindId>,
+        crashed: Vec<bool>,
+        twins: Vec<Option<u32>>,
+        init: StateId,
+        witness: bool,
+    ) -> Core {
+        let mut configs = Table::default();
+        configs.insert((init, Box::default()), 0, Box::default(), Reached { last: None, path: ROOT });
+        Core {
+            kinds,
+            crashed,
+            twins,
+            live: Vec::new(),
+            configs,
+            next: Table::default(),
+            visited: Table::default(),
+            stack: Vec::new(),
+            paths: witness.then(Paths::default),
+            ticks: 0,
+            held: 0,
+            completing: 0,
+            outside: 0,
         }
-        events.sort_unstable_by_key(|e| e.0);
-        self.configs.insert((self.memo.init(), Box::new([])), 0, Box::new([]), None);
-        for (_, op, invoke) in events {
-            if invoke {
-                self.live.push(op);
-                continue;
-            }
-            if let Err(cause) = self.complete(op) {
-                return Outcome::Unknown { cause, furthest: Some(op as usize) };
-            }
-            if self.next.map.is_empty() {
-                return Outcome::Invalid { op: op as usize, configs: self.to_configs(op as usize) };
-            }
-            self.live.retain(|&l| l != op);
-            std::mem::swap(&mut self.configs, &mut self.next);
-            self.next.clear();
-            self.visited.clear();
+    }
+
+    /// Operation `op` is invoked: it is live.
+    pub(crate) fn invoke(&mut self, op: u32) {
+        self.live.push(op);
+    }
+
+    /// Keeps live only the operations `keep` says: the others failed (they never
+    /// happened). Only for operations no configuration has linearized.
+    pub(crate) fn retain_live(&mut self, keep: impl FnMut(&u32) -> bool) {
+        self.live.retain(keep);
+    }
+
+    /// Operation `op`, live and taken as `:ok` (not `crashed`), turns out to have
+    /// crashed: the configurations that linearized it hold it among their crashed
+    /// operations from now on.
+    pub(crate) fn crash(&mut self, op: u32) {
+        self.crashed[op as usize] = true;
+        crash(&mut self.configs, op);
+    }
+
+    /// Operation `op`, live and taken as `:ok`, failed: it never happened. The
+    /// configurations that linearized it go; those that did not are exactly what
+    /// the engine would hold had it never been invoked (no configuration with it
+    /// dominates one without). `false` if none is left.
+    pub(crate) fn unhappen(&mut self, op: u32) -> bool {
+        self.live.retain(|&l| l != op);
+        unhappen(&mut self.configs, op);
+        !self.configs.map.is_empty()
+    }
+
+    /// Operation `x` returns `:ok`: every configuration must linearize it now.
+    /// `false` if none can (`x` fails; the configurations before it stay, for the
+    /// analysis), `true` if some can (they are the configurations now). With `keep`,
+    /// also a snapshot of the engine before the return (the configurations it
+    /// replaces, moved rather than copied).
+    pub(crate) fn complete<M: Model + ?Sized>(
+        &mut self,
+        x: u32,
+        memo: &mut Memo<'_, M>,
+        budget: &Budget,
+        keep: bool,
+    ) -> Result<(bool, Option<Snapshot>), Cause> {
+        let configs = std::mem::take(&mut self.configs);
+        self.completing = configs.peak_bytes(0);
+        let result = self.complete_from(&configs, x, memo, budget);
+        self.configs = configs;
+        self.completing = 0;
+        result?;
+        self.visited.clear();
+        if self.next.map.is_empty() {
+            let snapshot = keep.then(|| Snapshot { configs: self.configs.clone(), live: self.live.clone() });
+            return Ok((false, snapshot));
         }
-        Outcome::Valid
+        let live = keep.then(|| self.live.clone());
+        self.live.retain(|&l| l != x);
+        std::mem::swap(&mut self.configs, &mut self.next);
+        let snapshot = live.map(|live| Snapshot { configs: std::mem::take(&mut self.next), live });
+        self.next.clear();
+        if let Some(paths) = &mut self.paths {
+            paths.collect(&mut self.configs);
+        }
+        Ok((true, snapshot))
+    }
+
+    /// A linearization of everything returned so far (and of the crashed
+    /// operations it needs), if paths are kept: the path of a configuration.
+    pub(crate) fn witness(&self) -> Option<Vec<usize>> {
+        let paths = self.paths.as_ref()?;
+        let (_, _, reached) = self.configs.iter().next()?;
+        Some(paths.order(reached.path))
+    }
+
+    /// Back to a snapshot's configurations and live operations.
+    pub(crate) fn restore(&mut self, snapshot: Snapshot) {
+        self.configs = snapshot.configs;
+        self.live = snapshot.live;
+    }
+
+    /// What the engine holds, as the budget counts it.
+    fn bytes(&self) -> usize {
+        self.configs.peak_bytes(0)
+            + self.next.peak_bytes(0)
+            + self.visited.peak_bytes(0)
+            + self.paths.as_ref().map_or(0, |p| p.bytes(0))
     }
 
     /// Polls the budget every [`CHECK_EVERY`] calls.
-    fn tick(&mut self) -> Result<(), Cause> {
+    fn tick<M: Model + ?Sized>(&mut self, memo: &Memo<'_, M>, budget: &Budget) -> Result<(), Cause> {
         self.ticks += 1;
         if self.ticks % CHECK_EVERY != 0 {
             return Ok(());
         }
-        // Each tick may add a configuration to `next` and `visited` per live operation.
+        // Each tick may add a configuration to `next` and `visited` per live operation,
+        // and a node to the paths per live operation and per configuration.
         let more = CHECK_EVERY as usize * (self.live.len() + 1);
         let stack = grow_peak(self.stack.len(), self.stack.capacity(), more, std::mem::size_of::<Step>())
             + 2 * (self.stack.len() + more) * 2 * malloc_size(4 * self.live.len());
         let holds = self.completing
+            + self.outside
             + self.configs.peak_bytes(0)
             + self.next.peak_bytes(more)
             + self.visited.peak_bytes(more)
+            + self.paths.as_ref().map_or(0, |p| p.bytes(2 * more))
             + stack
-            + self.memo.bytes();
-        let stop = self.budget.check(self.held, holds);
+            + memo.bytes();
+        let stop = budget.check(self.held, holds);
         self.held = holds;
         stop.map_or(Ok(()), Err)
     }
 
-    /// Fills `next` with the configurations in which `x`, now returning, is linearized.
-    fn complete(&mut self, x: u32) -> Result<(), Cause> {
-        let configs = std::mem::take(&mut self.configs);
-        self.completing = configs.peak_bytes(0);
-        let result = self.complete_from(&configs, x);
-        self.configs = configs;
-        result
+    /// The path `parent` extended by `op`, if paths are kept.
+    fn extend(&mut self, parent: u32, op: u32) -> u32 {
+        self.paths.as_mut().map_or(ROOT, |p| p.push(parent, op))
     }
 
     /// Whether linearizing `op` to reach `next` is allowed to a configuration that
     /// waits (`Some(before)`) for an observer of the crashed operation it linearized
     /// from `before`: `op` must step differently from there.
-    fn observes(&mut self, waiting: Option<StateId>, op: u32, next: StateId) -> bool {
-        waiting.is_none_or(|before| self.memo.step(before, self.kinds[op as usize]) != Some(next))
+    fn observes<M: Model + ?Sized>(
+        &self,
+        memo: &mut Memo<'_, M>,
+        waiting: Option<StateId>,
+        op: u32,
+        next: StateId,
+    ) -> bool {
+        waiting.is_none_or(|before| memo.step(before, self.kinds[op as usize]) != Some(next))
     }
 
-    fn complete_from(&mut self, configs: &Table<Key, Option<u32>>, x: u32) -> Result<(), Cause> {
-        for ((state, lin), crashed, last) in configs.iter() {
-            self.tick()?;
+    /// Fills `next` with the configurations in which `x`, now returning, is linearized.
+    fn complete_from<M: Model + ?Sized>(
+        &mut self,
+        configs: &Table<Key, Reached>,
+        x: u32,
+        memo: &mut Memo<'_, M>,
+        budget: &Budget,
+    ) -> Result<(), Cause> {
+        for ((state, lin), crashed, reached) in configs.iter() {
+            self.tick(memo, budget)?;
             if let Ok(i) = lin.binary_search(&x) {
                 let mut rest = lin.to_vec();
                 rest.remove(i);
-                self.next.insert((*state, rest.into()), lin.len(), crashed.clone(), *last);
+                self.next.insert((*state, rest.into()), lin.len(), crashed.clone(), *reached);
                 continue;
             }
             // Depth first through the live operations that may precede x.
-            self.stack.push((((*state, lin.clone()), None), crashed.clone()));
-            while let Some((at, crashed)) = self.stack.pop() {
-                self.tick()?;
+            self.stack.push((((*state, lin.clone()), None), crashed.clone(), reached.path));
+            while let Some((at, crashed, path)) = self.stack.pop() {
+                self.tick(memo, budget)?;
                 if self.visited.dominated(&at, &crashed) {
                     continue;
                 }
                 let ((state, ref lin), waiting) = at;
                 let lin = lin.clone();
                 self.visited.insert(at, lin.len(), crashed.clone(), ());
-                if let Some(s) = self.memo.step(state, self.kinds[x as usize]) {
-                    if self.observes(waiting, x, s) {
-                        self.next.insert((s, lin.clone()), lin.len(), crashed.clone(), Some(x));
+                if let Some(s) = memo.step(state, self.kinds[x as usize]) {
+                    if self.observes(memo, waiting, x, s) {
+                        let reached = Reached { last: Some(x), path: self.extend(path, x) };
+                        self.next.insert((s, lin.clone()), lin.len(), crashed.clone(), reached);
                     }
                 }
                 for i in 0..self.live.len() {
                     let op = self.live[i];
-                    let is_crashed = self.history.operations[op as usize].complete.is_none();
+                    let is_crashed = self.crashed[op as usize];
                     let done = if is_crashed { &crashed } else { &lin };
                     if op == x || done.binary_search(&op).is_ok() {
                         continue;
@@ -259,8 +533,8 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
                     if self.twins[op as usize].is_some_and(|t| crashed.binary_search(&t).is_err()) {
                         continue;
                     }
-                    let Some(s) = self.memo.step(state, self.kinds[op as usize]) else { continue };
-                    if (is_crashed && s == state) || !self.observes(waiting, op, s) {
+                    let Some(s) = memo.step(state, self.kinds[op as usize]) else { continue };
+                    if (is_crashed && s == state) || !self.observes(memo, waiting, op, s) {
                         continue;
                     }
                     let with = |set: &[u32]| -> Box<[u32]> {
@@ -269,10 +543,11 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
                         more.insert(at, op);
                         more.into()
                     };
+                    let path = self.extend(path, op);
                     self.stack.push(if is_crashed {
-                        (((s, lin.clone()), Some(state)), with(&crashed))
+                        (((s, lin.clone()), Some(state)), with(&crashed), path)
                     } else {
-                        (((s, with(&lin)), None), crashed.clone())
+                        (((s, with(&lin)), None), crashed.clone(), path)
                     });
                 }
             }
@@ -281,22 +556,22 @@ impl<M: Model + ?Sized> Linear<'_, '_, '_, M> {
     }
 
     /// The configurations before `x`'s return, as the analysis takes them.
-    fn to_configs(&self, x: usize) -> Vec<Config> {
-        let at = self.history.operations[x].complete.expect("an :ok operation");
-        let n = self.history.operations.len();
+    fn to_configs(&self, history: &History, x: u32) -> Vec<Config> {
+        let at = history.operations[x as usize].complete.expect("an :ok operation");
+        let n = history.operations.len();
         let mut returned = vec![0u64; n.div_ceil(64)];
-        for (i, o) in self.history.operations.iter().enumerate() {
+        for (i, o) in history.operations.iter().enumerate() {
             if o.complete.is_some_and(|c| c < at) {
                 returned[i / 64] |= 1 << (i % 64);
             }
         }
         let mut out: Vec<Config> = (self.configs.iter())
-            .map(|((state, lin), crashed, last)| {
+            .map(|((state, lin), crashed, reached)| {
                 let mut linearized = returned.clone();
                 for &op in lin.iter().chain(crashed.iter()) {
                     linearized[op as usize / 64] |= 1 << (op % 64);
                 }
-                Config { state: *state, linearized, last: last.map(|l| l as usize) }
+                Config { state: *state, linearized, last: reached.last.map(|l| l as usize) }
             })
             .collect();
         // Hash order is arbitrary; the analysis should not be.

@@ -91,8 +91,11 @@ impl std::str::FromStr for Algorithm {
 /// What a search found.
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    /// Some order of the operations explains the history.
-    Valid,
+    /// Some order of the operations explains the history; when asked for, one
+    /// such order (`linearization`, indices into
+    /// [`History::operations`](crate::History)): every `:ok` operation once, and the
+    /// crashed ones that order needs.
+    Valid { linearization: Option<Vec<usize>> },
     /// No order does: `op` (an index into [`History::operations`](crate::History))
     /// is the `:ok` operation no configuration could linearize, and `configs` the
     /// configurations that got as far as it.

@@ -121,12 +121,18 @@ fn zobrist(i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Decides whether the history is linearizable, within the budget.
-pub fn search<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, budget: &Budget) -> Outcome {
+/// Decides whether the history is linearizable, within the budget; with
+/// `witness`, a valid outcome carries the order found (the calls on the stack).
+pub fn search<M: Model + ?Sized>(
+    history: &History,
+    memo: &mut Memo<'_, M>,
+    budget: &Budget,
+    witness: bool,
+) -> Outcome {
     let mut held = 0;
     let crashed = history.operations.iter().filter(|o| o.complete.is_none()).count();
     let mut cache = ConfigCache::new(history.operations.len(), crashed);
-    let outcome = run(history, memo, budget, &mut cache, &mut held);
+    let outcome = run(history, memo, budget, &mut cache, &mut held, witness);
     let bytes = cache.peak_bytes(0);
     drop_in_background(cache, bytes, budget, held);
     outcome
@@ -138,6 +144,7 @@ fn run<M: Model + ?Sized>(
     budget: &Budget,
     cache: &mut ConfigCache,
     held: &mut usize,
+    witness: bool,
 ) -> Outcome {
     let n = history.operations.len();
     let kinds: Vec<KindId> = memo.kinds().to_vec();
@@ -147,7 +154,7 @@ fn run<M: Model + ?Sized>(
     let mut waiting: Option<StateId> = None;
     let mut ok_left = history.operations.iter().filter(|o| o.complete.is_some()).count();
     if ok_left == 0 {
-        return Outcome::Valid;
+        return Outcome::Valid { linearization: witness.then(Vec::new) };
     }
     let mut entries = Entries::new(history);
     let mut lin = Linearized::new(history);
@@ -193,7 +200,9 @@ fn run<M: Model + ?Sized>(
                     if entries.ret[entry as usize] != NONE {
                         ok_left -= 1;
                         if ok_left == 0 {
-                            return Outcome::Valid;
+                            let order =
+                                || stack.iter().map(|&(call, _, _)| entries.op[call as usize] as usize);
+                            return Outcome::Valid { linearization: witness.then(|| order().collect()) };
                         }
                     }
                     entry = entries.next[HEAD as usize];

@@ -341,11 +341,14 @@ pub fn decide<M: Model + ?Sized>(history: &History, model: &M) -> Result<Verdict
 
 /// The engine as the search runs it: the outcome and the memo its configurations
 /// refer to, or why it does not apply (found before the memo is built).
+///
+/// With `witness`, a valid outcome carries the linearization found.
 pub(crate) fn search<'m, M: Model + ?Sized>(
     history: &History,
     model: &'m M,
     by_key: bool,
     budget: &Budget,
+    witness: bool,
 ) -> Result<(Outcome, Memo<'m, M>), Decline> {
     let semantics = model.semantics().ok_or_else(|| Decline::new("not a built-in model", None))?;
     let reduce = prepare(history, &semantics)?;
@@ -360,7 +363,9 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
     let mut memo =
         Memo::new(model, if matches!(bisected, Bisected::Invalid { .. }) { history } else { &empty }, by_key);
     let outcome = match bisected {
-        Bisected::Valid(_) => Outcome::Valid,
+        Bisected::Valid(order) => {
+            Outcome::Valid { linearization: witness.then(|| with_unconstrained(history, order)) }
+        }
         Bisected::Invalid { op, before } => {
             let config = before.and_then(|w| replay(history, &mut memo, &w));
             let configs = config.map_or_else(Vec::new, |c| around(history, &mut memo, c, op));

@@ -1,0 +1,491 @@
+//! Online checking: a history fed op by op as it happens, with a verdict after
+//! each completion.
+//!
+//! Re-checking each prefix costs a whole check per completion. [`Online`] instead
+//! keeps the just-in-time engine's configurations ([`crate::search::linear`]'s
+//! core, the very one a batch check runs) and feeds it each event once. Its verdict
+//! after a completion is exactly a batch check's of the history so far, in which
+//! the operations not yet completed are indeterminate, taking effect or not, with
+//! the value they were invoked with; and so is the failing op it names.
+//!
+//! That knowledge changes as operations complete, and what earlier returns allowed
+//! with it. An operation invoked with a value (a write, a cas) is taken as `:ok`
+//! while pending: linearized or not, as the engine takes any `:ok` operation that
+//! has not returned yet. If it completes `:ok` with that value, nothing changes; if
+//! it crashes, the configurations that linearized it now count it as crashed; if
+//! it fails, they go, and those left are exactly what the engine would hold had it
+//! never been invoked. One invoked with nil (a read) is taken as indeterminate, as
+//! a batch check of the prefix takes it, and its `:ok` with a value (or any
+//! operation's with another value, or a failure that leaves no configuration) makes
+//! the returns it was pending at wrong. So before each return that a pending
+//! operation was invoked before, the configurations the return replaces are kept,
+//! and such a completion rewinds the engine to the first return after the
+//! operation's invocation and replays the events since, knowing. Each completion
+//! costs the returns its rewind replays: amortized, a few batch checks of the
+//! linear engine, where re-checking prefixes costs a check per completion.
+//!
+//! A taken-as-`:ok` pending operation escapes the crashed-operation rules of [the
+//! search](crate::search#crashed-operations), which only prune orders that others
+//! stand for: the configurations may be more, never the verdict another.
+
+use crate::analysis::Analysis;
+use crate::history::History;
+use crate::model::memo::{KindId, Memo};
+use crate::model::Model;
+use crate::read::RawOp;
+use crate::search::linear::{Core, Snapshot};
+use crate::search::{Budget, Cause};
+use crate::value::Value;
+use crate::Options;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// The verdict on the history fed so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Linearizable so far.
+    Valid,
+    /// Not linearizable: `op` is the `:index` (the position in the feed, from 0) of
+    /// the `:ok` completion no order gets past, the `:op` a batch check of the
+    /// history so far names.
+    Invalid { op: u64 },
+    /// The budget ran out ([`Options::time_limit`], counted from
+    /// [`Online::with_options`]; [`Options::memory_limit`]; [`Options::cancel`]): no
+    /// verdict from then on.
+    Unknown { cause: Cause },
+}
+
+/// An event the checker cannot take; nothing was recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Misuse {
+    /// A completion for a process with no pending invocation.
+    NotInvoked { process: Value },
+    /// An invocation from a process whose previous invocation is still pending.
+    StillPending { process: Value },
+    /// The model does not take the operation (its [`Model::argument`] or
+    /// [`Model::check_op`] says why).
+    Rejected { message: String },
+}
+
+impl std::fmt::Display for Misuse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Misuse::NotInvoked { process } => write!(f, "process {process} has no pending invocation"),
+            Misuse::StillPending { process } => write!(f, "process {process} invokes while an op is pending"),
+            Misuse::Rejected { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for Misuse {}
+
+/// What became of an invocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Pending,
+    Ok,
+    Info,
+    Failed,
+}
+
+/// An operation, numbered by invocation.
+struct Operation {
+    status: Status,
+    /// Its `:f`, and what its invocation's body holds (for its completion's argument).
+    f: Value,
+    fields: Value,
+    /// Its kind as invoked: while indeterminate, its twins are those of this kind.
+    invoked: KindId,
+    /// Whether it is in its kind's chain of twins.
+    chained: bool,
+    /// The next indeterminate operation of the same kind (its twin is this one).
+    next_twin: Option<u32>,
+    /// While pending: the event of the first return after its invocation, whose
+    /// snapshot a rewind goes back to; `None` if no return has been processed since.
+    rewind: Option<usize>,
+    /// The `:index` of its `:ok`.
+    ok: Option<u64>,
+}
+
+/// What the engine is fed, in order: operations (by number) invoked and returning
+/// `:ok`. Failed operations' invocations are skipped; crashed ones never return.
+#[derive(Clone, Copy)]
+enum Event {
+    Invoke(u32),
+    Return(u32),
+}
+
+/// A linearizability checker fed ops as they happen.
+///
+/// Each completion answers whether the history so far is linearizable, as a batch
+/// [`check`](crate::check) of it would (see [the module](self)).
+///
+/// ```
+/// use knossos_rs::online::{Online, Verdict};
+/// use knossos_rs::{model, Value};
+///
+/// let model = model::builtin("cas-register", &Default::default()).unwrap();
+/// let mut online = Online::new(&model);
+/// online.invoke(0, "write", 1)?;
+/// assert_eq!(online.ok(0, 1)?, Verdict::Valid);
+/// // A read concurrent with a write of 2 may see 1 or 2...
+/// online.invoke(1, "write", 2)?;
+/// online.invoke(2, "read", Value::Nil)?;
+/// assert_eq!(online.ok(2, 2)?, Verdict::Valid);
+/// assert_eq!(online.ok(1, 2)?, Verdict::Valid);
+/// // ...but a read that starts after both must see 2.
+/// online.invoke(2, "read", Value::Nil)?;
+/// assert_eq!(online.ok(2, 1)?, Verdict::Invalid { op: 7 });
+/// // The batch analysis of the history so far, with Knossos's `:op`.
+/// let analysis = online.analysis().unwrap();
+/// assert_eq!(analysis.op.unwrap().index, 7);
+/// # Ok::<(), knossos_rs::online::Misuse>(())
+/// ```
+pub struct Online<'m, M: Model + ?Sized> {
+    model: &'m M,
+    options: Options,
+    memo: Memo<'m, M>,
+    core: Core,
+    budget: Budget,
+    operations: Vec<Operation>,
+    /// Each process's pending operation.
+    open: HashMap<Value, u32>,
+    events: Vec<Event>,
+    /// Snapshots before returns (by event), each needed by a pending operation.
+    snapshots: Vec<(usize, Snapshot)>,
+    /// The last indeterminate operation of each kind, the next one's twin.
+    last_of_kind: HashMap<KindId, u32>,
+    /// The return event no configuration got past, if any: the engine stops there.
+    failed_at: Option<usize>,
+    stopped: Option<Cause>,
+    /// Every op fed, as a history file would hold it, for the batch analysis.
+    maps: Vec<Value>,
+}
+
+impl<'m, M: Model + ?Sized> Online<'m, M> {
+    /// A checker of histories of `model`, without limits.
+    pub fn new(model: &'m M) -> Self {
+        Online::with_options(model, Options::default())
+    }
+
+    /// A checker within `options`' time limit (from now), memory limit and
+    /// cancellation; its `max_paths`, `algorithm` and `partition` are the
+    /// [`analysis`](Online::analysis)'s.
+    pub fn with_options(model: &'m M, options: Options) -> Self {
+        let now = Instant::now();
+        // A limit too long to add to now is no limit.
+        let deadline = options.time_limit.and_then(|t| now.checked_add(t));
+        let memory = options.memory_limit.unwrap_or_else(crate::search::budget::default_memory_limit);
+        let budget = Budget::new(deadline, memory, options.cancel.clone());
+        let memo = Memo::new(model, &History::default(), false);
+        let core = Core::new(Vec::new(), Vec::new(), Vec::new(), memo.init(), false);
+        Online {
+            model,
+            options,
+            memo,
+            core,
+            budget,
+            operations: Vec::new(),
+            open: HashMap::new(),
+            events: Vec::new(),
+            snapshots: Vec::new(),
+            last_of_kind: HashMap::new(),
+            failed_at: None,
+            stopped: None,
+            maps: Vec::new(),
+        }
+    }
+
+    /// The verdict on the history so far.
+    pub fn verdict(&self) -> Verdict {
+        if let Some(cause) = self.stopped {
+            return Verdict::Unknown { cause };
+        }
+        match self.failed_at.map(|at| self.events[at]) {
+            Some(Event::Return(op)) => Verdict::Invalid { op: self.operations[op as usize].ok.unwrap_or(0) },
+            _ => Verdict::Valid,
+        }
+    }
+
+    /// `process` invokes `f` (a keyword's name: `"read"`) with `value`.
+    pub fn invoke(
+        &mut self,
+        process: impl Into<Value>,
+        f: &str,
+        value: impl Into<Value>,
+    ) -> Result<(), Misuse> {
+        self.invoke_op(process, Value::kw_map([("f", Value::keyword(f)), ("value", value.into())]))
+    }
+
+    /// `process` invokes an op given as its map's other fields: `:f`, `:value`, and
+    /// any a model reads besides (the `kv` model's `:key`).
+    pub fn invoke_op(&mut self, process: impl Into<Value>, fields: Value) -> Result<(), Misuse> {
+        let process = process.into();
+        if self.open.contains_key(&process) {
+            return Err(Misuse::StillPending { process });
+        }
+        let Value::Map(mut entries) = fields else {
+            return Err(Misuse::Rejected { message: format!("an op is a map, not {fields}") });
+        };
+        // What the feed says, not the map.
+        entries.retain(|(k, _)| !matches!(k.as_keyword(), Some("process" | "type" | "index" | "time")));
+        if !entries.iter().any(|(k, _)| k.as_keyword() == Some("value")) {
+            entries.push((Value::keyword("value"), Value::Nil));
+        }
+        let fields = Value::Map(entries);
+        let (f, value) = (fields.get("f").cloned(), fields.get("value").cloned().unwrap_or(Value::Nil));
+        let Some(f) = f else { return Err(Misuse::Rejected { message: "an op needs an :f".into() }) };
+        let argument = self.argument(&f, &fields, &value)?;
+        let kind = self.memo.intern_kind(&f, &argument);
+        let id = self.operations.len() as u32;
+        // An operation invoked with a value (a write, a cas) most often completes with
+        // it: the engine takes it as `:ok` (so that its `:ok` needs no rewind), and as
+        // crashed only if it crashes. One invoked with nil (a read) is taken as a
+        // batch check of the prefix takes it, indeterminate.
+        let as_ok = value != Value::Nil;
+        self.operations.push(Operation {
+            status: Status::Pending,
+            f: f.clone(),
+            fields,
+            invoked: kind,
+            chained: false,
+            next_twin: None,
+            rewind: None,
+            ok: None,
+        });
+        self.core.kinds.push(kind);
+        self.core.crashed.push(!as_ok);
+        self.core.twins.push(None);
+        if !as_ok {
+            self.chain(id);
+        }
+        self.open.insert(process.clone(), id);
+        self.record(process, "invoke", id, value);
+        self.events.push(Event::Invoke(id));
+        if self.running() {
+            self.core.invoke(id);
+        }
+        Ok(())
+    }
+
+    /// `process`'s pending operation completes `:ok` with `value` (what a read
+    /// read; for most other operations, the value it was invoked with).
+    pub fn ok(&mut self, process: impl Into<Value>, value: impl Into<Value>) -> Result<Verdict, Misuse> {
+        let (process, value) = (process.into(), value.into());
+        let op = *self.open.get(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
+        let o = &self.operations[op as usize];
+        let (f, fields) = (o.f.clone(), o.fields.clone());
+        let argument = self.argument(&f, &fields, &value)?;
+        self.open.remove(&process);
+        let kind = self.memo.intern_kind(&f, &argument);
+        if !self.core.crashed[op as usize] && kind == self.operations[op as usize].invoked {
+            // Taken as `:ok` with this very value all along: nothing to relearn.
+            self.operations[op as usize].rewind = None;
+        }
+        self.core.kinds[op as usize] = kind;
+        self.core.crashed[op as usize] = false;
+        self.settle(op, Status::Ok);
+        self.operations[op as usize].ok = Some(self.maps.len() as u64);
+        self.record(process, "ok", op, value);
+        self.events.push(Event::Return(op));
+        Ok(self.relearn(op))
+    }
+
+    /// `process`'s pending operation fails: it did not happen.
+    pub fn fail(&mut self, process: impl Into<Value>) -> Result<Verdict, Misuse> {
+        let process = process.into();
+        let op = self.open.remove(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
+        self.settle(op, Status::Failed);
+        self.record(process, "fail", op, None);
+        if self.stopped.is_none() && !self.core.crashed[op as usize] {
+            // Taken as `:ok`: the configurations without it are those it never was in.
+            self.snapshots.iter_mut().for_each(|(_, s)| s.unhappen(op));
+            if self.core.unhappen(op) {
+                self.operations[op as usize].rewind = None;
+            }
+        } else if self.operations[op as usize].rewind.is_none() && self.running() {
+            // No return has seen it: it only has to stop being live.
+            self.core.retain_live(|&l| l != op);
+        }
+        Ok(self.relearn(op))
+    }
+
+    /// `process`'s pending operation crashed (`:info`): it may take effect at any
+    /// time from its invocation on, or never. The verdict does not change: a pending
+    /// operation is already taken so.
+    pub fn info(&mut self, process: impl Into<Value>) -> Result<Verdict, Misuse> {
+        let process = process.into();
+        let op = self.open.remove(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
+        let o = &mut self.operations[op as usize];
+        o.status = Status::Info;
+        o.rewind = None;
+        if !self.core.crashed[op as usize] {
+            // Taken as `:ok` so far: crashed from now on, in every snapshot too.
+            self.snapshots.iter_mut().for_each(|(_, s)| s.crash(op));
+            self.core.crash(op);
+            // Twins go in invocation order: it joins its kind's chain only at the end.
+            if self.last_of_kind.get(&self.operations[op as usize].invoked).is_none_or(|&l| l < op) {
+                self.chain(op);
+            }
+        }
+        self.record(process, "info", op, None);
+        self.prune();
+        Ok(self.verdict())
+    }
+
+    /// The batch analysis of the history so far ([`check`](crate::check) with the
+    /// options given): on a failure, the same `:op`, with Knossos's previous ok and
+    /// final paths. It checks the history again. `None` before the first op.
+    pub fn analysis(&self) -> Option<Analysis> {
+        let raw =
+            self.maps.iter().map(|m| RawOp { value: m.clone(), line: 0, column: 0, span: 0..0 }).collect();
+        let history = History::complete(raw, self.model).ok()?;
+        Some(crate::check(self.model, &history, &self.options))
+    }
+
+    /// The model's argument for an op, checked.
+    fn argument(&self, f: &Value, fields: &Value, value: &Value) -> Result<Value, Misuse> {
+        let rejected = |message| Misuse::Rejected { message };
+        let argument = self.model.argument(fields, value).map_err(rejected)?;
+        self.model.check_op(f, &argument).map_err(rejected)?;
+        Ok(argument)
+    }
+
+    /// Keeps the op map a history file would hold: `op`'s invocation's fields, with
+    /// `value` if given, and `:index` its place in the feed.
+    fn record(&mut self, process: Value, kind: &str, op: u32, value: impl Into<Option<Value>>) {
+        let index = Value::Int(self.maps.len() as i64);
+        let mut map = Value::kw_map([("process", process), ("type", Value::keyword(kind))]);
+        if let (Value::Map(entries), Value::Map(fields)) = (&mut map, &self.operations[op as usize].fields) {
+            let value = value.into();
+            entries.extend(fields.iter().map(|(k, v)| match (&value, k.as_keyword()) {
+                (Some(value), Some("value")) => (k.clone(), value.clone()),
+                _ => (k.clone(), v.clone()),
+            }));
+            entries.push((Value::keyword("index"), index));
+        }
+        self.maps.push(map);
+    }
+
+    /// Whether the engine takes events as they come: it has neither stopped nor
+    /// failed (after a failure, only a rewind to before it can change the verdict).
+    fn running(&self) -> bool {
+        self.stopped.is_none() && self.failed_at.is_none()
+    }
+
+    /// An indeterminate operation joins the end of its kind's chain of twins.
+    fn chain(&mut self, op: u32) {
+        let o = &mut self.operations[op as usize];
+        o.chained = true;
+        let twin = self.last_of_kind.insert(o.invoked, op);
+        if let Some(t) = twin {
+            self.operations[t as usize].next_twin = Some(op);
+        }
+        self.core.twins[op as usize] = twin;
+    }
+
+    /// An operation is no longer indeterminate: it leaves its twins' chain.
+    fn settle(&mut self, op: u32, status: Status) {
+        let o = &mut self.operations[op as usize];
+        o.status = status;
+        if !std::mem::take(&mut o.chained) {
+            return;
+        }
+        let (kind, next) = (o.invoked, o.next_twin.take());
+        let twin = self.core.twins[op as usize].take();
+        match next {
+            Some(n) => self.core.twins[n as usize] = twin,
+            None if twin.is_some() => {
+                self.last_of_kind.insert(kind, twin.expect("checked"));
+            }
+            None => {
+                self.last_of_kind.remove(&kind);
+            }
+        }
+        if let Some(t) = twin {
+            self.operations[t as usize].next_twin = next;
+        }
+    }
+
+    /// After `op`'s outcome is known: rewinds to the first return it was pending at,
+    /// if any (and if the engine got that far), and replays; else feeds the last
+    /// event on. The verdict.
+    fn relearn(&mut self, op: u32) -> Verdict {
+        let rewind = self.operations[op as usize].rewind.take();
+        if self.stopped.is_none() {
+            match rewind.filter(|&r| self.failed_at.is_none_or(|f| r <= f)) {
+                Some(at) => {
+                    let i = self.snapshots.partition_point(|&(e, _)| e < at);
+                    let snapshot = self.snapshots.drain(i..).next().filter(|&(e, _)| e == at);
+                    if let Some((_, snapshot)) = snapshot {
+                        self.core.restore(snapshot);
+                        let operations = &self.operations;
+                        self.core.retain_live(|&l| operations[l as usize].status != Status::Failed);
+                        self.failed_at = None;
+                        self.feed(at);
+                    }
+                }
+                None if self.running()
+                    && matches!(self.events.last(), Some(Event::Return(r)) if *r == op) =>
+                {
+                    self.feed(self.events.len() - 1)
+                }
+                None => {}
+            }
+        }
+        self.prune();
+        self.verdict()
+    }
+
+    /// Feeds the engine the events from `from` on (the engine being just before
+    /// it), keeping a snapshot before each return that a pending operation invoked
+    /// since the previous return may rewind to.
+    fn feed(&mut self, from: usize) {
+        for at in from..self.events.len() {
+            match self.events[at] {
+                Event::Invoke(op) => {
+                    // The invocations before `from` are in the snapshot already.
+                    if self.operations[op as usize].status != Status::Failed {
+                        self.core.invoke(op);
+                    }
+                }
+                Event::Return(x) => {
+                    let fresh: Vec<u32> = self.events[..at]
+                        .iter()
+                        .rev()
+                        .map_while(|e| match e {
+                            Event::Invoke(op) => Some(*op),
+                            Event::Return(_) => None,
+                        })
+                        .filter(|&op| self.operations[op as usize].status == Status::Pending)
+                        .collect();
+                    let (survived, snapshot) =
+                        match self.core.complete(x, &mut self.memo, &self.budget, !fresh.is_empty()) {
+                            Err(cause) => {
+                                self.stopped = Some(cause);
+                                return;
+                            }
+                            Ok(done) => done,
+                        };
+                    if let Some(snapshot) = snapshot {
+                        fresh.iter().for_each(|&op| self.operations[op as usize].rewind = Some(at));
+                        self.core.outside += snapshot.bytes();
+                        self.snapshots.push((at, snapshot));
+                    }
+                    if !survived {
+                        self.failed_at = Some(at);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops the snapshots no pending operation may rewind to.
+    fn prune(&mut self) {
+        let needed: Vec<usize> =
+            self.open.values().filter_map(|&o| self.operations[o as usize].rewind).collect();
+        self.snapshots.retain(|(at, _)| needed.contains(at));
+        self.core.outside = self.snapshots.iter().map(|(_, s)| s.bytes()).sum();
+    }
+}

@@ -1,0 +1,179 @@
+//! The online checker against batch checks of every prefix.
+//!
+//! Thousands of random histories per model (the differential test's generators)
+//! are fed to [`Online`] op by op. After each completion its verdict must be a
+//! batch check's of the history so far (pending operations indeterminate), and
+//! when invalid it must name the batch's failing op; its analysis must be the
+//! batch analysis.
+
+#[path = "common/histories.rs"]
+mod histories;
+
+use histories::*;
+use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
+use knossos_rs::online::{Misuse, Online, Verdict};
+use knossos_rs::read::{self, RawOp};
+use knossos_rs::{check, Analysis, Cancel, Cause, History, Options, Validity, Value};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// The batch verdict on a log, in the online checker's terms: the failing op is
+/// the first key's when checked key by key.
+fn batch(model: &DynModel, log: &[Value]) -> Verdict {
+    let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1, span: 0..0 }).collect();
+    let history = History::complete(raw, model).unwrap();
+    let analysis = check(model, &history, &Options::default());
+    match analysis.valid {
+        Validity::Valid => Verdict::Valid,
+        Validity::Invalid => Verdict::Invalid { op: failing_op(&analysis) },
+        Validity::Unknown => panic!("no budget was set"),
+    }
+}
+
+/// The failing op's index: the analysis's, or the first failing key's.
+fn failing_op(analysis: &Analysis) -> u64 {
+    let keys = analysis.results.iter().map(|(_, a)| a).filter(|a| a.valid == Validity::Invalid);
+    let op = |a: &Analysis| a.op.as_ref().map(|o| o.index);
+    op(analysis).or_else(|| keys.filter_map(op).min()).expect("an invalid analysis names its op")
+}
+
+/// Feeds a log op; the verdict after a completion.
+fn feed(online: &mut Online<'_, DynModel>, op: &Value) -> Result<Option<Verdict>, Misuse> {
+    let process = op.get("process").unwrap().clone();
+    let value = op.get("value").cloned().unwrap_or(Value::Nil);
+    Ok(match op.get("type").unwrap().as_keyword().unwrap() {
+        "invoke" => {
+            let Value::Map(entries) = op else { unreachable!() };
+            online.invoke_op(process, Value::Map(entries.clone()))?;
+            None
+        }
+        "ok" => Some(online.ok(process, value)?),
+        "fail" => Some(online.fail(process)?),
+        _ => Some(online.info(process)?),
+    })
+}
+
+/// Feeds `histories` random histories of `w` op by op, comparing each verdict with
+/// a batch check of the prefix; returns how many ended valid and invalid.
+fn compare(w: &Workload, shape: Shape, seed: u64, histories: usize) -> (usize, usize) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let init = w.init.map(|i| read::parse_edn(i).unwrap());
+    let model = model::builtin(w.model, &ModelOptions { init, nil_reads: w.nil_reads }).unwrap();
+    let (mut valid, mut invalid) = (0, 0);
+    for case in 0..histories {
+        let processes = rng.random_range(2..=shape.processes);
+        let ops = rng.random_range(1..=shape.ops);
+        let log = generate(&mut rng, w, &model, processes, ops, shape.crashes);
+        let shown = || log.iter().map(Value::to_edn).collect::<Vec<_>>().join("\n");
+        let mut online = Online::new(&model);
+        let mut last = Verdict::Valid;
+        for (i, op) in log.iter().enumerate() {
+            let Some(verdict) = feed(&mut online, op).unwrap() else { continue };
+            let expected = batch(&model, &log[..=i]);
+            assert_eq!(verdict, expected, "{} case {case}, after op {i}\n{}", w.model, shown());
+            assert_eq!(online.verdict(), verdict);
+            last = verdict;
+        }
+        match last {
+            Verdict::Valid => valid += 1,
+            _ => {
+                invalid += 1;
+                let analysis = online.analysis().unwrap();
+                assert_eq!(Verdict::Invalid { op: failing_op(&analysis) }, last, "{}", shown());
+            }
+        }
+    }
+    eprintln!("{}: {valid} valid, {invalid} invalid", w.model);
+    assert!(valid > histories / 10 && invalid > histories / 10, "valid {valid}, invalid {invalid}");
+    (valid, invalid)
+}
+
+#[test]
+fn registers_online_agree_with_batch_checks_of_each_prefix() {
+    compare(&register("cas-register", NilReads::Unknown), ORDINARY, 31, 2000);
+    compare(&register("register", NilReads::Unknown), ORDINARY, 32, 1000);
+    compare(&register("cas-register", NilReads::Absent), ORDINARY, 33, 1000);
+    compare(&register("cas-register", NilReads::Unknown), CRASHING, 34, 1000);
+}
+
+#[test]
+fn other_models_online_agree_with_batch_checks_of_each_prefix() {
+    compare(&mutex(), ORDINARY, 35, 800);
+    compare(&multi_register(), ORDINARY, 36, 800);
+    compare(&set(), ORDINARY, 37, 800);
+    compare(&queue("unordered-queue"), ORDINARY, 38, 800);
+    compare(&queue("fifo-queue"), ORDINARY, 39, 800);
+    compare(&kv(NilReads::Unknown), ORDINARY, 40, 800);
+    compare(&queue("fifo-queue"), CRASHING, 41, 500);
+    compare(&set(), CRASHING, 42, 500);
+}
+
+fn cas_register() -> DynModel {
+    model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() }).unwrap()
+}
+
+#[test]
+fn misuse_is_an_error_not_a_panic() {
+    let model = cas_register();
+    let mut online = Online::new(&model);
+    assert_eq!(online.ok(0, 1), Err(Misuse::NotInvoked { process: Value::Int(0) }));
+    assert_eq!(online.fail("p"), Err(Misuse::NotInvoked { process: Value::string("p") }));
+    online.invoke(0, "write", 1).unwrap();
+    assert_eq!(online.invoke(0, "read", Value::Nil), Err(Misuse::StillPending { process: Value::Int(0) }));
+    let Err(Misuse::Rejected { message }) = online.invoke(1, "frob", 1) else { panic!("an unknown :f") };
+    assert!(message.contains("frob"), "{message}");
+    assert!(online.invoke_op(1, Value::Int(3)).is_err());
+    // Nothing was recorded by the mistakes: the write completes as usual.
+    assert_eq!(online.ok(0, 1), Ok(Verdict::Valid));
+    assert_eq!(online.info(0), Err(Misuse::NotInvoked { process: Value::Int(0) }));
+    assert_eq!(online.analysis().unwrap().valid, Validity::Valid);
+    assert!(Online::new(&model).analysis().is_none());
+}
+
+#[test]
+fn a_read_that_completes_late_is_checked_with_its_value() {
+    // The read is pending while the write of 1 returns; when it completes with 0
+    // it must go before the write, which real time allows: the engine rewinds to
+    // the write's return and replays it knowing the read's value.
+    let model = cas_register();
+    let mut online = Online::new(&model);
+    online.invoke(0, "read", Value::Nil).unwrap();
+    online.invoke(1, "write", 1).unwrap();
+    assert_eq!(online.ok(1, 1), Ok(Verdict::Valid));
+    assert_eq!(online.ok(0, 0), Ok(Verdict::Valid));
+    // A read invoked after the write returned cannot see 0.
+    online.invoke(0, "read", Value::Nil).unwrap();
+    online.invoke(2, "write", 2).unwrap();
+    assert_eq!(online.ok(0, 0), Ok(Verdict::Invalid { op: 6 }));
+    // A write that then fails cannot have been what an earlier read saw: the
+    // failure moves to that read.
+    let mut online = Online::new(&model);
+    online.invoke(0, "write", 5).unwrap();
+    online.invoke(1, "read", Value::Nil).unwrap();
+    assert_eq!(online.ok(1, 5), Ok(Verdict::Valid));
+    assert_eq!(online.fail(0), Ok(Verdict::Invalid { op: 2 }));
+    assert_eq!(online.analysis().unwrap().op.unwrap().index, 2);
+}
+
+#[test]
+fn a_budget_gives_unknown_and_keeps_it() {
+    let model = cas_register();
+    let cancel = Cancel::default();
+    cancel.cancel();
+    let options = Options { cancel: Some(cancel), ..Default::default() };
+    let mut online = Online::with_options(&model, options);
+    // Enough concurrent work for the engine to poll its budget (every 1024 steps).
+    (0..8).for_each(|p| online.invoke(p, "write", p).unwrap());
+    let mut verdict = Verdict::Valid;
+    for round in 0..5000 {
+        let p = round % 8;
+        verdict = online.ok(p, p).unwrap();
+        if verdict != Verdict::Valid {
+            break;
+        }
+        online.invoke(p, "write", p).unwrap();
+    }
+    assert_eq!(verdict, Verdict::Unknown { cause: Cause::Cancelled });
+    online.invoke(100, "read", Value::Nil).unwrap();
+    assert_eq!(online.ok(100, 0), Ok(Verdict::Unknown { cause: Cause::Cancelled }));
+}
