@@ -45,26 +45,40 @@ use std::time::Instant;
 pub enum Verdict {
     /// Linearizable so far.
     Valid,
-    /// Not linearizable: `op` is the `:index` (the position in the feed, from 0) of
-    /// the `:ok` completion no order gets past, the `:op` a batch check of the
-    /// history so far names.
-    Invalid { op: u64 },
+    /// Not linearizable.
+    Invalid {
+        /// The `:index` (the position in the feed, from 0) of the `:ok` completion no
+        /// order gets past: the `:op` a batch check of the history so far names.
+        op: u64,
+    },
     /// The budget ran out ([`Options::time_limit`], counted from
     /// [`Online::with_options`]; [`Options::memory_limit`]; [`Options::cancel`]): no
     /// verdict from then on.
-    Unknown { cause: Cause },
+    Unknown {
+        /// Which budget.
+        cause: Cause,
+    },
 }
 
 /// An event the checker cannot take; nothing was recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Misuse {
     /// A completion for a process with no pending invocation.
-    NotInvoked { process: Value },
+    NotInvoked {
+        /// The process.
+        process: Value,
+    },
     /// An invocation from a process whose previous invocation is still pending.
-    StillPending { process: Value },
+    StillPending {
+        /// The process.
+        process: Value,
+    },
     /// The model does not take the operation (its [`Model::argument`] or
     /// [`Model::check_op`] says why).
-    Rejected { message: String },
+    Rejected {
+        /// Why.
+        message: String,
+    },
 }
 
 impl std::fmt::Display for Misuse {

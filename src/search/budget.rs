@@ -63,6 +63,7 @@ impl Cancel {
         self.0.store(true, Ordering::Relaxed);
     }
 
+    /// Whether [`Cancel::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
@@ -129,6 +130,8 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// A budget of a deadline, a memory limit for the searches' caches, and a
+    /// cancellation handle.
     pub fn new(deadline: Option<Instant>, memory_limit: usize, cancel: Option<Cancel>) -> Budget {
         let used = Arc::new(AtomicUsize::new(0));
         let decided = AtomicBool::new(false);

@@ -40,8 +40,11 @@ pub const EXPLAIN_CHECKS: usize = 256;
 /// A search's outcome, the engine that produced it, and that engine's memo (whose
 /// state ids the outcome refers to).
 pub struct Decision<'m, M: Model + ?Sized> {
+    /// What the search found.
     pub outcome: Outcome,
+    /// The engine: `unique`, `competition`, `wgl` or `linear`.
     pub analyzer: &'static str,
+    /// The engine's memo.
     pub memo: Memo<'m, M>,
 }
 

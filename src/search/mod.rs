@@ -64,7 +64,9 @@ const MAX_CONFIGS: usize = 1024;
 /// Which engine decides.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Algorithm {
+    /// Wing & Gong's search with Lowe's cache ([`wgl`]).
     Wgl,
+    /// Lowe's just-in-time linearization ([`linear`]).
     Linear,
     /// The unique-value engine alone ([`unique`]); a history it does not apply to
     /// is an input error.
@@ -95,20 +97,32 @@ pub enum Outcome {
     /// such order (`linearization`, indices into
     /// [`History::operations`](crate::History)): every `:ok` operation once, and the
     /// crashed ones that order needs.
-    Valid { linearization: Option<Vec<usize>> },
-    /// No order does: `op` (an index into [`History::operations`](crate::History))
-    /// is the `:ok` operation no configuration could linearize, and `configs` the
-    /// configurations that got as far as it.
-    Invalid { op: usize, configs: Vec<Config> },
-    /// The search stopped before a verdict. `furthest` is the `:ok` operation it
-    /// had reached but not got past.
-    Unknown { cause: Cause, furthest: Option<usize> },
+    Valid {
+        /// The order, if asked for.
+        linearization: Option<Vec<usize>>,
+    },
+    /// No order does.
+    Invalid {
+        /// The `:ok` operation no configuration could linearize (an index into
+        /// [`History::operations`](crate::History)).
+        op: usize,
+        /// The configurations that got as far as it.
+        configs: Vec<Config>,
+    },
+    /// The search stopped before a verdict.
+    Unknown {
+        /// Why.
+        cause: Cause,
+        /// The `:ok` operation it had reached but not got past.
+        furthest: Option<usize>,
+    },
 }
 
 /// A configuration of the search: the operations linearized so far and the state
 /// they lead to.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The state (in the engine's [`Memo`](crate::model::memo::Memo)).
     pub state: StateId,
     /// Bit `i` is set when operation `i` is linearized.
     pub linearized: Vec<u64>,
@@ -117,6 +131,7 @@ pub struct Config {
 }
 
 impl Config {
+    /// Whether operation `op` is linearized.
     pub fn is_linearized(&self, op: usize) -> bool {
         self.linearized[op / 64] & (1 << (op % 64)) != 0
     }
