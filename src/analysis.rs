@@ -97,6 +97,9 @@ pub struct Analysis {
     /// What reading left out of the history, whose verdict this is
     /// ([`History::warnings`](crate::History::warnings)), each as `line N: …`.
     pub warnings: Vec<String>,
+    /// A 1-minimal core of an invalid history, when asked for
+    /// ([`Options::shrink`](crate::Options::shrink)).
+    pub core: Option<crate::shrink::CoreReport>,
 }
 
 impl Analysis {
@@ -147,6 +150,11 @@ impl Analysis {
                 Value::kw_map([("linearized", Value::Int(p.linearized as i64)), ("next-index", next)]),
             ));
         }
+        if let Some(core) = &self.core {
+            let indices = core.indices.iter().map(|&i| Value::Int(i as i64));
+            entries.push(("core", Value::Vector(indices.collect())));
+            entries.push(("core-minimal?", Value::Bool(core.minimal)));
+        }
         if !self.results.is_empty() {
             let results = self.results.iter().map(|(k, a)| (k.clone(), a.to_value()));
             entries.push(("results", Value::Map(results.collect())));
@@ -196,6 +204,7 @@ impl Analysis {
             results: Vec::new(),
             failures: Vec::new(),
             warnings: Vec::new(),
+            core: None,
         }
     }
 }

@@ -140,6 +140,7 @@ pub mod read;
 pub mod render;
 pub mod report;
 pub mod search;
+pub mod shrink;
 pub mod value;
 
 pub use analysis::{Analysis, Validity};
@@ -177,6 +178,9 @@ pub struct Options {
     /// `:unknown`, cause `:stopped`), as Porcupine does: for CI, where the first
     /// failure is the answer.
     pub fail_fast: bool,
+    /// Shrink an invalid history to a 1-minimal core ([`shrink`]), within what is
+    /// left of the time limit, into [`Analysis::core`].
+    pub shrink: bool,
 }
 
 impl Default for Options {
@@ -190,7 +194,16 @@ impl Default for Options {
             partition: true,
             progress: None,
             fail_fast: false,
+            shrink: false,
         }
+    }
+}
+
+impl Options {
+    /// These options for what follows a step that took `elapsed`: the time limit is
+    /// what is left of it.
+    pub fn after(&self, elapsed: Duration) -> Options {
+        Options { time_limit: self.time_limit.map(|t| t.saturating_sub(elapsed)), ..self.clone() }
     }
 }
 
@@ -207,8 +220,12 @@ impl Default for Options {
 /// What reading left out of the history ([`History::warnings`]) is listed in the
 /// analysis's `warnings`: the verdict is the rest's.
 pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
+    let start = Instant::now();
     let mut analysis = check_parts(model, history, options);
     analysis.warnings = history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect();
+    if options.shrink {
+        analysis.core = shrink::report(model, history, &analysis, &options.after(start.elapsed()));
+    }
     analysis
 }
 
