@@ -238,6 +238,18 @@ struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
 
+    /// Shrink each history that is not linearizable to a core: the few operations
+    /// still not linearizable without the others, each of them needed (`:core`, their
+    /// `:index`es, and `:core-minimal?` in the analysis; first in the text summary and
+    /// the report). Within the time limit. On by default with `--format text` and
+    /// `--report`, which people read.
+    #[arg(long, overrides_with = "no_shrink")]
+    shrink: bool,
+
+    /// Do not shrink, not even for `--format text` and `--report`.
+    #[arg(long)]
+    no_shrink: bool,
+
     /// No progress bar and no summary table.
     #[arg(long, short)]
     quiet: bool,
@@ -474,7 +486,7 @@ fn run_check(args: CheckArgs) -> i32 {
         partition: !args.no_partition,
         progress: None,
         fail_fast: args.fail_fast,
-        shrink: false,
+        shrink: args.shrink || (!args.no_shrink && (format == OutputFormat::Text || args.report.is_some())),
     };
     let files = match expand(&args.files) {
         Ok(files) => files,

@@ -209,7 +209,8 @@ pub fn core<M: Model + ?Sized>(
             Operation { invoke: to_whole(o.invoke), complete: o.complete.map(to_whole), ..o.clone() }
         })
         .collect();
-    let mut positions: Vec<usize> = operations.iter().flat_map(|o| [Some(o.invoke), o.complete]).flatten().collect();
+    let mut positions: Vec<usize> =
+        operations.iter().flat_map(|o| [Some(o.invoke), o.complete]).flatten().collect();
     positions.sort_unstable();
     Some(Core {
         key: part.map(|p| p.key),
@@ -348,8 +349,11 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
         }
         self.checks += 1;
         let operations = &self.subject.operations;
-        let mut positions: Vec<usize> =
-            kept.iter().flat_map(|&i| [Some(operations[i].invoke), operations[i].complete]).flatten().collect();
+        let mut positions: Vec<usize> = kept
+            .iter()
+            .flat_map(|&i| [Some(operations[i].invoke), operations[i].complete])
+            .flatten()
+            .collect();
         positions.sort_unstable();
         let candidate = self.subject.part(&positions, kept.iter().map(|&i| operations[i].clone()));
         let budget = Budget::new(self.deadline, self.memory, self.cancel.clone());
@@ -362,6 +366,7 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
     }
 
     fn stopped(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d) || self.cancel.as_ref().is_some_and(Cancel::is_cancelled)
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+            || self.cancel.as_ref().is_some_and(Cancel::is_cancelled)
     }
 }

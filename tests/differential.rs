@@ -12,11 +12,11 @@
 #[path = "common/oracle.rs"]
 mod oracle;
 
-use oracle::*;
 use knossos_rs::analysis::Analysis;
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::read::{self, RawOp};
 use knossos_rs::{check, Algorithm, History, Model, Options, Validity, Value};
+use oracle::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -29,7 +29,8 @@ fn verdict(model: &DynModel, maps: &[Value]) -> Validity {
         return Validity::Valid;
     }
     let ops = read::read_ops(text.as_bytes(), "core.edn", None).unwrap();
-    let history = History::complete(ops, model).unwrap_or_else(|e| panic!("the core completes: {e:?}\n{text}"));
+    let history =
+        History::complete(ops, model).unwrap_or_else(|e| panic!("the core completes: {e:?}\n{text}"));
     check(model, &history, &Options::default()).valid
 }
 
@@ -101,7 +102,11 @@ fn every_invalid_corpus_history_shrinks_to_a_minimal_core() {
         held += usize::from(core.indices().contains(&failing_index(&result.analysis)));
         assert_minimal(&model, &core, &entry.name);
         if entry.name.ends_with("/rethink-fail.edn") {
-            assert!(core.history.operations.len() <= 12, "rethink-fail: {} operations", core.history.operations.len());
+            assert!(
+                core.history.operations.len() <= 12,
+                "rethink-fail: {} operations",
+                core.history.operations.len()
+            );
         }
         shrunk += 1;
     }
@@ -131,8 +136,9 @@ fn a_stale_read_of_the_initial_value_keeps_the_write_it_missed() {
 {:process 0, :type :invoke, :f :read, :value nil}
 {:process 0, :type :ok, :f :read, :value 1}
 "#;
-    let model = model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() })
-        .unwrap();
+    let model =
+        model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() })
+            .unwrap();
     let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let core = shrink(&model, &history, &Options::default()).core.unwrap();
     // The write of 1 and the read of 0; not the crashed write, the failed one, the
@@ -145,7 +151,8 @@ fn a_stale_read_of_the_initial_value_keeps_the_write_it_missed() {
 
 #[test]
 fn a_linearizable_history_has_no_core() {
-    let log = "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n";
+    let log =
+        "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n";
     let model = model::builtin("cas-register", &ModelOptions::default()).unwrap();
     let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let result = shrink(&model, &history, &Options::default());
@@ -217,7 +224,8 @@ fn random_cores_are_minimal_per_the_oracle() {
             let log = oracle::generate(&mut rng, w, &model, shape.processes, shape.ops, shape.crashes);
             let Some(failing) = oracle::oracle(&model, &log) else { continue };
             invalid += 1;
-            let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1, span: 0..0 }).collect();
+            let raw =
+                log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1, span: 0..0 }).collect();
             let history = History::complete(raw, &model).unwrap();
             let shown = || log.iter().map(Value::to_edn).collect::<Vec<_>>().join("\n");
             let core = shrink(&model, &history, &Options::default())
@@ -232,8 +240,12 @@ fn random_cores_are_minimal_per_the_oracle() {
             for operation in operations(&kept) {
                 // A crashed operation is never needed (see the shrink module).
                 assert_eq!(operation.len(), 2, "a crashed operation in {}", what());
-                let rest: Vec<Value> =
-                    kept.iter().enumerate().filter(|(i, _)| !operation.contains(i)).map(|(_, m)| m.clone()).collect();
+                let rest: Vec<Value> = kept
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !operation.contains(i))
+                    .map(|(_, m)| m.clone())
+                    .collect();
                 assert!(oracle::oracle(&model, &rest).is_none(), "removing {operation:?}: {}", what());
             }
         }

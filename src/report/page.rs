@@ -4,10 +4,11 @@
 
 use super::window::{index_of, Outcome, Timeline};
 use super::{
-    duration_text, failures, is_inconsistency, op_text, plural, state_text, xml_safe, Entry, Failure,
-    Rejected, DETAIL, MAX_KEYS,
+    core_history, diagram, duration_text, failures, is_inconsistency, op_text, plural, prose, state_text,
+    xml_safe, Entry, Failure, Rejected, DETAIL, MAX_KEYS,
 };
 use crate::analysis::{Analysis, Validity};
+use crate::shrink::CoreReport;
 use crate::value::Value;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -228,12 +229,35 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
         }
         Validity::Unknown => unknown(out, analysis),
         Validity::Invalid => {
+            if let Some(core) = &analysis.core {
+                core_section(out, entry.history, core);
+            }
             for failure in failures(entry.history, analysis, MAX_KEYS) {
                 invalid(out, &failure);
             }
         }
     }
     out.push_str("</section>\n");
+}
+
+/// The core, first: its operations in words and its own diagram; the whole
+/// history's explanation follows.
+fn core_section(out: &mut String, history: &crate::History, core: &CoreReport) {
+    let core_history = core_history(history, core);
+    let timeline = Timeline::new(&core_history);
+    out.push_str("<h3>The core</h3>\n<div class=\"explain core\">\n");
+    for line in prose::core(&timeline, core) {
+        let _ = writeln!(out, "<p>{}</p>", esc(line.trim_start()));
+    }
+    out.push_str("</div>\n");
+    if core.analysis.valid == Validity::Invalid {
+        let _ = writeln!(
+            out,
+            "<div class=\"diagram\">\n{}\n</div>",
+            diagram::render(&timeline, &core.analysis, core.key.as_ref())
+        );
+    }
+    out.push_str("<h3>The whole history</h3>\n");
 }
 
 fn unknown(out: &mut String, analysis: &Analysis) {

@@ -3,11 +3,13 @@
 //! what came before. The terminal summary prints these lines; the HTML page puts
 //! each in a paragraph.
 
-use super::window::{key_of, Outcome, Timeline};
+use super::window::{key_of, Bar, Outcome, Timeline};
 use super::{op_text, plural, state_text, DETAIL, LABEL};
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Validity};
 use crate::model::f_name;
+use crate::shrink::CoreReport;
 use crate::value::Value;
+use std::fmt::Write as _;
 
 /// At most this many states or messages are listed.
 const LIST: usize = 6;
@@ -96,6 +98,75 @@ pub(super) fn explain(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
         None => format!("{previous}; no linearization got past the initial state."),
     });
     lines
+}
+
+/// The core in words ([`CoreReport`]): what it is, then each kept operation's
+/// part (what it did, and which of the others it came before or overlapped, the
+/// real-time order that leaves no legal order), then why the core alone is not
+/// linearizable, from its own analysis. `timeline` holds the core's ops alone.
+pub(super) fn core(timeline: &Timeline, core: &CoreReport) -> Vec<String> {
+    let history = timeline.history;
+    let n = core.operations;
+    let key = core.key.as_ref().map_or_else(String::new, |k| format!(" of key {}", k.to_edn_short(VALUE)));
+    let needed = match (core.minimal, n) {
+        (false, _) => {
+            "; not proven minimal (shrinking ran out of time, or could not decide a smaller history)"
+        }
+        (true, 1) => ", and removing it leaves nothing to explain",
+        (true, 2) => ", and removing either leaves a linearizable history",
+        (true, _) => ", and removing any one of them leaves a linearizable history",
+    };
+    let (verb, own) = if n == 1 { ("is", "its") } else { ("are", "their") };
+    let of = plural(core.of, "operation", "operations");
+    let mut lines =
+        vec![format!("The core: {n} of the {of}{key} {verb} not linearizable on {own} own{needed}:")];
+    let failing = core.analysis.op.as_ref().map(|op| op.index);
+    let bars: Vec<&Bar> = timeline.bars.iter().filter(|b| b.outcome != Outcome::Aside).collect();
+    for (i, bar) in bars.iter().enumerate() {
+        let map = history.op_map(&history.ops[bar.result()]);
+        let span = match bar.complete.map(|c| history.ops[c].index) {
+            Some(c) => format!("ops {}–{c}", history.ops[bar.invoke].index),
+            None => format!("op {}", history.ops[bar.invoke].index),
+        };
+        let mut part = format!("{}. {} ({span})", i + 1, capitalized(&deed(&map)));
+        // Later operations it completed before, and operations it overlapped.
+        let numbers = |keep: &dyn Fn(&Bar) -> bool| -> Vec<String> {
+            (0..bars.len()).filter(|&j| j != i && keep(bars[j])).map(|j| (j + 1).to_string()).collect()
+        };
+        let before = numbers(&|b: &Bar| bar.end() < b.invoke);
+        let overlapping = numbers(&|b: &Bar| bar.overlaps(b));
+        if !before.is_empty() {
+            let _ = write!(part, ", completed before {} began", list(&before, "and"));
+        }
+        if !overlapping.is_empty() {
+            let _ = write!(part, ", concurrent with {}", list(&overlapping, "and"));
+        }
+        if bar.complete.is_some_and(|c| Some(history.ops[c].index) == failing) {
+            part.push_str(if n == 1 {
+                ": it cannot happen at all"
+            } else {
+                ": no order of the others explains it"
+            });
+        }
+        lines.push(format!("  {part}."));
+    }
+    if core.analysis.valid == Validity::Invalid {
+        // Who failed and in what states, and the model's words: the first two sentences.
+        let mut why = explain(timeline, &core.analysis).into_iter().take(2);
+        if let Some(first) = why.next() {
+            let mut chars = first.chars();
+            let first: String = chars.next().into_iter().flat_map(char::to_lowercase).chain(chars).collect();
+            lines.push(format!("In the core, {first}"));
+        }
+        lines.extend(why);
+    }
+    lines
+}
+
+/// A sentence's start: its first letter upper case.
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// Which keys of a history checked key by key are not linearizable, introducing

@@ -419,4 +419,3 @@ pub fn oracle(model: &DynModel, log: &[Value]) -> Option<usize> {
     }
     None
 }
-
