@@ -122,6 +122,10 @@ pub struct Core {
     /// checked and found linearizable. False when the time ran out first, or some
     /// such check was `:unknown`.
     pub minimal: bool,
+    /// The operations the failure the check reported needs, as a history: what the
+    /// first pass kept (see the module documentation), the core and maybe more: a
+    /// read, say, and the writes that make it stale, where the core is the read alone.
+    pub context: History,
     /// How many operations the shrunk history had (the failing key's, when split).
     pub of: usize,
     /// How many candidate sub-histories were checked.
@@ -196,26 +200,39 @@ pub fn core<M: Model + ?Sized>(
     // First the operations the failure of `failing` needs, then any that can still
     // go; crashed operations are never needed (see above).
     let mut kept = match failing {
-        Some(op) => shrinker.ddmin(shrinker.cut(all, op), Some(op)).0,
+        Some(op) => {
+            let cut = shrinker.cut(all, op);
+            // The story when the failing operation's result has an explanation at all.
+            let early = shrinker.test(&cut, Some(op));
+            let goal = if shrinker.gets_past(&early, op) { Goal::Story(op) } else { Goal::FailsAt(op) };
+            shrinker.ddmin(cut, goal).0
+        }
         None => all,
     };
+    let context = kept.clone();
     kept.retain(|&i| subject.operations[i].complete.is_some());
-    let (kept, minimal) = shrinker.ddmin(kept, None);
+    let (kept, minimal) = shrinker.ddmin(kept, Goal::Invalid);
+    // A history of some of the subject's operations, as positions in the whole.
     let to_whole = |p: usize| part.as_ref().map_or(p, |part| part.positions()[p]);
-    let operations: Vec<Operation> = kept
-        .iter()
-        .map(|&i| {
-            let o = &subject.operations[i];
-            Operation { invoke: to_whole(o.invoke), complete: o.complete.map(to_whole), ..o.clone() }
-        })
-        .collect();
-    let mut positions: Vec<usize> =
-        operations.iter().flat_map(|o| [Some(o.invoke), o.complete]).flatten().collect();
-    positions.sort_unstable();
+    let build = |kept: &[usize]| {
+        let operations: Vec<Operation> = kept
+            .iter()
+            .map(|&i| {
+                let o = &subject.operations[i];
+                Operation { invoke: to_whole(o.invoke), complete: o.complete.map(to_whole), ..o.clone() }
+            })
+            .collect();
+        let mut positions: Vec<usize> =
+            operations.iter().flat_map(|o| [Some(o.invoke), o.complete]).flatten().collect();
+        positions.sort_unstable();
+        (history.part(&positions, operations.into_iter()), positions)
+    };
+    let (core, positions) = build(&kept);
     Some(Core {
-        key: part.map(|p| p.key),
-        history: history.part(&positions, operations.into_iter()),
+        key: part.as_ref().map(|p| p.key.clone()),
+        history: core,
         positions,
+        context: build(&context).0,
         minimal,
         of: subject.operations.len(),
         checks: shrinker.checks,
@@ -238,6 +255,9 @@ pub struct CoreReport {
     /// The core's own analysis (its failing operation and final paths), which
     /// explains the core without the rest of the history.
     pub analysis: Box<Analysis>,
+    /// The operations the failure the check reported needs ([`Core::context`]),
+    /// when they are more than the core's: the story of that failure, for people.
+    pub context: Option<Box<CoreReport>>,
 }
 
 /// The core of a history [`check`] found invalid, as [`core`] finds it, with its
@@ -250,23 +270,49 @@ pub fn report<M: Model + ?Sized>(
 ) -> Option<CoreReport> {
     let start = Instant::now();
     let core = core(model, history, analysis, options)?;
+    let options = options.after(start.elapsed());
+    let context = (core.context.ops.len() != core.history.ops.len())
+        .then(|| Box::new(describe(model, &core.context, &core, &options, None)));
+    Some(describe(model, &core.history, &core, &options, context))
+}
+
+/// A core (or its context) as a [`CoreReport`], with its own analysis.
+fn describe<M: Model + ?Sized>(
+    model: &M,
+    history: &History,
+    core: &Core,
+    options: &Options,
+    context: Option<Box<CoreReport>>,
+) -> CoreReport {
     // A few operations, checked in moments; a core cut short by the time limit may
     // be bigger, and gets a moment at least.
-    let options = options.after(start.elapsed());
     let time_limit = options.time_limit.map(|t| t.max(Duration::from_millis(100)));
-    let mut explained = check(model, &core.history, &Options { shrink: false, time_limit, ..options });
+    let mut explained = check(model, history, &Options { shrink: false, time_limit, ..options.clone() });
     // One key: its own analysis, as a history that is not keyed has.
     if explained.results.len() == 1 {
         explained = explained.results.swap_remove(0).1;
     }
-    Some(CoreReport {
-        indices: core.indices(),
-        key: core.key,
+    CoreReport {
+        indices: history.ops.iter().map(|op| op.index).collect(),
+        key: core.key.clone(),
         minimal: core.minimal,
-        operations: core.history.operations.len(),
+        operations: history.operations.len(),
         of: core.of,
         analysis: Box::new(explained),
-    })
+        context,
+    }
+}
+
+/// What a candidate must show to replace the current set.
+#[derive(Clone, Copy)]
+enum Goal {
+    /// Not linearizable.
+    Invalid,
+    /// Not linearizable, failing at this operation.
+    FailsAt(usize),
+    /// Failing at this operation, and getting past it had it begun before all the
+    /// others: it fails for when it ran, not for what it returned.
+    Story(usize),
 }
 
 /// What checking a candidate showed.
@@ -295,10 +341,10 @@ struct Shrinker<'a, M: Model + ?Sized> {
 }
 
 impl<M: Model + ?Sized> Shrinker<'_, M> {
-    /// Shrinks an invalid set of operations (indices into the subject's, in order):
-    /// the smallest invalid set found, and whether it is proven 1-minimal. With a
-    /// `target`, only candidates that fail at that operation count as invalid.
-    fn ddmin(&mut self, mut kept: Vec<usize>, target: Option<usize>) -> (Vec<usize>, bool) {
+    /// Shrinks a set of operations (indices into the subject's, in order) that has
+    /// the property `goal` names: the smallest such set found, and whether it is
+    /// proven 1-minimal (for [`Goal::Invalid`]: without any one operation, valid).
+    fn ddmin(&mut self, mut kept: Vec<usize>, goal: Goal) -> (Vec<usize>, bool) {
         let mut n = 2;
         loop {
             // One operation, invalid alone: without it the history is empty, and valid.
@@ -310,14 +356,28 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
             for i in 0..n {
                 let (lo, hi) = (i * kept.len() / n, (i + 1) * kept.len() / n);
                 let rest: Vec<usize> = kept[..lo].iter().chain(&kept[hi..]).copied().collect();
-                match self.test(&rest) {
-                    Test::Invalid(failing) if target.is_none_or(|t| t == failing) => {
+                match (self.test(&rest, None), goal) {
+                    (Test::Invalid(failing), Goal::Invalid) => {
                         reduced = Some(self.cut(rest, failing));
                         break;
                     }
-                    Test::Valid => {}
-                    Test::Invalid(_) | Test::Unknown => all_valid = false,
-                    Test::Stop => return (kept, false),
+                    (Test::Invalid(failing), Goal::FailsAt(target)) if failing == target => {
+                        reduced = Some(self.cut(rest, failing));
+                        break;
+                    }
+                    (Test::Invalid(failing), Goal::Story(target)) if failing == target => {
+                        match self.test(&rest, Some(target)) {
+                            Test::Stop => return (kept, false),
+                            early if self.gets_past(&early, target) => {
+                                reduced = Some(self.cut(rest, failing));
+                                break;
+                            }
+                            _ => all_valid = false,
+                        }
+                    }
+                    (Test::Valid, _) => {}
+                    (Test::Invalid(_) | Test::Unknown, _) => all_valid = false,
+                    (Test::Stop, _) => return (kept, false),
                 }
             }
             match reduced {
@@ -343,7 +403,9 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
     }
 
     /// Checks the sub-history of these operations, verdict only.
-    fn test(&mut self, kept: &[usize]) -> Test {
+    /// With `early`, that operation (one of `kept`) is invoked before all the others
+    /// instead (the failing operation, had it begun earlier).
+    fn test(&mut self, kept: &[usize], early: Option<usize>) -> Test {
         if self.stopped() {
             return Test::Stop;
         }
@@ -355,13 +417,50 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
             .flatten()
             .collect();
         positions.sort_unstable();
-        let candidate = self.subject.part(&positions, kept.iter().map(|&i| operations[i].clone()));
+        let mut order: Vec<usize> = kept.to_vec();
+        let mut candidate = self.subject.part(&positions, kept.iter().map(|&i| operations[i].clone()));
+        if let Some(at) = early.and_then(|e| kept.iter().position(|&i| i == e)) {
+            // Its invocation moves to the front, every op before it one place on.
+            let invoke = candidate.operations[at].invoke;
+            let op = candidate.ops.remove(invoke);
+            candidate.ops.insert(0, op);
+            let moved = |p: usize| {
+                if p < invoke {
+                    p + 1
+                } else if p == invoke {
+                    0
+                } else {
+                    p
+                }
+            };
+            let mut operation = candidate.operations.remove(at);
+            operation.invoke = 0;
+            operation.complete = operation.complete.map(moved);
+            for o in &mut candidate.operations {
+                o.invoke = moved(o.invoke);
+                o.complete = o.complete.map(moved);
+            }
+            candidate.operations.insert(0, operation);
+            let e = order.remove(at);
+            order.insert(0, e);
+        }
         let budget = Budget::new(self.deadline, self.memory, self.cancel.clone());
         match competition::verdict(&candidate, self.model, self.algorithm, self.by_key, &budget) {
-            Outcome::Invalid { op, .. } => Test::Invalid(kept[op]),
+            Outcome::Invalid { op, .. } => Test::Invalid(order[op]),
             Outcome::Valid => Test::Valid,
             Outcome::Unknown { cause: Cause::Timeout | Cause::Cancelled, .. } if self.stopped() => Test::Stop,
             Outcome::Unknown { .. } => Test::Unknown,
+        }
+    }
+
+    /// Whether a check got past the `:ok` operation `target`: valid, or failing at
+    /// an operation completed later.
+    fn gets_past(&self, test: &Test, target: usize) -> bool {
+        let complete = |i: usize| self.subject.operations[i].complete;
+        match *test {
+            Test::Valid => true,
+            Test::Invalid(failing) => complete(failing) > complete(target),
+            Test::Unknown | Test::Stop => false,
         }
     }
 

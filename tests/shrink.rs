@@ -13,7 +13,7 @@ use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::partition::Independent;
 use knossos_rs::read::{self, RawOp};
 use knossos_rs::shrink::{shrink, Core};
-use knossos_rs::{check, History, Options, Validity, Value};
+use knossos_rs::{check, report, History, Options, Validity, Value};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -251,5 +251,143 @@ fn random_cores_are_minimal_per_the_oracle() {
         }
         assert!(invalid > 50, "{}: only {invalid} invalid histories", w.model);
         eprintln!("{}: {held} of {invalid} cores hold the oracle's failing op", w.model);
+    }
+}
+
+fn knossos(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_knossos-rs"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh directory under the system's temporary directory.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("knossos-rs-shrink-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_shrink_command_writes_a_core_that_fails_again() {
+    let dir = scratch("command");
+    let core = dir.join("core.edn");
+    let out =
+        knossos(&["shrink", "-m", "cas-register", "fixtures/stale-read.edn", "-o", core.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let said = text(&out.stderr);
+    assert!(said.starts_with("fixtures/stale-read.edn: kept "), "{said}");
+    assert!(said.contains(" operations (") && said.contains("; core is 1-minimal ("), "{said}");
+    // Each op as it was read: the same map as the fixture's op with that index.
+    let original = read::read_path(std::path::Path::new("fixtures/stale-read.edn"), None).unwrap();
+    let written = read::read_path(&core, None).unwrap();
+    assert!(!written.is_empty() && written.len() < original.len());
+    for op in &written {
+        let index = op.value.get("index").and_then(Value::as_i64).unwrap();
+        let same = original
+            .iter()
+            .enumerate()
+            .find(|(i, o)| o.value.get("index").and_then(Value::as_i64).unwrap_or(*i as i64) == index);
+        let mut expected = same.unwrap().1.value.clone();
+        if expected.get("index").is_none() {
+            if let Value::Map(entries) = &mut expected {
+                entries.push((Value::keyword("index"), Value::Int(index)));
+            }
+        }
+        assert_eq!(op.value, expected);
+    }
+    // Checking the core gives the failure again, at the same op.
+    let again = knossos(&["check", "-m", "cas-register", core.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    let whole = knossos(&["check", "-m", "cas-register", "fixtures/stale-read.edn"]);
+    let op = |o: &std::process::Output| read::parse_edn(&text(&o.stdout)).unwrap().get("op").cloned();
+    assert_eq!(op(&again), op(&whole));
+
+    // Nothing to shrink in a linearizable history; an unreadable one is an input error.
+    let valid = knossos(&["shrink", "-m", "cas-register", "fixtures/valid.edn"]);
+    assert_eq!(valid.status.code(), Some(0));
+    assert!(valid.stdout.is_empty());
+    assert!(text(&valid.stderr).contains("linearizable: nothing to shrink"));
+    let missing = knossos(&["shrink", "-m", "cas-register", "no-such-file.edn"]);
+    assert_eq!(missing.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_json_history_shrinks_to_json_lines() {
+    let dir = scratch("json");
+    let history = dir.join("history.json");
+    let generated =
+        knossos(&["generate", "--ops", "2000", "--keys", "5", "--anomaly", "stale-read", "-f", "json"]);
+    std::fs::write(&history, &generated.stdout).unwrap();
+    let out = knossos(&["shrink", "-m", "cas-register", "--independent", history.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(" of key "), "{}", text(&out.stderr));
+    let core = text(&out.stdout);
+    assert!(core.lines().all(|l| l.starts_with("{\"")), "{core}");
+    let written = dir.join("core.json");
+    std::fs::write(&written, &core).unwrap();
+    let again = knossos(&["check", "-m", "cas-register", "--independent", written.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    // And as EDN on request.
+    let edn =
+        knossos(&["shrink", "-m", "cas-register", "--independent", "-f", "edn", history.to_str().unwrap()]);
+    assert!(text(&edn.stdout).lines().all(|l| l.starts_with("{:")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_shows_the_core_for_people_and_on_request() {
+    let args = ["check", "-m", "cas-register", "fixtures/stale-read.edn"];
+    let plain = knossos(&args);
+    assert!(!text(&plain.stdout).contains(":core"), "EDN is Knossos's unless asked");
+    let asked = knossos(&[&args[..], &["--shrink"]].concat());
+    let analysis = read::parse_edn(&text(&asked.stdout)).unwrap();
+    assert!(matches!(analysis.get("core"), Some(Value::Vector(ops)) if !ops.is_empty()));
+    assert_eq!(analysis.get("core-minimal?"), Some(&Value::Bool(true)));
+    let words = knossos(&[&args[..], &["-f", "text"]].concat());
+    let words = text(&words.stdout);
+    let second = words.lines().nth(1).unwrap_or("");
+    assert!(second.starts_with("  The core: "), "{words}");
+    let without = knossos(&[&args[..], &["-f", "text", "--no-shrink"]].concat());
+    assert!(!text(&without.stdout).contains("The core"));
+}
+
+/// Every invalid corpus history's report, with its core first: well-formed, and the
+/// words start with the core.
+#[test]
+fn reports_show_the_core_first() {
+    let Some(dir) = common::corpus() else { return };
+    for entry in common::manifest(&dir).into_iter().filter(|e| !e.expected) {
+        let init = match entry.init.as_str() {
+            "-" | "nil" => None,
+            init => Some(read::parse_edn(init).unwrap()),
+        };
+        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let history = History::read(&entry.path, None, &model).unwrap();
+        let analysis = check(&model, &history, &Options { shrink: true, ..Default::default() });
+        let core = analysis.core.as_ref().unwrap();
+        let words = report::explain(&history, &analysis).unwrap();
+        assert!(words.starts_with("The core: "), "{}: {words}", entry.name);
+        // A line per operation of the core.
+        assert_eq!(words.lines().filter(|l| l.starts_with("  ")).count(), core.operations, "{words}");
+        let elapsed = std::time::Duration::ZERO;
+        let page = report::html(
+            &entry.name,
+            &[report::Entry { name: entry.name.clone(), history: &history, analysis: &analysis, elapsed }],
+            &[],
+        );
+        let body = page.strip_prefix("<!DOCTYPE html>").unwrap();
+        roxmltree::Document::parse(body).unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        let core_at = page.find("<h3>The core</h3>").unwrap();
+        assert!(core_at < page.find("<h3>The whole history</h3>").unwrap());
+        assert!(page[core_at..].contains("<svg"), "the core's own diagram");
     }
 }

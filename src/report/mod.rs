@@ -142,6 +142,10 @@ pub fn explain(history: &History, analysis: &Analysis) -> Option<String> {
     let mut lines = Vec::new();
     if let Some(core) = &analysis.core {
         lines.extend(prose::core(&Timeline::new(&core_history(history, core)), core));
+        if let Some(context) = &core.context {
+            let failing = failure.analysis.op.as_ref().map(|op| op.index);
+            lines.extend(prose::context(&Timeline::new(&core_history(history, context)), context, failing));
+        }
     }
     if let Some(key) = failure.key {
         lines.push(prose::keys(analysis, key));

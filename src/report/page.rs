@@ -229,10 +229,12 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
         }
         Validity::Unknown => unknown(out, analysis),
         Validity::Invalid => {
+            let failures = failures(entry.history, analysis, MAX_KEYS);
             if let Some(core) = &analysis.core {
-                core_section(out, entry.history, core);
+                let failing = failures.first().and_then(|f| f.analysis.op.as_ref()).map(|op| op.index);
+                core_section(out, entry.history, core, failing);
             }
-            for failure in failures(entry.history, analysis, MAX_KEYS) {
+            for failure in failures {
                 invalid(out, &failure);
             }
         }
@@ -240,22 +242,30 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
     out.push_str("</section>\n");
 }
 
-/// The core, first: its operations in words and its own diagram; the whole
-/// history's explanation follows.
-fn core_section(out: &mut String, history: &crate::History, core: &CoreReport) {
+/// The core, first: its operations in words, and the operations the reported
+/// failure needs when they are more; then the diagram of the latter (the failure's
+/// story) or of the core. The whole history's explanation follows.
+fn core_section(out: &mut String, history: &crate::History, core: &CoreReport, failing: Option<u64>) {
     let core_history = core_history(history, core);
     let timeline = Timeline::new(&core_history);
+    let mut lines = prose::core(&timeline, core);
+    let context_history = core.context.as_ref().map(|c| super::core_history(history, c));
+    let context_timeline = context_history.as_ref().map(Timeline::new);
+    let shown = match (&core.context, &context_timeline) {
+        (Some(context), Some(t)) => {
+            lines.extend(prose::context(t, context, failing));
+            (t, &context.analysis)
+        }
+        _ => (&timeline, &core.analysis),
+    };
     out.push_str("<h3>The core</h3>\n<div class=\"explain core\">\n");
-    for line in prose::core(&timeline, core) {
+    for line in lines {
         let _ = writeln!(out, "<p>{}</p>", esc(line.trim_start()));
     }
     out.push_str("</div>\n");
-    if core.analysis.valid == Validity::Invalid {
-        let _ = writeln!(
-            out,
-            "<div class=\"diagram\">\n{}\n</div>",
-            diagram::render(&timeline, &core.analysis, core.key.as_ref())
-        );
+    if shown.1.valid == Validity::Invalid {
+        let svg = diagram::render(shown.0, shown.1, core.key.as_ref());
+        let _ = writeln!(out, "<div class=\"diagram\">\n{svg}\n</div>");
     }
     out.push_str("<h3>The whole history</h3>\n");
 }
