@@ -37,15 +37,24 @@
 //! **Two passes.** Removing operations can make a history fail elsewhere: drop
 //! the write a read returned, and that read, of a value nobody wrote, is invalid
 //! on its own. Plain ddmin, which first removes half the history, thus wanders to
-//! whichever read lost its writer, far from the failure the check reported. So the
-//! first pass counts a candidate as invalid only when it fails at the same
-//! operation as the history (the first `:ok` no order gets past), which keeps the
-//! core about that failure; the second pass, from its result, counts any failure,
-//! so that the core is 1-minimal as defined above (usually removing nothing more).
-//! One consequence of the definition itself: a stale read of 5 shrinks to the read
-//! alone, as its core is invalid without the write of 5 too; the core is then
-//! explained in its own terms ("can't read 5 from register nil"), and a stale
-//! read of the initial value keeps the write it missed.
+//! whichever read lost its writer, far from the failure the check reported. And
+//! the definition itself has a consequence: a stale read of 3 (3 written, then 4,
+//! then the read begins) shrinks to the read alone, since the read is invalid
+//! without the write of 3 too. That core is honest but says little, so:
+//!
+//! 1. The first pass keeps the failure the check reported, F, and its story: a
+//!    candidate counts only if it still fails at F *and* gets past F when F's
+//!    invocation is moved before every other (so that F fails for when it ran,
+//!    not for what it returned: the write of 3 stays). Where F's result has no
+//!    explanation in any order (nothing ever wrote 3), it counts if it fails at F.
+//!    Its result is the [context](Core::context): write 3, write 4, the stale read.
+//! 2. The second pass, from the context without its crashed operations (never
+//!    needed, see above), counts any failure, so that the core is 1-minimal as
+//!    defined: here the read alone. Often it removes nothing, and the core is the
+//!    context.
+//!
+//! Reports show both: the core, and the context when it is bigger, each explained
+//! by its own analysis ("the register could only hold 4").
 //!
 //! Speedups, each exact:
 //!
