@@ -84,6 +84,12 @@ struct ShrinkArgs {
     /// The memory each check's search may take (see `check`).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
+    /// Write the context instead of the core: the operations the failure the check
+    /// reports needs, for its result or for when it ran (the failure's story: a stale
+    /// read and the writes before it, where the core may be the read alone). It fails
+    /// at the same op as the history.
+    #[arg(long)]
+    context: bool,
     /// Write the core to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -403,12 +409,12 @@ fn run_shrink(args: ShrinkArgs) -> i32 {
         Some(format) => format == CoreFormat::Json,
         None => format_in.or_else(|| sniff(&args.file)) == Some(Format::Json),
     };
-    let text: String = core
-        .history
+    let written = if args.context { &core.context } else { &core.history };
+    let text: String = written
         .ops
         .iter()
         .map(|op| {
-            let map = core.history.op_map(op);
+            let map = written.op_map(op);
             (if json { map.to_json() } else { map.to_edn() }) + "\n"
         })
         .collect();
@@ -428,8 +434,15 @@ fn run_shrink(args: ShrinkArgs) -> i32 {
     } else {
         "core is NOT proven 1-minimal: a check was undecided"
     };
+    let context = match (core.context.operations.len(), args.context) {
+        (n, true) => format!("; wrote its context: {n} operations"),
+        (n, false) if n > core.history.operations.len() => {
+            format!("; its context (--context): {n} operations")
+        }
+        _ => String::new(),
+    };
     eprintln!(
-        "{name}: kept {} of {} operations{key} ({} of {} ops); {minimal} ({} checks, {:.2} s)",
+        "{name}: kept {} of {} operations{key} ({} of {} ops); {minimal} ({} checks, {:.2} s){context}",
         core.history.operations.len(),
         core.of,
         core.positions.len(),

@@ -328,6 +328,17 @@ fn the_shrink_command_writes_a_core_that_fails_again() {
     let op = read::parse_edn(&text(&again.stdout)).unwrap().get("op").cloned().unwrap();
     assert!(written.iter().any(|w| w.value == op));
 
+    // The context: the failure's story, failing at the same op as the whole history.
+    let story = knossos(&["shrink", "-m", "cas-register", "--context", "fixtures/stale-read.edn"]);
+    assert_eq!(story.status.code(), Some(1));
+    assert!(text(&story.stderr).contains("; wrote its context: 3 operations"), "{}", text(&story.stderr));
+    let context = dir.join("context.edn");
+    std::fs::write(&context, &story.stdout).unwrap();
+    let again = knossos(&["check", "-m", "cas-register", context.to_str().unwrap()]);
+    let whole = knossos(&["check", "-m", "cas-register", "fixtures/stale-read.edn"]);
+    let op = |o: &std::process::Output| read::parse_edn(&text(&o.stdout)).unwrap().get("op").cloned();
+    assert_eq!(op(&again), op(&whole));
+
     // Nothing to shrink in a linearizable history; an unreadable one is an input error.
     let valid = knossos(&["shrink", "-m", "cas-register", "fixtures/valid.edn"]);
     assert_eq!(valid.status.code(), Some(0));
