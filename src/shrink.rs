@@ -151,6 +151,7 @@ impl Core {
 /// A history's analysis and, when it is invalid, its core.
 #[derive(Debug)]
 pub struct Shrunk {
+    /// The history's analysis, as [`check`] gives it.
     pub analysis: Analysis,
     /// `None` unless the analysis is invalid.
     pub core: Option<Core>,
@@ -258,8 +259,9 @@ pub struct CoreReport {
     pub key: Option<Value>,
     /// Whether the core is proven 1-minimal ([`Core::minimal`]).
     pub minimal: bool,
-    /// How many operations the core kept, of how many ([`Core::of`]).
+    /// How many operations the core kept.
     pub operations: usize,
+    /// Of how many ([`Core::of`]).
     pub of: usize,
     /// The core's own analysis (its failing operation and final paths), which
     /// explains the core without the rest of the history.
@@ -269,7 +271,7 @@ pub struct CoreReport {
     pub context: Option<Box<CoreReport>>,
 }
 
-/// The core of a history [`check`] found invalid, as [`core`] finds it, with its
+/// The core of a history [`check`] found invalid, as [`core()`] finds it, with its
 /// own analysis ([`CoreReport`]); `None` if the analysis is not invalid.
 pub fn report<M: Model + ?Sized>(
     model: &M,
