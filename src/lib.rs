@@ -219,6 +219,9 @@ impl Options {
 ///
 /// What reading left out of the history ([`History::warnings`]) is listed in the
 /// analysis's `warnings`: the verdict is the rest's.
+///
+/// With [`Options::shrink`], an invalid history's 1-minimal core ([`shrink`]) is in
+/// [`Analysis::core`], found within what is left of the time limit.
 pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
     let start = Instant::now();
     let mut analysis = check_parts(model, history, options);
