@@ -267,7 +267,8 @@ pub struct CoreReport {
     /// explains the core without the rest of the history.
     pub analysis: Box<Analysis>,
     /// The operations the failure the check reported needs ([`Core::context`]),
-    /// when they are more than the core's: the story of that failure, for people.
+    /// when they are more than the core's: the story of that failure, for people
+    /// (described the same way; its `minimal` and `of` are the core's).
     pub context: Option<Box<CoreReport>>,
 }
 
