@@ -103,7 +103,7 @@ use knossos_rs::partition::Independent;
 use knossos_rs::read;
 use knossos_rs::render::{render, OutputFormat};
 use knossos_rs::report::{self, Entry, Rejected};
-use knossos_rs::{check, unique_applies, Algorithm, Analysis, History, Options, Validity, Value};
+use knossos_rs::{check, unique_applies, Algorithm, Analysis, History, Model, Options, Validity, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -397,11 +397,10 @@ pub struct Input {
 }
 
 impl Input {
-    /// The model it is checked against, or why it cannot be built.
+    /// The model it is checked against (without `Independent`), or why it cannot be built.
     pub fn model(&self) -> Result<DynModel, String> {
         let options = ModelOptions { init: self.init.clone(), nil_reads: self.nil_reads };
-        let model = model::builtin(&self.model, &options)?;
-        Ok(if self.independent { Box::new(Independent(model)) } else { model })
+        model::builtin(&self.model, &options).map_err(|e| e.to_string())
     }
 
     /// The file name extension its layout suggests.
@@ -1362,12 +1361,22 @@ struct Run {
 
 /// Runs the pipeline on one input; returns its findings, counting in `stats`.
 pub fn execute(input: &Input, config: &Config, file: Option<&Path>, stats: &mut Stats) -> Vec<Finding> {
+    match input.model() {
+        Err(_) => Vec::new(),
+        Ok(model) if input.independent => execute_with(&Independent(model), input, config, file, stats),
+        Ok(model) => execute_with(&model, input, config, file, stats),
+    }
+}
+
+fn execute_with<M: Model>(
+    model: &M,
+    input: &Input,
+    config: &Config,
+    file: Option<&Path>,
+    stats: &mut Stats,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let name = format!("fuzz.{}", input.extension());
-    let Ok(model) = input.model() else {
-        return findings;
-    };
-    let model = &*model;
     let bytes = &input.bytes[..];
     let Some(raw) = guarded("read", &mut findings, || read::read_ops(bytes, &name, None)) else {
         return findings;
@@ -1390,16 +1399,14 @@ pub fn execute(input: &Input, config: &Config, file: Option<&Path>, stats: &mut 
         }
         Ok(raw) => match guarded("complete", &mut findings, || History::complete(raw, model)) {
             None => return findings,
-            Some(Err(diagnostics)) => {
+            Some(Err(errors)) => {
                 stats.complete_rejected += 1;
                 if config.verbose {
-                    let first = diagnostics.first().map_or("", |d| d.message.as_str());
+                    let first = errors.diagnostics.first().map_or("", |d| d.message.as_str());
                     eprintln!("rejected by complete: {} ({})", short(first), input.trail.join("; "));
                 }
-                let message: Vec<String> =
-                    diagnostics.iter().map(|d| format!("{}:{}: {}", d.line, d.column, d.message)).collect();
                 let page = guarded("report of a rejected history", &mut findings, || {
-                    let rejected = Rejected { name: name.clone(), message: message.join("\n") };
+                    let rejected = Rejected { name: name.clone(), message: errors.to_string() };
                     well_formed("rejected page", &report::html(&name, &[], &[rejected]))
                 });
                 if let Some(Some(m)) = page {
@@ -1428,8 +1435,8 @@ pub fn execute(input: &Input, config: &Config, file: Option<&Path>, stats: &mut 
 }
 
 /// Checks a history with every engine that applies.
-fn check_all(
-    model: &dyn knossos_rs::Model<State = Value>,
+fn check_all<M: Model>(
+    model: &M,
     history: &History,
     config: &Config,
     stats: &mut Stats,
@@ -1679,9 +1686,9 @@ fn render_all(name: &str, history: &History, runs: &[Run], findings: &mut Vec<Fi
             // The reader stops at 1000 levels, and an analysis nests an op's value a few
             // levels deeper than its op did: a value the reader just took comes back too
             // deep for it (not for clojure.edn). Not a finding.
-            Some((Err(e), _)) | Some((_, Err(e))) if e.message.contains("nested more than") => {}
+            Some((Err(e), _)) | Some((_, Err(e))) if e.to_string().contains("nested more than") => {}
             Some((Err(e), _)) | Some((_, Err(e))) => {
-                let message = format!("{label}: the analysis's EDN does not read back: {}", e.message);
+                let message = format!("{label}: the analysis's EDN does not read back: {e}");
                 finding(findings, "analysis EDN does not read", message);
             }
             Some((Ok(()), Ok(false))) => {
@@ -1740,10 +1747,10 @@ fn well_formed(what: &str, page: &str) -> Option<String> {
 /// `History::read` of the bytes in a file must read what `History::complete` of
 /// `read_ops` did: both fail, or both the same ops (or the file reader leaves out a
 /// last line cut short, with a warning, where `read_ops` fails).
-fn compare_file_read(
+fn compare_file_read<M: Model>(
     path: &Path,
     bytes: &[u8],
-    model: &dyn knossos_rs::Model<State = Value>,
+    model: &M,
     memory: Option<&History>,
     findings: &mut Vec<Finding>,
 ) {

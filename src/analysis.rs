@@ -29,6 +29,11 @@ pub enum Validity {
 }
 
 impl Validity {
+    /// Whether the history is linearizable (not invalid, not unknown).
+    pub fn is_valid(self) -> bool {
+        self == Validity::Valid
+    }
+
     /// As the analysis prints it: `true`, `false` or `:unknown`.
     pub fn to_value(self) -> Value {
         match self {
@@ -103,6 +108,12 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Whether the history is linearizable: `false` when it is not, and when the
+    /// search stopped before a verdict.
+    pub fn is_valid(&self) -> bool {
+        self.valid.is_valid()
+    }
+
     /// The analysis as an EDN map, with Knossos's keys.
     pub fn to_value(&self) -> Value {
         let op = |o: &Option<OpMap>| o.as_ref().map_or(Value::Nil, |o| o.map.clone());

@@ -10,6 +10,7 @@ use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::{self, Format};
 use knossos_rs::render::{render, OutputFormat};
+use knossos_rs::Model;
 use knossos_rs::{check, Algorithm, History, InputError, Options, Pairing, Progress, Validity};
 use knossos_rs::{generate, report};
 use rayon::prelude::*;
@@ -342,17 +343,17 @@ fn run_generate(args: GenerateArgs) -> i32 {
 }
 
 /// The model the options name, or `None` after saying why not.
-fn model_from(name: &str, init: Option<&str>, nil_reads: NilReads, independent: bool) -> Option<DynModel> {
+fn model_from(name: &str, init: Option<&str>, nil_reads: NilReads, independent: bool) -> Option<CheckedBy> {
     let init = match init.map(read::parse_edn).transpose() {
         Ok(init) => init,
-        Err(d) => {
-            eprintln!("knossos-rs: --init: {} (column {})", d.message, d.column);
+        Err(e) => {
+            eprintln!("knossos-rs: --init: {e}");
             return None;
         }
     };
     match model::builtin(name, &ModelOptions { init, nil_reads }) {
-        Ok(m) if independent => Some(Box::new(Independent(m))),
-        Ok(m) => Some(m),
+        Ok(m) if independent => Some(CheckedBy::Independent(Independent(m))),
+        Ok(m) => Some(CheckedBy::Plain(m)),
         Err(e) => {
             eprintln!("knossos-rs: {e}");
             None
@@ -361,13 +362,19 @@ fn model_from(name: &str, init: Option<&str>, nil_reads: NilReads, independent: 
 }
 
 fn run_shrink(args: ShrinkArgs) -> i32 {
-    let Some(model) = model_from(&args.model, args.init.as_deref(), args.nil_reads, args.independent) else {
-        return ERROR;
-    };
+    match model_from(&args.model, args.init.as_deref(), args.nil_reads, args.independent) {
+        None => ERROR,
+        Some(CheckedBy::Plain(model)) => shrink_file(&args, &model),
+        Some(CheckedBy::Independent(model)) => shrink_file(&args, &model),
+    }
+}
+
+/// Shrinks the file `shrink` names, with the model it names.
+fn shrink_file<M: Model + ?Sized>(args: &ShrinkArgs, model: &M) -> i32 {
     let format_in: Option<Format> = args.format_in.as_deref().map(|f| f.parse().expect("clap checked it"));
     let pairing = if args.drop_unpaired { Pairing::DropUnpaired } else { Pairing::Strict };
     let name = args.file.display().to_string();
-    let history = match History::read_with(&args.file, format_in, &model, pairing) {
+    let history = match History::read_with(&args.file, format_in, model, pairing) {
         Ok(history) => history,
         Err(e) => {
             eprintln!("{e}");
@@ -384,13 +391,13 @@ fn run_shrink(args: ShrinkArgs) -> i32 {
         ..Options::default()
     };
     if options.algorithm == Algorithm::Unique {
-        if let Err(d) = knossos_rs::unique_applies(&model, &history, &options) {
+        if let Err(d) = knossos_rs::unique_applies(model, &history, &options) {
             eprintln!("{}", InputError::new(&name, vec![d]));
             return ERROR;
         }
     }
     let start = Instant::now();
-    let shrunk = knossos_rs::shrink::shrink(&model, &history, &options);
+    let shrunk = knossos_rs::shrink::shrink(model, &history, &options);
     let core = match (shrunk.analysis.valid, shrunk.core) {
         (Validity::Invalid, Some(core)) => core,
         (Validity::Unknown, _) => {
@@ -518,7 +525,10 @@ fn run_check(args: CheckArgs) -> i32 {
     };
     let shown = !args.quiet && std::io::stderr().is_terminal();
     let check = |found: &Found, options: &Options, stages: Option<&ProgressBar>| match found {
-        Ok(path) => check_file(path, &model, options, &reading, stages),
+        Ok(path) => match &model {
+            CheckedBy::Plain(model) => check_file(path, model, options, &reading, stages),
+            CheckedBy::Independent(model) => check_file(path, model, options, &reading, stages),
+        },
         Err((path, why)) => unreadable(path, why),
     };
     // Files in parallel (each one's keys in parallel too), results in the given order.
@@ -686,9 +696,16 @@ struct Reading {
     keep_history: bool,
 }
 
-fn check_file(
+/// The model a file is checked against: `Independent` has states of its own, so it is
+/// not a `DynModel`.
+enum CheckedBy {
+    Plain(DynModel),
+    Independent(Independent<DynModel>),
+}
+
+fn check_file<M: Model + ?Sized>(
     path: &Path,
-    model: &DynModel,
+    model: &M,
     options: &Options,
     reading: &Reading,
     // Given when the file is checked alone: it shows the stages, and its answer

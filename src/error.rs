@@ -1,8 +1,10 @@
 //! Input errors: what is wrong, where, and what to do about it.
 //!
-//! Every problem found in a file is a [`Diagnostic`] with the file, line and column
-//! (and the op's index, once it is known). Reading and completion collect all the
-//! problems of a file, up to [`MAX_DIAGNOSTICS`], and report them together.
+//! Every problem found in a file is a [`Diagnostic`] with the line and column (and the
+//! op's index, once it is known). Reading and completion collect all the problems of a
+//! file, up to [`MAX_DIAGNOSTICS`], and report them together as an [`InputError`], the
+//! one error type of every fallible call: reading, completing a history (from a file or
+//! built in code), parsing a value, building a model.
 
 use std::fmt;
 
@@ -18,30 +20,44 @@ pub struct Diagnostic {
     pub column: u32,
     /// The index of the op concerned, where there is one.
     pub op_index: Option<u64>,
+    /// What is wrong.
     pub message: String,
     /// What the user can do about it.
     pub hint: Option<String>,
 }
 
 impl Diagnostic {
+    /// A problem at a line and column (1-based; 0 for the input as a whole, or an op
+    /// built in code).
     pub fn new(line: u32, column: u32, message: impl Into<String>) -> Diagnostic {
         Diagnostic { line, column, op_index: None, message: message.into(), hint: None }
     }
 
+    /// The same problem, with what the user can do about it.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
         self.hint = Some(hint.into());
         self
     }
 
+    /// The same problem, naming the op it is about.
     pub fn with_op_index(mut self, index: u64) -> Diagnostic {
         self.op_index = Some(index);
         self
     }
 }
 
-/// All the problems found in one input, with the file's name.
+/// All the problems found in one input, with the file's name. Displayed a problem a
+/// line, each as `file:line:column: op N: message` with what is known of where.
+///
+/// ```
+/// let e = knossos_rs::read::parse_edn("[1 2").unwrap_err();
+/// assert_eq!(e.to_string(), "line 1, column 1: unterminated vector: the input ends before its closing `]`");
+/// let e = knossos_rs::model::builtin("regsiter", &Default::default()).err().unwrap();
+/// assert!(e.to_string().starts_with("unknown model `regsiter`"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InputError {
+    /// The file, or empty for an input that is not one (ops in memory, a value).
     pub file: String,
     /// The first [`MAX_DIAGNOSTICS`] problems, in file order.
     pub diagnostics: Vec<Diagnostic>,
@@ -50,6 +66,7 @@ pub struct InputError {
 }
 
 impl InputError {
+    /// The problems of `file`, at most [`MAX_DIAGNOSTICS`] kept and the rest counted.
     pub fn new(file: &str, diagnostics: Vec<Diagnostic>) -> InputError {
         let mut e = InputError { file: file.to_string(), diagnostics: Vec::new(), more: 0 };
         for d in diagnostics {
@@ -67,8 +84,14 @@ impl InputError {
         }
     }
 
+    /// Whether no problem was found.
     pub fn is_empty(&self) -> bool {
         self.diagnostics.is_empty()
+    }
+
+    /// The same problems, said of `file` (ops read from it, completed in memory).
+    pub fn in_file(self, file: &str) -> InputError {
+        InputError { file: file.to_string(), ..self }
     }
 }
 
@@ -78,11 +101,15 @@ impl fmt::Display for InputError {
             if i > 0 {
                 writeln!(f)?;
             }
-            // Line 0 stands for the file as a whole (it cannot be read, say).
-            match (d.line, d.column) {
-                (0, _) => write!(f, "{}: ", self.file)?,
-                (line, 0) => write!(f, "{}:{line}: ", self.file)?,
-                (line, column) => write!(f, "{}:{line}:{column}: ", self.file)?,
+            // Line 0 stands for the input as a whole (it cannot be read, say), or an
+            // op built in code.
+            match (self.file.as_str(), d.line, d.column) {
+                ("", 0, _) => {}
+                ("", line, 0) => write!(f, "line {line}: ")?,
+                ("", line, column) => write!(f, "line {line}, column {column}: ")?,
+                (file, 0, _) => write!(f, "{file}: ")?,
+                (file, line, 0) => write!(f, "{file}:{line}: ")?,
+                (file, line, column) => write!(f, "{file}:{line}:{column}: ")?,
             }
             if let Some(index) = d.op_index {
                 write!(f, "op {index}: ")?;
@@ -93,7 +120,8 @@ impl fmt::Display for InputError {
             }
         }
         if self.more > 0 {
-            write!(f, "\n{}: and {} more problems", self.file, self.more)?;
+            let file = if self.file.is_empty() { String::new() } else { format!("{}: ", self.file) };
+            write!(f, "\n{file}and {} more problems", self.more)?;
         }
         Ok(())
     }

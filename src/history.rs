@@ -40,8 +40,11 @@ use std::sync::Arc;
 pub struct Op {
     /// The op's index: its `:index`, or its position in the file.
     pub index: u64,
+    /// `:invoke`, `:ok`, `:fail` or `:info`.
     pub kind: OpType,
+    /// Where it was read: the 1-based line (0 for an op built in code).
     pub line: u32,
+    /// Where it was read: the 1-based column (0 for an op built in code).
     pub column: u32,
     /// Whether the op has an `:index` (else `index` is its position in the file).
     indexed: bool,
@@ -96,9 +99,21 @@ impl Op {
 /// `:index` added when the file had none, so that the user can look it up).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpMap {
+    /// Its `:index`.
     pub index: u64,
+    /// The line it was read from; 0 for an op built in code.
     pub line: u32,
+    /// The op map, as read.
     pub map: Value,
+}
+
+/// ` (line N)`, to follow an op's index where it was read from a file; nothing for an
+/// op built in code, which has no line.
+pub(crate) fn line_note(line: u32) -> String {
+    match line {
+        0 => String::new(),
+        line => format!(" (line {line})"),
+    }
 }
 
 /// An operation that takes part in the search: an invocation and its outcome.
@@ -109,6 +124,7 @@ pub struct Operation {
     /// Position of the `:ok`; `None` if the operation is indeterminate (crashed,
     /// timed out, or never completed).
     pub complete: Option<usize>,
+    /// The operation's `:f`.
     pub f: Arc<Value>,
     /// The model's argument (see [`Model::argument`]) from the completed value: the
     /// `:ok`'s value, or the invocation's for an indeterminate operation.
@@ -151,21 +167,24 @@ impl Default for History {
 
 impl History {
     /// Completes a log of ops, checking each searched operation against the model.
-    /// Returns every problem found (the caller caps and names the file).
-    pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, Vec<Diagnostic>> {
-        History::complete_with(raw, model, Pairing::Strict)
+    /// Returns every problem found, of no file ([`InputError::in_file`] names one).
+    pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, InputError> {
+        History::complete_with(raw, model, Pairing::Strict, false).map_err(|d| InputError::new("", d))
     }
 
+    /// [`History::complete`]; `unreadable`: lines of the file could not be read, so that
+    /// an op that cannot be paired may have lost its partner to them.
     fn complete_with<M: Model + ?Sized>(
         raw: Vec<RawOp>,
         model: &M,
         pairing: Pairing,
+        unreadable: bool,
     ) -> Result<History, Vec<Diagnostic>> {
         let mut ops = Ops::default();
         let shared = Shared::default();
         ops.add(Piece::new(raw.iter().enumerate().map(|(pos, r)| compact(r, (pos as u64, 0), &shared))));
         let maps = raw.into_iter().map(|r| r.value).collect();
-        History::build(ops, Source::Maps(maps), model, pairing)
+        History::build(ops, Source::Maps(maps), model, pairing, unreadable)
     }
 
     /// Reads a file and completes its history, as [`History::complete`] does, without
@@ -173,7 +192,9 @@ impl History {
     /// it is read, and op maps are read again from the file when printed.
     ///
     /// A last line cut short (a test killed while writing its history) is left out,
-    /// with a warning in [`History::warnings`], when it is the only problem.
+    /// with a warning in [`History::warnings`], when it is the only problem. Otherwise
+    /// every problem of the file is reported: the lines that cannot be read, and what
+    /// completing the others finds.
     pub fn read<M: Model + ?Sized>(
         path: &Path,
         format: Option<Format>,
@@ -192,16 +213,13 @@ impl History {
         model: &M,
         pairing: Pairing,
     ) -> Result<History, InputError> {
-        let name = path.display().to_string();
         if path == Path::new("-") || !path.metadata().is_ok_and(|m| m.is_file()) {
             // Standard input, a pipe, a device: it cannot be read again to print an op,
             // so the op maps are kept.
-            let (_, ops, warnings) =
+            let read =
                 crate::read::read_path_with(path, format, None, crate::read::raw, Vec::new, Vec::extend)?;
-            let mut history =
-                History::complete_with(ops, model, pairing).map_err(|d| InputError::new(&name, d))?;
-            history.warnings.splice(0..0, warnings);
-            return Ok(history);
+            let built = History::complete_with(read.ops, model, pairing, !read.errors.is_empty());
+            return finish(built, read.errors, read.warnings);
         }
         let shared = Shared::default();
         let piece = |items: Vec<Item>| {
@@ -210,22 +228,25 @@ impl History {
                 Item::Fields(f) => Ok(from_fields(f)),
             }))
         };
-        let (format, ops, warnings) =
-            crate::read::read_path_with(path, format, Some(&shared), piece, Ops::default, Ops::add)?;
+        let read = crate::read::read_path_with(path, format, Some(&shared), piece, Ops::default, Ops::add)?;
         // The ops hold what they share; the tables are no longer needed.
         drop(shared);
-        let mut history = History::build(ops, Source::File(path.to_path_buf(), format), model, pairing)
-            .map_err(|d| InputError::new(&name, d))?;
-        history.warnings.splice(0..0, warnings);
-        Ok(history)
+        let source = Source::File(path.to_path_buf(), read.format);
+        let built = History::build(read.ops, source, model, pairing, !read.errors.is_empty());
+        finish(built, read.errors, read.warnings)
     }
 
+    /// Completes `ops`; `unreadable` as in [`History::complete_with`].
     fn build<M: Model + ?Sized>(
         ops: Ops,
         source: Source,
         model: &M,
         pairing: Pairing,
+        unreadable: bool,
     ) -> Result<History, Vec<Diagnostic>> {
+        if ops.read == 0 && unreadable {
+            return Err(Vec::new());
+        }
         if ops.read == 0 {
             return Err(vec![Diagnostic::new(1, 1, "the file holds no ops").with_hint(
                 "a history is op maps (EDN or JSON, one per line or in one vector), Jepsen's history.txt, or a console log with jepsen.util op lines; is this the right file?",
@@ -234,6 +255,12 @@ impl History {
         let (ops, mut errors) = ops.finish();
         let mut dropped = Vec::new();
         let operations = complete(&ops, model, &mut dropped, &mut errors);
+        if unreadable {
+            for d in &mut dropped {
+                let hint = d.hint.get_or_insert_default();
+                hint.push_str(" (its partner may be on a line that could not be read)");
+            }
+        }
         if pairing == Pairing::Strict {
             errors.append(&mut dropped);
         }
@@ -243,7 +270,7 @@ impl History {
             let warnings = dropped.into_iter().map(left_out).collect();
             Ok(History { ops, operations, warnings, source: Arc::new(source) })
         } else {
-            errors.sort_by_key(|d| (d.line, d.column));
+            errors.sort_by_key(|d| (d.line, d.column, d.op_index));
             Err(errors)
         }
     }
@@ -270,6 +297,20 @@ impl History {
             }
         }
         map
+    }
+
+    /// Every op's map, in order: moved out when the history was completed in memory
+    /// and is not shared, read again otherwise.
+    pub(crate) fn into_op_maps(self) -> Vec<Value> {
+        match Arc::try_unwrap(self.source) {
+            Ok(Source::Maps(mut maps)) => {
+                self.ops.iter().map(|op| std::mem::take(&mut maps[op.at as usize])).collect()
+            }
+            source => {
+                let history = History { source: source.map_or_else(|shared| shared, Arc::new), ..self };
+                history.ops.iter().map(|op| history.op_map(op)).collect()
+            }
+        }
     }
 
     /// The op as the analysis prints it.
@@ -316,8 +357,7 @@ fn read_again(path: &Path, format: Format, at: u64, len: u32) -> Option<Value> {
     file.seek(SeekFrom::Start(at)).ok()?;
     let mut bytes = vec![0; len as usize];
     file.read_exact(&mut bytes).ok()?;
-    let mut ops = crate::read::read_ops(&bytes, "", Some(format)).ok()?;
-    (ops.len() == 1).then(|| ops.swap_remove(0).value)
+    crate::read::read_one(&bytes, format)
 }
 
 /// The ops of a piece of a file, compact.
@@ -501,7 +541,7 @@ pub enum Pairing {
 }
 
 /// The hint of an error about pairing.
-const DROP_HINT: &str = "or check the rest of the history with --drop-unpaired, which leaves such ops out";
+const DROP_HINT: &str = "--drop-unpaired checks the rest of the history, leaving such ops out";
 
 /// Pairs invocations with their completions (see the module's comment), and checks
 /// each operation's argument against the model. What cannot be paired goes to
@@ -613,6 +653,30 @@ fn complete<M: Model + ?Sized>(
         }
     }
     checked
+}
+
+/// The history read, or every problem of the file: the lines that could not be read
+/// (`unreadable`) and what completing the others found, in file order.
+fn finish(
+    built: Result<History, Vec<Diagnostic>>,
+    unreadable: InputError,
+    warnings: Vec<Diagnostic>,
+) -> Result<History, InputError> {
+    match built {
+        Ok(mut history) if unreadable.is_empty() => {
+            history.warnings.splice(0..0, warnings);
+            Ok(history)
+        }
+        Ok(_) => Err(unreadable),
+        Err(found) => {
+            let mut all = unreadable.diagnostics;
+            all.extend(found);
+            all.sort_by_key(|d| (d.line, d.column, d.op_index));
+            let mut errors = InputError::new(&unreadable.file, all);
+            errors.more += unreadable.more;
+            Err(errors)
+        }
+    }
 }
 
 /// Reports, and drops, every op whose `:index` an earlier op has. Jepsen's indices

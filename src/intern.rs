@@ -48,11 +48,11 @@ pub(crate) struct Shared {
     processes: Interner<()>,
     /// The bodies of ops read by the full reader, by value.
     pub bodies: Interner<()>,
-    /// On the EDN reader's fast path, by text: processes (each the one in `processes`),
-    /// and bodies by their `:f` and `:value` texts (the key holds both, and where the
-    /// first ends).
+    /// On the readers' fast paths, by text: processes (each the one in `processes`),
+    /// and bodies by their `:f`, `:value` and `:key` texts (the key holds the three,
+    /// and where the first two end).
     pub process_texts: Interner<Text>,
-    pub body_texts: Interner<(Text, usize)>,
+    pub body_texts: Interner<(Text, [usize; 2])>,
 }
 
 impl Shared {

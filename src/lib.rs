@@ -115,8 +115,8 @@
 //! // An op the model does not understand is an input error, with its line.
 //! let bad = read::read_ops(b"{:process 0, :type :invoke, :f :add, :value \"x\"}", "bad.edn", None).unwrap();
 //! let errors = History::complete(bad, &Counter).unwrap_err();
-//! assert_eq!(errors[0].line, 1);
-//! assert!(errors[0].message.starts_with("counter: expected :add n or :read n"));
+//! assert_eq!(errors.diagnostics[0].line, 1);
+//! assert!(errors.to_string().starts_with("line 1, column 1: op 0: counter: expected :add n or :read n"));
 //! ```
 //!
 //! Hooks with defaults: [`Model::argument`], for a model whose step needs another
@@ -130,6 +130,7 @@
 //! in (see [`Model`]).
 
 pub mod analysis;
+mod builder;
 pub mod error;
 pub mod generate;
 pub mod history;
@@ -140,10 +141,13 @@ pub mod read;
 pub mod render;
 pub mod report;
 pub mod search;
+#[cfg(feature = "serde")]
+mod serialize;
 pub mod shrink;
 pub mod value;
 
 pub use analysis::{Analysis, Validity};
+pub use builder::HistoryBuilder;
 pub use error::{Diagnostic, InputError};
 pub use history::{History, Pairing};
 pub use model::Model;

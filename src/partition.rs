@@ -22,21 +22,59 @@ use crate::value::Value;
 use foldhash::fast::FixedState;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// A model over `[key value]` tuples (`--independent`): each key is a separate
-/// object of the inner model. Its state maps each key to the inner model's state,
-/// so it is exact on the whole history too (`--no-partition`); split by key, each
-/// part's state holds one key and prints as the inner model's state.
+/// object of the inner model, any model. Its state holds each key's state of the
+/// inner model ([`Keys`]), so it is exact on the whole history too
+/// (`--no-partition`); split by key, each part's state holds one key and prints as
+/// the inner model's state.
 #[derive(Clone, Debug)]
 pub struct Independent<M>(pub M);
 
-impl<M: Model<State = Value>> Model for Independent<M> {
-    type State = Value;
+/// An [`Independent`] model's state: each key stepped so far, with its state of the
+/// inner model, in the order the keys were first stepped. Equal, and hashed, as a
+/// map: whatever that order.
+#[derive(Clone, Debug)]
+pub struct Keys<S>(Vec<(Value, S)>);
+
+impl<S> Keys<S> {
+    /// The key's state, if an operation on it was stepped.
+    pub fn get(&self, key: &Value) -> Option<&S> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, s)| s)
+    }
+
+    /// Each key with its state.
+    pub fn iter(&self) -> impl Iterator<Item = (&Value, &S)> {
+        self.0.iter().map(|(k, s)| (k, s))
+    }
+}
+
+impl<S: PartialEq> PartialEq for Keys<S> {
+    fn eq(&self, other: &Keys<S>) -> bool {
+        self.0.len() == other.0.len() && self.iter().all(|(k, s)| other.get(k) == Some(s))
+    }
+}
+
+impl<S: Eq> Eq for Keys<S> {}
+
+impl<S: Hash> Hash for Keys<S> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        // The sum of the entries' own hashes does not depend on their order.
+        let sum =
+            self.0.iter().fold(0u64, |sum, entry| sum.wrapping_add(FixedState::default().hash_one(entry)));
+        h.write_usize(self.0.len());
+        h.write_u64(sum);
+    }
+}
+
+impl<M: Model> Model for Independent<M> {
+    type State = Keys<M::State>;
     fn name(&self) -> &str {
         self.0.name()
     }
-    fn init(&self) -> Value {
-        Value::Map(Vec::new())
+    fn init(&self) -> Keys<M::State> {
+        Keys(Vec::new())
     }
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         match value.as_seq() {
@@ -44,30 +82,31 @@ impl<M: Model<State = Value>> Model for Independent<M> {
             _ => Err(format!("expected a [key value] tuple, not {}", value.to_edn_short(60))),
         }
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
-        let (Some([key, v]), Value::Map(entries)) = (value.as_seq(), state) else { return None };
-        let mut entries = entries.clone();
-        match entries.iter_mut().find(|(k, _)| k == key) {
+    fn step(&self, state: &Keys<M::State>, f: &Value, value: &Value) -> Option<Keys<M::State>> {
+        let Some([key, v]) = value.as_seq() else { return None };
+        let mut next = state.clone();
+        match next.0.iter_mut().find(|(k, _)| k == key) {
             Some((_, s)) => *s = self.0.step(s, f, v)?,
-            None => entries.push((key.clone(), self.0.step(&self.0.init(), f, v)?)),
+            None => next.0.push((key.clone(), self.0.step(&self.0.init(), f, v)?)),
         }
-        Some(Value::Map(entries))
+        Some(next)
     }
-    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
-        let (Some([key, v]), Value::Map(entries)) = (value.as_seq(), state) else {
+    fn inconsistency(&self, state: &Keys<M::State>, f: &Value, value: &Value) -> String {
+        let Some([key, v]) = value.as_seq() else {
             return format!("expected a [key value] tuple, not {}", value.to_edn_short(60));
         };
-        let init = self.0.init();
-        let inner = entries.iter().find(|(k, _)| k == key).map_or(&init, |(_, s)| s);
-        self.0.inconsistency(inner, f, v)
+        match state.get(key) {
+            Some(inner) => self.0.inconsistency(inner, f, v),
+            None => self.0.inconsistency(&self.0.init(), f, v),
+        }
     }
-    fn render(&self, state: &Value) -> Value {
-        match state {
-            Value::Map(entries) if entries.len() > 1 => {
-                Value::Map(entries.iter().map(|(k, s)| (k.clone(), self.0.render(s))).collect())
-            }
-            Value::Map(entries) => self.0.render(entries.first().map_or(&self.0.init(), |(_, s)| s)),
-            other => other.clone(),
+    /// Each key's state as the inner model prints it, in a map; a state of one key
+    /// (a key's part) as the inner model's state alone.
+    fn render(&self, state: &Keys<M::State>) -> Value {
+        match &state.0[..] {
+            [] => self.0.render(&self.0.init()),
+            [(_, inner)] => self.0.render(inner),
+            entries => Value::Map(entries.iter().map(|(k, s)| (k.clone(), self.0.render(s))).collect()),
         }
     }
     /// The tuple's key with the inner model's argument from its value.
@@ -100,18 +139,24 @@ impl<M: Model<State = Value>> Model for Independent<M> {
             _ => None,
         }
     }
-    /// The map of the key's inner state alone.
-    fn part(&self, state: &Value, key: &Value) -> Option<Value> {
-        crate::model::map_part(state, key)
+    /// The key's state alone.
+    fn part(&self, state: &Keys<M::State>, key: &Value) -> Option<Keys<M::State>> {
+        Some(Keys(state.get(key).map(|s| (key.clone(), s.clone())).into_iter().collect()))
     }
-    fn join(&self, base: &Value, parts: &[(&Value, &Value)]) -> Value {
-        crate::model::map_join(base, parts)
+    fn join(&self, base: &Keys<M::State>, parts: &[(&Value, &Keys<M::State>)]) -> Keys<M::State> {
+        let mut joined = base.clone();
+        for &(key, part) in parts {
+            joined.0.retain(|(k, _)| k != key);
+            joined.0.extend(part.get(key).map(|s| (key.clone(), s.clone())));
+        }
+        joined
     }
     fn semantics(&self) -> Option<crate::model::Semantics<'_>> {
         Some(crate::model::Semantics::Keyed(Box::new(self.0.semantics()?)))
     }
-    fn state_bytes(&self, state: &Value) -> usize {
-        state.heap_bytes()
+    fn state_bytes(&self, state: &Keys<M::State>) -> usize {
+        let entry = std::mem::size_of::<(Value, M::State)>();
+        state.0.iter().map(|(k, s)| entry + k.heap_bytes() + self.0.state_bytes(s)).sum()
     }
 }
 
@@ -131,6 +176,7 @@ pub fn looks_independent(history: &History) -> bool {
 /// split into a thousand keys is not held twice.
 #[derive(Clone, Debug)]
 pub struct Part {
+    /// The key its operations are on.
     pub key: Value,
     /// Positions of the key's ops in the whole history, in order.
     positions: Vec<usize>,

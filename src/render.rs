@@ -1,15 +1,18 @@
 //! Writing an analysis: EDN (what Jepsen users read), JSON, or a short text summary.
 
 use crate::analysis::{Analysis, Validity};
-use crate::history::{History, OpMap};
+use crate::history::{line_note, History, OpMap};
 use crate::value::Value;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
+    /// The analysis as Knossos writes it, and Jepsen reads it.
     Edn,
+    /// The same analysis in JSON.
     Json,
+    /// A short summary for people.
     Text,
 }
 
@@ -44,11 +47,30 @@ pub fn render(
     }
 }
 
+/// The text summary (without the anomaly in words, which takes the history: see
+/// [`render`]).
+impl fmt::Display for Analysis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(text(self, None).trim_end())
+    }
+}
+
+/// `linearizable`, `NOT linearizable` or `UNKNOWN`, as the text summary says it.
+impl fmt::Display for Validity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Validity::Valid => "linearizable",
+            Validity::Invalid => "NOT linearizable",
+            Validity::Unknown => "UNKNOWN",
+        })
+    }
+}
+
 /// Labels are cut to this many characters in the text summary.
 const LABEL: usize = 120;
 
 fn describe(op: &OpMap) -> String {
-    format!("op {} (line {}): {}", op.index, op.line, op.map.to_edn_short(LABEL))
+    format!("op {}{}: {}", op.index, line_note(op.line), op.map.to_edn_short(LABEL))
 }
 
 fn text(analysis: &Analysis, file: Option<&str>) -> String {
@@ -58,14 +80,10 @@ fn text(analysis: &Analysis, file: Option<&str>) -> String {
     }
     if !analysis.results.is_empty() {
         // Checked key by key: the verdict, then each key that is not linearizable.
-        let verdict = match analysis.valid {
-            Validity::Valid => "linearizable",
-            Validity::Invalid => "NOT linearizable",
-            Validity::Unknown => "UNKNOWN",
-        };
         let _ = writeln!(
             out,
-            "{verdict}: {} keys checked, {} not linearizable",
+            "{}: {} keys checked, {} not linearizable",
+            analysis.valid,
             analysis.results.len(),
             analysis.failures.len()
         );

@@ -18,26 +18,35 @@ use std::fmt::{self, Write as _};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// An EDN value.
-#[derive(Clone, Debug)]
+/// An EDN value (nil by default).
+#[derive(Clone, Debug, Default)]
 pub enum Value {
+    #[default]
+    /// `nil`.
     Nil,
+    /// `true` or `false`.
     Bool(bool),
     /// An integer that fits in 64 bits, written without the `N` suffix.
     Int(i64),
     /// An integer written with `N`, or too large for 64 bits.
     BigInt(Box<BigInt>),
+    /// A double.
     Float(f64),
     /// A `…M` decimal, kept as written.
     Decimal(Box<Decimal>),
     /// A ratio in lowest terms whose denominator is not 1.
     Ratio(Box<BigRational>),
+    /// A character literal (`\a`).
     Char(char),
+    /// A string.
     String(Arc<str>),
     /// A keyword, without its leading colon (`jepsen/op` for `:jepsen/op`).
     Keyword(Arc<str>),
+    /// A symbol (`foo`), also the text of an `#object[…]` kept as written.
     Symbol(Arc<str>),
+    /// A list, `(1 2)`: equal to the vector of the same elements, as in Clojure.
     List(Vec<Value>),
+    /// A vector, `[1 2]`.
     Vector(Vec<Value>),
     /// Entries in the order they were read; equality ignores the order.
     Map(Vec<(Value, Value)>),
@@ -106,6 +115,7 @@ impl Value {
         Value::Map(entries.into_iter().map(|(k, v)| (Value::keyword(k), v)).collect())
     }
 
+    /// Whether this is `nil`.
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
     }
@@ -253,6 +263,67 @@ impl Value {
     }
 }
 
+/// Values from Rust's, for histories built in code ([`HistoryBuilder`](crate::HistoryBuilder)):
+/// integers, floats, booleans, strings (`&str` is a string: [`Value::keyword`] makes a
+/// keyword), vectors of any of them, pairs as 2-vectors, and `None` for nil.
+macro_rules! from_integers {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(n: $t) -> Value {
+                match i64::try_from(n) {
+                    Ok(n) => Value::Int(n),
+                    Err(_) => Value::BigInt(Box::new(BigInt::from(n))),
+                }
+            }
+        }
+    )*};
+}
+
+from_integers!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+impl From<f64> for Value {
+    fn from(f: f64) -> Value {
+        Value::Float(f)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::string(s)
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s.into())
+    }
+}
+
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(items: Vec<T>) -> Value {
+        Value::Vector(items.into_iter().map(Into::into).collect())
+    }
+}
+
+/// A pair is a 2-vector, as Jepsen writes a `[key value]` tuple or a cas's `[old new]`.
+impl<A: Into<Value>, B: Into<Value>> From<(A, B)> for Value {
+    fn from((a, b): (A, B)) -> Value {
+        Value::Vector(vec![a.into(), b.into()])
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Nil, Into::into)
+    }
+}
+
 /// Whether `text` is a number as JSON writes them.
 fn is_json_number(text: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -374,6 +445,10 @@ impl fmt::Display for Value {
                     write!(f, "{k} {v}")?;
                 }
                 f.write_char('}')
+            }
+            // `#object[…]`, kept as written (see the EDN reader).
+            Value::Tagged(tag, v) if matches!(&**v, Value::Symbol(s) if s.starts_with('[')) => {
+                write!(f, "#{tag}{v}")
             }
             Value::Tagged(tag, v) => write!(f, "#{tag} {v}"),
         }

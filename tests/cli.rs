@@ -702,6 +702,43 @@ fn unpaired_ops_are_dropped_on_request() {
     }
 }
 
+/// A line that cannot be read hides nothing behind it: the ops on the lines after it
+/// are read (even after a map missing its `}`, which swallows the rest of the file as
+/// EDN), and what is wrong with them reported too, in file order, an op left unpaired
+/// saying that its partner may be on the unreadable line.
+#[test]
+fn every_problem_of_a_file_is_reported() {
+    let dir = tempdir();
+    let edn = "{:process 0, :type :invoke, :f :write, :value 1}\n\
+               {:process 0, :type :ok, :f :write :value 1\n\
+               {:process 1, :type :ok, :f :read, :value 1}\n\
+               {:process 2, :type :invoke, :f :read, :value nil}\n\
+               {:process 2, :type :ok, :f :write, :value 1}\n\
+               {:process 3, :type :invoke, :f :cas, :value 5}\n\
+               {:process 4, :type :invoke, :f :read, :value nil} junk\n";
+    let json = "{\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 1}\n\
+                {\"process\": 0, \"type\": \"ok\", \"f\": \"write\" \"value\": 1}\n\
+                {\"process\": 1, \"type\": \"ok\", \"f\": \"read\", \"value\": 1}\n\
+                {\"process\": 2, \"type\": \"invoke\", \"f\": \"read\", \"value\": null}\n\
+                {\"process\": 2, \"type\": \"ok\", \"f\": \"write\", \"value\": 1}\n\
+                {\"process\": 3, \"type\": \"invoke\", \"f\": \"cas\", \"value\": 5}\n\
+                {\"process\": 4, \"type\": \"invoke\", \"f\": \"read\", \"value\": null} junk\n";
+    for (name, text) in [("broken.edn", edn), ("broken.json", json)] {
+        let file = write(&dir, name, text);
+        let out = knossos(&["check", "-m", "cas-register", &file]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        // Line 2 cannot be read; line 3 completes an invocation it may have held; line 5
+        // completes another :f; line 6's cas is not [old new]; line 7 has junk after its op.
+        let lines: Vec<u32> = err
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("{file}:"))?.split(':').next()?.parse().ok())
+            .collect();
+        assert_eq!(lines, [2, 3, 5, 6, 7], "{err}");
+        assert!(err.contains("could not be read"), "{err}");
+    }
+}
+
 /// `-` reads standard input, and what is printed of its ops is what was read (it
 /// cannot be read again).
 #[test]

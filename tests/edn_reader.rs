@@ -209,8 +209,7 @@ fn generated_values_read_alike() {
     for _ in 0..500 {
         let value = generate(&mut rng, 4);
         let text = value.to_edn();
-        let ours = read::parse_edn(&text)
-            .unwrap_or_else(|d| panic!("{text}: {}:{}: {}", d.line, d.column, d.message));
+        let ours = read::parse_edn(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
         let theirs = convert(&edn::read_string(&text).unwrap_or_else(|e| panic!("{text}: {e}")));
         assert_eq!(ours, value, "{text}");
         assert_eq!(theirs, value, "{text}");

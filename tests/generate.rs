@@ -3,9 +3,9 @@
 //! every output format reads back to the same ops.
 
 use knossos_rs::generate::{generate, Anomaly, Generated, OutFormat, Spec};
-use knossos_rs::model::{self, DynModel};
+use knossos_rs::model;
 use knossos_rs::partition::Independent;
-use knossos_rs::{check, read, Analysis, History, Options, Validity, Value};
+use knossos_rs::{check, read, Analysis, History, Model, Options, Validity, Value};
 use std::io::ErrorKind;
 use std::time::Instant;
 
@@ -66,25 +66,24 @@ fn generated(spec: &Spec, format: OutFormat) -> (Vec<u8>, Generated) {
     (out, generated)
 }
 
-/// The model that checks a spec's histories: independent keys wrap the model.
-fn checker(spec: &Spec) -> DynModel {
+/// Checks a spec's history with its model: independent keys wrap the model.
+fn analyse(spec: &Spec, bytes: &[u8]) -> Analysis {
     let inner = model::builtin(&spec.model, &Default::default()).unwrap();
     match spec.keys {
-        Some(_) if spec.model != "kv" => Box::new(Independent(inner)),
-        _ => inner,
+        Some(_) if spec.model != "kv" => analyse_with(&Independent(inner), spec, bytes),
+        _ => analyse_with(&inner, spec, bytes),
     }
 }
 
-fn analyse(spec: &Spec, bytes: &[u8]) -> Analysis {
-    let model = checker(spec);
+fn analyse_with<M: Model>(model: &M, spec: &Spec, bytes: &[u8]) -> Analysis {
     let ops = read::read_ops(bytes, "generated", None).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
-    let history = History::complete(ops, &model).unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
+    let history = History::complete(ops, model).unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
     let options = Options {
         time_limit: Some(std::time::Duration::from_secs(20)),
         memory_limit: Some(4 << 30),
         ..Default::default()
     };
-    check(&model, &history, &options)
+    check(model, &history, &options)
 }
 
 /// The keyings each model is generated with: one object, and four keys.

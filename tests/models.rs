@@ -48,7 +48,7 @@ fn model(name: &str, init: Option<&str>) -> model::DynModel {
 }
 
 /// Completes an EDN history for a model, or returns its input errors.
-fn complete(name: &str, init: Option<&str>, log: &str) -> Result<History, Vec<Diagnostic>> {
+fn complete(name: &str, init: Option<&str>, log: &str) -> Result<History, knossos_rs::InputError> {
     let ops = read::read_ops(log.as_bytes(), "test.edn", None).unwrap_or_else(|e| panic!("{e}\n{log}"));
     History::complete(ops, &model(name, init))
 }
@@ -114,7 +114,7 @@ fn assert_invalid(name: &str, init: Option<&str>, compact: &str, index: u64, msg
 
 /// The input errors of an EDN history: each must name its op's index and line.
 fn input_errors(name: &str, log: &str) -> Vec<Diagnostic> {
-    complete(name, None, log).expect_err("an input error")
+    complete(name, None, log).expect_err("an input error").diagnostics
 }
 
 // ---------------------------------------------------------------- registers

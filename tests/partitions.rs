@@ -3,7 +3,7 @@
 use knossos_rs::model::{self, DynModel};
 use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::RawOp;
-use knossos_rs::{check, History, Options, Progress, Validity, Value};
+use knossos_rs::{check, History, Model, Options, Progress, Validity, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -85,18 +85,18 @@ fn generate(seed: u64, keys: i64, ops_per_key: usize, stale: Option<i64>) -> (Ve
     (log, injected)
 }
 
-fn history(log: &[Value], model: &DynModel) -> History {
+fn history<M: Model>(log: &[Value], model: &M) -> History {
     let raw = log.iter().map(|v| RawOp { value: v.clone(), line: 1, column: 1, span: 0..0 }).collect();
     History::complete(raw, model).unwrap()
 }
 
-fn independent() -> DynModel {
+fn independent() -> Independent<DynModel> {
     let inner = model::builtin(
         "cas-register",
         &knossos_rs::model::ModelOptions { init: Some(Value::Int(0)), ..Default::default() },
     )
     .unwrap();
-    Box::new(Independent(inner))
+    Independent(inner)
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn plain_histories_do_not_look_independent() {
     assert!(!looks_independent(&History::complete(raw(cas), &m).unwrap()));
     // --independent with a value that is not a tuple is an input error naming the op
     let e = History::complete(raw(plain), &Independent(m)).unwrap_err();
-    assert!(e[0].message.contains("[key value]"), "{}", e[0].message);
+    assert!(e.diagnostics[0].message.contains("[key value]"), "{e}");
 }
 
 /// Generated keys of an independent unordered-queue history (one with a stale
@@ -183,7 +183,7 @@ fn plain_histories_do_not_look_independent() {
 /// without a share for each key would hold both cores until the deadline; the
 /// generated keys need thousands of search steps, so they check the budget and
 /// would then stop at once.
-fn easy_and_hard() -> (DynModel, History, Value) {
+fn easy_and_hard() -> (Independent<DynModel>, History, Value) {
     use knossos_rs::generate::{generate, Anomaly, OutFormat, Spec};
     let spec = Spec {
         model: "unordered-queue".into(),
@@ -221,8 +221,7 @@ fn easy_and_hard() -> (DynModel, History, Value) {
         }
         line(base + 999, "invoke", "enqueue", key, "0");
     }
-    let model: DynModel =
-        Box::new(Independent(model::builtin("unordered-queue", &Default::default()).unwrap()));
+    let model = Independent(model::builtin("unordered-queue", &Default::default()).unwrap());
     let history =
         History::complete(knossos_rs::read::read_ops(&edn, "mixed.edn", None).unwrap(), &model).unwrap();
     (model, history, generated.anomaly.unwrap().key.unwrap())

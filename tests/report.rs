@@ -131,7 +131,7 @@ fn rethink_fail_is_explained_in_words() {
 }
 
 /// The first line of the explanation of a history checked whole (not key by key).
-fn explained_whole(model: &dyn knossos_rs::Model<State = Value>, edn: &str) -> String {
+fn explained_whole<M: knossos_rs::Model + ?Sized>(model: &M, edn: &str) -> String {
     let history = History::complete(read::read_ops(edn.as_bytes(), "t.edn", None).unwrap(), model).unwrap();
     let analysis = check(model, &history, &Options { partition: false, ..Default::default() });
     assert_eq!(analysis.valid, Validity::Invalid);

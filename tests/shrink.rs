@@ -9,11 +9,11 @@ mod common;
 mod oracle;
 
 use knossos_rs::generate::{self, Anomaly, OutFormat, Spec};
-use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
+use knossos_rs::model::{self, ModelOptions, NilReads};
 use knossos_rs::partition::Independent;
 use knossos_rs::read::{self, RawOp};
 use knossos_rs::shrink::{shrink, Core};
-use knossos_rs::{check, report, History, Options, Validity, Value};
+use knossos_rs::{check, report, History, Model, Options, Validity, Value};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -23,7 +23,7 @@ fn printed(core: &Core) -> Vec<Value> {
 }
 
 /// The verdict on op maps, read back from their EDN.
-fn verdict(model: &DynModel, maps: &[Value]) -> Validity {
+fn verdict<M: Model + ?Sized>(model: &M, maps: &[Value]) -> Validity {
     let text: String = maps.iter().map(|m| m.to_edn() + "\n").collect();
     if text.is_empty() {
         return Validity::Valid;
@@ -60,7 +60,7 @@ fn operations(maps: &[Value]) -> Vec<Vec<usize>> {
 
 /// Asserts that the printed core is invalid, and that without any one of its
 /// operations it is linearizable.
-fn assert_minimal(model: &DynModel, core: &Core, what: &str) {
+fn assert_minimal<M: Model + ?Sized>(model: &M, core: &Core, what: &str) {
     let maps = printed(core);
     assert_eq!(verdict(model, &maps), Validity::Invalid, "{what}: the core is invalid");
     let operations = operations(&maps);
@@ -178,7 +178,7 @@ fn an_injected_stale_read_in_an_independent_history_shrinks_to_its_key() {
     };
     let mut edn = Vec::new();
     let injected = generate::generate(&spec, OutFormat::Edn, &mut edn).unwrap().anomaly.unwrap();
-    let model: DynModel = Box::new(Independent(model::builtin("cas-register", &Default::default()).unwrap()));
+    let model = Independent(model::builtin("cas-register", &Default::default()).unwrap());
     let history = History::complete(read::read_ops(&edn, "g.edn", None).unwrap(), &model).unwrap();
     let result = shrink(&model, &history, &Options::default());
     let core = result.core.unwrap();

@@ -258,6 +258,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         0
     }
 
+    /// The model it steps.
     pub fn model(&self) -> &'m M {
         self.model
     }

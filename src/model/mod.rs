@@ -29,6 +29,7 @@ pub use queue::{FifoQueue, UnorderedQueue};
 pub use register::{CasRegister, Register};
 pub use set::Set;
 
+use crate::error::{Diagnostic, InputError};
 use crate::value::Value;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -380,15 +381,34 @@ impl<M: Model + ?Sized> Model for Box<M> {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Semantics<'a> {
-    /// `register` (`cas: false`) or `cas-register`.
-    Register { init: &'a Value, cas: bool, nil_reads: NilReads },
-    /// `set`, holding `init` at first.
-    Set { init: &'a [Value] },
-    /// `fifo-queue` or `unordered-queue` (`fifo: false`), holding `init` at first
-    /// (oldest first; an unordered queue's elements each once).
-    Queue { init: Vec<&'a Value>, fifo: bool },
-    /// `kv`, whose keys hold `init`'s strings at first (`""` for the others).
-    Kv { init: &'a [(Value, Value)], nil_reads: NilReads },
+    /// `register` or `cas-register`.
+    Register {
+        /// The value at first.
+        init: &'a Value,
+        /// Whether `:cas` is an operation (`cas-register`).
+        cas: bool,
+        /// What a read of nil means.
+        nil_reads: NilReads,
+    },
+    /// `set`.
+    Set {
+        /// The elements at first.
+        init: &'a [Value],
+    },
+    /// `fifo-queue` or `unordered-queue`.
+    Queue {
+        /// The elements at first, oldest first (an unordered queue's each once).
+        init: Vec<&'a Value>,
+        /// Whether dequeues take the oldest element (`fifo-queue`).
+        fifo: bool,
+    },
+    /// `kv`.
+    Kv {
+        /// The keys' strings at first (`""` for the others).
+        init: &'a [(Value, Value)],
+        /// What a get of nil means.
+        nil_reads: NilReads,
+    },
     /// The inner model of `[key value]` tuples ([`Independent`](crate::partition::Independent)).
     Keyed(Box<Semantics<'a>>),
 }
@@ -539,7 +559,11 @@ pub const BUILTIN: &[&str] = &{
 
 /// The built-in model with this name, or why it cannot be built (an unknown name,
 /// or an `--init` of the wrong shape for the model).
-pub fn builtin(name: &str, options: &ModelOptions) -> Result<DynModel, String> {
+pub fn builtin(name: &str, options: &ModelOptions) -> Result<DynModel, InputError> {
+    built(name, options).map_err(|message| InputError::new("", vec![Diagnostic::new(0, 0, message)]))
+}
+
+fn built(name: &str, options: &ModelOptions) -> Result<DynModel, String> {
     let init = options.init.as_ref();
     let nil_reads = options.nil_reads;
     let value = || init.cloned().unwrap_or(Value::Nil);
@@ -701,7 +725,7 @@ mod tests {
             ("kv", "{\"a\" 1}"),
             ("kv", "[]"),
         ] {
-            let e = init(name, edn).unwrap_err();
+            let e = init(name, edn).unwrap_err().to_string();
             assert!(e.contains(name) && e.contains("--init"), "{name} {edn}: {e}");
         }
         assert_eq!(init("mutex", "true").unwrap(), "{:locked? true}");
@@ -710,7 +734,7 @@ mod tests {
         assert_eq!(init("fifo-queue", "(3 1)").unwrap(), "{:pending [3 1]}");
         assert_eq!(init("multi-register", "{:x 0, :y nil}").unwrap(), "{:value {:x 0}}");
         assert_eq!(init("kv", "{\"a\" \"x\", \"b\" \"\"}").unwrap(), "{:value {\"a\" \"x\"}}");
-        assert!(builtin("queue", &ModelOptions::default()).err().unwrap().contains("fifo-queue"));
+        assert!(builtin("queue", &ModelOptions::default()).err().unwrap().to_string().contains("fifo-queue"));
     }
 
     #[test]

@@ -91,8 +91,10 @@ pub(super) fn read_ops(src: &[u8], shared: Option<&Shared>, errors: &mut InputEr
         }
         return ops;
     }
+    let mut resumed = 0;
     loop {
         let next = reader.skip_blank();
+        let at = reader.mark();
         if let (Ok(Some(b'{')), Some(shared)) = (&next, shared) {
             if let Some(fields) = reader.read_fields(shared) {
                 ops.push(Item::Fields(fields));
@@ -104,7 +106,20 @@ pub(super) fn read_ops(src: &[u8], shared: Option<&Shared>, errors: &mut InputEr
             Ok(None) => break,
             Err(e) => {
                 errors.push(reader.fail(e));
-                reader.skip_line();
+                if reader.pos < reader.src.len() || resumed == crate::error::MAX_DIAGNOSTICS {
+                    reader.skip_line();
+                } else {
+                    // A form left open to the end (a map missing its `}` swallows the
+                    // lines after it): read on from the next line that starts with `{`,
+                    // as Jepsen's op lines do, so that the ops after it are read and
+                    // checked too. A few times only: each goes to the end again.
+                    resumed += 1;
+                    (reader.pos, reader.line, reader.line_start) = (at.pos, at.line, at.line_start);
+                    reader.skip_line();
+                    while reader.peek().is_some_and(|b| b != b'{') {
+                        reader.skip_line();
+                    }
+                }
             }
         }
     }
@@ -162,8 +177,8 @@ enum Frame {
     /// except a map's: its entries are on `entries` from offset `entries` on, and only a
     /// key waiting for its value is on `items`.
     Coll { coll: Coll, open: Mark, items: usize, entries: usize },
-    /// A tag, waiting for its value.
-    Tag(Arc<str>),
+    /// A tag, waiting for its value, which starts at or after this offset.
+    Tag(Arc<str>, usize),
     /// `#_`, waiting for the form it drops.
     Discard,
     /// `^`, waiting for the metadata (dropped: values carry none), then for its value.
@@ -434,7 +449,7 @@ impl<'a> Reader<'a> {
                 _ => {}
             }
             match self.frames.pop() {
-                Some(Frame::Tag(tag)) => value = Value::Tagged(tag, Box::new(value)),
+                Some(Frame::Tag(tag, from)) => value = tagged(tag, value, &self.src[from..self.pos]),
                 Some(Frame::Discard) => return None,
                 // The value that metadata was for passes on up.
                 _ => {}
@@ -640,7 +655,7 @@ impl<'a> Reader<'a> {
                     // `#jepsen.history.Op{…}` is how Jepsen prints an op: the op is the map.
                     return Ok(None);
                 }
-                self.open(start, 0, Frame::Tag(tag))
+                self.open(start, 0, Frame::Tag(tag, self.pos))
             }
             Some(b':') => Err(error(start, "namespaced maps (`#:ns{…}`) are not supported")),
             Some(_) => {
@@ -655,6 +670,18 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+/// A tagged value, read from `text`. `#object[…]` is how Clojure prints an object it
+/// cannot print readably (`#object[java.lang.Object 0x1c2c22f3 "java.lang.Object@1c2c22f3"]`):
+/// only its text means anything (the hex identity hash would print in decimal), so it is
+/// kept as written, as a symbol.
+fn tagged(tag: Arc<str>, value: Value, text: &[u8]) -> Value {
+    let value = match &*tag {
+        "object" => Value::Symbol(String::from_utf8_lossy(text.trim_ascii()).into()),
+        _ => value,
+    };
+    Value::Tagged(tag, Box::new(value))
 }
 
 /// Where the token starting at `from` ends.
@@ -949,7 +976,7 @@ mod tests {
     use std::sync::Arc;
 
     fn read(text: &str) -> Value {
-        parse_edn(text).unwrap_or_else(|d| panic!("{text:?}: {}:{}: {}", d.line, d.column, d.message))
+        parse_edn(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
     }
 
     fn big(digits: &str) -> Value {
@@ -977,7 +1004,7 @@ mod tests {
     fn fails(text: &str, line: u32, column: u32, fragment: &str) {
         let d = match parse_edn(text) {
             Ok(v) => panic!("{text:?} read as {v:?}"),
-            Err(d) => d,
+            Err(e) => e.diagnostics[0].clone(),
         };
         assert!(d.message.contains(fragment), "{text:?}: {:?} lacks {fragment:?}", d.message);
         assert_eq!((d.line, d.column), (line, column), "{text:?}: {}", d.message);
@@ -1196,10 +1223,12 @@ mod tests {
             r#"#uuid "f81d4fae-7dec-11d0-a765-00a0c91e6bf6""#
         );
         assert_eq!(read("#foo.bar/baz [1]"), tagged("foo.bar/baz", vector([Value::Int(1)])));
-        assert_eq!(
-            read("#object[java.lang.Object 0x1 \"x\"]"),
-            tagged("object", vector([sym("java.lang.Object"), Value::Int(1), Value::string("x")]))
-        );
+        // An object Clojure could not print readably is kept as written, hex and all.
+        let object = r#"#object[java.lang.Object 0x1c2c22f3 "java.lang.Object@1c2c22f3"]"#;
+        assert_eq!(read(object), tagged("object", sym(&object[7..])));
+        assert_eq!(read(object).to_edn(), object);
+        assert_eq!(read("[#object [a 0x10] 2]").to_edn(), "[#object[a 0x10] 2]");
+        assert_eq!(read("{:a #object[a 0x10]}").get("a"), Some(&tagged("object", sym("[a 0x10]"))));
         assert_eq!(read("#a #b 1"), tagged("a", tagged("b", Value::Int(1))));
         // A record literal is the map inside; a space makes it a tagged map again.
         let op = read("#jepsen.history.Op{:index 0, :type :invoke}");
@@ -1332,12 +1361,13 @@ mod tests {
     #[test]
     fn messages_quote_little() {
         let long = "x".repeat(1000);
-        let d = parse_edn(&format!("1{long}")).unwrap_err();
-        assert!(d.message.chars().count() < 100, "{}", d.message);
-        let d = parse_edn(&format!("[1 2] {long}")).unwrap_err();
-        assert!(d.message.chars().count() < 100, "{}", d.message);
-        let d = parse_edn("\"\\\u{1}\"").unwrap_err();
-        assert!(d.message.contains("\\u{1}"), "{}", d.message);
+        let message = |text: &str| parse_edn(text).unwrap_err().diagnostics[0].message.clone();
+        let m = message(&format!("1{long}"));
+        assert!(m.chars().count() < 100, "{m}");
+        let m = message(&format!("[1 2] {long}"));
+        assert!(m.chars().count() < 100, "{m}");
+        let m = message("\"\\\u{1}\"");
+        assert!(m.contains("\\u{1}"), "{m}");
     }
 
     #[test]

@@ -14,14 +14,19 @@
 //! going through its values first cost five times the EDN reader's time on the same
 //! history. This reader takes about the EDN reader's.
 
-use super::{edn, skip_ascii_whitespace, Names, RawOp};
+mod fields;
+
+use super::{column_after, edn, skip_ascii_whitespace, Item, Names, RawOp};
 use crate::error::{Diagnostic, InputError};
+use crate::intern::Shared;
 use crate::value::Value;
 
 /// Deeper nesting is an error (as in EDN): no history needs it, and the reader recurses.
 const MAX_DEPTH: usize = 1000;
 
-pub(super) fn read_ops(src: &[u8], errors: &mut InputError) -> Vec<RawOp> {
+/// Reads the ops of `src`, reporting every error. With `shared`, usual op lines are read
+/// on the fast path ([`fields`]).
+pub(super) fn read_ops(src: &[u8], shared: Option<&Shared>, errors: &mut InputError) -> Vec<Item> {
     let mut reader = JsonReader { src, names: Names::default(), locator: Locator::new(src), ops: Vec::new() };
     let start = skip_ascii_whitespace(src, 0);
     if src.get(start) == Some(&b'[') {
@@ -29,9 +34,17 @@ pub(super) fn read_ops(src: &[u8], errors: &mut InputError) -> Vec<RawOp> {
             errors.push(d);
         }
     } else {
-        reader.read_lines(errors);
+        reader.read_lines(shared, errors);
     }
     reader.ops
+}
+
+/// The one value of `src`, read as an op (see [`read_one`](super::read_one)).
+pub(super) fn read_one(src: &[u8]) -> Option<Value> {
+    let mut names = Names::default();
+    let mut parser = Parser { src, pos: 0, names: &mut names };
+    let value = parser.value(0, true).ok()?;
+    (skip_ascii_whitespace(src, parser.pos) == src.len()).then_some(value)
 }
 
 /// A syntax error: where, and what.
@@ -41,19 +54,30 @@ struct JsonReader<'a> {
     src: &'a [u8],
     names: Names,
     locator: Locator<'a>,
-    ops: Vec<RawOp>,
+    ops: Vec<Item>,
 }
 
 impl JsonReader<'_> {
     /// Reads JSON Lines, reporting every bad line.
-    fn read_lines(&mut self, errors: &mut InputError) {
+    fn read_lines(&mut self, shared: Option<&Shared>, errors: &mut InputError) {
         let src = self.src;
-        let mut line_start = 0;
+        let (mut line_start, mut line) = (0, 0u32);
         while line_start < src.len() {
+            line = line.saturating_add(1);
             let line_end =
                 src[line_start..].iter().position(|&b| b == b'\n').map_or(src.len(), |n| line_start + n);
             let start = skip_ascii_whitespace(&src[..line_end], line_start);
-            if start < line_end {
+            let fast = match (shared, src.get(start)) {
+                (Some(shared), Some(b'{')) if start < line_end => {
+                    let at = (line, column_after(&src[line_start..start]));
+                    self.read_fields(&src[..line_end], start, at, shared)
+                }
+                _ => None,
+            };
+            if let Some(op) = fast {
+                self.ops.push(Item::Fields(op));
+            } else if start < line_end {
+                self.locator.skip_to_line(line_start, line);
                 let mut parser = Parser { src: &src[..line_end], pos: start, names: &mut self.names };
                 let read = parser.value(0, true).and_then(|value| {
                     let end = skip_ascii_whitespace(parser.src, parser.pos);
@@ -135,7 +159,7 @@ impl JsonReader<'_> {
 
     fn push(&mut self, span: std::ops::Range<usize>, value: Value) {
         let (line, column) = self.locator.locate(span.start);
-        self.ops.push(RawOp { value, line, column, span });
+        self.ops.push(Item::Raw(RawOp { value, line, column, span }));
     }
 
     fn at(&mut self, pos: usize, message: String) -> Diagnostic {
@@ -395,6 +419,12 @@ struct Locator<'a> {
 impl<'a> Locator<'a> {
     fn new(src: &'a [u8]) -> Locator<'a> {
         Locator { src, pos: 0, line: 1, column: 1 }
+    }
+
+    /// Moves on to line `line`, which starts at `pos`, without reading the lines
+    /// between: the lines reader knows where each starts.
+    fn skip_to_line(&mut self, pos: usize, line: u32) {
+        (self.pos, self.line, self.column) = (pos, line, 1);
     }
 
     fn locate(&mut self, pos: usize) -> (u32, u32) {

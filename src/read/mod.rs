@@ -10,15 +10,17 @@
 //! a pure syntax layer and all of them report problems the same way.
 //!
 //! One exception, for speed: reading a file for a compact history (`History::read`), the
-//! EDN reader takes a fast path on Jepsen's usual op lines and hands on only the fields a
-//! compact op holds, each distinct text parsed once (`edn::fields`); a line it is not
-//! sure of is read in full, so what is read, and every error, stays the same.
+//! EDN and JSON Lines readers take a fast path on Jepsen's usual op lines and hand on only
+//! the fields a compact op holds, each distinct text parsed once (`edn::fields`,
+//! `json::fields`, sharing `fast`); a line they are not sure of is read in full, so what
+//! is read, and every error, stays the same.
 //!
 //! Readers collect every problem they can find rather than stopping at the first, so one
 //! run shows a user all the bad lines of a file (an [`InputError`] keeps the first
 //! [`MAX_DIAGNOSTICS`](crate::error::MAX_DIAGNOSTICS) and counts the rest).
 
 mod edn;
+mod fast;
 mod json;
 mod text;
 
@@ -85,18 +87,26 @@ impl FromStr for Format {
 /// the analysis is read again from there rather than kept).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawOp {
+    /// What stood where an op should be (an op map, unless the input is wrong).
     pub value: Value,
+    /// Where it starts: the 1-based line.
     pub line: u32,
+    /// Where it starts: the 1-based column, in characters.
     pub column: u32,
+    /// Its bytes in the input, which read back as this op alone.
     pub span: Range<usize>,
 }
 
 /// The type of an op: its `:type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpType {
+    /// The operation begins.
     Invoke,
+    /// It completed and took effect.
     Ok,
+    /// It certainly did not take effect.
     Fail,
+    /// It may or may not have taken effect (a timeout, a crash): pending forever.
     Info,
 }
 
@@ -132,7 +142,7 @@ pub(crate) fn op_body(f: Value, value: Value, rest: impl IntoIterator<Item = (Va
     Value::Map(body)
 }
 
-/// An op read on the EDN reader's fast path (`edn::fields`): only what a compact op
+/// An op read on a fast path (`edn::fields`, `json::fields`): only what a compact op
 /// holds, its process and body shared through [`Shared`].
 #[derive(Clone, Debug)]
 pub(crate) struct OpFields {
@@ -258,31 +268,59 @@ pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<
             return Ok(pieces.concat());
         }
     }
-    read_whole(bytes, file, format, None).map(raw)
+    let (items, errors) = read_whole(bytes, file, format, None);
+    errors.is_empty().then(|| raw(items)).ok_or(errors)
+}
+
+/// The one op in `bytes`, an op's span as a reader gave it, read again as `format` read
+/// it (to print it): no detection, as its file was judged text when it was read, and a
+/// JSON object of an array may take several lines.
+pub(crate) fn read_one(bytes: &[u8], format: Format) -> Option<Value> {
+    let mut ops = match format {
+        Format::Json => return json::read_one(bytes),
+        _ => match read_whole(bytes, "", format, None) {
+            (items, errors) if errors.is_empty() => raw(items),
+            _ => return None,
+        },
+    };
+    (ops.len() == 1).then(|| ops.swap_remove(0).value)
 }
 
 /// Reads the ops of a file, as [`read_ops`] does: a last line cut short is an
 /// error here ([`History::read`](crate::History::read) leaves it out).
 pub fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
-    let (_, ops, warnings) =
-        read_path_with(path, format, None, raw, Vec::new, |all, mut ops| all.append(&mut ops))?;
-    match warnings.is_empty() {
-        true => Ok(ops),
-        false => Err(InputError::new(&path.display().to_string(), warnings)),
+    let read = read_path_with(path, format, None, raw, Vec::new, |all, mut ops| all.append(&mut ops))?;
+    match (read.errors.is_empty(), read.warnings.is_empty()) {
+        (true, true) => Ok(read.ops),
+        (true, false) => Err(InputError::new(&path.display().to_string(), read.warnings)),
+        (false, _) => Err(read.errors),
     }
+}
+
+/// What [`read_path_with`] read of a file.
+pub(crate) struct FileRead<A> {
+    pub format: Format,
+    /// What was made of the ops read.
+    pub ops: A,
+    /// What was left out (a last line cut short: see [`cut_short`]).
+    pub warnings: Vec<Diagnostic>,
+    /// The lines that could not be read (then `ops` are the others, for the history
+    /// to report what else is wrong with them).
+    pub errors: InputError,
 }
 
 /// Reads the ops of a file piece by piece: hands each piece's ops (lines and spans
 /// counted from the start of the file) to `each` on rayon's pool, and folds what it
 /// makes of them into `init()` with `fold`, in file order, so that a caller that keeps
-/// less than the ops (a compact form) never holds all of them. Returns the format, the
-/// fold, and warnings about what was left out (a last line cut short: see
-/// [`cut_short`]). A big file of one op per line is streamed in blocks; any other is read
-/// whole, in one piece. If a block has an error the file is read again whole, folded
-/// into a fresh `init()`. With `shared`, EDN op lines of the usual shape are read on the
-/// fast path, as [`OpFields`].
+/// less than the ops (a compact form) never holds all of them. A big file of one op per
+/// line is streamed in blocks; any other is read whole, in one piece. If a block has an
+/// error the file is read again whole, folded into a fresh `init()`, for every error of
+/// the file. With `shared`, EDN and JSON op lines of the usual shape are read on the fast
+/// path, as [`OpFields`].
 ///
-/// A file that cannot be read is an [`InputError`] at line 0, column 0.
+/// A file that cannot be read (or is binary, or has a line longer than [`MAX_LINE`]) is
+/// an [`InputError`] at line 0, column 0; one with syntax errors is read, and has them in
+/// [`FileRead::errors`].
 pub(crate) fn read_path_with<T: Send, A>(
     path: &Path,
     format: Option<Format>,
@@ -290,7 +328,7 @@ pub(crate) fn read_path_with<T: Send, A>(
     each: impl Fn(Vec<Item>) -> T + Sync,
     init: impl Fn() -> A,
     mut fold: impl FnMut(&mut A, T),
-) -> Result<(Format, A, Vec<Diagnostic>), InputError> {
+) -> Result<FileRead<A>, InputError> {
     let name = path.display().to_string();
     let cannot = |e: std::io::Error| {
         // "No such file or directory (os error 2)": the error number helps nobody.
@@ -324,13 +362,10 @@ pub(crate) fn read_path_with<T: Send, A>(
     }
     let format = format.unwrap_or_else(|| detect(&block));
     let whole = |bytes: &[u8], fold: &mut dyn FnMut(&mut A, T)| {
-        let mut all = init();
-        let (items, warnings) = match read_whole(bytes, &name, format, shared) {
-            Ok(items) => (items, Vec::new()),
-            Err(errors) => cut_short(bytes, &name, format, shared, errors)?,
-        };
-        fold(&mut all, each(items));
-        Ok((format, all, warnings))
+        let mut ops = init();
+        let (items, warnings, errors) = cut_short(bytes, &name, format, shared);
+        fold(&mut ops, each(items));
+        Ok(FileRead { format, ops, warnings, errors })
     };
     if (at_end && block.len() < PIECES_MIN) || !splittable(&block, format) || !regular {
         while !at_end {
@@ -364,7 +399,12 @@ pub(crate) fn read_path_with<T: Send, A>(
         pieces.into_iter().for_each(|piece| fold(&mut all, piece));
         start = Start { offset: start.offset + end - from, line: start.line.saturating_add(lines) };
         if at_end {
-            return Ok((format, all, Vec::new()));
+            return Ok(FileRead {
+                format,
+                ops: all,
+                warnings: Vec::new(),
+                errors: InputError::new(&name, vec![]),
+            });
         }
         block.drain(..end);
         from = 0;
@@ -399,47 +439,49 @@ fn fill(file: &mut std::fs::File, block: &mut Vec<u8>) -> std::io::Result<bool> 
     Ok(read < BLOCK as usize)
 }
 
-/// Reads `bytes` in one piece, reporting every error; spans are offsets in `bytes`.
-fn read_whole(
-    bytes: &[u8],
-    file: &str,
-    format: Format,
-    shared: Option<&Shared>,
-) -> Result<Vec<Item>, InputError> {
+/// Reads `bytes` in one piece: what could be read, and every error; spans are offsets
+/// in `bytes`.
+fn read_whole(bytes: &[u8], file: &str, format: Format, shared: Option<&Shared>) -> (Vec<Item>, InputError) {
     let start = Start { offset: bytes.len() - strip_bom(bytes).len(), line: 0 };
     let mut errors = InputError::new(file, Vec::new());
     let ops = read_piece(&bytes[start.offset..], start, format, shared, &mut errors);
-    if errors.is_empty() {
-        Ok(ops)
-    } else {
-        Err(errors)
-    }
+    (ops, errors)
 }
 
-/// A file whose only problems are on its last line, which has no line break at its
-/// end, was cut short while it was written (a test killed mid-write): its ops
-/// without that line, and a warning naming it. Any other file keeps its `errors`.
+/// Reads `bytes` as [`read_whole`] does, and when the only problems are on the last
+/// line, which has no line break at its end, the file was cut short while it was
+/// written (a test killed mid-write): its ops without that line, and a warning naming
+/// it, instead of the errors.
 fn cut_short(
     bytes: &[u8],
     file: &str,
     format: Format,
     shared: Option<&Shared>,
-    errors: InputError,
-) -> Result<(Vec<Item>, Vec<Diagnostic>), InputError> {
-    let Some(last_start) = bytes.iter().rposition(|&b| b == b'\n').map(|n| n + 1) else { return Err(errors) };
+) -> (Vec<Item>, Vec<Diagnostic>, InputError) {
+    let (items, errors) = read_whole(bytes, file, format, shared);
+    let Some(last_start) = bytes.iter().rposition(|&b| b == b'\n').map(|n| n + 1) else {
+        return (items, Vec::new(), errors);
+    };
     let last_line = lines_in(&bytes[..last_start]) + 1;
     let only_last = errors.diagnostics.iter().all(|d| d.line == last_line) && errors.more == 0;
-    if last_start == bytes.len() || !only_last || bytes[last_start..].iter().all(u8::is_ascii_whitespace) {
-        return Err(errors);
+    if errors.is_empty()
+        || last_start == bytes.len()
+        || !only_last
+        || bytes[last_start..].iter().all(u8::is_ascii_whitespace)
+    {
+        return (items, Vec::new(), errors);
     }
-    let items = read_whole(&bytes[..last_start], file, format, shared).map_err(|_| errors)?;
+    let (before, before_errors) = read_whole(&bytes[..last_start], file, format, shared);
+    if !before_errors.is_empty() {
+        return (items, Vec::new(), errors);
+    }
     let warning = Diagnostic::new(
         last_line,
         1,
         "the last line is cut short (was the test killed while writing it?); left out",
     )
     .with_hint("the verdict holds for the history without it");
-    Ok((items, vec![warning]))
+    (before, vec![warning], before_errors)
 }
 
 /// Where a piece starts in its file: the byte offset, and the lines before it.
@@ -459,7 +501,7 @@ fn read_piece(
 ) -> Vec<Item> {
     let mut ops = match format {
         Format::Edn => edn::read_ops(piece, shared, errors),
-        Format::Json => json::read_ops(piece, errors).into_iter().map(Item::Raw).collect(),
+        Format::Json => json::read_ops(piece, shared, errors),
         Format::HistoryTxt | Format::JepsenLog => {
             text::read_ops(piece, format, errors).into_iter().map(Item::Raw).collect()
         }
@@ -552,9 +594,9 @@ fn read_at_cuts<T: Send>(
 
 /// Parses exactly one EDN value (an `--init` value, say); empty text or anything after
 /// the value is an error.
-pub fn parse_edn(text: &str) -> Result<Value, Diagnostic> {
+pub fn parse_edn(text: &str) -> Result<Value, InputError> {
     let bytes = text.as_bytes();
-    edn::Reader::new(bytes).read_exactly_one(0, bytes.len(), 1, 0)
+    edn::Reader::new(bytes).read_exactly_one(0, bytes.len(), 1, 0).map_err(|d| InputError::new("", vec![d]))
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
@@ -639,7 +681,9 @@ mod tests {
 
     /// Reads `text` in one piece, as small files are.
     fn whole(text: &str, format: Format) -> Vec<RawOp> {
-        raw(read_whole(text.as_bytes(), "h", format, None).unwrap())
+        let (items, errors) = read_whole(text.as_bytes(), "h", format, None);
+        assert!(errors.is_empty(), "{errors}");
+        raw(items)
     }
 
     /// Reads `text` in pieces cut at `cuts`.
@@ -685,13 +729,15 @@ mod tests {
                 Format::JepsenLog,
             ),
             ("\u{feff}{:process 0}\n {:process 1}".to_string(), Format::Edn),
+            // An object over several lines in an array; a NUL, which alone looks binary.
+            ("[{\"process\": 0,\n  \"f\": \"read\"},\n {\"process\": 1}]".to_string(), Format::Json),
+            (format!("{}{{:process 0, :v\0x 1}}\n{{:process 1}}", " ".repeat(5000)), Format::Edn),
         ];
         for (text, format) in texts {
             let ops = read_ops(text.as_bytes(), "h", Some(format)).unwrap();
             assert!(ops.len() >= 2, "{text:?}");
             for op in ops {
-                let alone = read_ops(&text.as_bytes()[op.span.clone()], "h", Some(format)).unwrap();
-                assert_eq!(alone.iter().map(|o| &o.value).collect::<Vec<_>>(), [&op.value], "{text:?}");
+                assert_eq!(read_one(&text.as_bytes()[op.span.clone()], format), Some(op.value), "{text:?}");
             }
         }
     }
@@ -705,10 +751,10 @@ mod tests {
         let path = std::env::temp_dir().join(format!("knossos-rs-blocks-{}.edn", std::process::id()));
         std::fs::write(&path, &text).unwrap();
         let read = read_path(&path, None);
-        let pieces = read_path_with(&path, None, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap().1;
+        let pieces = read_path_with(&path, None, None, |ops| ops.len(), || 0, |n, m| *n += m).unwrap().ops;
         let fast = |items: Vec<Item>| items.iter().filter(|item| matches!(item, Item::Fields(_))).count();
         let on_fast_path =
-            read_path_with(&path, None, Some(&Shared::default()), fast, || 0, |n, m| *n += m).unwrap().1;
+            read_path_with(&path, None, Some(&Shared::default()), fast, || 0, |n, m| *n += m).unwrap().ops;
         // An error in the last block: the file is read again whole, and the error
         // located in the whole file.
         std::fs::write(&path, format!("{text}\n{{:index 1 :type}}\n")).unwrap();
@@ -835,8 +881,8 @@ mod tests {
             parse_edn(" {:x 0 :y 0} "),
             Ok(Value::kw_map([("x", Value::Int(0)), ("y", Value::Int(0))]))
         );
-        assert!(parse_edn("").unwrap_err().message.contains("end of the input"));
-        let d = parse_edn("1 2").unwrap_err();
+        assert!(parse_edn("").unwrap_err().diagnostics[0].message.contains("end of the input"));
+        let d = parse_edn("1 2").unwrap_err().diagnostics.remove(0);
         assert_eq!((d.line, d.column), (1, 3));
     }
 

@@ -552,9 +552,9 @@ impl Canvas<'_, '_, '_> {
         for pos in std::iter::once(bar.invoke).chain(bar.complete.filter(|&c| c != bar.invoke)) {
             if let Some(op) = self.op(pos) {
                 lines.push(format!(
-                    "op {} (line {}): {}",
+                    "op {}{}: {}",
                     op.index,
-                    op.line,
+                    crate::history::line_note(op.line),
                     self.window.timeline.history.op_map(op).to_edn_short(DETAIL)
                 ));
             }

@@ -36,8 +36,16 @@
 //! costs no more than a short one. The HTML page is written to be well-formed XML
 //! as well (every tag closed, attributes quoted, no named entities beyond XML's),
 //! so tests can parse both.
+//!
+//! The diagram and the page need the `report` feature (the `svg` crate); the words
+//! ([`explain`]) do not, and the text summary uses them.
 
+// Without the feature, the layout serves only the words: the rest is left unused.
+#![cfg_attr(not(feature = "report"), allow(dead_code))]
+
+#[cfg(feature = "report")]
 mod diagram;
+#[cfg(feature = "report")]
 mod page;
 mod prose;
 mod window;
@@ -49,15 +57,18 @@ use crate::shrink::CoreReport;
 use crate::value::Value;
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use window::Timeline;
 
 /// One checked history (or one key of a partitioned history) in a report.
+#[cfg(feature = "report")]
 pub struct Entry<'a> {
     /// The file name, or the key's label.
     pub name: String,
+    /// The history checked (for a key, the whole history: the key is in the analysis).
     pub history: &'a History,
+    /// Its analysis.
     pub analysis: &'a Analysis,
     /// How long checking took.
     pub elapsed: Duration,
@@ -65,7 +76,9 @@ pub struct Entry<'a> {
 
 /// A file that could not be checked (unreadable, empty, not a history): named in
 /// the report with its messages, so that its reader knows it was not checked.
+#[cfg(feature = "report")]
 pub struct Rejected {
+    /// The file.
     pub name: String,
     /// What is wrong, as the command line prints it.
     pub message: String,
@@ -73,6 +86,7 @@ pub struct Rejected {
 
 /// The SVG anomaly diagram of an invalid analysis; `None` for valid or unknown ones.
 /// For a history checked key by key, the diagram of its first failing key.
+#[cfg(feature = "report")]
 pub fn svg(history: &History, analysis: &Analysis) -> Option<String> {
     failures(history, analysis, 1).first().map(Failure::diagram)
 }
@@ -80,6 +94,7 @@ pub fn svg(history: &History, analysis: &Analysis) -> Option<String> {
 /// One self-contained HTML page for all entries: a summary table, then a section
 /// per entry, with its explanation, diagram and final paths when invalid (per
 /// failing key, for a history checked key by key), and one per rejected file.
+#[cfg(feature = "report")]
 pub fn html(title: &str, entries: &[Entry], rejected: &[Rejected]) -> String {
     page::render(title, entries, rejected)
 }
@@ -107,12 +122,13 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 /// Writes `DIR/report.html` and one SVG per invalid entry (`DIR/<sanitised name>.svg`;
 /// per failing key, `DIR/<sanitised name>_key_<key>.svg`), creating `DIR`; returns
 /// the paths written, the HTML first.
+#[cfg(feature = "report")]
 pub fn write(
     dir: &Path,
     title: &str,
     entries: &[Entry],
     rejected: &[Rejected],
-) -> std::io::Result<Vec<PathBuf>> {
+) -> std::io::Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let page = dir.join("report.html");
     write_atomically(&page, html(title, entries, rejected).as_bytes())?;
@@ -163,6 +179,7 @@ fn core_history(history: &History, core: &CoreReport) -> History {
 }
 
 /// At most this many failing keys of a history checked key by key are reported.
+#[cfg(feature = "report")]
 const MAX_KEYS: usize = 20;
 
 /// One anomaly to report: an invalid analysis and the history it is about.
@@ -175,6 +192,7 @@ struct Failure<'a> {
 }
 
 impl Failure<'_> {
+    #[cfg(feature = "report")]
     fn diagram(&self) -> String {
         diagram::render(&Timeline::new(&self.history), self.analysis, self.key)
     }

@@ -400,10 +400,11 @@ fn paths(out: &mut String, analysis: &Analysis) {
 
 /// The op maps of the analysis and its configurations, as EDN.
 fn details(out: &mut String, analysis: &Analysis) {
+    use crate::history::line_note;
     out.push_str("<details>\n<summary>The failing op, the previous ok, the last op and the configurations (EDN)</summary>\n<pre>");
     let op = |name: &str, op: Option<&crate::history::OpMap>| {
         let text =
-            op.map_or_else(|| "nil".into(), |o| format!("{} (line {})", o.map.to_edn_short(FULL), o.line));
+            op.map_or_else(|| "nil".into(), |o| format!("{}{}", o.map.to_edn_short(FULL), line_note(o.line)));
         format!("{name} {text}\n")
     };
     out.push_str(&esc(&op(":op", analysis.op.as_ref())));

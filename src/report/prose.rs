@@ -26,11 +26,11 @@ pub(super) fn explain(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
     };
     let mut lines = Vec::new();
     let who = format!(
-        "Process {} {} at index {} (line {})",
+        "Process {} {} at index {}{}",
         op.map.get("process").unwrap_or(&Value::Nil).to_edn_short(VALUE),
         action(&op.map),
         op.index,
-        op.line
+        crate::history::line_note(op.line)
     );
     let states = states_before(analysis);
     let (states, key) = match key_of(&op.map).and_then(|key| Some((key_parts(&states, key)?, key))) {

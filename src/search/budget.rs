@@ -14,8 +14,9 @@ use std::time::Instant;
 /// How many loop iterations pass between budget checks.
 pub const CHECK_EVERY: u32 = 1024;
 
-/// Why a search stopped without a verdict.
+/// Why a search stopped without a verdict (more causes may come).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Cause {
     /// The time limit passed.
     Timeout,

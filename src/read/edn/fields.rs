@@ -18,26 +18,13 @@
 //! error.
 
 use super::{token_end, Reader, CLASS, MAX_DEPTH, WHITESPACE};
-use crate::intern::{Shared, Text};
-use crate::read::{op_body, OpFields, OpType};
-use crate::value::Value;
-use foldhash::fast::FixedState;
-use std::hash::BuildHasher;
+use crate::intern::Shared;
+use crate::read::fast::{string_end, Line};
+use crate::read::OpFields;
 use std::ops::Range;
-use std::sync::Arc;
 
-/// What the scan of an op line found: its index and type, and where the texts of its
-/// process, `:f` and `:value` are.
-#[derive(Default)]
-struct Line {
-    /// Just after the closing `}`.
-    end: usize,
-    index: Option<u64>,
-    kind: Option<OpType>,
-    process: Option<Range<usize>>,
-    f: Option<Range<usize>>,
-    value: Option<Range<usize>>,
-}
+/// The texts of the four op types, in `Line::take`'s order.
+const TYPES: [&[u8]; 4] = [b":invoke", b":ok", b":fail", b":info"];
 
 impl Reader<'_> {
     /// Reads the op map that starts here, at `{`, on the fast path; `None` (the reader
@@ -45,68 +32,16 @@ impl Reader<'_> {
     pub(super) fn read_fields(&mut self, shared: &Shared) -> Option<OpFields> {
         let at = self.mark();
         let line = scan(self.src, at.pos)?;
-        let (Some(kind), Some(process)) = (line.kind, line.process.clone()) else {
-            return None;
-        };
-        let found = self.share(&line, process, shared);
+        let (src, column) = (self.src, self.column(at));
+        let fields = line.fields(src, shared, (at.line, column, at.pos), |_, range| self.parse(range));
         // Parsing a text moved the reader; a line on the fast path has no line break.
-        self.pos = at.pos;
-        let (process, body) = found?;
-        self.pos = line.end;
-        Some(OpFields {
-            line: at.line,
-            column: self.column(at),
-            span: at.pos..line.end,
-            index: line.index,
-            kind,
-            process,
-            body,
-        })
-    }
-
-    /// The line's process and body, found by their texts, or parsed and remembered.
-    fn share(
-        &mut self,
-        line: &Line,
-        process: Range<usize>,
-        shared: &Shared,
-    ) -> Option<(Arc<Value>, Arc<Value>)> {
-        let src = self.src;
-        let text = &src[process.clone()];
-        let process = shared
-            .process_texts
-            .try_get(
-                FixedState::default().hash_one(text),
-                |key, _| **key == *text,
-                || self.parse(process).map(|p| (text.into(), shared.process(&p))),
-            )
-            .ok()?;
-        let text = |range: &Option<Range<usize>>| range.clone().map_or(&[][..], |r| &src[r]);
-        let (f, value) = (text(&line.f), text(&line.value));
-        let body = shared
-            .body_texts
-            .try_get(
-                FixedState::default().hash_one((f, value)),
-                |(key, split), _| *split == f.len() && key[..*split] == *f && key[*split..] == *value,
-                || {
-                    let (f_read, value_read) = (self.parse_or_nil(&line.f)?, self.parse_or_nil(&line.value)?);
-                    let body = Arc::new(op_body(f_read, value_read, []));
-                    let mut key = Text::from_slice(f);
-                    key.extend_from_slice(value);
-                    Ok::<_, ()>(((key, f.len()), body))
-                },
-            )
-            .ok()?;
-        Some((process, body))
+        self.pos = if fields.is_some() { line.end } else { at.pos };
+        fields
     }
 
     /// The one value in `range`, on the current line.
-    fn parse(&mut self, range: Range<usize>) -> Result<Value, ()> {
-        self.read_exactly_one(range.start, range.end, self.line, self.line_start).map_err(drop)
-    }
-
-    fn parse_or_nil(&mut self, range: &Option<Range<usize>>) -> Result<Value, ()> {
-        range.clone().map_or(Ok(Value::Nil), |range| self.parse(range))
+    fn parse(&mut self, range: Range<usize>) -> Option<crate::value::Value> {
+        self.read_exactly_one(range.start, range.end, self.line, self.line_start).ok()
     }
 }
 
@@ -128,44 +63,7 @@ fn scan(src: &[u8], open: usize) -> Option<Line> {
         let key_end = token_end(src, i + 1);
         let from = skip_spaces(src, key_end);
         let to = form_end(src, from)?;
-        let text = &src[from..to];
-        let bit = match &src[i + 1..key_end] {
-            b"index" => {
-                line.index = Some(decimal(text)?);
-                1
-            }
-            b"time" => {
-                decimal(text.strip_prefix(b"-").unwrap_or(text))?;
-                2
-            }
-            b"type" => {
-                line.kind = Some(match text {
-                    b":invoke" => OpType::Invoke,
-                    b":ok" => OpType::Ok,
-                    b":fail" => OpType::Fail,
-                    b":info" => OpType::Info,
-                    _ => return None,
-                });
-                4
-            }
-            b"process" => {
-                line.process = Some(from..to);
-                8
-            }
-            b"f" => {
-                line.f = Some(from..to);
-                16
-            }
-            b"value" => {
-                line.value = Some(from..to);
-                32
-            }
-            _ => return None,
-        };
-        if seen & bit != 0 {
-            return None;
-        }
-        seen |= bit;
+        line.take(&mut seen, &src[i + 1..key_end], &src[from..to], from..to, &TYPES)?;
         i = to;
     }
 }
@@ -222,71 +120,13 @@ fn form_end(src: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
-/// Just after the string whose `"` is at `open`, if it ends on this line.
-fn string_end(src: &[u8], open: usize) -> Option<usize> {
-    let mut i = open + 1;
-    loop {
-        match *src.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\n' => return None,
-            b'\\' if src.get(i + 1) == Some(&b'\n') => return None,
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-}
-
-/// A plain decimal integer of at most 18 digits, as the full reader reads it (a leading
-/// zero, as in `07`, makes an octal number, which the fast path leaves to it).
-fn decimal(text: &[u8]) -> Option<u64> {
-    match text {
-        [b'0'] => Some(0),
-        [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit) => {
-            Some(text.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::read_ops;
-    use super::*;
-    use crate::error::InputError;
-    use crate::read::{Item, RawOp};
+    use crate::read::fast::tests::{both, same_op, Both};
+    use crate::read::{Format, Item, OpFields};
+    use crate::value::Value;
     use rand::{rngs::StdRng, Rng, SeedableRng};
-
-    /// A text read with the fast path, and with the full reader alone.
-    struct Both {
-        fast: Vec<Item>,
-        fast_errors: InputError,
-        full: Vec<RawOp>,
-        full_errors: InputError,
-        shared: Shared,
-    }
-
-    fn both(text: &str) -> Both {
-        let shared = Shared::default();
-        let (mut fast_errors, mut full_errors) = (InputError::new("h", vec![]), InputError::new("h", vec![]));
-        let fast = read_ops(text.as_bytes(), Some(&shared), &mut fast_errors);
-        let full = crate::read::raw(read_ops(text.as_bytes(), None, &mut full_errors));
-        Both { fast, fast_errors, full, full_errors, shared }
-    }
-
-    /// Asserts that an op read on the fast path is what the full reader read there.
-    fn same_op(fast: &OpFields, full: &RawOp, text: &str) {
-        assert_eq!((fast.line, fast.column, &fast.span), (full.line, full.column, &full.span), "{text:?}");
-        let field = |key: &str| full.value.get(key).cloned();
-        let index = field("index").map(|i| i.as_i64().unwrap() as u64);
-        assert_eq!(fast.index, index, "{text:?}");
-        assert_eq!(Some(fast.kind), field("type").as_ref().and_then(OpType::parse), "{text:?}");
-        assert_eq!(Some(&*fast.process), field("process").as_ref(), "{text:?}");
-        let nil_if_missing = |key| field(key).unwrap_or(Value::Nil);
-        assert_eq!(*fast.body, op_body(nil_if_missing("f"), nil_if_missing("value"), []), "{text:?}");
-        let Value::Map(entries) = &full.value else { panic!("{text:?}: not a map") };
-        let keys = ["index", "time", "type", "process", "f", "value"];
-        assert!(entries.iter().all(|(k, _)| keys.contains(&k.as_keyword().unwrap())), "{text:?}");
-    }
+    use std::sync::Arc;
 
     #[test]
     fn usual_lines_take_the_fast_path_and_the_rest_the_full_reader() {
@@ -297,6 +137,7 @@ mod tests {
             "{:process 1, :type :info, :value \"say \\\"hi\\\"\"}",
             "{:process 0N,\t:type :invoke}",
             "{:type :invoke, :process 1, :f :a/b/c}",
+            "{:index 3, :type :ok, :process 2, :f :get, :key \"x\", :value \"abc\"}",
             "{ :process 1 , :type :ok , :f :cas , :value (1 2) }",
             &format!("{{:process 1, :type :ok, :value {}1{}}}", "[".repeat(999), "]".repeat(999)),
         ];
@@ -325,13 +166,13 @@ mod tests {
             &format!("{{:process {}1{}, :type :ok}}", "#{".repeat(1000), "}".repeat(1000)),
         ];
         for text in fast {
-            let Both { fast: ops, fast_errors: errors, full: raw, .. } = both(text);
+            let Both { fast: ops, fast_errors: errors, full: raw, .. } = both(text, Format::Edn);
             assert!(errors.is_empty(), "{text:?}");
             let [Item::Fields(op)] = &ops[..] else { panic!("{text:?}: not on the fast path") };
             same_op(op, &raw[0], text);
         }
         for text in full {
-            let Both { fast: ops, fast_errors, full: raw, full_errors, .. } = both(text);
+            let Both { fast: ops, fast_errors, full: raw, full_errors, .. } = both(text, Format::Edn);
             assert_eq!(fast_errors, full_errors, "{text:?}");
             assert!(ops.iter().all(|op| matches!(op, Item::Raw(_))), "{text:?}: read on the fast path");
             assert_eq!(crate::read::raw(ops), raw, "{text:?}");
@@ -343,7 +184,7 @@ mod tests {
         let text = "{:type :invoke, :process 3, :f :read, :value [1 nil]}\n\
                     {:type :ok, :process 3, :f :read, :value [1 nil]}\n\
                     {:type :ok, :process 3N, :f :read}";
-        let Both { fast: ops, shared, .. } = both(text);
+        let Both { fast: ops, shared, .. } = both(text, Format::Edn);
         let fields: Vec<&OpFields> = ops
             .iter()
             .map(|op| match op {
@@ -408,6 +249,10 @@ mod tests {
         .into_iter()
         .filter(|_| rng.random_bool(0.9))
         .collect();
+        if rng.random_bool(0.5) {
+            let at = rng.random_range(0..=entries.len());
+            entries.insert(at, (":key", pick(rng, &["\"a\"", "1", "nil", "[1 2]", ":k"])));
+        }
         for _ in 0..rng.random_range(0..3) {
             let at = rng.random_range(0..=entries.len());
             match rng.random_range(0..3) {
@@ -433,7 +278,7 @@ mod tests {
         for _ in 0..3000 {
             let text: Vec<String> = (0..rng.random_range(1..4)).map(|_| random_line(&mut rng)).collect();
             let text = text.join("\n");
-            let Both { fast: ops, fast_errors, full: raw, full_errors, .. } = both(&text);
+            let Both { fast: ops, fast_errors, full: raw, full_errors, .. } = both(&text, Format::Edn);
             assert_eq!(fast_errors, full_errors, "{text:?}");
             assert_eq!(ops.len(), raw.len(), "{text:?}");
             for (op, raw) in ops.iter().zip(&raw) {
