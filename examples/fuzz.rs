@@ -9,7 +9,8 @@
 //! 2. `History::complete` with the seed's model;
 //! 3. `check` with WGL, the linear engine and the competition (and the unique-value
 //!    engine wherever `unique_applies` says it applies; a keyed history also whole and
-//!    with `fail_fast`), each under a small time and memory limit;
+//!    with `fail_fast`; an invalid one also shrunk, `Options::shrink`), each under a
+//!    small time and memory limit;
 //! 4. `render` of every analysis as EDN, JSON and text, and one `report::html` page of
 //!    them all (or, for an input that was rejected, a page naming the rejection);
 //! 5. the ops fed one by one to `Online`, whose last verdict, where it took every op,
@@ -1544,6 +1545,10 @@ fn check_all<M: Model>(
             runs.extend(run("whole unique", Options { algorithm: Algorithm::Unique, ..whole }, findings));
         }
         runs.extend(run("fail-fast", Options { fail_fast: true, ..base.clone() }, findings));
+    }
+    // An invalid history shrunk: the core, its words and its part of the page.
+    if runs.iter().any(|r| r.label == "competition" && r.analysis.valid == Validity::Invalid) {
+        runs.extend(run("shrink", Options { shrink: true, ..base.clone() }, findings));
     }
     if let Some(r) = runs.iter().find(|r| r.label == "competition") {
         match r.analysis.valid {

@@ -40,6 +40,72 @@ enum Command {
     /// Write a synthetic Jepsen-like history to stdout, linearizable by construction
     /// unless an anomaly is injected.
     Generate(GenerateArgs),
+    /// Shrink a history that is not linearizable to a core: the few operations that
+    /// are still not linearizable, and become linearizable if any one more is removed.
+    ///
+    /// Writes the core as a history (its ops exactly as read) to stdout or `-o FILE`,
+    /// and on stderr how many operations it kept. Exit status as `check`'s: 1 when the
+    /// history is not linearizable (and the core is written), 0 when it is (nothing
+    /// to shrink, nothing written), 3 when undecided, 2 on an input error.
+    Shrink(ShrinkArgs),
+}
+
+#[derive(clap::Args)]
+struct ShrinkArgs {
+    /// The model the history is checked against (see `knossos-rs models`).
+    #[arg(long, short, value_parser = clap::builder::PossibleValuesParser::new(model::BUILTIN))]
+    model: String,
+    /// The model's initial state, as EDN. Default: nil.
+    #[arg(long, value_name = "EDN")]
+    init: Option<String>,
+    /// What a read that returned nil means: `unknown` or `absent` (see `check`).
+    #[arg(long, value_name = "MEANING", default_value = "unknown")]
+    nil_reads: NilReads,
+    /// The history is jepsen.independent's (see `check`); the failing key is shrunk alone.
+    #[arg(long)]
+    independent: bool,
+    /// Input format; detected from the content when not given.
+    #[arg(long, value_name = "FORMAT", value_parser = ["edn", "json", "history-txt", "jepsen-log"])]
+    format_in: Option<String>,
+    /// Format of the core: `edn` (one op map per line) or `json` (JSON Lines). Default:
+    /// json for a JSON history, edn otherwise.
+    #[arg(long, short, value_enum)]
+    format: Option<CoreFormat>,
+    /// Leave out ops that cannot be paired (see `check`).
+    #[arg(long)]
+    drop_unpaired: bool,
+    /// The engine that checks each candidate (see `check`).
+    #[arg(long, value_name = "ALGORITHM", default_value = "competition",
+          value_parser = ["wgl", "linear", "unique", "competition"])]
+    algorithm: String,
+    /// Stop after this long, checking and shrinking together, and write the smallest
+    /// core found so far (then not proven 1-minimal).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    time_limit: Option<std::time::Duration>,
+    /// The memory each check's search may take (see `check`).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+    /// Write the context instead of the core: the operations the failure the check
+    /// reports needs, for its result or for when it ran (the failure's story: a stale
+    /// read and the writes before it, where the core may be the read alone). It fails
+    /// at the same op as the history.
+    #[arg(long)]
+    context: bool,
+    /// Write the core to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The history file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+/// How `shrink` writes the core.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CoreFormat {
+    /// One EDN op map per line, as Jepsen's history.edn.
+    Edn,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -185,6 +251,18 @@ struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
 
+    /// Shrink each history that is not linearizable to a core: the few operations
+    /// still not linearizable without the others, each of them needed (`:core`, their
+    /// `:index`es, and `:core-minimal?` in the analysis; first in the text summary and
+    /// the report). Within the time limit. On by default with `--format text` and
+    /// `--report`, which people read.
+    #[arg(long, overrides_with = "no_shrink")]
+    shrink: bool,
+
+    /// Do not shrink, not even for `--format text` and `--report`.
+    #[arg(long)]
+    no_shrink: bool,
+
     /// No progress bar and no summary table.
     #[arg(long, short)]
     quiet: bool,
@@ -230,6 +308,7 @@ pub fn run() -> i32 {
             VALID
         }
         Command::Generate(args) => run_generate(args),
+        Command::Shrink(args) => run_shrink(args),
     }
 }
 
@@ -269,6 +348,132 @@ fn run_generate(args: GenerateArgs) -> i32 {
     }
 }
 
+/// The model the options name, or `None` after saying why not.
+fn model_from(name: &str, init: Option<&str>, nil_reads: NilReads, independent: bool) -> Option<CheckedBy> {
+    let init = match init.map(read::parse_edn).transpose() {
+        Ok(init) => init,
+        Err(e) => {
+            eprintln!("knossos-rs: --init: {e}");
+            return None;
+        }
+    };
+    match model::builtin(name, &ModelOptions { init, nil_reads }) {
+        Ok(m) if independent => Some(CheckedBy::Independent(Independent(m))),
+        Ok(m) => Some(CheckedBy::Plain(m)),
+        Err(e) => {
+            eprintln!("knossos-rs: {e}");
+            None
+        }
+    }
+}
+
+fn run_shrink(args: ShrinkArgs) -> i32 {
+    match model_from(&args.model, args.init.as_deref(), args.nil_reads, args.independent) {
+        None => ERROR,
+        Some(CheckedBy::Plain(model)) => shrink_file(&args, &model),
+        Some(CheckedBy::Independent(model)) => shrink_file(&args, &model),
+    }
+}
+
+/// Shrinks the file `shrink` names, with the model it names.
+fn shrink_file<M: Model + ?Sized>(args: &ShrinkArgs, model: &M) -> i32 {
+    let format_in: Option<Format> = args.format_in.as_deref().map(|f| f.parse().expect("clap checked it"));
+    let pairing = if args.drop_unpaired { Pairing::DropUnpaired } else { Pairing::Strict };
+    let name = args.file.display().to_string();
+    let history = match History::read_with(&args.file, format_in, model, pairing) {
+        Ok(history) => history,
+        Err(e) => {
+            eprintln!("{e}");
+            return ERROR;
+        }
+    };
+    for w in &history.warnings {
+        eprintln!("{name}:{}: warning: {}", w.line, w.message);
+    }
+    let options = Options {
+        algorithm: args.algorithm.parse::<Algorithm>().expect("clap checked it"),
+        time_limit: args.time_limit,
+        memory_limit: args.memory_limit,
+        ..Options::default()
+    };
+    if options.algorithm == Algorithm::Unique {
+        if let Err(d) = knossos_rs::unique_applies(model, &history, &options) {
+            eprintln!("{}", InputError::new(&name, vec![d]));
+            return ERROR;
+        }
+    }
+    let start = Instant::now();
+    let shrunk = knossos_rs::shrink::shrink(model, &history, &options);
+    let core = match (shrunk.analysis.valid, shrunk.core) {
+        (Validity::Invalid, Some(core)) => core,
+        (Validity::Unknown, _) => {
+            let cause = shrunk.analysis.cause.map_or("unknown", |c| c.name());
+            eprintln!("{name}: unknown: the check stopped ({cause}) before a verdict; nothing to shrink");
+            return UNKNOWN;
+        }
+        _ => {
+            eprintln!("{name}: linearizable: nothing to shrink");
+            return VALID;
+        }
+    };
+    // The input's format when it is JSON (whose keywords are strings, so that EDN
+    // would not read back the same), else EDN.
+    let json = match args.format {
+        Some(format) => format == CoreFormat::Json,
+        None => format_in.or_else(|| sniff(&args.file)) == Some(Format::Json),
+    };
+    let written = if args.context { &core.context } else { &core.history };
+    let text: String = written
+        .ops
+        .iter()
+        .map(|op| {
+            let map = written.op_map(op);
+            (if json { map.to_json() } else { map.to_edn() }) + "\n"
+        })
+        .collect();
+    let written = match &args.output {
+        Some(path) => report::write_atomically(path, text.as_bytes()),
+        None => std::io::stdout().lock().write_all(text.as_bytes()),
+    };
+    if let Err(e) = written {
+        eprintln!("knossos-rs: cannot write the core: {e}");
+        return ERROR;
+    }
+    let key = core.key.as_ref().map_or_else(String::new, |k| format!(" of key {}", k.to_edn_short(40)));
+    let minimal = if core.minimal {
+        "core is 1-minimal"
+    } else if options.time_limit.is_some_and(|t| start.elapsed() >= t) {
+        "core is NOT proven 1-minimal: the time limit ran out"
+    } else {
+        "core is NOT proven 1-minimal: a check was undecided"
+    };
+    let context = match (core.context.operations.len(), args.context) {
+        (n, true) => format!("; wrote its context: {n} operations"),
+        (n, false) if n > core.history.operations.len() => {
+            format!("; its context (--context): {n} operations")
+        }
+        _ => String::new(),
+    };
+    eprintln!(
+        "{name}: kept {} of {} operations{key} ({} of {} ops); {minimal} ({} checks, {:.2} s){context}",
+        core.history.operations.len(),
+        core.of,
+        core.positions.len(),
+        history.ops.len(),
+        core.checks,
+        start.elapsed().as_secs_f64()
+    );
+    INVALID
+}
+
+/// The format of a file, from its first bytes; `None` if it cannot be read again.
+fn sniff(path: &Path) -> Option<Format> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path).ok()?.take(1 << 16).read_to_end(&mut head).ok()?;
+    Some(read::detect(&head))
+}
+
 /// Exit statuses, and their order from best to worst.
 const VALID: i32 = 0;
 const UNKNOWN: i32 = 3;
@@ -289,20 +494,8 @@ fn run_check(args: CheckArgs) -> i32 {
         // Only fails if a pool was built already, which nothing here does.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.into()).build_global();
     }
-    let init = match args.init.as_deref().map(read::parse_edn).transpose() {
-        Ok(init) => init,
-        Err(e) => {
-            eprintln!("knossos-rs: --init: {e}");
-            return ERROR;
-        }
-    };
-    let model = match model::builtin(&args.model, &ModelOptions { init, nil_reads: args.nil_reads }) {
-        Ok(m) if args.independent => CheckedBy::Independent(Independent(m)),
-        Ok(m) => CheckedBy::Plain(m),
-        Err(e) => {
-            eprintln!("knossos-rs: {e}");
-            return ERROR;
-        }
+    let Some(model) = model_from(&args.model, args.init.as_deref(), args.nil_reads, args.independent) else {
+        return ERROR;
     };
     let format_in: Option<Format> = args.format_in.as_deref().map(|f| f.parse().expect("clap checked it"));
     let format = match args.format {
@@ -320,6 +513,7 @@ fn run_check(args: CheckArgs) -> i32 {
         progress: None,
         fail_fast: args.fail_fast,
         witness: args.witness,
+        shrink: args.shrink || (!args.no_shrink && (format == OutputFormat::Text || args.report.is_some())),
     };
     let files = match expand(&args.files) {
         Ok(files) => files,

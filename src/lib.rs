@@ -151,6 +151,7 @@ pub mod report;
 pub mod search;
 #[cfg(feature = "serde")]
 mod serialize;
+pub mod shrink;
 pub mod value;
 
 pub use analysis::{Analysis, Validity};
@@ -194,6 +195,9 @@ pub struct Options {
     /// operations that explains it (off by default: the linear engine then keeps
     /// the path to every configuration).
     pub witness: bool,
+    /// Shrink an invalid history to a 1-minimal core ([`shrink`]), within what is
+    /// left of the time limit, into [`Analysis::core`].
+    pub shrink: bool,
 }
 
 impl Default for Options {
@@ -208,7 +212,16 @@ impl Default for Options {
             progress: None,
             fail_fast: false,
             witness: false,
+            shrink: false,
         }
+    }
+}
+
+impl Options {
+    /// These options for what follows a step that took `elapsed`: the time limit is
+    /// what is left of it.
+    pub fn after(&self, elapsed: Duration) -> Options {
+        Options { time_limit: self.time_limit.map(|t| t.saturating_sub(elapsed)), ..self.clone() }
     }
 }
 
@@ -224,9 +237,16 @@ impl Default for Options {
 ///
 /// What reading left out of the history ([`History::warnings`]) is listed in the
 /// analysis's `warnings`: the verdict is the rest's.
+///
+/// With [`Options::shrink`], an invalid history's 1-minimal core ([`shrink`]) is in
+/// [`Analysis::core`], found within what is left of the time limit.
 pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
+    let start = Instant::now();
     let mut analysis = check_parts(model, history, options);
     analysis.warnings = history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect();
+    if options.shrink {
+        analysis.core = shrink::report(model, history, &analysis, &options.after(start.elapsed()));
+    }
     analysis
 }
 

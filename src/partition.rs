@@ -190,6 +190,12 @@ impl Part {
         self.operations.len()
     }
 
+    /// Where the key's ops are in the whole history: the `i`th op of
+    /// [`Part::history`] is `positions()[i]` of the whole.
+    pub fn positions(&self) -> &[usize] {
+        &self.positions
+    }
+
     /// The key's history, from the whole history this part was split from.
     pub fn history(&self, whole: &History) -> History {
         whole.part(&self.positions, self.operations.iter().map(|&i| whole.operations[i].clone()))

@@ -7,128 +7,19 @@
 //! and, for invalid histories, on the failing op; for valid ones, each engine's
 //! witness (`:linearization`) is replayed through the model.
 //!
-//! The oracle shares nothing with the search but the model's `init`, `step` and
-//! `argument` (which builds what `step` receives from an op): it works on values,
-//! not interned ids, has no cache, and derives the failing op from the definition
-//! (the first `:ok`, in completion order, at which the history so far cannot be
-//! linearized) instead of from the search's trajectory.
-//!
-//! Histories come from a simulated object: each operation takes effect when it
-//! completes, with a result the model accepts there (so most histories are
-//! linearizable), except that some completions report any result the workload can
-//! produce, legal or not (so many are not).
+//! The generators and the oracle are in `common/oracle.rs` (the shrinker's tests
+//! use them too).
 
-#[path = "common/histories.rs"]
-mod histories;
+#[path = "common/oracle.rs"]
+mod oracle;
 
-use histories::*;
 use knossos_rs::analysis::Analysis;
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::read::{self, RawOp};
 use knossos_rs::{check, Algorithm, History, Model, Options, Validity, Value};
+use oracle::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-/// One operation as the oracle sees it.
-struct Call {
-    invoke: usize,
-    /// Completion position for `:ok` operations.
-    complete: Option<usize>,
-    f: Value,
-    /// What the model's step receives.
-    argument: Value,
-}
-
-/// Pairs invocations with completions, independently of the library.
-fn calls(model: &DynModel, log: &[Value]) -> Vec<Call> {
-    let mut open: std::collections::HashMap<i64, usize> = Default::default();
-    let mut calls = Vec::new();
-    let mut closed = std::collections::HashSet::new();
-    let call = |invoke: usize, complete: Option<usize>, value: &Value| Call {
-        invoke,
-        complete,
-        f: log[invoke].get("f").unwrap().clone(),
-        argument: model.argument(&log[invoke], value).unwrap(),
-    };
-    for (i, o) in log.iter().enumerate() {
-        let p = o.get("process").unwrap().as_i64().unwrap();
-        match o.get("type").unwrap().as_keyword().unwrap() {
-            "invoke" => {
-                open.insert(p, i);
-            }
-            "ok" => {
-                let inv = open.remove(&p).unwrap();
-                closed.insert(inv);
-                calls.push(call(inv, Some(i), o.get("value").unwrap()));
-            }
-            "fail" => {
-                closed.insert(open.remove(&p).unwrap());
-            }
-            _ => {
-                open.remove(&p);
-            }
-        }
-    }
-    for (i, o) in log.iter().enumerate() {
-        if o.get("type").unwrap().as_keyword() == Some("invoke") && !closed.contains(&i) {
-            calls.push(call(i, None, o.get("value").unwrap()));
-        }
-    }
-    calls
-}
-
-/// Can every call in `required` be put in an order, with any of the others
-/// (invoked before `horizon`) mixed in, that respects real time and the model?
-fn linearizable(model: &DynModel, calls: &[Call], required: &[bool], horizon: usize) -> bool {
-    fn go(
-        model: &DynModel,
-        calls: &[Call],
-        required: &[bool],
-        horizon: usize,
-        state: &Value,
-        done: &mut Vec<bool>,
-    ) -> bool {
-        if (0..calls.len()).all(|i| !required[i] || done[i]) {
-            return true;
-        }
-        for i in 0..calls.len() {
-            if done[i] || calls[i].invoke >= horizon {
-                continue;
-            }
-            // Real time: every required call that completed before this one was
-            // invoked must come first.
-            let blocked = (0..calls.len())
-                .any(|j| !done[j] && required[j] && calls[j].complete.is_some_and(|c| c < calls[i].invoke));
-            if blocked {
-                continue;
-            }
-            if let Some(next) = model.step(state, &calls[i].f, &calls[i].argument) {
-                done[i] = true;
-                if go(model, calls, required, horizon, &next, done) {
-                    return true;
-                }
-                done[i] = false;
-            }
-        }
-        false
-    }
-    go(model, calls, required, horizon, &model.init(), &mut vec![false; calls.len()])
-}
-
-/// The oracle's verdict: `None` if linearizable, else the log position of the
-/// first `:ok` at which the history so far cannot be linearized.
-fn oracle(model: &DynModel, log: &[Value]) -> Option<usize> {
-    let calls = calls(model, log);
-    let mut oks: Vec<usize> = calls.iter().filter_map(|c| c.complete).collect();
-    oks.sort();
-    for &r in &oks {
-        let required: Vec<bool> = calls.iter().map(|c| c.complete.is_some_and(|x| x <= r)).collect();
-        if !linearizable(model, &calls, &required, r) {
-            return Some(r);
-        }
-    }
-    None
-}
 
 /// Whether `order` (the invocation positions of `log`'s operations, as
 /// `:linearization` names them) explains `calls`, or what is wrong with it: no

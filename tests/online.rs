@@ -6,14 +6,14 @@
 //! when invalid it must name the batch's failing op; its analysis must be the
 //! batch analysis.
 
-#[path = "common/histories.rs"]
-mod histories;
+#[path = "common/oracle.rs"]
+mod oracle;
 
-use histories::*;
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::online::{Misuse, Online, Verdict};
 use knossos_rs::read::{self, RawOp};
 use knossos_rs::{check, Analysis, Cancel, Cause, History, Options, Validity, Value};
+use oracle::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

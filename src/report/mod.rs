@@ -53,6 +53,7 @@ mod window;
 use crate::analysis::{Analysis, Validity};
 use crate::history::History;
 use crate::model::f_name;
+use crate::shrink::CoreReport;
 use crate::value::Value;
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -155,11 +156,26 @@ pub fn explain(history: &History, analysis: &Analysis) -> Option<String> {
     let failures = failures(history, analysis, 1);
     let failure = failures.first()?;
     let mut lines = Vec::new();
+    if let Some(core) = &analysis.core {
+        lines.extend(prose::core(&Timeline::new(&core_history(history, core)), core));
+        if let Some(context) = &core.context {
+            let failing = failure.analysis.op.as_ref().map(|op| op.index);
+            lines.extend(prose::context(&Timeline::new(&core_history(history, context)), context, failing));
+        }
+    }
     if let Some(key) = failure.key {
         lines.push(prose::keys(analysis, key));
     }
     lines.extend(failure.explain());
     Some(xml_safe(lines.join("\n")))
+}
+
+/// The ops of a history's core ([`Analysis::core`]) alone, by their indices.
+fn core_history(history: &History, core: &CoreReport) -> History {
+    let indices: HashSet<u64> = core.indices.iter().copied().collect();
+    let positions: Vec<usize> =
+        (0..history.ops.len()).filter(|&p| indices.contains(&history.ops[p].index)).collect();
+    history.part(&positions, std::iter::empty())
 }
 
 /// At most this many failing keys of a history checked key by key are reported.

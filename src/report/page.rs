@@ -4,10 +4,11 @@
 
 use super::window::{index_of, Outcome, Timeline};
 use super::{
-    duration_text, failures, is_inconsistency, op_text, plural, state_text, xml_safe, Entry, Failure,
-    Rejected, DETAIL, MAX_KEYS,
+    core_history, diagram, duration_text, failures, is_inconsistency, op_text, plural, prose, state_text,
+    xml_safe, Entry, Failure, Rejected, DETAIL, MAX_KEYS,
 };
 use crate::analysis::{Analysis, Validity};
+use crate::shrink::CoreReport;
 use crate::value::Value;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -228,12 +229,45 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
         }
         Validity::Unknown => unknown(out, analysis),
         Validity::Invalid => {
-            for failure in failures(entry.history, analysis, MAX_KEYS) {
+            let failures = failures(entry.history, analysis, MAX_KEYS);
+            if let Some(core) = &analysis.core {
+                let failing = failures.first().and_then(|f| f.analysis.op.as_ref()).map(|op| op.index);
+                core_section(out, entry.history, core, failing);
+            }
+            for failure in failures {
                 invalid(out, &failure);
             }
         }
     }
     out.push_str("</section>\n");
+}
+
+/// The core, first: its operations in words, and the operations the reported
+/// failure needs when they are more; then the diagram of the latter (the failure's
+/// story) or of the core. The whole history's explanation follows.
+fn core_section(out: &mut String, history: &crate::History, core: &CoreReport, failing: Option<u64>) {
+    let core_history = core_history(history, core);
+    let timeline = Timeline::new(&core_history);
+    let mut lines = prose::core(&timeline, core);
+    let context_history = core.context.as_ref().map(|c| super::core_history(history, c));
+    let context_timeline = context_history.as_ref().map(Timeline::new);
+    let shown = match (&core.context, &context_timeline) {
+        (Some(context), Some(t)) => {
+            lines.extend(prose::context(t, context, failing));
+            (t, &context.analysis)
+        }
+        _ => (&timeline, &core.analysis),
+    };
+    out.push_str("<h3>The core</h3>\n<div class=\"explain core\">\n");
+    for line in lines {
+        let _ = writeln!(out, "<p>{}</p>", esc(line.trim_start()));
+    }
+    out.push_str("</div>\n");
+    if shown.1.valid == Validity::Invalid {
+        let svg = diagram::render(shown.0, shown.1, core.key.as_ref());
+        let _ = writeln!(out, "<div class=\"diagram\">\n{svg}\n</div>");
+    }
+    out.push_str("<h3>The whole history</h3>\n");
 }
 
 fn unknown(out: &mut String, analysis: &Analysis) {

@@ -3,14 +3,18 @@
 //! what came before. The terminal summary prints these lines; the HTML page puts
 //! each in a paragraph.
 
-use super::window::{key_of, Outcome, Timeline};
+use super::window::{key_of, Bar, Outcome, Timeline};
 use super::{op_text, plural, state_text, DETAIL, LABEL};
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Validity};
 use crate::model::f_name;
+use crate::shrink::CoreReport;
 use crate::value::Value;
+use std::fmt::Write as _;
 
 /// At most this many states or messages are listed.
 const LIST: usize = 6;
+/// At most this many operations of a core are described one by one.
+const PARTS: usize = 16;
 /// Values in sentences are cut to about this many characters.
 const VALUE: usize = 40;
 
@@ -96,6 +100,108 @@ pub(super) fn explain(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
         None => format!("{previous}; no linearization got past the initial state."),
     });
     lines
+}
+
+/// The core in words ([`CoreReport`]): what it is, each kept operation's part, and
+/// why the core alone is not linearizable, from its own analysis. `timeline` holds
+/// the core's ops alone.
+pub(super) fn core(timeline: &Timeline, core: &CoreReport) -> Vec<String> {
+    let n = core.operations;
+    let key = core.key.as_ref().map_or_else(String::new, |k| format!(" of key {}", k.to_edn_short(VALUE)));
+    let needed = match (core.minimal, n) {
+        (false, _) => {
+            "; not proven minimal (shrinking ran out of time, or could not decide a smaller history)"
+        }
+        (true, 1) => ", and removing it leaves nothing to explain",
+        (true, 2) => ", and removing either leaves a linearizable history",
+        (true, _) => ", and removing any one of them leaves a linearizable history",
+    };
+    let (verb, own) = if n == 1 { ("is", "its") } else { ("are", "their") };
+    let of = plural(core.of, "operation", "operations");
+    let mut lines =
+        vec![format!("The core: {n} of the {of}{key} {verb} not linearizable on {own} own{needed}:")];
+    lines.extend(parts(timeline, &core.analysis));
+    lines.extend(alone(timeline, &core.analysis, "In the core, "));
+    lines
+}
+
+/// The operations the reported failure needs, when they are more than the core
+/// ([`CoreReport::context`]): that failure's story, in the same words as the core.
+pub(super) fn context(timeline: &Timeline, context: &CoreReport, failing: Option<u64>) -> Vec<String> {
+    let at = failing.map_or_else(String::new, |i| format!(" at op {i}"));
+    let mut lines = vec![format!(
+        "The failure{at} itself needs {}, each for its result or for when it ran:",
+        plural(context.operations, "operation", "operations")
+    )];
+    lines.extend(parts(timeline, &context.analysis));
+    lines.extend(alone(timeline, &context.analysis, "With these alone, "));
+    lines
+}
+
+/// Each operation's part, a numbered line each: what it did, which of the others
+/// it completed before and which it overlapped (the real-time order that leaves no
+/// legal order), and which one no order explains.
+fn parts(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
+    let history = timeline.history;
+    let failing = analysis.op.as_ref().map(|op| op.index);
+    let bars: Vec<&Bar> = timeline.bars.iter().filter(|b| b.outcome != Outcome::Aside).collect();
+    if bars.len() > PARTS {
+        return vec![format!("  (too many to list one by one: {} operations)", bars.len())];
+    }
+    let mut lines = Vec::new();
+    for (i, bar) in bars.iter().enumerate() {
+        let map = history.op_map(&history.ops[bar.result()]);
+        let span = match bar.complete.map(|c| history.ops[c].index) {
+            Some(c) => format!("ops {}–{c}", history.ops[bar.invoke].index),
+            None => format!("op {}, crashed", history.ops[bar.invoke].index),
+        };
+        let mut part = format!("{}. {} ({span})", i + 1, capitalized(&deed(&map)));
+        let numbers = |keep: &dyn Fn(&Bar) -> bool| -> Vec<String> {
+            (0..bars.len()).filter(|&j| j != i && keep(bars[j])).map(|j| (j + 1).to_string()).collect()
+        };
+        // Only those right after it: it completed before the later ones through them.
+        let after = |a: &Bar, b: &Bar| a.end() < b.invoke;
+        let before = numbers(&|b: &Bar| after(bar, b) && !bars.iter().any(|c| after(bar, c) && after(c, b)));
+        let overlapping = numbers(&|b: &Bar| bar.overlaps(b));
+        if !before.is_empty() {
+            let _ = write!(part, ", completed before {} began", list(&before, "and"));
+        }
+        if !overlapping.is_empty() {
+            let _ = write!(part, ", concurrent with {}", list(&overlapping, "and"));
+        }
+        if bar.complete.is_some_and(|c| Some(history.ops[c].index) == failing) {
+            part.push_str(if bars.len() == 1 {
+                ": it cannot happen at all"
+            } else {
+                ": no order of the others explains it"
+            });
+        }
+        lines.push(format!("  {part}."));
+    }
+    lines
+}
+
+/// Why these operations alone are not linearizable: the first two sentences of
+/// their own analysis's explanation, the first after `lead`.
+fn alone(timeline: &Timeline, analysis: &Analysis, lead: &str) -> Vec<String> {
+    if analysis.valid != Validity::Invalid {
+        return Vec::new();
+    }
+    let mut why = explain(timeline, analysis).into_iter().take(2);
+    let mut lines = Vec::new();
+    if let Some(first) = why.next() {
+        let mut chars = first.chars();
+        let first: String = chars.next().into_iter().flat_map(char::to_lowercase).chain(chars).collect();
+        lines.push(format!("{lead}{first}"));
+    }
+    lines.extend(why);
+    lines
+}
+
+/// A sentence's start: its first letter upper case.
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// Which keys of a history checked key by key are not linearizable, introducing

@@ -118,6 +118,26 @@ pub fn run<'m, M: Model + ?Sized>(
     decision
 }
 
+/// The verdict alone, as [`run`] decides it but without explaining a failure the
+/// linear engine's way: for callers that check many histories and only need to
+/// know which are invalid (the shrinker), where the explanation would cost more
+/// than the verdict.
+pub fn verdict<M: Model + ?Sized>(
+    history: &History,
+    model: &M,
+    algorithm: Algorithm,
+    by_key: bool,
+    budget: &Budget,
+) -> Outcome {
+    match algorithm {
+        Algorithm::Competition => match unique(history, model, by_key, budget, false) {
+            Ok(decision) => decision.outcome,
+            Err(_) => race(history, model, by_key, budget, false).outcome,
+        },
+        _ => run(history, model, algorithm, by_key, budget, false).outcome,
+    }
+}
+
 /// WGL's sprint, then both searches racing: the first decision.
 fn race<'m, M: Model + ?Sized>(
     history: &History,
