@@ -48,8 +48,11 @@ impl Validity {
 /// linearized last, and the operations still pending.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigReport {
+    /// The model's state, as the model prints it.
     pub model: Value,
+    /// The op linearized last, if any.
     pub last_op: Option<Value>,
+    /// The ops invoked and not yet linearized.
     pub pending: Vec<Value>,
 }
 
@@ -67,13 +70,17 @@ pub struct Prefix {
 /// inconsistency, as `{:msg "…"}`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PathStep {
+    /// The op.
     pub op: Value,
+    /// The state after it, or `{:msg "…"}` where it is impossible.
     pub model: Value,
 }
 
-/// The result of checking one history.
+/// The result of checking one history (fields may be added).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Analysis {
+    /// The verdict.
     pub valid: Validity,
     /// The engine that decided: `unique`, `competition` (the race), `wgl` or `linear`.
     pub analyzer: &'static str,

@@ -1,6 +1,6 @@
 //! Command-line parsing, and mapping outcomes to exit codes.
 //!
-//! Exit status (SPEC §9): 0 linearizable, 1 not linearizable, 2 usage or input
+//! Exit status (the README's table): 0 linearizable, 1 not linearizable, 2 usage or input
 //! error, 3 unknown. With several files the status is the worst of them, in the
 //! order input error, not linearizable, unknown, linearizable.
 

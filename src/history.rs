@@ -1,4 +1,4 @@
-//! From a log of ops to a history of operations (completion, SPEC §2).
+//! From a log of ops to a history of operations: completion, as Knossos does it.
 //!
 //! A Jepsen history is a log: each client operation appears as an `:invoke` and
 //! later, maybe, a completion. Completion pairs them up, process by process:

@@ -135,6 +135,24 @@
 //! [`Analysis::linearization`]: an order of its operations that explains it. And
 //! [`Online`] checks a history as it happens, op by op, answering after each
 //! completion as a batch check of the history so far would.
+//!
+//! # What is where
+//!
+//! At the top, what most users need: [`check`] with its [`Options`]; a [`History`],
+//! read from a file ([`History::read`]), completed from ops in memory
+//! ([`History::complete`]) or built in code ([`HistoryBuilder`]); the [`Model`] trait
+//! and the built-in models ([`model::builtin`]); the [`Online`] checker; the
+//! [`Analysis`] and its [`Validity`]; [`Value`]; and the one error type,
+//! [`InputError`]. Then a module per stage, for what goes beyond: [`read`] (formats),
+//! [`partition`] ([`partition::Independent`] for Jepsen's `[key value]` tuples),
+//! [`shrink`] (minimal failing cores), [`render`] and [`report`] (output for people),
+//! [`generate`] (synthetic histories). [`search`] is for experts: the engines one by
+//! one, their budgets, and the memo of states their outcomes refer to.
+//!
+//! Features: `cli` (default) builds the command; `report` the SVG and HTML reports;
+//! `serde` a `serde::Serialize` for [`Value`] and [`Analysis`].
+
+#![warn(missing_docs)]
 
 pub mod analysis;
 mod builder;

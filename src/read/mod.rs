@@ -1,6 +1,6 @@
 //! Reading histories: format detection and the readers.
 //!
-//! A history arrives as bytes in one of four formats (SPEC §10): EDN (`edn`, Jepsen's
+//! A history arrives as bytes in one of four formats: EDN (`edn`, Jepsen's
 //! `history.edn` with one op per line, or Knossos's one vector of ops), JSON (`json`,
 //! JSON Lines or one array), Jepsen's tab-separated `history.txt` and old Jepsen console
 //! logs (`text`). Each reader turns the bytes into [`RawOp`]s: the value that stood where

@@ -1,7 +1,7 @@
 //! The history as bars over logical time, and the window of it a report shows.
 //!
 //! [`Timeline`] pairs every op of the log with its completion, process by process,
-//! the way completion does (SPEC §2), but keeps everything a reader wants to see:
+//! the way completion does, but keeps everything a reader wants to see:
 //! failed operations (which the search drops) and the nemesis's ops. Logical time
 //! is an op's position in [`History::ops`].
 //!
