@@ -157,7 +157,7 @@ struct GenerateArgs {
 
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// The model the history is checked against: register or cas-register.
+    /// The model the history is checked against (see `knossos-rs models`).
     #[arg(long, short, value_parser = clap::builder::PossibleValuesParser::new(model::BUILTIN))]
     model: String,
 
