@@ -504,3 +504,113 @@ fn the_html_check_sees_what_a_browser_would_repair() {
     .errors
     .is_empty());
 }
+
+/// The estimated extent of every text of a diagram outside its legend (which wraps
+/// by itself): (left, right, text), from its position, anchor and font.
+fn text_extents(svg: &str) -> (f64, Vec<(f64, f64, String)>) {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    let root = doc.root_element();
+    let view: Vec<f64> =
+        root.attribute("viewBox").unwrap().split_whitespace().map(|v| v.parse().unwrap()).collect();
+    let mut extents = Vec::new();
+    for t in doc.descendants().filter(|n| n.has_tag_name("text")) {
+        if t.ancestors().any(|a| a.attribute("class") == Some("legend")) {
+            continue;
+        }
+        let class = t.attribute("class").unwrap_or("");
+        // Upper bounds of the character widths of each font the CSS gives.
+        let char_width = match class {
+            "heading" => 8.5,
+            "sub" | "note" => 6.0,
+            c if c.contains("state") || c.contains("tick") => 6.1,
+            _ => 6.7,
+        };
+        let content = t.text().unwrap_or("");
+        let x: f64 = t.attribute("x").unwrap().parse().unwrap();
+        let width = content.chars().count() as f64 * char_width;
+        let (left, right) = if class.contains("proc") { (x - width, x) } else { (x, x + width) };
+        extents.push((left, right, content.to_string()));
+    }
+    (view[2], extents)
+}
+
+/// Every text of a diagram lies inside it, however long the states and processes:
+/// here a kv store whose states hold long keys.
+#[test]
+fn no_text_is_clipped() {
+    let put = |kind: &str, key: &str| {
+        let process = "\"a-very-long-process-name\"";
+        format!("{{:process {process}, :type :{kind}, :f :put, :key \"{key}\", :value \"v\"}}\n")
+    };
+    let mut edn = String::new();
+    for n in 0..6 {
+        let key = format!("a-long-key-{n}");
+        edn += &(put("invoke", &key) + &put("ok", &key));
+    }
+    // The last put completes just before the get does: its state is drawn at the right end.
+    edn += "{:process 1, :type :invoke, :f :get, :key \"k\"}\n";
+    edn += &(put("invoke", "k") + &put("ok", "k"));
+    edn += "{:process 1, :type :ok, :f :get, :key \"k\", :value \"w\"}";
+    let kv = model::builtin("kv", &ModelOptions::default()).unwrap();
+    let h = History::complete(read::read_ops(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
+    let a = check(&kv, &h, &Options { partition: false, ..Default::default() });
+    let (svg, _, _) = reports("long states", &h, &a);
+    let (width, extents) = text_extents(&svg);
+    assert!(extents.iter().any(|(_, _, t)| t.starts_with("{\"a-long-key")), "a state label is drawn: {svg}");
+    for (left, right, content) in extents {
+        assert!(left >= 0.0 && right <= width, "{content:?} spans {left}..{right}, outside 0..{width}");
+    }
+}
+
+/// The points of each final path's polyline, in order.
+fn polylines(svg: &str) -> Vec<Vec<(f64, f64)>> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .map(|n| {
+            let points = n.attribute("points").unwrap_or("").split_whitespace();
+            points
+                .map(|p| {
+                    let (x, y) = p.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Final paths through the same bars stay apart: each ends at the failing op at a
+/// height of its own. Bar labels are drawn after (over) the paths' lines.
+#[test]
+fn final_paths_are_apart_and_under_the_labels() {
+    let mut edn = String::new();
+    for p in 0..3 {
+        edn += &format!("{{:process {p}, :type :invoke, :f :write, :value {p}}}\n");
+    }
+    edn += "{:process 20, :type :invoke, :f :read}\n{:process 20, :type :ok, :f :read, :value 42}\n";
+    let h = history(&edn);
+    let a = check(&model(Some(Value::Int(0))), &h, &Options { max_paths: 5, ..Default::default() });
+    assert!(a.final_paths.len() >= 3, "{}", a.to_value());
+    let (svg, _, _) = reports("apart", &h, &a);
+    let lines = polylines(&svg);
+    assert_eq!(lines.len(), a.final_paths.len().min(10));
+    let mut ends: Vec<f64> = lines.iter().map(|l| l.last().unwrap().1).collect();
+    ends.sort_by(f64::total_cmp);
+    ends.dedup();
+    assert_eq!(ends.len(), lines.len(), "each path ends at its own height: {ends:?}");
+
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let order: Vec<&str> = doc
+        .descendants()
+        .filter_map(|n| match n.tag_name().name() {
+            "polyline" => Some("path"),
+            "text" if n.attribute("class").is_some_and(|c| c.split(' ').any(|c| c == "label")) => {
+                Some("label")
+            }
+            _ => None,
+        })
+        .collect();
+    let last_path = order.iter().rposition(|&k| k == "path").unwrap();
+    let first_label = order.iter().position(|&k| k == "label").expect("bars have labels");
+    assert!(last_path < first_label, "labels are drawn over the paths: {order:?}");
+}

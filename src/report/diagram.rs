@@ -14,12 +14,17 @@ use svg::{Document, Node};
 /// Height of a lane, and of a bar in it.
 const ROW: f64 = 22.0;
 const BAR: f64 = 14.0;
-/// Width of the process labels on the left.
-const LEFT: f64 = 96.0;
+/// Width of the process labels on the left: room for a cut label and `↻`.
+const LEFT: f64 = 112.0;
 /// Process labels are cut to this many characters.
 const PROCESS: usize = 12;
-/// Estimated width of a character of 11px text (the labels are monospace).
+/// Estimated width of a character of 11px text (the labels are monospace), of
+/// the 10px state labels, and of the 14px heading.
 const CHAR: f64 = 6.7;
+const STATE_CHAR: f64 = 6.1;
+const HEADING_CHAR: f64 = 8.5;
+/// Estimated width of a character of the 11px sans-serif subheading.
+const SUB_CHAR: f64 = 6.0;
 /// Space between adjacent columns; extra space where ops were left out.
 const GAP: f64 = 8.0;
 const BREAK: f64 = 14.0;
@@ -68,6 +73,7 @@ svg.knossos { background: #fff; }
 .knossos .path { fill: none; stroke-width: 1.2; stroke-opacity: 0.45; }
 .knossos .dot { fill-opacity: 0.6; }
 .knossos .first { stroke-width: 2.2; stroke-opacity: 0.9; fill-opacity: 1; }
+.knossos .label { pointer-events: none; }
 .knossos .state { font-size: 10px; font-weight: bold; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 .knossos .illegal { stroke: #c62828; stroke-width: 2.6; }
 .knossos .note { fill: #555; font-style: italic; }
@@ -81,7 +87,8 @@ pub(super) fn render(timeline: &Timeline, analysis: &Analysis, key: Option<&Valu
     let mut doc = Document::new().set("class", "knossos");
     doc.append(title(&heading));
     doc.append(Style::new(CSS));
-    let mut canvas = Canvas { doc, window: &window, layout: &layout, heading };
+    let placed = place_paths(&window, &layout);
+    let mut canvas = Canvas { doc, window: &window, layout: &layout, heading, placed };
     let height = canvas.draw();
     xml_safe(canvas.finish(height).to_string())
 }
@@ -312,12 +319,46 @@ fn lanes<'h>(window: &Window<'_, 'h>) -> Vec<Lane<'h>> {
     lanes
 }
 
+/// A step of a drawn final path: where its mark goes.
+type Placed<'a, 't> = (f64, f64, &'a Point<'t>);
+
+/// The drawn final paths' marks. Each path has its own vertical offset in a lane,
+/// so that paths through the same bars stay apart. Points are placed from the last
+/// step backwards, each as late as its bar and the next step allow: clear of the
+/// labels at the bars' left ends, and for a crashed operation just before the step
+/// that follows it.
+fn place_paths<'a, 't>(window: &'a Window<'t, '_>, layout: &Layout) -> Vec<Vec<Placed<'a, 't>>> {
+    let drawn = window.paths.len().min(MAX_PATHS);
+    // Spread over the bar's height, at most 4px apart.
+    let step = if drawn > 1 { (4.0f64).min((BAR - 2.0) / (drawn - 1) as f64) } else { 0.0 };
+    let mut all = Vec::new();
+    for (n, path) in window.paths.iter().take(MAX_PATHS).enumerate() {
+        let offset = (n as f64 - (drawn - 1) as f64 / 2.0) * step;
+        let mut placed: Vec<Placed> = Vec::new();
+        let mut next = f64::INFINITY;
+        for point in path.iter().rev() {
+            let Some(id) = point.bar else { continue };
+            let Some(lane) = layout.lane_of(id) else { continue };
+            let (x0, x1) = layout.span(&window.timeline.bars[id]);
+            let (lo, hi) = (LEFT + x0 + 3.0, LEFT + x1 - 3.0);
+            let x = (next - 12.0).min(hi).max(lo);
+            next = x;
+            placed.push((x, TOP + lane as f64 * ROW + ROW / 2.0 + offset, point));
+        }
+        placed.reverse();
+        all.push(placed);
+    }
+    all
+}
+
 /// The document being drawn.
 struct Canvas<'a, 't, 'h> {
     doc: Document,
     window: &'a Window<'t, 'h>,
     layout: &'a Layout<'h>,
     heading: String,
+    /// The final paths' marks.
+    placed: Vec<Vec<Placed<'a, 't>>>,
 }
 
 impl Canvas<'_, '_, '_> {
@@ -326,21 +367,20 @@ impl Canvas<'_, '_, '_> {
         let width = self.width();
         let failing = self.window.failing.map(|f| &self.window.timeline.bars[f]);
         self.add(text(8.0, 20.0, "heading", &self.heading));
-        let total = self.window.timeline.history.ops.len();
-        let sub = format!(
-            "The {} operations around the failure (of {total} ops), a row per process. Time runs left to right; \
-             grey bands squeeze ops not shown. Hover for details.",
-            self.window.shown.len()
-        );
-        self.add(text(8.0, 38.0, "sub", &sub));
+        self.add(text(8.0, 38.0, "sub", &self.sub()));
         self.stripes(width);
         self.gaps();
         self.band(failing);
         self.axis(width, failing);
+        let mut labels = Vec::new();
         for lane in 0..self.layout.lanes.len() {
-            self.lane(lane);
+            labels.extend(self.lane(lane));
         }
         self.paths();
+        // Labels over the paths' lines, so that they stay readable.
+        for label in labels {
+            self.add(label);
+        }
         self.legend(width)
     }
 
@@ -358,8 +398,24 @@ impl Canvas<'_, '_, '_> {
         self.window.timeline.history.ops.get(pos)
     }
 
+    /// The line under the heading.
+    fn sub(&self) -> String {
+        let total = self.window.timeline.history.ops.len();
+        format!(
+            "The {} operations around the failure (of {total} ops), a row per process. Time runs left to right; \
+             grey bands squeeze ops not shown. Hover for details.",
+            self.window.shown.len()
+        )
+    }
+
+    /// Wide enough for the plot, the heading, and the first path's state labels.
     fn width(&self) -> f64 {
-        (LEFT + self.layout.plot_width()).max(MIN_WIDTH)
+        let states = self.placed.first().into_iter().flatten().map(|&(x, _, point)| {
+            x + 4.0 + short_state(&point.step.model).chars().count() as f64 * STATE_CHAR + 8.0
+        });
+        let heading = 8.0 + self.heading.chars().count() as f64 * HEADING_CHAR + 8.0;
+        let heading = heading.max(8.0 + self.sub().chars().count() as f64 * SUB_CHAR + 8.0);
+        states.fold((LEFT + self.layout.plot_width()).max(MIN_WIDTH).max(heading), f64::max)
     }
 
     fn lanes_bottom(&self) -> f64 {
@@ -486,17 +542,21 @@ impl Canvas<'_, '_, '_> {
         }
     }
 
-    /// A lane's bars.
-    fn lane(&mut self, lane: usize) {
+    /// A lane's bars; returns their labels, to be drawn last.
+    fn lane(&mut self, lane: usize) -> Vec<Element> {
         let top = TOP + lane as f64 * ROW + (ROW - BAR) / 2.0;
         let ids = self.layout.lanes[lane].bars.clone();
+        let mut labels = Vec::new();
         for id in ids {
-            let g = self.bar(id, top);
+            let (g, label) = self.bar(id, top);
             self.add(g);
+            labels.push(label);
         }
+        labels
     }
 
-    fn bar(&self, id: usize, top: f64) -> Group {
+    /// A bar, and its label (which hovering sees through, to the bar).
+    fn bar(&self, id: usize, top: f64) -> (Group, Element) {
         let bar = &self.window.timeline.bars[id];
         let (x0, x1) = self.layout.span(bar);
         let (x0, x1) = (LEFT + x0, LEFT + x1);
@@ -521,9 +581,8 @@ impl Canvas<'_, '_, '_> {
             _ => g.append(rect(x0, top, x1 - x0, BAR, class)),
         }
         let label = self.layout.labels.get(&id).map_or("", String::as_str);
-        let label_class = if bar.outcome == Outcome::Failed { "failed-label" } else { "" };
-        g.append(text(label_start(x0, x1, label, bar.open_ended()), top + BAR - 3.5, label_class, label));
-        g
+        let label_class = if bar.outcome == Outcome::Failed { "label failed-label" } else { "label" };
+        (g, text(label_start(x0, x1, label, bar.open_ended()), top + BAR - 3.5, label_class, label))
     }
 
     /// A bar's hover text: what, who, when, the op maps, and the model states the
@@ -569,27 +628,13 @@ impl Canvas<'_, '_, '_> {
     }
 
     /// The final paths: a polyline per path through a point per step, each on its
-    /// operation's bar. Points are placed from the last step backwards, each as late
-    /// as its bar and the next step allow: clear of the labels at the bars' left
-    /// ends, and for a crashed operation just before the step that follows it.
+    /// operation's bar (placed by [`place_paths`]).
     fn paths(&mut self) {
-        let drawn = self.window.paths.len().min(MAX_PATHS);
+        let drawn = self.placed.len();
         let mut groups = Vec::new();
-        for (n, path) in self.window.paths.iter().take(MAX_PATHS).enumerate() {
+        for (n, placed) in self.placed.iter().enumerate() {
             let colour = PALETTE[n % PALETTE.len()];
             let (class, dot) = if n == 0 { ("path first", "dot first") } else { ("path", "dot") };
-            let mut placed: Vec<(f64, f64, &Point)> = Vec::new();
-            let mut next = f64::INFINITY;
-            for point in path.iter().rev() {
-                let Some(id) = point.bar else { continue };
-                let Some(lane) = self.layout.lane_of(id) else { continue };
-                let (x0, x1) = self.layout.span(&self.window.timeline.bars[id]);
-                let (lo, hi) = (LEFT + x0 + 3.0, LEFT + x1 - 3.0);
-                let x = (next - 12.0).min(hi).max(lo);
-                next = x;
-                placed.push((x, TOP + lane as f64 * ROW + ROW / 2.0, point));
-            }
-            placed.reverse();
             let mut g = Group::new();
             g.append(title(&format!("final path {} of {}", n + 1, self.window.paths.len())));
             let points: Vec<String> =
