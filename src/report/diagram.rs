@@ -93,6 +93,21 @@ pub(super) fn render(timeline: &Timeline, analysis: &Analysis, key: Option<&Valu
     xml_safe(canvas.finish(height).to_string())
 }
 
+/// Draws a valid history's witness order (of one key's sub-history, with `key`):
+/// its first operations' bars, with a mark where each takes effect, joined in order.
+pub(super) fn render_witness(timeline: &Timeline, order: &[u64], key: Option<&Value>) -> String {
+    let window = Window::witness(timeline, order);
+    let layout = Layout::new(&window);
+    let key = key.map_or_else(String::new, |k| format!("key {}: ", k.to_edn_short(LABEL)));
+    let heading = format!("{key}linearizable: a witness order of {} operations", order.len());
+    let mut doc = Document::new().set("class", "knossos");
+    doc.append(title(&heading));
+    doc.append(Style::new(CSS));
+    let mut canvas = Canvas { doc, window: &window, layout: &layout, heading, placed: Vec::new() };
+    let height = canvas.draw();
+    xml_safe(canvas.finish(height).to_string())
+}
+
 /// The diagram's heading, which names the failing op (and the key).
 fn heading(history: &History, analysis: &Analysis, key: Option<&Value>) -> String {
     let key = key.map_or_else(String::new, |k| format!("key {}: ", k.to_edn_short(LABEL)));
@@ -377,6 +392,7 @@ impl Canvas<'_, '_, '_> {
             labels.extend(self.lane(lane));
         }
         self.paths();
+        self.witness();
         // Labels over the paths' lines, so that they stay readable.
         for label in labels {
             self.add(label);
@@ -401,6 +417,13 @@ impl Canvas<'_, '_, '_> {
     /// The line under the heading.
     fn sub(&self) -> String {
         let total = self.window.timeline.history.ops.len();
+        if !self.window.witness.is_empty() {
+            return format!(
+                "The first {} operations of the order (of {total} ops), a row per process; a mark where each \
+                 takes effect, joined in order. Hover for details.",
+                self.window.witness.len()
+            );
+        }
         format!(
             "The {} operations around the failure (of {total} ops), a row per process. Time runs left to right; \
              grey bands squeeze ops not shown. Hover for details.",
@@ -689,8 +712,63 @@ impl Canvas<'_, '_, '_> {
         }
     }
 
+    /// The witness order: a mark per operation where it takes effect, each as early
+    /// as its bar and the previous mark allow (never past its completion: an order
+    /// consistent with real time puts an operation after every invocation before it
+    /// only if they were open together), joined by a line.
+    fn witness(&mut self) {
+        let mut marks = Vec::new();
+        let mut previous = f64::NEG_INFINITY;
+        for (step, &id) in self.window.witness.iter().enumerate() {
+            let Some(lane) = self.layout.lane_of(id) else { continue };
+            let bar = &self.window.timeline.bars[id];
+            let (x0, x1) = self.layout.span(bar);
+            let x = (previous + 6.0).max(LEFT + x0 + 3.0).min(LEFT + x1 - 3.0);
+            previous = x;
+            // Named by its invocation's index, as the order names it; told by its result.
+            let index = self.op(bar.invoke).map(|op| op.index);
+            let op = index.zip(self.op(bar.result()).map(|op| self.window.timeline.history.op_map(op)));
+            let what = op.map_or_else(String::new, |(index, map)| {
+                format!(
+                    "op {index}, process {}: {}",
+                    map.get("process").unwrap_or(&Value::Nil).to_edn_short(DETAIL),
+                    op_text(&map, DETAIL)
+                )
+            });
+            marks.push((x, TOP + lane as f64 * ROW + ROW / 2.0, format!("step {}: {what}", step + 1)));
+        }
+        let mut g = Group::new();
+        g.append(title("the witness order"));
+        let points: Vec<String> = marks.iter().map(|(x, y, _)| format!("{},{}", px(*x), px(*y))).collect();
+        g.append(
+            Polyline::new()
+                .set("points", points.join(" "))
+                .set("stroke", PALETTE[0])
+                .set("class", "path first"),
+        );
+        for (x, y, hover) in marks {
+            let mut mark = Group::new();
+            mark.append(title(&hover));
+            mark.append(
+                Circle::new()
+                    .set("cx", px(x))
+                    .set("cy", px(y))
+                    .set("r", 3.5)
+                    .set("fill", PALETTE[0])
+                    .set("class", "dot first mark"),
+            );
+            g.append(mark);
+        }
+        if !self.window.witness.is_empty() {
+            self.add(g);
+        }
+    }
+
     /// A note on what was left out, and the legend; returns where they end.
     fn legend(&mut self, width: f64) -> f64 {
+        if !self.window.witness.is_empty() {
+            return self.witness_legend(width);
+        }
         if self.window.hidden > 0 {
             let note = format!(
                 "{} more operations concurrent with the failing one are not shown",
@@ -730,6 +808,41 @@ impl Canvas<'_, '_, '_> {
             (swatch("band").into(), "while the failing op was open"),
             (swatch("gap").into(), "ops not shown"),
         ];
+        self.legend_items(items, width)
+    }
+
+    /// A witness's note and legend.
+    fn witness_legend(&mut self, width: f64) -> f64 {
+        if self.window.hidden > 0 {
+            let note = format!("the order's other {} operations are not shown", self.window.hidden);
+            self.add(text(LEFT, self.lanes_bottom() + 28.0, "note", &note));
+        }
+        let swatch = |class: &str| rect(0.0, -10.0, 22.0, 12.0, class);
+        let items: Vec<(Box<dyn Node>, &str)> = vec![
+            (swatch("ok").into(), "ok"),
+            (swatch("crashed tail").into(), "crashed: here, it took effect"),
+            (
+                Group::new()
+                    .add(
+                        Line::new()
+                            .set("x1", 0)
+                            .set("x2", 22)
+                            .set("y1", -4)
+                            .set("y2", -4)
+                            .set("stroke", PALETTE[0])
+                            .set("class", "path first"),
+                    )
+                    .add(Circle::new().set("cx", 11).set("cy", -4).set("r", 3.5).set("fill", PALETTE[0]))
+                    .into(),
+                "where each operation takes effect, in the witness order",
+            ),
+            (swatch("gap").into(), "ops not shown"),
+        ];
+        self.legend_items(items, width)
+    }
+
+    /// The legend's items, wrapped to the width; returns where they end.
+    fn legend_items(&mut self, items: Vec<(Box<dyn Node>, &str)>, width: f64) -> f64 {
         let mut legend = Group::new().set("class", "legend");
         let (mut x, mut y) = (8.0, self.legend_top() + 12.0);
         for (mark, label) in items {
