@@ -300,8 +300,9 @@ fn unknown(out: &mut String, analysis: &Analysis) {
 /// The keys of a history checked key by key: how many, and every key's verdict,
 /// those not linearizable or unknown first, with their failing ops.
 fn keys(out: &mut String, analysis: &Analysis) {
-    let (bad, good): (Vec<&(Value, Analysis)>, Vec<&(Value, Analysis)>) =
-        analysis.results.iter().partition(|(_, a)| a.valid != Validity::Valid);
+    let bad: Vec<&(Value, Analysis)> =
+        analysis.results.iter().filter(|(_, a)| a.valid != Validity::Valid).collect();
+    let good = analysis.results.iter().filter(|(_, a)| a.valid == Validity::Valid);
     let _ = writeln!(
         out,
         "<p>Checked key by key: {} keys, {} not linearizable, {} unknown.</p>",
@@ -309,9 +310,9 @@ fn keys(out: &mut String, analysis: &Analysis) {
         analysis.failures.len(),
         bad.iter().filter(|(_, a)| a.valid == Validity::Unknown).count()
     );
-    let rows = bad.len() + good.len();
+    let rows = analysis.results.len();
     out.push_str("<table class=\"keys\">\n<thead><tr><th>key</th><th>verdict</th><th>failing op</th></tr></thead>\n<tbody>\n");
-    for (key, a) in bad.iter().chain(&good).take(MAX_KEY_ROWS) {
+    for (key, a) in bad.iter().copied().chain(good).take(MAX_KEY_ROWS) {
         let failing = a.op.as_ref().map_or_else(String::new, |op| op.index.to_string());
         let _ = writeln!(
             out,
