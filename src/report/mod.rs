@@ -26,6 +26,10 @@
 //! being processes, fifty sequential operations on fifty rows stay narrow. An axis
 //! that comes out narrow is then stretched (up to 4×) to a comfortable width.
 //!
+//! **A witness.** A valid history checked with [`Options::witness`](crate::Options)
+//! is drawn too: the bars of its witness order's first operations, a mark on each
+//! where it takes effect, joined in order.
+//!
 //! # Robustness
 //!
 //! User data (values, processes, messages, file names) reaches the SVG only as text
@@ -93,7 +97,8 @@ pub fn svg(history: &History, analysis: &Analysis) -> Option<String> {
 
 /// One self-contained HTML page for all entries: a summary table, then a section
 /// per entry, with its explanation, diagram and final paths when invalid (per
-/// failing key, for a history checked key by key), and one per rejected file.
+/// failing key, for a history checked key by key), its witness order's diagram
+/// when valid with one (per key), and one per rejected file.
 #[cfg(feature = "report")]
 pub fn html(title: &str, entries: &[Entry], rejected: &[Rejected]) -> String {
     page::render(title, entries, rejected)
