@@ -28,6 +28,6 @@ done <<'LIST'
 rethink-fail cas-register 0 knossos/cas-register/bad/rethink-fail.edn
 cas-failure cas-register 0 knossos/cas-register/bad/cas-failure.edn
 etcd-mutex mutex - knossos/mutex/bad/etcd.edn
-core cas-register 0 knossos/cas-register/bad/rethink-fail-smaller.edn
+core cas-register 0 knossos/cas-register/bad/mongodb-v0-ack-rollback-6.edn
 witness cas-register 0 knossos/cas-register/good/memstress3-0.edn --witness
 LIST
