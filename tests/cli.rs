@@ -491,6 +491,23 @@ fn report_directory_and_words_on_the_terminal() {
         .collect();
     assert_eq!(svgs.len(), 1, "one diagram, for the one invalid history: {svgs:?}");
     roxmltree::Document::parse(&std::fs::read_to_string(&svgs[0]).unwrap()).expect("the SVG is well-formed");
+    // With --witness, the valid history is drawn too: its witness order.
+    let witnessed = tmp.join("witnessed");
+    let out = knossos(&[
+        "check",
+        "-m",
+        "cas-register",
+        "--witness",
+        "--report",
+        &witnessed.to_string_lossy(),
+        "fixtures/valid.edn",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(witnessed.join("report.html")).expect("report.html written");
+    roxmltree::Document::parse(html.trim_start_matches("<!DOCTYPE html>")).expect("the page is well-formed");
+    assert!(html.contains("linearizable: a witness order of"), "the page draws the witness");
+    let svgs = std::fs::read_dir(&witnessed).unwrap().filter_map(Result::ok);
+    assert_eq!(svgs.filter(|e| e.path().extension().is_some_and(|x| x == "svg")).count(), 1);
     // The text summary says what happened in words.
     let out = knossos(&["check", "-m", "cas-register", "-f", "text", "fixtures/stale-read.edn"]);
     let text = stdout(&out);

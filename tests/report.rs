@@ -504,3 +504,197 @@ fn the_html_check_sees_what_a_browser_would_repair() {
     .errors
     .is_empty());
 }
+
+/// The estimated extent of every text of a diagram outside its legend (which wraps
+/// by itself): (left, right, text), from its position, anchor and font.
+fn text_extents(svg: &str) -> (f64, Vec<(f64, f64, String)>) {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    let root = doc.root_element();
+    let view: Vec<f64> =
+        root.attribute("viewBox").unwrap().split_whitespace().map(|v| v.parse().unwrap()).collect();
+    let mut extents = Vec::new();
+    for t in doc.descendants().filter(|n| n.has_tag_name("text")) {
+        if t.ancestors().any(|a| a.attribute("class") == Some("legend")) {
+            continue;
+        }
+        let class = t.attribute("class").unwrap_or("");
+        // Upper bounds of the character widths of each font the CSS gives.
+        let char_width = match class {
+            "heading" => 8.5,
+            "sub" | "note" => 6.0,
+            c if c.contains("state") || c.contains("tick") => 6.1,
+            _ => 6.7,
+        };
+        let content = t.text().unwrap_or("");
+        let x: f64 = t.attribute("x").unwrap().parse().unwrap();
+        let width = content.chars().count() as f64 * char_width;
+        let (left, right) = if class.contains("proc") { (x - width, x) } else { (x, x + width) };
+        extents.push((left, right, content.to_string()));
+    }
+    (view[2], extents)
+}
+
+/// Every text of a diagram lies inside it, however long the states and processes:
+/// here a kv store whose states hold long keys.
+#[test]
+fn no_text_is_clipped() {
+    let put = |kind: &str, key: &str| {
+        let process = "\"a-very-long-process-name\"";
+        format!("{{:process {process}, :type :{kind}, :f :put, :key \"{key}\", :value \"v\"}}\n")
+    };
+    let mut edn = String::new();
+    for n in 0..6 {
+        let key = format!("a-long-key-{n}");
+        edn += &(put("invoke", &key) + &put("ok", &key));
+    }
+    // The last put completes just before the get does: its state is drawn at the right end.
+    edn += "{:process 1, :type :invoke, :f :get, :key \"k\"}\n";
+    edn += &(put("invoke", "k") + &put("ok", "k"));
+    edn += "{:process 1, :type :ok, :f :get, :key \"k\", :value \"w\"}";
+    let kv = model::builtin("kv", &ModelOptions::default()).unwrap();
+    let h = History::complete(read::read_ops(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
+    let a = check(&kv, &h, &Options { partition: false, ..Default::default() });
+    let (svg, _, _) = reports("long states", &h, &a);
+    let (width, extents) = text_extents(&svg);
+    assert!(extents.iter().any(|(_, _, t)| t.starts_with("{\"a-long-key")), "a state label is drawn: {svg}");
+    for (left, right, content) in extents {
+        assert!(left >= 0.0 && right <= width, "{content:?} spans {left}..{right}, outside 0..{width}");
+    }
+}
+
+/// The points of each final path's polyline, in order.
+fn polylines(svg: &str) -> Vec<Vec<(f64, f64)>> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .map(|n| {
+            let points = n.attribute("points").unwrap_or("").split_whitespace();
+            points
+                .map(|p| {
+                    let (x, y) = p.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Final paths through the same bars stay apart: each ends at the failing op at a
+/// height of its own. Bar labels are drawn after (over) the paths' lines.
+#[test]
+fn final_paths_are_apart_and_under_the_labels() {
+    let mut edn = String::new();
+    for p in 0..3 {
+        edn += &format!("{{:process {p}, :type :invoke, :f :write, :value {p}}}\n");
+    }
+    edn += "{:process 20, :type :invoke, :f :read}\n{:process 20, :type :ok, :f :read, :value 42}\n";
+    let h = history(&edn);
+    let a = check(&model(Some(Value::Int(0))), &h, &Options { max_paths: 5, ..Default::default() });
+    assert!(a.final_paths.len() >= 3, "{}", a.to_value());
+    let (svg, _, _) = reports("apart", &h, &a);
+    let lines = polylines(&svg);
+    assert_eq!(lines.len(), a.final_paths.len().min(10));
+    let mut ends: Vec<f64> = lines.iter().map(|l| l.last().unwrap().1).collect();
+    ends.sort_by(f64::total_cmp);
+    ends.dedup();
+    assert_eq!(ends.len(), lines.len(), "each path ends at its own height: {ends:?}");
+
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let order: Vec<&str> = doc
+        .descendants()
+        .filter_map(|n| match n.tag_name().name() {
+            "polyline" => Some("path"),
+            "text" if n.attribute("class").is_some_and(|c| c.split(' ').any(|c| c == "label")) => {
+                Some("label")
+            }
+            _ => None,
+        })
+        .collect();
+    let last_path = order.iter().rposition(|&k| k == "path").unwrap();
+    let first_label = order.iter().position(|&k| k == "label").expect("bars have labels");
+    assert!(last_path < first_label, "labels are drawn over the paths: {order:?}");
+}
+
+/// The marks of a witness diagram: the op index each names, in document order.
+fn witness_marks(svg: &str) -> Vec<u64> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("circle") && n.attribute("class").is_some_and(|c| c.contains("mark")))
+        .map(|c| {
+            let title = c.parent().unwrap().children().find(|n| n.has_tag_name("title")).unwrap();
+            let text = title.text().unwrap();
+            text.split("op ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+/// A valid history checked with a witness is drawn: a mark per operation of the
+/// order's first 40, in the order's order, and the rest counted.
+#[test]
+fn a_witness_is_drawn() {
+    let mut edn = String::new();
+    for n in 0..30 {
+        // Two processes, overlapping: the order is not the order of invocation alone.
+        edn += &format!(
+            "{{:process 0, :type :invoke, :f :write, :value {n}}}\n{{:process 1, :type :invoke, :f :read}}\n\
+             {{:process 0, :type :ok, :f :write, :value {n}}}\n{{:process 1, :type :ok, :f :read, :value {n}}}\n"
+        );
+    }
+    let h = history(&edn);
+    let a = check(&model(Some(Value::Int(0))), &h, &Options { witness: true, ..Default::default() });
+    let order = a.linearization.clone().expect("a witness");
+    assert_eq!(order.len(), 60);
+    let entry = report::Entry { name: "valid".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
+    let html = report::html("valid", &[entry], &[]);
+    parse("witness html", &html);
+    let start = html.find("<svg").expect("the page draws the witness");
+    let svg = &html[start..start + html[start..].find("</svg>").unwrap() + 6];
+    assert_eq!(witness_marks(svg), order[..40]);
+    assert!(svg.contains("the order's other 20 operations are not shown"));
+    let (width, extents) = text_extents(svg);
+    for (left, right, content) in extents {
+        assert!(left >= 0.0 && right <= width, "{content:?} spans {left}..{right}, outside 0..{width}");
+    }
+    // Without a witness, nothing is drawn.
+    let a = check(&model(Some(Value::Int(0))), &h, &Options::default());
+    let entry = report::Entry { name: "valid".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
+    assert!(a.linearization.is_none());
+    let html = report::html("valid", &[entry], &[]);
+    assert!(!html.contains("<svg"), "{html}");
+}
+
+/// A history checked key by key, valid, with witnesses: every key's verdict in the
+/// page's table, a diagram per key, in the page and as files.
+#[test]
+fn witnesses_are_drawn_key_by_key() {
+    let edn = "{:process 0, :type :invoke, :f :put, :key \"a\", :value \"x\"}\n\
+               {:process 1, :type :invoke, :f :get, :key \"a\"}\n\
+               {:process 0, :type :ok, :f :put, :key \"a\", :value \"x\"}\n\
+               {:process 1, :type :ok, :f :get, :key \"a\", :value \"x\"}\n\
+               {:process 2, :type :invoke, :f :put, :key \"b\", :value \"y\"}\n\
+               {:process 2, :type :ok, :f :put, :key \"b\", :value \"y\"}";
+    let kv = model::builtin("kv", &ModelOptions::default()).unwrap();
+    let h = History::complete(read::read_ops(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
+    let a = check(&kv, &h, &Options { witness: true, ..Default::default() });
+    assert_eq!((a.valid, a.results.len()), (Validity::Valid, 2), "{}", a.to_value());
+    let entry = report::Entry { name: "kv.edn".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
+    let html = report::html("kv", &[entry], &[]);
+    parse("kv witness html", &html);
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert!(html.contains("<td class=\"code\">&quot;a&quot;</td>"), "{html}");
+    assert!(html.contains("<td class=\"code\">&quot;b&quot;</td>"));
+    for (key, analysis) in &a.results {
+        let order = analysis.linearization.clone().unwrap();
+        let heading = format!("key {}: linearizable", key);
+        let start = html.find(&heading).and_then(|at| html[..at].rfind("<svg")).expect("a diagram per key");
+        let svg = &html[start..start + html[start..].find("</svg>").unwrap() + 6];
+        assert_eq!(witness_marks(svg), order);
+    }
+    let dir = std::env::temp_dir().join(format!("knossos-report-witness-{}", std::process::id()));
+    let entry = report::Entry { name: "kv.edn".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
+    let written = report::write(&dir, "kv", &[entry], &[]).unwrap();
+    let names: Vec<String> =
+        written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["report.html", "kv.edn_key_a.svg", "kv.edn_key_b.svg"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -14,12 +14,17 @@ use svg::{Document, Node};
 /// Height of a lane, and of a bar in it.
 const ROW: f64 = 22.0;
 const BAR: f64 = 14.0;
-/// Width of the process labels on the left.
-const LEFT: f64 = 96.0;
+/// Width of the process labels on the left: room for a cut label and `↻`.
+const LEFT: f64 = 112.0;
 /// Process labels are cut to this many characters.
 const PROCESS: usize = 12;
-/// Estimated width of a character of 11px text (the labels are monospace).
+/// Estimated width of a character of 11px text (the labels are monospace), of
+/// the 10px state labels, and of the 14px heading.
 const CHAR: f64 = 6.7;
+const STATE_CHAR: f64 = 6.1;
+const HEADING_CHAR: f64 = 8.5;
+/// Estimated width of a character of the 11px sans-serif subheading.
+const SUB_CHAR: f64 = 6.0;
 /// Space between adjacent columns; extra space where ops were left out.
 const GAP: f64 = 8.0;
 const BREAK: f64 = 14.0;
@@ -68,6 +73,7 @@ svg.knossos { background: #fff; }
 .knossos .path { fill: none; stroke-width: 1.2; stroke-opacity: 0.45; }
 .knossos .dot { fill-opacity: 0.6; }
 .knossos .first { stroke-width: 2.2; stroke-opacity: 0.9; fill-opacity: 1; }
+.knossos .label { pointer-events: none; }
 .knossos .state { font-size: 10px; font-weight: bold; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 .knossos .illegal { stroke: #c62828; stroke-width: 2.6; }
 .knossos .note { fill: #555; font-style: italic; }
@@ -81,7 +87,23 @@ pub(super) fn render(timeline: &Timeline, analysis: &Analysis, key: Option<&Valu
     let mut doc = Document::new().set("class", "knossos");
     doc.append(title(&heading));
     doc.append(Style::new(CSS));
-    let mut canvas = Canvas { doc, window: &window, layout: &layout, heading };
+    let placed = place_paths(&window, &layout);
+    let mut canvas = Canvas { doc, window: &window, layout: &layout, heading, placed };
+    let height = canvas.draw();
+    xml_safe(canvas.finish(height).to_string())
+}
+
+/// Draws a valid history's witness order (of one key's sub-history, with `key`):
+/// its first operations' bars, with a mark where each takes effect, joined in order.
+pub(super) fn render_witness(timeline: &Timeline, order: &[u64], key: Option<&Value>) -> String {
+    let window = Window::witness(timeline, order);
+    let layout = Layout::new(&window);
+    let key = key.map_or_else(String::new, |k| format!("key {}: ", k.to_edn_short(LABEL)));
+    let heading = format!("{key}linearizable: a witness order of {} operations", order.len());
+    let mut doc = Document::new().set("class", "knossos");
+    doc.append(title(&heading));
+    doc.append(Style::new(CSS));
+    let mut canvas = Canvas { doc, window: &window, layout: &layout, heading, placed: Vec::new() };
     let height = canvas.draw();
     xml_safe(canvas.finish(height).to_string())
 }
@@ -312,12 +334,46 @@ fn lanes<'h>(window: &Window<'_, 'h>) -> Vec<Lane<'h>> {
     lanes
 }
 
+/// A step of a drawn final path: where its mark goes.
+type Placed<'a, 't> = (f64, f64, &'a Point<'t>);
+
+/// The drawn final paths' marks. Each path has its own vertical offset in a lane,
+/// so that paths through the same bars stay apart. Points are placed from the last
+/// step backwards, each as late as its bar and the next step allow: clear of the
+/// labels at the bars' left ends, and for a crashed operation just before the step
+/// that follows it.
+fn place_paths<'a, 't>(window: &'a Window<'t, '_>, layout: &Layout) -> Vec<Vec<Placed<'a, 't>>> {
+    let drawn = window.paths.len().min(MAX_PATHS);
+    // Spread over the bar's height, at most 4px apart.
+    let step = if drawn > 1 { (4.0f64).min((BAR - 2.0) / (drawn - 1) as f64) } else { 0.0 };
+    let mut all = Vec::new();
+    for (n, path) in window.paths.iter().take(MAX_PATHS).enumerate() {
+        let offset = (n as f64 - (drawn - 1) as f64 / 2.0) * step;
+        let mut placed: Vec<Placed> = Vec::new();
+        let mut next = f64::INFINITY;
+        for point in path.iter().rev() {
+            let Some(id) = point.bar else { continue };
+            let Some(lane) = layout.lane_of(id) else { continue };
+            let (x0, x1) = layout.span(&window.timeline.bars[id]);
+            let (lo, hi) = (LEFT + x0 + 3.0, LEFT + x1 - 3.0);
+            let x = (next - 12.0).min(hi).max(lo);
+            next = x;
+            placed.push((x, TOP + lane as f64 * ROW + ROW / 2.0 + offset, point));
+        }
+        placed.reverse();
+        all.push(placed);
+    }
+    all
+}
+
 /// The document being drawn.
 struct Canvas<'a, 't, 'h> {
     doc: Document,
     window: &'a Window<'t, 'h>,
     layout: &'a Layout<'h>,
     heading: String,
+    /// The final paths' marks.
+    placed: Vec<Vec<Placed<'a, 't>>>,
 }
 
 impl Canvas<'_, '_, '_> {
@@ -326,21 +382,21 @@ impl Canvas<'_, '_, '_> {
         let width = self.width();
         let failing = self.window.failing.map(|f| &self.window.timeline.bars[f]);
         self.add(text(8.0, 20.0, "heading", &self.heading));
-        let total = self.window.timeline.history.ops.len();
-        let sub = format!(
-            "The {} operations around the failure (of {total} ops), a row per process. Time runs left to right; \
-             grey bands squeeze ops not shown. Hover for details.",
-            self.window.shown.len()
-        );
-        self.add(text(8.0, 38.0, "sub", &sub));
+        self.add(text(8.0, 38.0, "sub", &self.sub()));
         self.stripes(width);
         self.gaps();
         self.band(failing);
         self.axis(width, failing);
+        let mut labels = Vec::new();
         for lane in 0..self.layout.lanes.len() {
-            self.lane(lane);
+            labels.extend(self.lane(lane));
         }
         self.paths();
+        self.witness();
+        // Labels over the paths' lines, so that they stay readable.
+        for label in labels {
+            self.add(label);
+        }
         self.legend(width)
     }
 
@@ -358,8 +414,31 @@ impl Canvas<'_, '_, '_> {
         self.window.timeline.history.ops.get(pos)
     }
 
+    /// The line under the heading.
+    fn sub(&self) -> String {
+        let total = self.window.timeline.history.ops.len();
+        if !self.window.witness.is_empty() {
+            return format!(
+                "The first {} operations of the order (of {total} ops), a row per process; a mark where each \
+                 takes effect, joined in order. Hover for details.",
+                self.window.witness.len()
+            );
+        }
+        format!(
+            "The {} operations around the failure (of {total} ops), a row per process. Time runs left to right; \
+             grey bands squeeze ops not shown. Hover for details.",
+            self.window.shown.len()
+        )
+    }
+
+    /// Wide enough for the plot, the heading, and the first path's state labels.
     fn width(&self) -> f64 {
-        (LEFT + self.layout.plot_width()).max(MIN_WIDTH)
+        let states = self.placed.first().into_iter().flatten().map(|&(x, _, point)| {
+            x + 4.0 + short_state(&point.step.model).chars().count() as f64 * STATE_CHAR + 8.0
+        });
+        let heading = 8.0 + self.heading.chars().count() as f64 * HEADING_CHAR + 8.0;
+        let heading = heading.max(8.0 + self.sub().chars().count() as f64 * SUB_CHAR + 8.0);
+        states.fold((LEFT + self.layout.plot_width()).max(MIN_WIDTH).max(heading), f64::max)
     }
 
     fn lanes_bottom(&self) -> f64 {
@@ -486,17 +565,21 @@ impl Canvas<'_, '_, '_> {
         }
     }
 
-    /// A lane's bars.
-    fn lane(&mut self, lane: usize) {
+    /// A lane's bars; returns their labels, to be drawn last.
+    fn lane(&mut self, lane: usize) -> Vec<Element> {
         let top = TOP + lane as f64 * ROW + (ROW - BAR) / 2.0;
         let ids = self.layout.lanes[lane].bars.clone();
+        let mut labels = Vec::new();
         for id in ids {
-            let g = self.bar(id, top);
+            let (g, label) = self.bar(id, top);
             self.add(g);
+            labels.push(label);
         }
+        labels
     }
 
-    fn bar(&self, id: usize, top: f64) -> Group {
+    /// A bar, and its label (which hovering sees through, to the bar).
+    fn bar(&self, id: usize, top: f64) -> (Group, Element) {
         let bar = &self.window.timeline.bars[id];
         let (x0, x1) = self.layout.span(bar);
         let (x0, x1) = (LEFT + x0, LEFT + x1);
@@ -521,9 +604,8 @@ impl Canvas<'_, '_, '_> {
             _ => g.append(rect(x0, top, x1 - x0, BAR, class)),
         }
         let label = self.layout.labels.get(&id).map_or("", String::as_str);
-        let label_class = if bar.outcome == Outcome::Failed { "failed-label" } else { "" };
-        g.append(text(label_start(x0, x1, label, bar.open_ended()), top + BAR - 3.5, label_class, label));
-        g
+        let label_class = if bar.outcome == Outcome::Failed { "label failed-label" } else { "label" };
+        (g, text(label_start(x0, x1, label, bar.open_ended()), top + BAR - 3.5, label_class, label))
     }
 
     /// A bar's hover text: what, who, when, the op maps, and the model states the
@@ -569,27 +651,13 @@ impl Canvas<'_, '_, '_> {
     }
 
     /// The final paths: a polyline per path through a point per step, each on its
-    /// operation's bar. Points are placed from the last step backwards, each as late
-    /// as its bar and the next step allow: clear of the labels at the bars' left
-    /// ends, and for a crashed operation just before the step that follows it.
+    /// operation's bar (placed by [`place_paths`]).
     fn paths(&mut self) {
-        let drawn = self.window.paths.len().min(MAX_PATHS);
+        let drawn = self.placed.len();
         let mut groups = Vec::new();
-        for (n, path) in self.window.paths.iter().take(MAX_PATHS).enumerate() {
+        for (n, placed) in self.placed.iter().enumerate() {
             let colour = PALETTE[n % PALETTE.len()];
             let (class, dot) = if n == 0 { ("path first", "dot first") } else { ("path", "dot") };
-            let mut placed: Vec<(f64, f64, &Point)> = Vec::new();
-            let mut next = f64::INFINITY;
-            for point in path.iter().rev() {
-                let Some(id) = point.bar else { continue };
-                let Some(lane) = self.layout.lane_of(id) else { continue };
-                let (x0, x1) = self.layout.span(&self.window.timeline.bars[id]);
-                let (lo, hi) = (LEFT + x0 + 3.0, LEFT + x1 - 3.0);
-                let x = (next - 12.0).min(hi).max(lo);
-                next = x;
-                placed.push((x, TOP + lane as f64 * ROW + ROW / 2.0, point));
-            }
-            placed.reverse();
             let mut g = Group::new();
             g.append(title(&format!("final path {} of {}", n + 1, self.window.paths.len())));
             let points: Vec<String> =
@@ -644,8 +712,63 @@ impl Canvas<'_, '_, '_> {
         }
     }
 
+    /// The witness order: a mark per operation where it takes effect, each as early
+    /// as its bar and the previous mark allow (never past its completion: an order
+    /// consistent with real time puts an operation after every invocation before it
+    /// only if they were open together), joined by a line.
+    fn witness(&mut self) {
+        let mut marks = Vec::new();
+        let mut previous = f64::NEG_INFINITY;
+        for (step, &id) in self.window.witness.iter().enumerate() {
+            let Some(lane) = self.layout.lane_of(id) else { continue };
+            let bar = &self.window.timeline.bars[id];
+            let (x0, x1) = self.layout.span(bar);
+            let x = (previous + 6.0).max(LEFT + x0 + 3.0).min(LEFT + x1 - 3.0);
+            previous = x;
+            // Named by its invocation's index, as the order names it; told by its result.
+            let index = self.op(bar.invoke).map(|op| op.index);
+            let op = index.zip(self.op(bar.result()).map(|op| self.window.timeline.history.op_map(op)));
+            let what = op.map_or_else(String::new, |(index, map)| {
+                format!(
+                    "op {index}, process {}: {}",
+                    map.get("process").unwrap_or(&Value::Nil).to_edn_short(DETAIL),
+                    op_text(&map, DETAIL)
+                )
+            });
+            marks.push((x, TOP + lane as f64 * ROW + ROW / 2.0, format!("step {}: {what}", step + 1)));
+        }
+        let mut g = Group::new();
+        g.append(title("the witness order"));
+        let points: Vec<String> = marks.iter().map(|(x, y, _)| format!("{},{}", px(*x), px(*y))).collect();
+        g.append(
+            Polyline::new()
+                .set("points", points.join(" "))
+                .set("stroke", PALETTE[0])
+                .set("class", "path first"),
+        );
+        for (x, y, hover) in marks {
+            let mut mark = Group::new();
+            mark.append(title(&hover));
+            mark.append(
+                Circle::new()
+                    .set("cx", px(x))
+                    .set("cy", px(y))
+                    .set("r", 3.5)
+                    .set("fill", PALETTE[0])
+                    .set("class", "dot first mark"),
+            );
+            g.append(mark);
+        }
+        if !self.window.witness.is_empty() {
+            self.add(g);
+        }
+    }
+
     /// A note on what was left out, and the legend; returns where they end.
     fn legend(&mut self, width: f64) -> f64 {
+        if !self.window.witness.is_empty() {
+            return self.witness_legend(width);
+        }
         if self.window.hidden > 0 {
             let note = format!(
                 "{} more operations concurrent with the failing one are not shown",
@@ -685,6 +808,41 @@ impl Canvas<'_, '_, '_> {
             (swatch("band").into(), "while the failing op was open"),
             (swatch("gap").into(), "ops not shown"),
         ];
+        self.legend_items(items, width)
+    }
+
+    /// A witness's note and legend.
+    fn witness_legend(&mut self, width: f64) -> f64 {
+        if self.window.hidden > 0 {
+            let note = format!("the order's other {} operations are not shown", self.window.hidden);
+            self.add(text(LEFT, self.lanes_bottom() + 28.0, "note", &note));
+        }
+        let swatch = |class: &str| rect(0.0, -10.0, 22.0, 12.0, class);
+        let items: Vec<(Box<dyn Node>, &str)> = vec![
+            (swatch("ok").into(), "ok"),
+            (swatch("crashed tail").into(), "crashed: here, it took effect"),
+            (
+                Group::new()
+                    .add(
+                        Line::new()
+                            .set("x1", 0)
+                            .set("x2", 22)
+                            .set("y1", -4)
+                            .set("y2", -4)
+                            .set("stroke", PALETTE[0])
+                            .set("class", "path first"),
+                    )
+                    .add(Circle::new().set("cx", 11).set("cy", -4).set("r", 3.5).set("fill", PALETTE[0]))
+                    .into(),
+                "where each operation takes effect, in the witness order",
+            ),
+            (swatch("gap").into(), "ops not shown"),
+        ];
+        self.legend_items(items, width)
+    }
+
+    /// The legend's items, wrapped to the width; returns where they end.
+    fn legend_items(&mut self, items: Vec<(Box<dyn Node>, &str)>, width: f64) -> f64 {
         let mut legend = Group::new().set("class", "legend");
         let (mut x, mut y) = (8.0, self.legend_top() + 12.0);
         for (mark, label) in items {

@@ -26,6 +26,10 @@
 //! being processes, fifty sequential operations on fifty rows stay narrow. An axis
 //! that comes out narrow is then stretched (up to 4×) to a comfortable width.
 //!
+//! **A witness.** A valid history checked with [`Options::witness`](crate::Options)
+//! is drawn too: the bars of its witness order's first operations, a mark on each
+//! where it takes effect, joined in order.
+//!
 //! # Robustness
 //!
 //! User data (values, processes, messages, file names) reaches the SVG only as text
@@ -93,7 +97,8 @@ pub fn svg(history: &History, analysis: &Analysis) -> Option<String> {
 
 /// One self-contained HTML page for all entries: a summary table, then a section
 /// per entry, with its explanation, diagram and final paths when invalid (per
-/// failing key, for a history checked key by key), and one per rejected file.
+/// failing key, for a history checked key by key), its witness order's diagram
+/// when valid with one (per key), and one per rejected file.
 #[cfg(feature = "report")]
 pub fn html(title: &str, entries: &[Entry], rejected: &[Rejected]) -> String {
     page::render(title, entries, rejected)
@@ -120,8 +125,9 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 /// Writes `DIR/report.html` and one SVG per invalid entry (`DIR/<sanitised name>.svg`;
-/// per failing key, `DIR/<sanitised name>_key_<key>.svg`), creating `DIR`; returns
-/// the paths written, the HTML first.
+/// per failing key, `DIR/<sanitised name>_key_<key>.svg`) and per valid one with a
+/// witness order (per key with one), creating `DIR`; returns the paths written, the
+/// HTML first.
 #[cfg(feature = "report")]
 pub fn write(
     dir: &Path,
@@ -135,13 +141,19 @@ pub fn write(
     let mut written = vec![page];
     let mut stems = HashSet::new();
     for entry in entries {
-        for failure in failures(entry.history, entry.analysis, MAX_KEYS) {
+        let witnesses = witnesses(entry.history, entry.analysis, MAX_KEYS);
+        for failure in failures(entry.history, entry.analysis, MAX_KEYS).into_iter().chain(witnesses) {
             let name = match failure.key {
                 Some(key) => format!("{} key {}", entry.name, key.to_edn_short(LABEL)),
                 None => entry.name.clone(),
             };
             let path = dir.join(format!("{}.svg", unique_stem(&name, &mut stems)));
-            write_atomically(&path, failure.diagram().as_bytes())?;
+            let diagram = if failure.analysis.valid == Validity::Valid {
+                failure.witness_diagram()
+            } else {
+                failure.diagram()
+            };
+            write_atomically(&path, diagram.as_bytes())?;
             written.push(path);
         }
     }
@@ -182,7 +194,7 @@ fn core_history(history: &History, core: &CoreReport) -> History {
 #[cfg(feature = "report")]
 const MAX_KEYS: usize = 20;
 
-/// One anomaly to report: an invalid analysis and the history it is about.
+/// One analysis to report, invalid or with a witness, and the history it is about.
 struct Failure<'a> {
     /// The key, for a history checked key by key.
     key: Option<&'a Value>,
@@ -197,6 +209,13 @@ impl Failure<'_> {
         diagram::render(&Timeline::new(&self.history), self.analysis, self.key)
     }
 
+    /// The diagram of a valid analysis's witness order.
+    #[cfg(feature = "report")]
+    fn witness_diagram(&self) -> String {
+        let order = self.analysis.linearization.as_deref().unwrap_or_default();
+        diagram::render_witness(&Timeline::new(&self.history), order, self.key)
+    }
+
     fn explain(&self) -> Vec<String> {
         prose::explain(&Timeline::new(&self.history), self.analysis)
     }
@@ -209,15 +228,41 @@ fn failures<'a>(history: &'a History, analysis: &'a Analysis, max: usize) -> Vec
     if analysis.valid != Validity::Invalid {
         return Vec::new();
     }
+    parts(history, analysis, max, |a| a.valid == Validity::Invalid)
+}
+
+/// The witness orders of a valid analysis ([`Analysis::linearization`]): its own,
+/// or for a history checked key by key, its first `max` keys', each with the key's
+/// sub-history.
+#[cfg(feature = "report")]
+fn witnesses<'a>(history: &'a History, analysis: &'a Analysis, max: usize) -> Vec<Failure<'a>> {
+    if analysis.valid != Validity::Valid {
+        return Vec::new();
+    }
+    parts(history, analysis, max, |a| a.linearization.is_some())
+}
+
+/// The first `max` keys whose analyses are `wanted`, each with the key's
+/// sub-history; without any, the analysis itself if it is `wanted`.
+fn parts<'a>(
+    history: &'a History,
+    analysis: &'a Analysis,
+    max: usize,
+    wanted: impl Fn(&Analysis) -> bool,
+) -> Vec<Failure<'a>> {
     let failing: Vec<(&Value, &Analysis)> = analysis
         .results
         .iter()
-        .filter(|(_, a)| a.valid == Validity::Invalid && a.results.is_empty())
+        .filter(|(_, a)| wanted(a) && a.results.is_empty())
         .take(max)
         .map(|(key, a)| (key, a))
         .collect();
     if failing.is_empty() {
-        return vec![Failure { key: None, history: Cow::Borrowed(history), analysis }];
+        return if wanted(analysis) {
+            vec![Failure { key: None, history: Cow::Borrowed(history), analysis }]
+        } else {
+            Vec::new()
+        };
     }
     // The report has no model to ask for keys: it knows the two kinds of key there
     // are, kv's `:key` and jepsen.independent's `[key value]` tuples.

@@ -5,7 +5,7 @@
 use super::window::{index_of, Outcome, Timeline};
 use super::{
     core_history, diagram, duration_text, failures, is_inconsistency, op_text, plural, prose, state_text,
-    xml_safe, Entry, Failure, Rejected, DETAIL, MAX_KEYS,
+    witnesses, xml_safe, Entry, Failure, Rejected, DETAIL, MAX_KEYS,
 };
 use crate::analysis::{Analysis, Validity};
 use crate::shrink::CoreReport;
@@ -226,6 +226,18 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
                  consistent with real time, explains every result.</p>",
                 counts.ok, counts.crashed
             );
+            for witness in witnesses(entry.history, analysis, MAX_KEYS) {
+                if let Some(key) = witness.key {
+                    let _ = writeln!(
+                        out,
+                        "<h3 class=\"key\">Key <code>{}</code></h3>",
+                        esc(&key.to_edn_short(DETAIL))
+                    );
+                }
+                out.push_str("<div class=\"diagram\">\n");
+                out.push_str(&witness.witness_diagram());
+                out.push_str("\n</div>\n");
+            }
         }
         Validity::Unknown => unknown(out, analysis),
         Validity::Invalid => {
@@ -285,11 +297,12 @@ fn unknown(out: &mut String, analysis: &Analysis) {
     out.push_str("</p>\n");
 }
 
-/// The keys of a history checked key by key: how many, and the ones that are not
-/// linearizable or unknown, with their failing ops.
+/// The keys of a history checked key by key: how many, and every key's verdict,
+/// those not linearizable or unknown first, with their failing ops.
 fn keys(out: &mut String, analysis: &Analysis) {
     let bad: Vec<&(Value, Analysis)> =
         analysis.results.iter().filter(|(_, a)| a.valid != Validity::Valid).collect();
+    let good = analysis.results.iter().filter(|(_, a)| a.valid == Validity::Valid);
     let _ = writeln!(
         out,
         "<p>Checked key by key: {} keys, {} not linearizable, {} unknown.</p>",
@@ -297,11 +310,9 @@ fn keys(out: &mut String, analysis: &Analysis) {
         analysis.failures.len(),
         bad.iter().filter(|(_, a)| a.valid == Validity::Unknown).count()
     );
-    if bad.is_empty() {
-        return;
-    }
+    let rows = analysis.results.len();
     out.push_str("<table class=\"keys\">\n<thead><tr><th>key</th><th>verdict</th><th>failing op</th></tr></thead>\n<tbody>\n");
-    for (key, a) in bad.iter().take(MAX_KEY_ROWS) {
+    for (key, a) in bad.iter().copied().chain(good).take(MAX_KEY_ROWS) {
         let failing = a.op.as_ref().map_or_else(String::new, |op| op.index.to_string());
         let _ = writeln!(
             out,
@@ -311,8 +322,8 @@ fn keys(out: &mut String, analysis: &Analysis) {
         );
     }
     out.push_str("</tbody>\n</table>\n");
-    if bad.len() > MAX_KEY_ROWS {
-        let _ = writeln!(out, "<p>The first {MAX_KEY_ROWS} of {} keys listed.</p>", bad.len());
+    if rows > MAX_KEY_ROWS {
+        let _ = writeln!(out, "<p>The first {MAX_KEY_ROWS} of {rows} keys listed.</p>");
     }
     if analysis.failures.len() > MAX_KEYS {
         let _ =

@@ -20,6 +20,8 @@ use std::collections::{HashMap, HashSet};
 
 /// At most this many bars in a diagram.
 pub(super) const MAX_BARS: usize = 64;
+/// At most this many operations of a witness order are drawn: its first ones.
+pub(super) const WITNESS_BARS: usize = 40;
 /// How many `:ok` operations completed before the failing one was invoked are shown.
 const CONTEXT: usize = 5;
 
@@ -181,6 +183,8 @@ pub(super) struct Window<'t, 'h> {
     pub hidden: usize,
     /// The final paths, located.
     pub paths: Vec<Vec<Point<'t>>>,
+    /// For a valid history, the bars of the witness order drawn, in that order.
+    pub witness: Vec<usize>,
 }
 
 impl<'t, 'h> Window<'t, 'h> {
@@ -268,7 +272,34 @@ impl<'t, 'h> Window<'t, 'h> {
 
         let mut shown = chosen.ids;
         shown.sort_by_key(|&id| bars[id].invoke);
-        Window { timeline, shown, failing, previous_ok, last_op, hidden, paths }
+        Window { timeline, shown, failing, previous_ok, last_op, hidden, paths, witness: Vec::new() }
+    }
+
+    /// The first [`WITNESS_BARS`] operations of a witness order (invocation
+    /// `:index`es, [`Analysis::linearization`]); `hidden` counts the rest.
+    pub fn witness(timeline: &'t Timeline<'h>, order: &[u64]) -> Window<'t, 'h> {
+        let first = &order[..order.len().min(WITNESS_BARS)];
+        let found = timeline.find(&first.iter().copied().collect());
+        let mut witness: Vec<usize> = Vec::new();
+        for index in first {
+            // An order that names an op twice, or one the history lacks, is drawn as far as it makes sense.
+            if let Some(&id) = found.get(index).filter(|id| !witness.contains(id)) {
+                witness.push(id);
+            }
+        }
+        let mut shown = witness.clone();
+        shown.sort_by_key(|&id| timeline.bars[id].invoke);
+        let hidden = order.len() - first.len();
+        Window {
+            timeline,
+            shown,
+            failing: None,
+            previous_ok: None,
+            last_op: None,
+            hidden,
+            paths: Vec::new(),
+            witness,
+        }
     }
 }
 
