@@ -220,11 +220,15 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
     }
     match analysis.valid {
         Validity::Valid => {
+            let crashed = match counts.crashed {
+                0 => String::new(),
+                n => format!(" (and some of the {n} crashed ones)"),
+            };
             let _ = writeln!(
                 out,
-                "<p>Linearizable: an order of the {} ok operations (and some of the {} crashed ones), \
-                 consistent with real time, explains every result.</p>",
-                counts.ok, counts.crashed
+                "<p>Linearizable: an order of the {} ok operations{crashed}, consistent with real \
+                 time, explains every result.</p>",
+                counts.ok
             );
             for witness in witnesses(entry.history, analysis, MAX_KEYS) {
                 if let Some(key) = witness.key {
