@@ -180,6 +180,7 @@ pub(super) mod tests {
     use crate::intern::Shared;
     use crate::read::{op_body, read_piece, Format, Item, OpFields, OpType, RawOp, Start};
     use crate::value::Value;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
 
     /// A text read with the fast path, and with the full reader alone.
     pub struct Both {
@@ -196,6 +197,30 @@ pub(super) mod tests {
         let fast = read_piece(text.as_bytes(), Start::default(), format, Some(&shared), &mut fast_errors);
         let full = read_piece(text.as_bytes(), Start::default(), format, None, &mut full_errors);
         Both { fast, fast_errors, full: crate::read::raw(full), full_errors, shared }
+    }
+
+    /// Reads 3 000 texts of 1–3 lines from `random_line` both ways: the same errors, and
+    /// each op the same on either path; both paths taken often.
+    pub fn random_lines_read_alike(format: Format, seed: u64, random_line: fn(&mut StdRng) -> String) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut on_fast_path = 0;
+        for _ in 0..3000 {
+            let text: Vec<String> = (0..rng.random_range(1..4)).map(|_| random_line(&mut rng)).collect();
+            let text = text.join("\n");
+            let Both { fast: ops, fast_errors, full: raw, full_errors, .. } = both(&text, format);
+            assert_eq!(fast_errors, full_errors, "{text:?}");
+            assert_eq!(ops.len(), raw.len(), "{text:?}");
+            for (op, raw) in ops.iter().zip(&raw) {
+                match op {
+                    Item::Raw(op) => assert_eq!(op, raw, "{text:?}"),
+                    Item::Fields(op) => {
+                        on_fast_path += 1;
+                        same_op(op, raw, &text);
+                    }
+                }
+            }
+        }
+        assert!(on_fast_path > 1000, "{on_fast_path}");
     }
 
     /// Asserts that an op read on the fast path is what the full reader read there.

@@ -789,21 +789,7 @@ impl Canvas<'_, '_, '_> {
             (swatch("failed").into(), "failed (:fail): did not happen"),
             (swatch("aside").into(), "nemesis, not searched"),
             (swatch("failing").into(), "the op that cannot be linearized"),
-            (
-                Group::new()
-                    .add(
-                        Line::new()
-                            .set("x1", 0)
-                            .set("x2", 22)
-                            .set("y1", -4)
-                            .set("y2", -4)
-                            .set("stroke", PALETTE[0])
-                            .set("class", "path first"),
-                    )
-                    .add(Circle::new().set("cx", 11).set("cy", -4).set("r", 3.5).set("fill", PALETTE[0]))
-                    .into(),
-                "final path: a legal step, and the state after it",
-            ),
+            (step_swatch().into(), "final path: a legal step, and the state after it"),
             (Group::new().add(cross(11.0, -4.0)).into(), "the illegal step"),
             (swatch("band").into(), "while the failing op was open"),
             (swatch("gap").into(), "ops not shown"),
@@ -821,21 +807,7 @@ impl Canvas<'_, '_, '_> {
         let items: Vec<(Box<dyn Node>, &str)> = vec![
             (swatch("ok").into(), "ok"),
             (swatch("crashed tail").into(), "crashed: here, it took effect"),
-            (
-                Group::new()
-                    .add(
-                        Line::new()
-                            .set("x1", 0)
-                            .set("x2", 22)
-                            .set("y1", -4)
-                            .set("y2", -4)
-                            .set("stroke", PALETTE[0])
-                            .set("class", "path first"),
-                    )
-                    .add(Circle::new().set("cx", 11).set("cy", -4).set("r", 3.5).set("fill", PALETTE[0]))
-                    .into(),
-                "where each operation takes effect, in the witness order",
-            ),
+            (step_swatch().into(), "where each operation takes effect, in the witness order"),
             (swatch("gap").into(), "ops not shown"),
         ];
         self.legend_items(items, width)
@@ -892,4 +864,18 @@ fn short_state(model: &Value) -> String {
         Value::Map(entries) if entries.len() == 1 => entries[0].1.to_edn_short(LABEL),
         other => other.to_edn_short(LABEL),
     }
+}
+
+/// The legend's sample of a path: a line through a dot, as each step is drawn.
+fn step_swatch() -> Group {
+    let line = Line::new()
+        .set("x1", 0)
+        .set("x2", 22)
+        .set("y1", -4)
+        .set("y2", -4)
+        .set("stroke", PALETTE[0])
+        .set("class", "path first");
+    Group::new()
+        .add(line)
+        .add(Circle::new().set("cx", 11).set("cy", -4).set("r", 3.5).set("fill", PALETTE[0]))
 }

@@ -131,9 +131,9 @@ fn value_end(src: &[u8], mut i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use crate::read::fast::tests::{both, same_op, Both};
+    use crate::read::fast::tests::{both, random_lines_read_alike, same_op, Both};
     use crate::read::{Format, Item};
-    use rand::{rngs::StdRng, Rng, SeedableRng};
+    use rand::{rngs::StdRng, Rng};
 
     #[test]
     fn usual_lines_take_the_fast_path_and_the_rest_the_full_reader() {
@@ -261,25 +261,6 @@ mod tests {
 
     #[test]
     fn the_fast_path_reads_what_the_full_reader_reads() {
-        let mut rng = StdRng::seed_from_u64(12);
-        let mut on_fast_path = 0;
-        for _ in 0..3000 {
-            let text: Vec<String> = (0..rng.random_range(1..4)).map(|_| random_line(&mut rng)).collect();
-            let text = text.join("\n");
-            let Both { fast: ops, fast_errors, full: raw, full_errors, .. } = both(&text, Format::Json);
-            assert_eq!(fast_errors, full_errors, "{text:?}");
-            assert_eq!(ops.len(), raw.len(), "{text:?}");
-            for (op, raw) in ops.iter().zip(&raw) {
-                match op {
-                    Item::Raw(op) => assert_eq!(op, raw, "{text:?}"),
-                    Item::Fields(op) => {
-                        on_fast_path += 1;
-                        same_op(op, raw, &text);
-                    }
-                }
-            }
-        }
-        // Both paths were taken often.
-        assert!(on_fast_path > 1000, "{on_fast_path}");
+        random_lines_read_alike(Format::Json, 12, random_line);
     }
 }
