@@ -611,6 +611,45 @@ fn results_survive_a_kill_while_they_are_written() {
     }
 }
 
+/// Writing whole-or-nothing replaces only regular files. Renaming over `-o /dev/null`
+/// had made it a plain file, as root, for every program on the machine; a link must
+/// stay a link. A named pipe stands in for the device here.
+#[cfg(unix)]
+#[test]
+fn an_output_that_is_a_pipe_or_a_link_keeps_its_kind() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempdir();
+    let pipe = dir.join("pipe");
+    assert!(Command::new("mkfifo").arg(&pipe).status().expect("mkfifo runs").success());
+    let reader = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || std::fs::read_to_string(pipe).unwrap())
+    };
+    let shrink = |output: &Path| {
+        let out = knossos(&[
+            "shrink",
+            "-m",
+            "cas-register",
+            "fixtures/stale-read.edn",
+            "-o",
+            output.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    };
+    shrink(&pipe);
+    // Checked before joining: had the pipe been replaced, its reader would wait forever.
+    assert!(std::fs::symlink_metadata(&pipe).unwrap().file_type().is_fifo());
+    let core = reader.join().unwrap();
+    assert!(core.starts_with('{') && core.ends_with("}\n"), "{core}");
+
+    let file = write(&dir, "core.edn", "an earlier core");
+    let link = dir.join("link.edn");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    shrink(&link);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), core);
+}
+
 /// A Jepsen store as Jepsen leaves it: each run's history as `history.edn` and again
 /// as `history.txt`, per-key copies under `independent/`, and damaged runs. Each run
 /// is checked once, and each damaged one is named, in the summary and the report,
