@@ -26,6 +26,31 @@ fn history(edn: &str) -> History {
     History::complete(ops, &model(Some(Value::Int(0)))).unwrap()
 }
 
+/// The rows of a page's table of keys: each key's text, and whether it links to
+/// the heading of that key's drawing (checked here: the link's target must exist
+/// and name the same key).
+fn key_links(html: &str) -> Vec<(String, bool)> {
+    let doc = roxmltree::Document::parse(html.strip_prefix("<!DOCTYPE html>").unwrap()).unwrap();
+    let text = |node: roxmltree::Node| {
+        node.descendants().filter(|d| d.is_text()).filter_map(|d| d.text()).collect::<String>()
+    };
+    let table = doc.descendants().find(|n| n.attribute("class") == Some("keys")).expect("a table of keys");
+    let rows = table.descendants().filter(|n| n.has_tag_name("tr")).skip(1);
+    rows.map(|row| {
+        let cell = row.children().find(|n| n.has_tag_name("td")).unwrap();
+        let link = cell.children().find(|n| n.has_tag_name("a"));
+        if let Some(link) = link {
+            let id =
+                link.attribute("href").and_then(|h| h.strip_prefix('#')).expect("a link within the page");
+            let target = doc.descendants().find(|n| n.attribute("id") == Some(id)).expect("its target");
+            assert!(target.has_tag_name("h3"), "{id}");
+            assert_eq!(text(target), format!("Key {}", text(cell)), "{id}");
+        }
+        (text(cell), link.is_some())
+    })
+    .collect()
+}
+
 /// Parses a document as XML, and a page also as HTML5 (html5ever, through scraper,
 /// reports every parse error the HTML standard defines), or fails the test with the
 /// reason and the text around it.
@@ -309,6 +334,9 @@ fn keyed_histories_are_reported_key_by_key() {
     assert!(svg.contains(":nemesis"), "but the nemesis's, which belong to every key");
     assert!(words.starts_with("2 of 3 keys are not linearizable: \"a\" and \"c\". Key \"a\":"), "{words}");
     assert!(html.contains("Checked key by key: 3 keys, 2 not linearizable"));
+    // The failing keys first; each links to its drawing, the valid one has none.
+    let expected = [("\"a\"".into(), true), ("\"c\"".into(), true), ("\"b\"".into(), false)];
+    assert_eq!(key_links(&html), expected);
     let dir = std::env::temp_dir().join(format!("knossos-report-kv-{}", std::process::id()));
     let entry = report::Entry { name: "kv.edn".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
     let written = report::write(&dir, "kv", &[entry], &[]).unwrap();
@@ -681,8 +709,7 @@ fn witnesses_are_drawn_key_by_key() {
     let html = report::html("kv", &[entry], &[]);
     parse("kv witness html", &html);
     assert_eq!(html.matches("<svg").count(), 2);
-    assert!(html.contains("<td class=\"code\">&quot;a&quot;</td>"), "{html}");
-    assert!(html.contains("<td class=\"code\">&quot;b&quot;</td>"));
+    assert_eq!(key_links(&html), [("\"a\"".into(), true), ("\"b\"".into(), true)]);
     for (key, analysis) in &a.results {
         let order = analysis.linearization.clone().unwrap();
         let heading = format!("key {}: linearizable", key);

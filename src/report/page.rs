@@ -215,9 +215,26 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
         duration_text(entry.elapsed),
         esc(analysis.analyzer)
     );
+    // What is drawn: the failures of an invalid analysis, the witnesses of a valid one.
+    let drawn = match analysis.valid {
+        Validity::Valid => witnesses(entry.history, analysis, MAX_KEYS),
+        Validity::Invalid => failures(entry.history, analysis, MAX_KEYS),
+        Validity::Unknown => Vec::new(),
+    };
+    let anchors: Vec<(&Value, String)> =
+        drawn.iter().enumerate().filter_map(|(j, d)| Some((d.key?, format!("entry-{n}-key-{j}")))).collect();
     if !analysis.results.is_empty() {
-        keys(out, analysis);
+        keys(out, analysis, &anchors);
     }
+    let heading = |out: &mut String, j: usize| {
+        if let Some(key) = drawn[j].key {
+            let _ = writeln!(
+                out,
+                "<h3 class=\"key\" id=\"entry-{n}-key-{j}\">Key <code>{}</code></h3>",
+                esc(&key.to_edn_short(DETAIL))
+            );
+        }
+    };
     match analysis.valid {
         Validity::Valid => {
             let crashed = match counts.crashed {
@@ -230,14 +247,8 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
                  time, explains every result.</p>",
                 counts.ok
             );
-            for witness in witnesses(entry.history, analysis, MAX_KEYS) {
-                if let Some(key) = witness.key {
-                    let _ = writeln!(
-                        out,
-                        "<h3 class=\"key\">Key <code>{}</code></h3>",
-                        esc(&key.to_edn_short(DETAIL))
-                    );
-                }
+            for (j, witness) in drawn.iter().enumerate() {
+                heading(out, j);
                 out.push_str("<div class=\"diagram\">\n");
                 out.push_str(&witness.witness_diagram());
                 out.push_str("\n</div>\n");
@@ -245,13 +256,13 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
         }
         Validity::Unknown => unknown(out, analysis),
         Validity::Invalid => {
-            let failures = failures(entry.history, analysis, MAX_KEYS);
             if let Some(core) = &analysis.core {
-                let failing = failures.first().and_then(|f| f.analysis.op.as_ref()).map(|op| op.index);
+                let failing = drawn.first().and_then(|f| f.analysis.op.as_ref()).map(|op| op.index);
                 core_section(out, entry.history, core, failing);
             }
-            for failure in failures {
-                invalid(out, &failure);
+            for (j, failure) in drawn.iter().enumerate() {
+                heading(out, j);
+                invalid(out, failure);
             }
         }
     }
@@ -302,8 +313,9 @@ fn unknown(out: &mut String, analysis: &Analysis) {
 }
 
 /// The keys of a history checked key by key: how many, and every key's verdict,
-/// those not linearizable or unknown first, with their failing ops.
-fn keys(out: &mut String, analysis: &Analysis) {
+/// those not linearizable or unknown first, with their failing ops; a key drawn
+/// below links to its drawing (`anchors`).
+fn keys(out: &mut String, analysis: &Analysis, anchors: &[(&Value, String)]) {
     let bad: Vec<&(Value, Analysis)> =
         analysis.results.iter().filter(|(_, a)| a.valid != Validity::Valid).collect();
     let good = analysis.results.iter().filter(|(_, a)| a.valid == Validity::Valid);
@@ -318,10 +330,14 @@ fn keys(out: &mut String, analysis: &Analysis) {
     out.push_str("<table class=\"keys\">\n<thead><tr><th>key</th><th>verdict</th><th>failing op</th></tr></thead>\n<tbody>\n");
     for (key, a) in bad.iter().copied().chain(good).take(MAX_KEY_ROWS) {
         let failing = a.op.as_ref().map_or_else(String::new, |op| op.index.to_string());
+        let text = esc(&key.to_edn_short(DETAIL));
+        let cell = match anchors.iter().find(|(k, _)| *k == key) {
+            Some((_, anchor)) => format!("<a href=\"#{anchor}\">{text}</a>"),
+            None => text,
+        };
         let _ = writeln!(
             out,
-            "<tr><td class=\"code\">{}</td><td>{}</td><td class=\"num\">{failing}</td></tr>",
-            esc(&key.to_edn_short(DETAIL)),
+            "<tr><td class=\"code\">{cell}</td><td>{}</td><td class=\"num\">{failing}</td></tr>",
             badge(a.valid)
         );
     }
@@ -338,9 +354,6 @@ fn keys(out: &mut String, analysis: &Analysis) {
 /// An anomaly: the explanation, the diagram, the final paths and the analysis's details.
 fn invalid(out: &mut String, failure: &Failure) {
     let analysis = failure.analysis;
-    if let Some(key) = failure.key {
-        let _ = writeln!(out, "<h3 class=\"key\">Key <code>{}</code></h3>", esc(&key.to_edn_short(DETAIL)));
-    }
     out.push_str("<div class=\"explain\">\n");
     for line in failure.explain() {
         let _ = writeln!(out, "<p>{}</p>", esc(&line));
