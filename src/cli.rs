@@ -52,39 +52,16 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ShrinkArgs {
-    /// The model the history is checked against (see `knossos-rs models`).
-    #[arg(long, short, value_parser = clap::builder::PossibleValuesParser::new(model::BUILTIN))]
-    model: String,
-    /// The model's initial state, as EDN. Default: nil.
-    #[arg(long, value_name = "EDN")]
-    init: Option<String>,
-    /// What a read that returned nil means: `unknown` or `absent` (see `check`).
-    #[arg(long, value_name = "MEANING", default_value = "unknown")]
-    nil_reads: NilReads,
-    /// The history is jepsen.independent's (see `check`); the failing key is shrunk alone.
-    #[arg(long)]
-    independent: bool,
-    /// Input format; detected from the content when not given.
-    #[arg(long, value_name = "FORMAT", value_parser = ["edn", "json", "history-txt", "jepsen-log"])]
-    format_in: Option<String>,
+    #[command(flatten)]
+    checking: Checking,
     /// Format of the core: `edn` (one op map per line) or `json` (JSON Lines). Default:
     /// json for a JSON history, edn otherwise.
     #[arg(long, short, value_enum)]
     format: Option<CoreFormat>,
-    /// Leave out ops that cannot be paired (see `check`).
-    #[arg(long)]
-    drop_unpaired: bool,
-    /// The engine that checks each candidate (see `check`).
-    #[arg(long, value_name = "ALGORITHM", default_value = "competition",
-          value_parser = ["wgl", "linear", "unique", "competition"])]
-    algorithm: String,
     /// Stop after this long, checking and shrinking together, and write the smallest
     /// core found so far (then not proven 1-minimal).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     time_limit: Option<std::time::Duration>,
-    /// The memory each check's search may take (see `check`).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    memory_limit: Option<usize>,
     /// Write the context instead of the core: the operations the failure the check
     /// reports needs, for its result or for when it ran (the failure's story: a stale
     /// read and the writes before it, where the core may be the read alone). It fails
@@ -97,6 +74,103 @@ struct ShrinkArgs {
     /// The history file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+}
+
+/// What `check` and `shrink` share: the model, how the history is read, and how
+/// it is searched.
+#[derive(clap::Args)]
+struct Checking {
+    /// The model the history is checked against (see `knossos-rs models`).
+    #[arg(long, short, value_parser = clap::builder::PossibleValuesParser::new(model::BUILTIN))]
+    model: String,
+
+    /// The model's initial state, as EDN (for the registers, the value: `--init 0`).
+    /// Default: nil.
+    #[arg(long, value_name = "EDN")]
+    init: Option<String>,
+
+    /// What a read that returned nil means: `unknown` (always legal, as in Knossos
+    /// and Jepsen, where a crashed read is recorded with nil) or `absent` (the
+    /// register held nil, as Porcupine's etcd tests mean it).
+    #[arg(long, value_name = "MEANING", default_value = "unknown")]
+    nil_reads: NilReads,
+
+    /// Input format; detected from the content when not given.
+    #[arg(long, value_name = "FORMAT", value_parser = ["edn", "json", "history-txt", "jepsen-log"])]
+    format_in: Option<String>,
+
+    /// The history is jepsen.independent's: every client op's value is a
+    /// `[key value]` tuple, and each key is a separate object of the model, checked
+    /// on its own (and the failing key shrunk alone). The analysis has `:results` per
+    /// key and `:failures`.
+    #[arg(long)]
+    independent: bool,
+
+    /// Leave out ops that cannot be paired into operations (a completion without an
+    /// invocation, as Knossos's "No invocation for op" assertion reports; an
+    /// invocation its process never completes before invoking again; a completion
+    /// of another :f), each with a warning, listed in the analysis's :warnings: the
+    /// verdict is then the rest's. Without it, each is an input error.
+    #[arg(long)]
+    drop_unpaired: bool,
+
+    /// The engine: `wgl` (Wing & Gong with Lowe's cache), `linear` (Lowe's
+    /// just-in-time linearization), `unique` (the polynomial engine for histories
+    /// whose written values are all distinct; any other history is an input error
+    /// naming the first value written twice), or `competition` (`unique` where it
+    /// applies, else both searches race on two threads; the first verdict wins and
+    /// the other stops at once).
+    #[arg(long, value_name = "ALGORITHM", default_value = "competition",
+          value_parser = ["wgl", "linear", "unique", "competition"])]
+    algorithm: String,
+
+    /// Stop the search before its caches hold more than this (`200MiB`, `2GiB`) and
+    /// answer `:unknown` with cause `:memory-limit`. Default: half of physical memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+}
+
+impl Checking {
+    /// The model the flags name, or `None` after saying why not.
+    fn model(&self) -> Option<CheckedBy> {
+        let init = match self.init.as_deref().map(read::parse_edn).transpose() {
+            Ok(init) => init,
+            Err(e) => {
+                eprintln!("knossos-rs: --init: {e}");
+                return None;
+            }
+        };
+        match model::builtin(&self.model, &ModelOptions { init, nil_reads: self.nil_reads }) {
+            Ok(m) if self.independent => Some(CheckedBy::Independent(Independent(m))),
+            Ok(m) => Some(CheckedBy::Plain(m)),
+            Err(e) => {
+                eprintln!("knossos-rs: {e}");
+                None
+            }
+        }
+    }
+
+    fn format_in(&self) -> Option<Format> {
+        self.format_in.as_deref().map(|f| f.parse().expect("clap checked it"))
+    }
+
+    fn pairing(&self) -> Pairing {
+        if self.drop_unpaired {
+            Pairing::DropUnpaired
+        } else {
+            Pairing::Strict
+        }
+    }
+
+    /// The search's options these flags set, with this time limit.
+    fn options(&self, time_limit: Option<std::time::Duration>) -> Options {
+        Options {
+            algorithm: self.algorithm.parse::<Algorithm>().expect("clap checked it"),
+            time_limit,
+            memory_limit: self.memory_limit,
+            ..Options::default()
+        }
+    }
 }
 
 /// How `shrink` writes the core.
@@ -157,62 +231,22 @@ struct GenerateArgs {
 
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// The model the history is checked against (see `knossos-rs models`).
-    #[arg(long, short, value_parser = clap::builder::PossibleValuesParser::new(model::BUILTIN))]
-    model: String,
-
-    /// The model's initial state, as EDN (for the registers, the value: `--init 0`).
-    /// Default: nil.
-    #[arg(long, value_name = "EDN")]
-    init: Option<String>,
-
-    /// What a read that returned nil means: `unknown` (always legal, as in Knossos
-    /// and Jepsen, where a crashed read is recorded with nil) or `absent` (the
-    /// register held nil, as Porcupine's etcd tests mean it).
-    #[arg(long, value_name = "MEANING", default_value = "unknown")]
-    nil_reads: NilReads,
+    #[command(flatten)]
+    checking: Checking,
 
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Out::Edn)]
     format: Out,
-
-    /// Input format; detected from the content when not given.
-    #[arg(long, value_name = "FORMAT", value_parser = ["edn", "json", "history-txt", "jepsen-log"])]
-    format_in: Option<String>,
 
     /// At most this many final paths in an invalid analysis (they can be
     /// factorially many; no more than this are ever enumerated).
     #[arg(long, value_name = "N", default_value_t = 10)]
     max_paths: usize,
 
-    /// The engine: `wgl` (Wing & Gong with Lowe's cache), `linear` (Lowe's
-    /// just-in-time linearization), `unique` (the polynomial engine for histories
-    /// whose written values are all distinct; any other history is an input error
-    /// naming the first value written twice), or `competition` (`unique` where it
-    /// applies, else both searches race on two threads; the first verdict wins and
-    /// the other stops at once).
-    #[arg(long, value_name = "ALGORITHM", default_value = "competition",
-          value_parser = ["wgl", "linear", "unique", "competition"])]
-    algorithm: String,
-
     /// Stop each file's search after this long (`500ms`, `30s`, `5m`) and answer
     /// `:unknown` with cause `:timeout`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     time_limit: Option<std::time::Duration>,
-
-    /// The history is jepsen.independent's: every client op's value is a
-    /// `[key value]` tuple, and each key is a separate object of the model, checked
-    /// on its own. The analysis has `:results` per key and `:failures`.
-    #[arg(long)]
-    independent: bool,
-
-    /// Leave out ops that cannot be paired into operations (a completion without an
-    /// invocation, as Knossos's "No invocation for op" assertion reports; an
-    /// invocation its process never completes before invoking again; a completion
-    /// of another :f), each with a warning, listed in the analysis's :warnings: the
-    /// verdict is then the rest's. Without it, each is an input error.
-    #[arg(long)]
-    drop_unpaired: bool,
 
     /// Check keys (and files) on this many threads (1 to 1024). Default: one per core.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -235,11 +269,6 @@ struct CheckArgs {
     /// `:results` for a history checked key by key).
     #[arg(long)]
     witness: bool,
-
-    /// Stop the search before its caches hold more than this (`200MiB`, `2GiB`) and
-    /// answer `:unknown` with cause `:memory-limit`. Default: half of physical memory.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    memory_limit: Option<usize>,
 
     /// Write each file's analysis beside it, as `<file>.knossos.edn` (or `.json`
     /// with `--format json`).
@@ -348,27 +377,8 @@ fn run_generate(args: GenerateArgs) -> i32 {
     }
 }
 
-/// The model the options name, or `None` after saying why not.
-fn model_from(name: &str, init: Option<&str>, nil_reads: NilReads, independent: bool) -> Option<CheckedBy> {
-    let init = match init.map(read::parse_edn).transpose() {
-        Ok(init) => init,
-        Err(e) => {
-            eprintln!("knossos-rs: --init: {e}");
-            return None;
-        }
-    };
-    match model::builtin(name, &ModelOptions { init, nil_reads }) {
-        Ok(m) if independent => Some(CheckedBy::Independent(Independent(m))),
-        Ok(m) => Some(CheckedBy::Plain(m)),
-        Err(e) => {
-            eprintln!("knossos-rs: {e}");
-            None
-        }
-    }
-}
-
 fn run_shrink(args: ShrinkArgs) -> i32 {
-    match model_from(&args.model, args.init.as_deref(), args.nil_reads, args.independent) {
+    match args.checking.model() {
         None => ERROR,
         Some(CheckedBy::Plain(model)) => shrink_file(&args, &model),
         Some(CheckedBy::Independent(model)) => shrink_file(&args, &model),
@@ -377,10 +387,9 @@ fn run_shrink(args: ShrinkArgs) -> i32 {
 
 /// Shrinks the file `shrink` names, with the model it names.
 fn shrink_file<M: Model + ?Sized>(args: &ShrinkArgs, model: &M) -> i32 {
-    let format_in: Option<Format> = args.format_in.as_deref().map(|f| f.parse().expect("clap checked it"));
-    let pairing = if args.drop_unpaired { Pairing::DropUnpaired } else { Pairing::Strict };
+    let format_in = args.checking.format_in();
     let name = args.file.display().to_string();
-    let history = match History::read_with(&args.file, format_in, model, pairing) {
+    let history = match History::read_with(&args.file, format_in, model, args.checking.pairing()) {
         Ok(history) => history,
         Err(e) => {
             eprintln!("{e}");
@@ -390,12 +399,7 @@ fn shrink_file<M: Model + ?Sized>(args: &ShrinkArgs, model: &M) -> i32 {
     for w in &history.warnings {
         eprintln!("{name}:{}: warning: {}", w.line, w.message);
     }
-    let options = Options {
-        algorithm: args.algorithm.parse::<Algorithm>().expect("clap checked it"),
-        time_limit: args.time_limit,
-        memory_limit: args.memory_limit,
-        ..Options::default()
-    };
+    let options = args.checking.options(args.time_limit);
     if options.algorithm == Algorithm::Unique {
         if let Err(d) = knossos_rs::unique_applies(model, &history, &options) {
             eprintln!("{}", InputError::new(&name, vec![d]));
@@ -494,10 +498,9 @@ fn run_check(args: CheckArgs) -> i32 {
         // Only fails if a pool was built already, which nothing here does.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.into()).build_global();
     }
-    let Some(model) = model_from(&args.model, args.init.as_deref(), args.nil_reads, args.independent) else {
+    let Some(model) = args.checking.model() else {
         return ERROR;
     };
-    let format_in: Option<Format> = args.format_in.as_deref().map(|f| f.parse().expect("clap checked it"));
     let format = match args.format {
         Out::Edn => OutputFormat::Edn,
         Out::Json => OutputFormat::Json,
@@ -505,15 +508,11 @@ fn run_check(args: CheckArgs) -> i32 {
     };
     let options = Options {
         max_paths: args.max_paths,
-        algorithm: args.algorithm.parse::<Algorithm>().expect("clap checked it"),
-        time_limit: args.time_limit,
-        memory_limit: args.memory_limit,
-        cancel: None,
         partition: !args.no_partition,
-        progress: None,
         fail_fast: args.fail_fast,
         witness: args.witness,
         shrink: args.shrink || (!args.no_shrink && (format == OutputFormat::Text || args.report.is_some())),
+        ..args.checking.options(args.time_limit)
     };
     let files = match expand(&args.files) {
         Ok(files) => files,
@@ -524,9 +523,9 @@ fn run_check(args: CheckArgs) -> i32 {
     };
     let several = files.len() > 1;
     let reading = Reading {
-        format_in,
-        pairing: if args.drop_unpaired { Pairing::DropUnpaired } else { Pairing::Strict },
-        independent: args.independent,
+        format_in: args.checking.format_in(),
+        pairing: args.checking.pairing(),
+        independent: args.checking.independent,
         // The text summary and the report explain anomalies from the history.
         keep_history: format == OutputFormat::Text || args.report.is_some(),
     };
@@ -612,7 +611,8 @@ fn run_check(args: CheckArgs) -> i32 {
             .filter_map(|o| o.result.as_ref().err().map(|e| (o, e)))
             .map(|(o, e)| report::Rejected { name: o.name.clone(), message: e.to_string() })
             .collect();
-        let title = format!("knossos-rs: {} checked with {}", plural_files(entries.len()), args.model);
+        let title =
+            format!("knossos-rs: {} checked with {}", plural_files(entries.len()), args.checking.model);
         match report::write(dir, &title, &entries, &rejected) {
             Ok(written) => {
                 if !args.quiet {
