@@ -135,9 +135,7 @@ fn valid_histories_have_witnesses() {
     let Some(dir) = common::corpus() else { return };
     let mut checked = 0;
     for entry in common::manifest(&dir).into_iter().filter(|e| e.expected) {
-        let init =
-            (!matches!(entry.init.as_str(), "-" | "nil")).then(|| read::parse_edn(&entry.init).unwrap());
-        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let model = entry.model();
         let ops = read::read_path(&entry.path, None).unwrap();
         let history = History::complete(ops, &model).unwrap();
         for algorithm in ALGORITHMS {
@@ -291,9 +289,7 @@ fn batch_runs_give_every_file_its_verdict() {
 fn a_history_read_from_its_file_is_the_one_read_in_memory() {
     let Some(dir) = common::corpus() else { return };
     for entry in common::manifest(&dir) {
-        let init =
-            (!matches!(entry.init.as_str(), "-" | "nil")).then(|| read::parse_edn(&entry.init).unwrap());
-        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let model = entry.model();
         let in_memory = History::complete(read::read_path(&entry.path, None).unwrap(), &model).unwrap();
         let from_file = History::read(&entry.path, None, &model).unwrap();
         let name = &entry.name;
@@ -322,11 +318,7 @@ fn histories_with_unique_values_get_their_verdict_from_the_unique_engine() {
     let Some(dir) = common::corpus() else { return };
     let (mut qualified, mut declined) = (Vec::new(), 0);
     for entry in common::manifest(&dir) {
-        let init = match entry.init.as_str() {
-            "-" | "nil" => None,
-            init => Some(read::parse_edn(init).unwrap()),
-        };
-        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let model = entry.model();
         let ops = read::read_path(&entry.path, None).unwrap();
         let history = History::complete(ops, &model).unwrap();
         let options = Options { algorithm: Algorithm::Unique, ..Default::default() };

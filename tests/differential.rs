@@ -15,7 +15,7 @@ mod oracle;
 
 use knossos_rs::analysis::Analysis;
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
-use knossos_rs::read::{self, RawOp};
+use knossos_rs::read::RawOp;
 use knossos_rs::{check, Algorithm, History, Model, Options, Validity, Value};
 use oracle::*;
 use rand::rngs::StdRng;
@@ -108,13 +108,10 @@ fn failures(analysis: &Analysis) -> Vec<&Analysis> {
 /// returns how many were valid and invalid.
 fn compare(w: &Workload, shape: Shape, seed: u64, histories: usize) -> (usize, usize) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let init = w.init.map(|i| read::parse_edn(i).unwrap());
-    let model = model::builtin(w.model, &ModelOptions { init, nil_reads: w.nil_reads }).unwrap();
+    let model = w.model();
     let (mut valid, mut invalid) = (0, 0);
     for case in 0..histories {
-        let processes = rng.random_range(2..=shape.processes);
-        let ops = rng.random_range(1..=shape.ops);
-        let log = generate(&mut rng, w, &model, processes, ops, shape.crashes);
+        let log = shape.draw(&mut rng, w, &model);
         let expected = oracle(&model, &log);
         match expected {
             None => valid += 1,

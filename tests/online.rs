@@ -11,11 +11,11 @@ mod oracle;
 
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::online::{Misuse, Online, Verdict};
-use knossos_rs::read::{self, RawOp};
+use knossos_rs::read::RawOp;
 use knossos_rs::{check, Analysis, Cancel, Cause, History, Options, Validity, Value};
 use oracle::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 /// The batch verdict on a log, in the online checker's terms: the failing op is
 /// the first key's when checked key by key.
@@ -57,13 +57,10 @@ fn feed(online: &mut Online<'_, DynModel>, op: &Value) -> Result<Option<Verdict>
 /// a batch check of the prefix; returns how many ended valid and invalid.
 fn compare(w: &Workload, shape: Shape, seed: u64, histories: usize) -> (usize, usize) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let init = w.init.map(|i| read::parse_edn(i).unwrap());
-    let model = model::builtin(w.model, &ModelOptions { init, nil_reads: w.nil_reads }).unwrap();
+    let model = w.model();
     let (mut valid, mut invalid) = (0, 0);
     for case in 0..histories {
-        let processes = rng.random_range(2..=shape.processes);
-        let ops = rng.random_range(1..=shape.ops);
-        let log = generate(&mut rng, w, &model, processes, ops, shape.crashes);
+        let log = shape.draw(&mut rng, w, &model);
         let shown = || log.iter().map(Value::to_edn).collect::<Vec<_>>().join("\n");
         let mut online = Online::new(&model);
         let mut last = Verdict::Valid;

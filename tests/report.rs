@@ -110,11 +110,7 @@ fn corpus_reports_are_well_formed_and_name_the_failing_op() {
         if entry.expected || !model::BUILTIN.contains(&entry.model.as_str()) {
             continue;
         }
-        let init = match entry.init.as_str() {
-            "-" | "nil" => None,
-            init => Some(read::parse_edn(init).unwrap()),
-        };
-        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let model = entry.model();
         let history = History::complete(read::read_path(&entry.path, None).unwrap(), &model).unwrap();
         let started = std::time::Instant::now();
         let analysis = check(&model, &history, &Options::default());

@@ -88,11 +88,7 @@ fn every_invalid_corpus_history_shrinks_to_a_minimal_core() {
     let Some(dir) = common::corpus() else { return };
     let mut shrunk = 0;
     for entry in common::manifest(&dir).into_iter().filter(|e| !e.expected) {
-        let init = match entry.init.as_str() {
-            "-" | "nil" => None,
-            init => Some(read::parse_edn(init).unwrap()),
-        };
-        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let model = entry.model();
         let history = History::read(&entry.path, None, &model).unwrap();
         let result = shrink(&model, &history, &Options::default());
         assert_eq!(result.analysis.valid, Validity::Invalid, "{}", entry.name);
@@ -220,8 +216,7 @@ fn random_cores_are_minimal_per_the_oracle() {
         oracle::kv(NilReads::Unknown),
     ];
     for (n, w) in workloads.iter().enumerate() {
-        let init = w.init.map(|i| read::parse_edn(i).unwrap());
-        let model = model::builtin(w.model, &ModelOptions { init, nil_reads: w.nil_reads }).unwrap();
+        let model = w.model();
         let mut rng = StdRng::seed_from_u64(17 + n as u64);
         let mut invalid = 0;
         for case in 0..300 {
@@ -395,11 +390,7 @@ fn check_shows_the_core_for_people_and_on_request() {
 fn reports_show_the_core_first() {
     let Some(dir) = common::corpus() else { return };
     for entry in common::manifest(&dir).into_iter().filter(|e| !e.expected) {
-        let init = match entry.init.as_str() {
-            "-" | "nil" => None,
-            init => Some(read::parse_edn(init).unwrap()),
-        };
-        let model = model::builtin(&entry.model, &ModelOptions { init, ..Default::default() }).unwrap();
+        let model = entry.model();
         let history = History::read(&entry.path, None, &model).unwrap();
         let analysis = check(&model, &history, &Options { shrink: true, ..Default::default() });
         let core = analysis.core.as_ref().unwrap();

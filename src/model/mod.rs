@@ -12,6 +12,21 @@
 //! per meaning (a key holding nil is absent, a multiset is a map of counts), so that
 //! states that behave alike are interned once.
 
+/// `step` and `inconsistency` for a built-in model whose `apply(state, f, value,
+/// explain)` is both: one function holds each rule and its words, so that they never
+/// disagree, and `explain` says whether a refusal's words are built (only an
+/// analysis needs them).
+macro_rules! step_by_apply {
+    () => {
+        fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
+            self.apply(state, f, value, false).ok()
+        }
+        fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
+            self.apply(state, f, value, true).err().unwrap_or_default()
+        }
+    };
+}
+
 mod kv;
 pub mod memo;
 mod multi_register;

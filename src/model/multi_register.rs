@@ -90,12 +90,7 @@ impl Model for MultiRegister {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         micro_ops(f, value)?.try_for_each(|op| op.map(|_| ()))
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
-        self.apply(state, f, value, false).ok()
-    }
-    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
-        self.apply(state, f, value, true).err().unwrap_or_default()
-    }
+    step_by_apply!();
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
     }

@@ -97,12 +97,7 @@ impl Model for UnorderedQueue {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         parse(f, value).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
-        self.apply(state, f, value, false).ok()
-    }
-    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
-        self.apply(state, f, value, true).err().unwrap_or_default()
-    }
+    step_by_apply!();
     fn render(&self, state: &Value) -> Value {
         let pending = match state {
             Value::Map(counts) => counts
@@ -158,12 +153,7 @@ impl Model for FifoQueue {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         parse(f, value).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
-        self.apply(state, f, value, false).ok()
-    }
-    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
-        self.apply(state, f, value, true).err().unwrap_or_default()
-    }
+    step_by_apply!();
     fn render(&self, state: &Value) -> Value {
         labelled("pending", state)
     }

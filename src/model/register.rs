@@ -86,12 +86,7 @@ impl Model for Register {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         parse(f, value, false).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
-        self.apply(state, f, value, false).ok()
-    }
-    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
-        self.apply(state, f, value, true).err().unwrap_or_default()
-    }
+    step_by_apply!();
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
     }
@@ -115,12 +110,7 @@ impl Model for CasRegister {
     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
         parse(f, value, true).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
-        self.apply(state, f, value, false).ok()
-    }
-    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
-        self.apply(state, f, value, true).err().unwrap_or_default()
-    }
+    step_by_apply!();
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
     }

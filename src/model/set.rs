@@ -61,12 +61,7 @@ impl Model for Set {
     fn check_op(&self, f: &Value, _value: &Value) -> Result<(), String> {
         function(f, &["add", "read"]).map(|_| ())
     }
-    fn step(&self, state: &Value, f: &Value, value: &Value) -> Option<Value> {
-        self.apply(state, f, value, false).ok()
-    }
-    fn inconsistency(&self, state: &Value, f: &Value, value: &Value) -> String {
-        self.apply(state, f, value, true).err().unwrap_or_default()
-    }
+    step_by_apply!();
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
     }

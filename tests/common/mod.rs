@@ -30,6 +30,19 @@ pub struct Entry {
     pub expected: bool,
 }
 
+#[allow(dead_code)]
+impl Entry {
+    /// The manifest's model, with its initial value (`-` or `nil`: none).
+    pub fn model(&self) -> knossos_rs::model::DynModel {
+        let init = match self.init.as_str() {
+            "-" | "nil" => None,
+            init => Some(knossos_rs::read::parse_edn(init).unwrap()),
+        };
+        let options = knossos_rs::model::ModelOptions { init, ..Default::default() };
+        knossos_rs::model::builtin(&self.model, &options).unwrap()
+    }
+}
+
 /// Every row of the manifest.
 #[allow(dead_code)]
 pub fn manifest(dir: &std::path::Path) -> Vec<Entry> {

@@ -14,7 +14,7 @@
 //! linearized) instead of from the search's trajectory.
 #![allow(dead_code)]
 
-use knossos_rs::model::{DynModel, NilReads};
+use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::{Model, Value};
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -244,6 +244,24 @@ pub struct Shape {
     pub ops: usize,
     /// Of ten completions, how many crash.
     pub crashes: u32,
+}
+
+impl Workload {
+    /// The workload's model, with its initial state and meaning of nil reads.
+    pub fn model(&self) -> DynModel {
+        let init = self.init.map(|i| knossos_rs::read::parse_edn(i).unwrap());
+        model::builtin(self.model, &ModelOptions { init, nil_reads: self.nil_reads }).unwrap()
+    }
+}
+
+impl Shape {
+    /// A random history of `w` of this shape: 2 to `processes` processes, 1 to
+    /// `ops` invocations.
+    pub fn draw(&self, rng: &mut StdRng, w: &Workload, model: &DynModel) -> Vec<Value> {
+        let processes = rng.random_range(2..=self.processes);
+        let ops = rng.random_range(1..=self.ops);
+        generate(rng, w, model, processes, ops, self.crashes)
+    }
 }
 
 /// Few operations, a crash now and then.
