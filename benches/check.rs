@@ -133,14 +133,7 @@ fn unique(c: &mut Criterion) {
 fn feed(online: &mut Online<'_, DynModel>, ops: &[Value]) -> Verdict {
     let mut verdict = Verdict::Valid;
     for op in ops {
-        let process = op.get("process").expect("a process").clone();
-        verdict = match op.get("type").and_then(Value::as_keyword) {
-            Some("invoke") => online.invoke_op(process, op.clone()).map(|()| verdict),
-            Some("ok") => online.ok(process, op.get("value").cloned().unwrap_or(Value::Nil)),
-            Some("fail") => online.fail(process),
-            _ => online.info(process),
-        }
-        .expect("a well-formed history");
+        verdict = online.op(op).expect("a well-formed history");
     }
     verdict
 }

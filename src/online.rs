@@ -347,6 +347,65 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         Ok(self.verdict())
     }
 
+    /// Feeds one op as a history file holds it: a map with `:process`, `:type`,
+    /// `:f` and `:value` (and any field a model reads, such as `:key`), as a harness
+    /// tailing Jepsen's log has them. The verdict on the history so far (an
+    /// invocation leaves it as it was).
+    ///
+    /// As in a batch check, the `:nemesis` process's ops, and an `:info` of a process
+    /// with no pending invocation, are kept for [`analysis`](Online::analysis) but
+    /// take no part in the search.
+    ///
+    /// ```
+    /// use knossos_rs::online::{Online, Verdict};
+    /// use knossos_rs::{model, read};
+    ///
+    /// let model = model::builtin("register", &Default::default()).unwrap();
+    /// let mut online = Online::new(&model);
+    /// let log = "{:process 0, :type :invoke, :f :write, :value 1}
+    ///            {:process :nemesis, :type :info, :f :start, :value nil}
+    ///            {:process 0, :type :ok, :f :write, :value 1}
+    ///            {:process 1, :type :invoke, :f :read, :value nil}
+    ///            {:process 1, :type :ok, :f :read, :value 2}";
+    /// let mut verdict = Verdict::Valid;
+    /// for line in log.lines() {
+    ///     verdict = online.op(&read::parse_edn(line).unwrap())?;
+    /// }
+    /// assert_eq!(verdict, Verdict::Invalid { op: 4 });
+    /// # Ok::<(), knossos_rs::online::Misuse>(())
+    /// ```
+    pub fn op(&mut self, map: &Value) -> Result<Verdict, Misuse> {
+        let rejected =
+            |message: &str| Misuse::Rejected { message: format!("{message}: {}", map.to_edn_short(200)) };
+        let Value::Map(_) = map else { return Err(rejected("an op is a map")) };
+        let Some(process) = map.get("process").cloned() else {
+            return Err(rejected("an op needs a :process"));
+        };
+        let kind = map.get("type").and_then(Value::as_keyword);
+        // The analysis prints the op as fed (its `:time` and every other field), at
+        // its place in the feed.
+        let mut fed = map.clone();
+        if let Value::Map(entries) = &mut fed {
+            entries.retain(|(k, _)| k.as_keyword() != Some("index"));
+            entries.push((Value::keyword("index"), Value::Int(self.maps.len() as i64)));
+        }
+        let orphan_info = kind == Some("info") && !self.open.contains_key(&process);
+        if process.as_keyword() == Some("nemesis") || orphan_info {
+            self.maps.push(fed);
+            return Ok(self.verdict());
+        }
+        let verdict = match kind {
+            Some("invoke") => self.invoke_op(process, map.clone()).map(|()| self.verdict()),
+            Some("ok") => self.ok(process, map.get("value").cloned().unwrap_or(Value::Nil)),
+            Some("fail") => self.fail(process),
+            Some("info") => self.info(process),
+            _ => Err(rejected("an op's :type is :invoke, :ok, :fail or :info")),
+        }?;
+        // Each of those recorded the op it took, rebuilt from the feed's fields.
+        *self.maps.last_mut().expect("an op was recorded") = fed;
+        Ok(verdict)
+    }
+
     /// The batch analysis of the history so far ([`check`](crate::check) with the
     /// options given): on a failure, the same `:op`, with Knossos's previous ok and
     /// final paths. It checks the history again. `None` before the first op.
