@@ -1444,8 +1444,7 @@ fn execute_with<M: Model>(
 }
 
 /// Feeds the ops to the online checker one by one. Where it took every op (none
-/// refused, no nemesis op, which it does not know), its last verdict must be the
-/// competition's, failing op included.
+/// refused), its last verdict must be the competition's, failing op included.
 fn online<M: Model>(
     model: &M,
     ops: &[Value],
@@ -1463,16 +1462,7 @@ fn online<M: Model>(
         let mut online = Online::with_options(model, options);
         let mut every = true;
         for op in ops {
-            let process = op.get("process").cloned().unwrap_or(Value::Nil);
-            let fed = match op.get("type").and_then(Value::as_keyword) {
-                _ if process == Value::keyword("nemesis") => None,
-                Some("invoke") => Some(online.invoke_op(process, op.clone()).map(|()| online.verdict())),
-                Some("ok") => Some(online.ok(process, op.get("value").cloned().unwrap_or(Value::Nil))),
-                Some("fail") => Some(online.fail(process)),
-                Some("info") => Some(online.info(process)),
-                _ => None,
-            };
-            every &= fed.is_some_and(|f| f.is_ok());
+            every &= online.op(op).is_ok();
         }
         (every, online.verdict())
     });
