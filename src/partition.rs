@@ -154,6 +154,11 @@ impl<M: Model> Model for Independent<M> {
     fn semantics(&self) -> Option<crate::model::Semantics<'_>> {
         Some(crate::model::Semantics::Keyed(Box::new(self.0.semantics()?)))
     }
+    /// The inner model's read. Its first step on a key adds the key at the inner
+    /// initial state, which steps every later operation as the key's absence did.
+    fn is_read(&self, f: &Value, value: &Value) -> bool {
+        matches!(value.as_seq(), Some([_, v]) if self.0.is_read(f, v))
+    }
     fn state_bytes(&self, state: &Keys<M::State>) -> usize {
         let entry = std::mem::size_of::<(Value, M::State)>();
         state.0.iter().map(|(k, s)| entry + k.heap_bytes() + self.0.state_bytes(s)).sum()

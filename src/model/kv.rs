@@ -147,6 +147,9 @@ impl Model for Kv {
     fn semantics(&self) -> Option<Semantics<'_>> {
         Some(Semantics::Kv { init: &self.init, nil_reads: self.nil_reads })
     }
+    fn is_read(&self, f: &Value, value: &Value) -> bool {
+        matches!(parse(f, value), Ok((_, KvOp::Get(_))))
+    }
     fn state_bytes(&self, state: &Value) -> usize {
         state.heap_bytes()
     }

@@ -193,6 +193,8 @@ pub struct Memo<'m, M: Model + ?Sized> {
     /// `(f, value, slot)`: the slot is the key's place in a tuple of parts (0 when
     /// states are whole).
     kinds: Interner<(Value, Value, u32)>,
+    /// Whether each kind is a read ([`Model::is_read`]).
+    reads: Vec<bool>,
     states: States<M::State>,
     /// Kinds per dense row.
     width: usize,
@@ -234,6 +236,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
                     .unwrap_or_else(|| kinds.insert(hash, (Value::clone(&o.f), Value::clone(&o.value), slot)))
             })
             .collect();
+        let reads = kinds.items.iter().map(|(f, value, _)| model.is_read(f, value)).collect();
         let width = kinds.len().max(1);
         let heap = match &states {
             States::Whole(whole) => model.state_bytes(whole.get(0)),
@@ -243,6 +246,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             model,
             op_kinds,
             kinds,
+            reads,
             states,
             width,
             dense: Vec::new(),
@@ -268,6 +272,11 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         self.op_kinds[op]
     }
 
+    /// Whether operations of this kind are reads ([`Model::is_read`]).
+    pub fn is_read(&self, kind: KindId) -> bool {
+        self.reads[kind as usize]
+    }
+
     /// Every operation's kind, by its place in the history's operations.
     pub fn kinds(&self) -> &[KindId] {
         &self.op_kinds
@@ -290,6 +299,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             return kind;
         }
         let kind = self.kinds.insert(hash, (f.clone(), value.clone(), 0));
+        self.reads.push(self.model.is_read(f, value));
         if self.kinds.len() > self.width {
             self.widen(self.width * 2);
         }

@@ -349,6 +349,17 @@ pub trait Model: Send + Sync {
     fn semantics(&self) -> Option<Semantics<'_>> {
         None
     }
+
+    /// Whether the operation is a read: in every state where it steps, it steps to
+    /// that same state. The searches linearize such an operation as soon as it is
+    /// legal and take no other order for it ([reads
+    /// first](crate::search#reads-first)), which spares them most of the orders
+    /// many concurrent reads allow. `false` (the default) is always correct;
+    /// `true` for an operation that may change the state gives wrong verdicts.
+    fn is_read(&self, f: &Value, value: &Value) -> bool {
+        let _ = (f, value);
+        false
+    }
 }
 
 impl<M: Model + ?Sized> Model for Box<M> {
@@ -388,6 +399,9 @@ impl<M: Model + ?Sized> Model for Box<M> {
     }
     fn semantics(&self) -> Option<Semantics<'_>> {
         (**self).semantics()
+    }
+    fn is_read(&self, f: &Value, value: &Value) -> bool {
+        (**self).is_read(f, value)
     }
 }
 

@@ -91,6 +91,10 @@ impl Model for MultiRegister {
         micro_ops(f, value)?.try_for_each(|op| op.map(|_| ()))
     }
     step_by_apply!();
+    /// A `:txn` of reads only.
+    fn is_read(&self, f: &Value, value: &Value) -> bool {
+        micro_ops(f, value).is_ok_and(|mut ops| ops.all(|op| matches!(op, Ok(Micro::Read(..)))))
+    }
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
     }

@@ -26,6 +26,10 @@ impl Model for Noop {
     fn step(&self, _state: &Value, _f: &Value, _value: &Value) -> Option<Value> {
         Some(Value::Nil)
     }
+    /// Nothing ever changes.
+    fn is_read(&self, _f: &Value, _value: &Value) -> bool {
+        true
+    }
     fn render(&self, _state: &Value) -> Value {
         Value::Map(Vec::new())
     }

@@ -93,6 +93,9 @@ impl Model for Register {
     fn semantics(&self) -> Option<Semantics<'_>> {
         Some(Semantics::Register { init: &self.init, cas: false, nil_reads: self.nil_reads })
     }
+    fn is_read(&self, f: &Value, value: &Value) -> bool {
+        matches!(parse(f, value, false), Ok(RegisterOp::Read(_)))
+    }
     fn state_bytes(&self, state: &Value) -> usize {
         state.heap_bytes()
     }
@@ -116,6 +119,9 @@ impl Model for CasRegister {
     }
     fn semantics(&self) -> Option<Semantics<'_>> {
         Some(Semantics::Register { init: &self.init, cas: true, nil_reads: self.nil_reads })
+    }
+    fn is_read(&self, f: &Value, value: &Value) -> bool {
+        matches!(parse(f, value, true), Ok(RegisterOp::Read(_)))
     }
     fn state_bytes(&self, state: &Value) -> usize {
         state.heap_bytes()

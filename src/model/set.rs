@@ -62,6 +62,9 @@ impl Model for Set {
         function(f, &["add", "read"]).map(|_| ())
     }
     step_by_apply!();
+    fn is_read(&self, f: &Value, _value: &Value) -> bool {
+        function(f, &["add", "read"]) == Ok("read")
+    }
     fn render(&self, state: &Value) -> Value {
         labelled("value", state)
     }

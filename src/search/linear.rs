@@ -41,6 +41,14 @@ type Key = (StateId, Box<[u32]>);
 /// The crashed operations a configuration has linearized (sorted).
 type Crashed = Box<[u32]>;
 
+/// Sorted `set` with `op` added.
+fn with(set: &[u32], op: u32) -> Box<[u32]> {
+    let mut more = set.to_vec();
+    let at = more.binary_search(&op).unwrap_err();
+    more.insert(at, op);
+    more.into()
+}
+
 /// Whether sorted `a` is a subset of sorted `b`.
 fn subset(a: &[u32], b: &[u32]) -> bool {
     let mut b = b.iter();
@@ -490,6 +498,26 @@ impl Core {
         waiting.is_none_or(|before| memo.step(before, self.kinds[op as usize]) != Some(next))
     }
 
+    /// A live `:ok` read not yet linearized (`x` first, if it is one) that is legal
+    /// in `state` and may go next (see [reads first](super#reads-first)).
+    fn legal_read<M: Model + ?Sized>(
+        &self,
+        memo: &mut Memo<'_, M>,
+        state: StateId,
+        lin: &[u32],
+        waiting: Option<StateId>,
+        x: u32,
+    ) -> Option<u32> {
+        std::iter::once(x).chain(self.live.iter().copied().filter(|&op| op != x)).find(|&op| {
+            let kind = self.kinds[op as usize];
+            !self.crashed[op as usize]
+                && memo.is_read(kind)
+                && lin.binary_search(&op).is_err()
+                && memo.step(state, kind) == Some(state)
+                && self.observes(memo, waiting, op, state)
+        })
+    }
+
     /// Fills `next` with the configurations in which `x`, now returning, is linearized.
     fn complete_from<M: Model + ?Sized>(
         &mut self,
@@ -516,6 +544,17 @@ impl Core {
                 let ((state, ref lin), waiting) = at;
                 let lin = lin.clone();
                 self.visited.insert(at, lin.len(), crashed.clone(), ());
+                // Reads first: a live read that is legal here goes next, and no other order.
+                if let Some(r) = self.legal_read(memo, state, &lin, waiting, x) {
+                    if r == x {
+                        let reached = Reached { last: Some(x), path: self.extend(path, x) };
+                        self.next.insert((state, lin.clone()), lin.len(), crashed.clone(), reached);
+                    } else {
+                        let path = self.extend(path, r);
+                        self.stack.push((((state, with(&lin, r)), None), crashed.clone(), path));
+                    }
+                    continue;
+                }
                 if let Some(s) = memo.step(state, self.kinds[x as usize]) {
                     if self.observes(memo, waiting, x, s) {
                         let reached = Reached { last: Some(x), path: self.extend(path, x) };
@@ -537,17 +576,11 @@ impl Core {
                     if (is_crashed && s == state) || !self.observes(memo, waiting, op, s) {
                         continue;
                     }
-                    let with = |set: &[u32]| -> Box<[u32]> {
-                        let mut more = set.to_vec();
-                        let at = more.binary_search(&op).unwrap_err();
-                        more.insert(at, op);
-                        more.into()
-                    };
                     let path = self.extend(path, op);
                     self.stack.push(if is_crashed {
-                        (((s, lin.clone()), Some(state)), with(&crashed), path)
+                        (((s, lin.clone()), Some(state)), with(&crashed, op), path)
                     } else {
-                        (((s, with(&lin)), None), crashed.clone(), path)
+                        (((s, with(&lin, op)), None), crashed.clone(), path)
                     });
                 }
             }

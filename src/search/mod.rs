@@ -40,6 +40,34 @@
 //! A configuration just after a crashed operation waits for its observer, and
 //! carries the state before the crashed operation to test it.
 //!
+//! # Reads first
+//!
+//! A read (an operation the model says never changes the state:
+//! [`Model::is_read`](crate::Model::is_read)) that has completed `:ok` is
+//! linearized as soon as it is legal, and no other order is tried in its place.
+//! Both searches, at a configuration in state `s`: if some `:ok` read `r` that may
+//! go next (it is invoked, not linearized, and every operation that returned
+//! before its invocation is linearized) steps `s` to `s`, the only successor
+//! explored is the one that linearizes `r`. Proof: let `L` be any legal order of
+//! the operations still to linearize, from this configuration, respecting real
+//! time. Move `r` to the front. It is legal there (it reads `s`) and leaves `s`,
+//! so every operation before its old place steps from the same state as in `L`;
+//! and at its old place it had left the state as it found it, so every operation
+//! after steps from the same state too. Real time still holds: no operation still
+//! to linearize returned before `r` was invoked, so none must precede it. So a
+//! configuration has a legal continuation if and only if the one with `r`
+//! linearized has, and the order of the others is unchanged. (A crashed read is
+//! never linearized at all, by rule 3 above; and after a crashed operation `C`, a
+//! read legal in the state `C` left observes `C`, since `C` changed the state, so
+//! rule 2 lets it go next.)
+//!
+//! This is what decides histories of many concurrent clients: a read left
+//! pending doubles the orders the searches try (the configurations with it
+//! linearized and those without), and most operations are reads. Taken at once,
+//! a read costs nothing: on a generated cas-register history of 5 000
+//! invocations by 50 processes (a third reads), WGL decides in 0.65 s what it
+//! could not in 20 s (and 3 GB) without.
+//!
 //! And both searches compare configurations *up to dominance*: of two that agree
 //! on the state, the `:ok` operations linearized (and the state waited on), the
 //! one whose crashed operations are a subset of the other's can do whatever the

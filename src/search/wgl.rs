@@ -160,8 +160,11 @@ fn run<M: Model + ?Sized>(
     let mut lin = Linearized::new(history);
     let mut hash = 0u64;
     let mut state: StateId = memo.init();
-    // The calls lifted so far, with the state before each.
-    let mut stack: Vec<(u32, StateId, Option<StateId>)> = Vec::new();
+    // The calls lifted so far, with the state before each, and whether it was a read
+    // taken first (no other call was to be tried in its place).
+    let mut stack: Vec<(u32, StateId, Option<StateId>, bool)> = Vec::new();
+    // Whether the calls after `HEAD` are yet to be scanned for a legal read.
+    let mut fresh = true;
     // The furthest return met, and the configurations that met it.
     let mut furthest = 0u32;
     let mut configs: Vec<Config> = Vec::new();
@@ -180,7 +183,16 @@ fn run<M: Model + ?Sized>(
                 return Outcome::Unknown { cause, furthest };
             }
         }
+        // Reads first: a legal read among the calls that may go next is the only one tried.
+        let mut only = false;
+        if fresh {
+            fresh = false;
+            if let Some(read) = legal_read(&entries, memo, &kinds, state, waiting) {
+                (entry, only) = (read, true);
+            }
+        }
         let op = entries.op[entry as usize] as usize;
+        let mut dead;
         if entries.is_call[entry as usize] {
             let crashed = entries.ret[entry as usize] == NONE;
             if twins[op].is_some_and(|t| !lin.contains(t as usize)) {
@@ -192,7 +204,7 @@ fn run<M: Model + ?Sized>(
                 lin.insert(op);
                 let useful = !(crashed && next == state) && observes;
                 if useful && cache.insert(next_hash, &lin.ok, next, wait, &lin.crashed) {
-                    stack.push((entry, state, waiting));
+                    stack.push((entry, state, waiting, only));
                     waiting = wait;
                     state = next;
                     hash = next_hash;
@@ -200,16 +212,18 @@ fn run<M: Model + ?Sized>(
                     if entries.ret[entry as usize] != NONE {
                         ok_left -= 1;
                         if ok_left == 0 {
-                            let order =
-                                || stack.iter().map(|&(call, _, _)| entries.op[call as usize] as usize);
+                            let order = || stack.iter().map(|&(call, ..)| entries.op[call as usize] as usize);
                             return Outcome::Valid { linearization: witness.then(|| order().collect()) };
                         }
                     }
                     entry = entries.next[HEAD as usize];
+                    fresh = true;
                     continue;
                 }
                 lin.remove(op);
             }
+            // A read taken first that leads nowhere new: nothing else is to be tried here.
+            dead = only;
             entry = entries.next[entry as usize];
         } else {
             // A return whose operation is not linearized: a dead end.
@@ -218,10 +232,14 @@ fn run<M: Model + ?Sized>(
                 configs.clear();
             }
             if entry == furthest && configs.len() < MAX_CONFIGS {
-                let last = stack.last().map(|&(call, _, _)| entries.op[call as usize] as usize);
+                let last = stack.last().map(|&(call, ..)| entries.op[call as usize] as usize);
                 configs.push(Config { state, linearized: lin.all(), last });
             }
-            let Some((call, before, waited)) = stack.pop() else {
+            dead = true;
+        }
+        // Back to the last call whose alternatives are still to be tried.
+        while dead {
+            let Some((call, before, waited, read_first)) = stack.pop() else {
                 let op = entries.op[furthest as usize] as usize;
                 return Outcome::Invalid { op, configs };
             };
@@ -237,8 +255,33 @@ fn run<M: Model + ?Sized>(
                 ok_left += 1;
             }
             entry = entries.next[call as usize];
+            dead = read_first;
         }
     }
+}
+
+/// The first call that may go next (before the first return still listed) whose
+/// operation is an `:ok` read legal in `state` (see [reads first](super#reads-first)).
+fn legal_read<M: Model + ?Sized>(
+    entries: &Entries,
+    memo: &mut Memo<'_, M>,
+    kinds: &[KindId],
+    state: StateId,
+    waiting: Option<StateId>,
+) -> Option<u32> {
+    let mut entry = entries.next[HEAD as usize];
+    while entry != NONE && entries.is_call[entry as usize] {
+        let kind = kinds[entries.op[entry as usize] as usize];
+        if entries.ret[entry as usize] != NONE
+            && memo.is_read(kind)
+            && memo.step(state, kind) == Some(state)
+            && waiting.is_none_or(|before| memo.step(before, kind) != Some(state))
+        {
+            return Some(entry);
+        }
+        entry = entries.next[entry as usize];
+    }
+    None
 }
 
 /// The operations linearized: the `:ok` ones by operation index, the crashed ones

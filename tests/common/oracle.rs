@@ -412,6 +412,11 @@ pub fn linearizable(model: &DynModel, calls: &[Call], required: &[bool], horizon
                 continue;
             }
             if let Some(next) = model.step(state, &calls[i].f, &calls[i].argument) {
+                // The searches take a read as soon as it is legal: the model's claim
+                // that it is one is checked on every step taken here.
+                if model.is_read(&calls[i].f, &calls[i].argument) {
+                    assert_eq!(&next, state, "{} {} is no read", calls[i].f, calls[i].argument);
+                }
                 done[i] = true;
                 if go(model, calls, required, horizon, &next, done) {
                     return true;
