@@ -63,10 +63,10 @@
 //!
 //! This is what decides histories of many concurrent clients: a read left
 //! pending doubles the orders the searches try (the configurations with it
-//! linearized and those without), and most operations are reads. Taken at once,
-//! a read costs nothing: on a generated cas-register history of 5 000
-//! invocations by 50 processes (a third reads), WGL decides in 0.65 s what it
-//! could not in 20 s (and 3 GB) without.
+//! linearized and those without), and reads are a large share of most
+//! workloads. Taken at once, a read costs nothing: on a generated cas-register
+//! history of 5 000 invocations by 50 processes (a third reads), WGL decides in
+//! 0.65 s what it could not in 20 s (and 3 GB) without.
 //!
 //! And both searches compare configurations *up to dominance*: of two that agree
 //! on the state, the `:ok` operations linearized (and the state waited on), the
