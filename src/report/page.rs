@@ -221,8 +221,9 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
         Validity::Invalid => failures(entry.history, analysis, MAX_KEYS),
         Validity::Unknown => Vec::new(),
     };
+    let anchor = |j: usize| format!("entry-{n}-key-{j}");
     let anchors: Vec<(&Value, String)> =
-        drawn.iter().enumerate().filter_map(|(j, d)| Some((d.key?, format!("entry-{n}-key-{j}")))).collect();
+        drawn.iter().enumerate().filter_map(|(j, d)| Some((d.key?, anchor(j)))).collect();
     if !analysis.results.is_empty() {
         keys(out, analysis, &anchors);
     }
@@ -230,7 +231,8 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
         if let Some(key) = drawn[j].key {
             let _ = writeln!(
                 out,
-                "<h3 class=\"key\" id=\"entry-{n}-key-{j}\">Key <code>{}</code></h3>",
+                "<h3 class=\"key\" id=\"{}\">Key <code>{}</code></h3>",
+                anchor(j),
                 esc(&key.to_edn_short(DETAIL))
             );
         }
