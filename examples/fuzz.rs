@@ -364,6 +364,9 @@ fn generated_seeds() -> Vec<Seed> {
                 anomaly,
                 nemesis: v % 2 == 0,
                 unique,
+                // Effects inside the intervals for every other model: orders the
+                // searches cannot read off the log.
+                effect_inside: m % 2 == 1,
             };
             let mut bytes = Vec::new();
             if generate::generate(&spec, OutFormat::Edn, &mut bytes).is_ok() {

@@ -223,6 +223,11 @@ struct GenerateArgs {
     /// them: the histories `--algorithm unique` decides.
     #[arg(long)]
     unique: bool,
+    /// Each operation takes effect at a random instant inside its interval, not at its
+    /// completion, as in real systems: then neither the invocations' nor the
+    /// completions' order is itself a linearization.
+    #[arg(long)]
+    effect_inside: bool,
     /// Output format: edn (Jepsen's history.edn), json (JSON Lines) or history-txt
     /// (not json for set, as JSON has no sets; not history-txt for kv, which has no `:key`).
     #[arg(long, short, default_value = "edn")]
@@ -354,6 +359,7 @@ fn run_generate(args: GenerateArgs) -> i32 {
         anomaly: args.anomaly,
         nemesis: args.nemesis,
         unique: args.unique,
+        effect_inside: args.effect_inside,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match generate::generate(&spec, args.format, &mut out).and_then(|g| out.flush().map(|()| g)) {

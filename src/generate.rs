@@ -32,7 +32,11 @@
 //! completes `:ok` takes effect at its completion, and its result (a read's value, a
 //! dequeued element) is the object's state at that instant. So ordering the
 //! operations by completion is a legal sequential run of the model that respects real
-//! time: a linearization. Around it:
+//! time: a linearization. With [`Spec::effect_inside`] the instant is earlier (when the
+//! operation's process is next scheduled after its invocation), the result is
+//! remembered until the completion, and ordering by those instants is the
+//! linearization instead: the log's own orders then explain nothing, as in a real
+//! system's. Around it:
 //!
 //! - `:fail` ends an operation that did not happen: one that could not (a cas whose
 //!   old value differs, acquiring a held mutex, dequeuing an empty queue), or any
@@ -156,6 +160,11 @@ pub struct Spec {
     /// appends take fresh values (counting up from [`Spec::values`]); a cas's old
     /// value is the object's value half the time, else any value used so far.
     pub unique: bool,
+    /// Each operation takes effect (or fails, or crashes) at an instant inside its
+    /// interval, when its process is next scheduled after the invocation, and
+    /// completes later; not at its completion. Real systems act so, and then no
+    /// order of invocations or of completions is itself a linearization.
+    pub effect_inside: bool,
 }
 
 impl Default for Spec {
@@ -174,6 +183,7 @@ impl Default for Spec {
             anomaly: None,
             nemesis: false,
             unique: false,
+            effect_inside: false,
         }
     }
 }
@@ -302,7 +312,7 @@ pub fn generate(spec: &Spec, format: OutFormat, out: &mut impl Write) -> io::Res
         sink: Sink { out, buf: Vec::with_capacity(FLUSH_AT + 4096), format, keying, index: 0, time: 0 },
         objects: vec![kind.object(); keys],
         open: vec![0; keys],
-        workers: (0..workers as u64).map(|process| Worker { process, open: None }).collect(),
+        workers: (0..workers as u64).map(|process| Worker { process, open: None, outcome: None }).collect(),
         invoked: 0,
         fresh: spec.values,
         nemesis_started: false,
@@ -747,6 +757,16 @@ impl Object {
 struct Worker {
     process: u64,
     open: Option<Call>,
+    /// With [`Spec::effect_inside`], what became of the open call, once decided.
+    outcome: Option<Outcome>,
+}
+
+/// What became of a call: the result of its completion.
+#[derive(Clone)]
+enum Outcome {
+    Ok(Val),
+    Failed,
+    Crashed,
 }
 
 /// The simulation.
@@ -802,8 +822,16 @@ impl<W: Write> Generator<'_, W> {
             }
             let w = self.rng.below(self.workers.len() as u64) as usize;
             let key = w / self.spec.processes;
-            if let Some(call) = self.workers[w].open.take() {
-                self.complete(w, call)?;
+            if self.spec.effect_inside && self.workers[w].open.is_some() && self.workers[w].outcome.is_none()
+            {
+                let call = self.workers[w].open.clone().expect("an open call");
+                self.workers[w].outcome = Some(self.decide(w, &call));
+            } else if let Some(call) = self.workers[w].open.take() {
+                let outcome = match self.workers[w].outcome.take() {
+                    Some(outcome) => outcome,
+                    None => self.decide(w, &call),
+                };
+                self.complete(w, call, outcome)?;
                 self.open[key] -= 1;
                 open_total -= 1;
             } else if self.invoked < self.spec.ops && quieting != Some(key) {
@@ -823,26 +851,38 @@ impl<W: Write> Generator<'_, W> {
         }
     }
 
-    /// Completes worker `w`'s open operation: it crashes, fails, or takes effect now.
-    fn complete(&mut self, w: usize, call: Call) -> io::Result<()> {
+    /// What becomes of worker `w`'s open call, now: it crashes (taking effect or
+    /// not), fails, or takes effect.
+    fn decide(&mut self, w: usize, call: &Call) -> Outcome {
         let key = w / self.spec.processes;
         let slot = w % self.spec.processes;
         let roll = self.rng.unit();
         if roll < self.spec.crash_rate && call.may_crash() {
             if call.crash_may_apply() && self.rng.below(2) == 0 {
-                self.objects[key].apply(&call, slot, &mut self.rng);
+                self.objects[key].apply(call, slot, &mut self.rng);
             }
-            self.emit(Type::Info, w, &call, &call.value())?;
-            self.workers[w].process += self.workers.len() as u64;
-            return Ok(());
+            return Outcome::Crashed;
         }
         let fails = (self.spec.crash_rate..self.spec.crash_rate + self.spec.fail_rate).contains(&roll);
-        let result = if fails { None } else { self.objects[key].apply(&call, slot, &mut self.rng) };
-        match result {
-            Some(value) => self.emit(Type::Ok, w, &call, &value),
-            None => self.emit(Type::Fail, w, &call, &call.value()),
+        let result = if fails { None } else { self.objects[key].apply(call, slot, &mut self.rng) };
+        result.map_or(Outcome::Failed, Outcome::Ok)
+    }
+
+    /// Completes worker `w`'s open call as decided.
+    fn complete(&mut self, w: usize, call: Call, outcome: Outcome) -> io::Result<()> {
+        match outcome {
+            Outcome::Crashed => {
+                self.emit(Type::Info, w, &call, &call.value())?;
+                self.workers[w].process += self.workers.len() as u64;
+            }
+            Outcome::Ok(value) => {
+                self.emit(Type::Ok, w, &call, &value)?;
+            }
+            Outcome::Failed => {
+                self.emit(Type::Fail, w, &call, &call.value())?;
+            }
         }
-        .map(|_| ())
+        Ok(())
     }
 
     /// Runs the probe on the quiet `key`; the index of the op showing the anomaly, if

@@ -96,8 +96,8 @@ fn generated_histories_are_linearizable() {
     let mut checked = 0;
     for (name, _) in models() {
         for keys in keyings() {
-            for seed in 0..5 {
-                let spec = spec(name, keys, seed);
+            for (seed, effect_inside) in (0..5).flat_map(|seed| [(seed, false), (seed, true)]) {
+                let spec = Spec { effect_inside, ..spec(name, keys, seed) };
                 let (bytes, generated) = generated(&spec, OutFormat::Edn);
                 assert!(generated.anomaly.is_none());
                 let analysis = analyse(&spec, &bytes);
@@ -115,8 +115,8 @@ fn an_injected_anomaly_fails_exactly_its_op_and_key() {
     for (name, anomalies) in models() {
         for &anomaly in anomalies {
             for keys in keyings() {
-                for seed in 0..5 {
-                    let spec = Spec { anomaly: Some(anomaly), ..spec(name, keys, seed) };
+                for (seed, effect_inside) in (0..5).flat_map(|seed| [(seed, false), (seed, true)]) {
+                    let spec = Spec { anomaly: Some(anomaly), effect_inside, ..spec(name, keys, seed) };
                     let (bytes, generated) = generated(&spec, OutFormat::Edn);
                     let injected = generated.anomaly.expect("the anomaly is located");
                     let analysis = analyse(&spec, &bytes);
@@ -138,6 +138,41 @@ fn an_injected_anomaly_fails_exactly_its_op_and_key() {
         }
     }
     eprintln!("{checked} histories with an anomaly fail where injected");
+}
+
+/// Whether replaying the `:ok` operations in the order of their completions is a
+/// legal run of the model (no crashes, no failures: every operation is `:ok`).
+fn completion_order_is_legal(bytes: &[u8]) -> bool {
+    let model = model::builtin("cas-register", &Default::default()).unwrap();
+    let history = History::complete(read::read_ops(bytes, "g", None).unwrap(), &model).unwrap();
+    let mut by_completion: Vec<_> = history.operations.iter().collect();
+    by_completion.sort_by_key(|o| o.complete);
+    let mut state = model.init();
+    by_completion.iter().all(|o| match model.step(&state, &o.f, &o.value) {
+        Some(next) => {
+            state = next;
+            true
+        }
+        None => false,
+    })
+}
+
+/// By default an operation takes effect at its completion, so the completions' order
+/// is a linearization (the module's argument); with `effect_inside` it takes effect
+/// earlier, and that order no longer explains the reads.
+#[test]
+fn effects_fall_at_completion_or_inside_the_interval() {
+    let mut inside_differs = 0;
+    for seed in 0..20 {
+        let spec = Spec { processes: 8, ops: 300, crash_rate: 0.0, fail_rate: 0.0, seed, ..Spec::default() };
+        let (at_completion, _) = generated(&spec, OutFormat::Edn);
+        assert!(completion_order_is_legal(&at_completion), "{spec:?}");
+        let inside = Spec { effect_inside: true, ..spec };
+        let (bytes, _) = generated(&inside, OutFormat::Edn);
+        assert_eq!(analyse(&inside, &bytes).valid, Validity::Valid, "{inside:?}");
+        inside_differs += usize::from(!completion_order_is_legal(&bytes));
+    }
+    assert!(inside_differs >= 15, "only {inside_differs} of 20");
 }
 
 #[test]
