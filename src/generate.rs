@@ -762,7 +762,6 @@ struct Worker {
 }
 
 /// What became of a call: the result of its completion.
-#[derive(Clone)]
 enum Outcome {
     Ok(Val),
     Failed,

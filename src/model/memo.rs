@@ -193,8 +193,9 @@ pub struct Memo<'m, M: Model + ?Sized> {
     /// `(f, value, slot)`: the slot is the key's place in a tuple of parts (0 when
     /// states are whole).
     kinds: Interner<(Value, Value, u32)>,
-    /// Whether each kind is a read ([`Model::is_read`]).
+    /// Whether each kind is a read ([`Model::is_read`]), and whether any is.
     reads: Vec<bool>,
+    any_read: bool,
     states: States<M::State>,
     /// Kinds per dense row.
     width: usize,
@@ -236,7 +237,8 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
                     .unwrap_or_else(|| kinds.insert(hash, (Value::clone(&o.f), Value::clone(&o.value), slot)))
             })
             .collect();
-        let reads = kinds.items.iter().map(|(f, value, _)| model.is_read(f, value)).collect();
+        let reads: Vec<bool> = kinds.items.iter().map(|(f, value, _)| model.is_read(f, value)).collect();
+        let any_read = reads.contains(&true);
         let width = kinds.len().max(1);
         let heap = match &states {
             States::Whole(whole) => model.state_bytes(whole.get(0)),
@@ -247,6 +249,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             op_kinds,
             kinds,
             reads,
+            any_read,
             states,
             width,
             dense: Vec::new(),
@@ -277,6 +280,11 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         self.reads[kind as usize]
     }
 
+    /// Whether any kind is a read: if none, the searches need not look for one.
+    pub fn has_reads(&self) -> bool {
+        self.any_read
+    }
+
     /// Every operation's kind, by its place in the history's operations.
     pub fn kinds(&self) -> &[KindId] {
         &self.op_kinds
@@ -299,7 +307,9 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             return kind;
         }
         let kind = self.kinds.insert(hash, (f.clone(), value.clone(), 0));
-        self.reads.push(self.model.is_read(f, value));
+        let read = self.model.is_read(f, value);
+        self.reads.push(read);
+        self.any_read |= read;
         if self.kinds.len() > self.width {
             self.widen(self.width * 2);
         }

@@ -508,6 +508,9 @@ impl Core {
         waiting: Option<StateId>,
         x: u32,
     ) -> Option<u32> {
+        if !memo.has_reads() {
+            return None;
+        }
         std::iter::once(x).chain(self.live.iter().copied().filter(|&op| op != x)).find(|&op| {
             let kind = self.kinds[op as usize];
             !self.crashed[op as usize]

@@ -269,6 +269,9 @@ fn legal_read<M: Model + ?Sized>(
     state: StateId,
     waiting: Option<StateId>,
 ) -> Option<u32> {
+    if !memo.has_reads() {
+        return None;
+    }
     let mut entry = entries.next[HEAD as usize];
     while entry != NONE && entries.is_call[entry as usize] {
         let kind = kinds[entries.op[entry as usize] as usize];
