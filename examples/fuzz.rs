@@ -100,6 +100,7 @@
 //! still running after `--hang` (default 60 s) is reported on stderr and its input
 //! saved as `hang-…`, by a watchdog thread.
 
+use knossos_rs::explain::{explain, Explanation};
 use knossos_rs::generate::{self, Anomaly, OutFormat, Spec};
 use knossos_rs::model::{self, f_name, DynModel, ModelOptions, NilReads};
 use knossos_rs::online::{Online, Verdict};
@@ -1361,6 +1362,8 @@ fn finding(findings: &mut Vec<Finding>, signature: impl Into<String>, message: i
 struct Run {
     label: &'static str,
     analysis: Analysis,
+    /// The invalid analysis explained, for the run that asks.
+    explanation: Option<Explanation>,
     elapsed: Duration,
     /// Checked split by key (if keyed).
     partition: bool,
@@ -1507,7 +1510,13 @@ fn check_all<M: Model>(
     let run = |label: &'static str, options: Options, findings: &mut Vec<Finding>| {
         let start = Instant::now();
         let analysis = guarded(&format!("check ({label})"), findings, || check(model, history, &options))?;
-        Some(Run { label, analysis, elapsed: start.elapsed(), partition: options.partition })
+        Some(Run {
+            label,
+            analysis,
+            explanation: None,
+            elapsed: start.elapsed(),
+            partition: options.partition,
+        })
     };
     let mut runs = Vec::new();
     for (label, algorithm) in
@@ -1539,9 +1548,19 @@ fn check_all<M: Model>(
         }
         runs.extend(run("fail-fast", Options { fail_fast: true, ..base.clone() }, findings));
     }
-    // An invalid history shrunk: the core, its words and its part of the page.
-    if runs.iter().any(|r| r.label == "competition" && r.analysis.valid == Validity::Invalid) {
-        runs.extend(run("shrink", Options { shrink: true, ..base.clone() }, findings));
+    // An invalid history explained: the core, its words and its part of the page.
+    if let Some(r) = runs.iter().find(|r| r.label == "competition" && r.analysis.valid == Validity::Invalid) {
+        let explained = guarded("explain", findings, || explain(model, history, &r.analysis, &base));
+        if let Some(explanation) = explained {
+            let analysis = r.analysis.clone();
+            runs.push(Run {
+                label: "explain",
+                analysis,
+                explanation,
+                elapsed: r.elapsed,
+                partition: r.partition,
+            });
+        }
     }
     if let Some(r) = runs.iter().find(|r| r.label == "competition") {
         match r.analysis.valid {
@@ -1726,9 +1745,9 @@ fn render_all(name: &str, history: &History, runs: &[Run], findings: &mut Vec<Fi
         let a = &run.analysis;
         let label = run.label;
         let outputs = guarded(&format!("render ({label})"), findings, || {
-            let edn = render(a, Some(history), Some(name), OutputFormat::Edn);
-            let json = render(a, Some(history), Some(name), OutputFormat::Json);
-            let text = render(a, Some(history), Some(name), OutputFormat::Text);
+            let edn = render(a, run.explanation.as_ref(), Some(history), Some(name), OutputFormat::Edn);
+            let json = render(a, run.explanation.as_ref(), Some(history), Some(name), OutputFormat::Json);
+            let text = render(a, run.explanation.as_ref(), Some(history), Some(name), OutputFormat::Text);
             (edn, json, text)
         });
         let Some((edn, json, _)) = outputs else { continue };
@@ -1763,7 +1782,7 @@ fn render_all(name: &str, history: &History, runs: &[Run], findings: &mut Vec<Fi
     // One page of every distinct analysis (the race's is often the linear engine's).
     let mut distinct: Vec<(&Run, String)> = Vec::new();
     for run in runs {
-        let edn = shown(&run.analysis);
+        let edn = shown(&run.analysis) + run.explanation.as_ref().map_or("", |e| &e.sentence);
         if !distinct.iter().any(|(_, e)| *e == edn) {
             distinct.push((run, edn));
         }
@@ -1775,6 +1794,7 @@ fn render_all(name: &str, history: &History, runs: &[Run], findings: &mut Vec<Fi
                 name: r.label.to_string(),
                 history,
                 analysis: &r.analysis,
+                explanation: r.explanation.as_ref(),
                 elapsed: r.elapsed,
             })
             .collect();

@@ -114,9 +114,6 @@ pub struct Analysis {
     /// `:index`: every `:ok` operation once, and the crashed ones the order needs.
     /// A history checked key by key has one per key, in `results`.
     pub linearization: Option<Vec<u64>>,
-    /// A 1-minimal core of an invalid history, when asked for
-    /// ([`Options::shrink`](crate::Options::shrink)).
-    pub core: Option<crate::shrink::CoreReport>,
 }
 
 impl Analysis {
@@ -177,11 +174,6 @@ impl Analysis {
                 Value::kw_map([("linearized", Value::Int(p.linearized as i64)), ("next-index", next)]),
             ));
         }
-        if let Some(core) = &self.core {
-            let indices = core.indices.iter().map(|&i| Value::Int(i as i64));
-            entries.push(("core", Value::Vector(indices.collect())));
-            entries.push(("core-minimal?", Value::Bool(core.minimal)));
-        }
         if !self.results.is_empty() {
             let results = self.results.iter().map(|(k, a)| (k.clone(), a.to_value()));
             entries.push(("results", Value::Map(results.collect())));
@@ -232,7 +224,6 @@ impl Analysis {
             failures: Vec::new(),
             warnings: Vec::new(),
             linearization: None,
-            core: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use knossos_rs::explain::{self, Explanation};
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::partition::{looks_independent, Independent};
 use knossos_rs::read::{self, Format};
@@ -40,11 +41,12 @@ enum Command {
     /// Write a synthetic Jepsen-like history to stdout, linearizable by construction
     /// unless an anomaly is injected.
     Generate(GenerateArgs),
-    /// Shrink a history that is not linearizable to a core: the few operations that
-    /// are still not linearizable, and become linearizable if any one more is removed.
+    /// Shrink a history that is not linearizable to its faithful core: the few
+    /// operations that are still not linearizable for a reason the history has, each
+    /// of them needed.
     ///
     /// Writes the core as a history (its ops exactly as read) to stdout or `-o FILE`,
-    /// and on stderr how many operations it kept. Exit status as `check`'s: 1 when the
+    /// and on stderr the anomaly in one sentence and how many operations it kept. Exit status as `check`'s: 1 when the
     /// history is not linearizable (and the core is written), 0 when it is (nothing
     /// to shrink, nothing written), 3 when undecided, 2 on an input error.
     Shrink(ShrinkArgs),
@@ -62,12 +64,6 @@ struct ShrinkArgs {
     /// core found so far (then not proven 1-minimal).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     time_limit: Option<std::time::Duration>,
-    /// Write the context instead of the core: the operations the failure the check
-    /// reports needs, for its result or for when it ran (the failure's story: a stale
-    /// read and the writes before it, where the core may be the read alone). It fails
-    /// at the same op as the history.
-    #[arg(long)]
-    context: bool,
     /// Write the core to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -285,15 +281,16 @@ struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
 
-    /// Shrink each history that is not linearizable to a core: the few operations
-    /// still not linearizable without the others, each of them needed (`:core`, their
-    /// `:index`es, and `:core-minimal?` in the analysis; first in the text summary and
-    /// the report). Within the time limit. On by default with `--format text` and
-    /// `--report`, which people read.
+    /// Explain each history that is not linearizable: its faithful core (the few
+    /// operations still not linearizable for a reason the history has, each of them
+    /// needed) and the anomaly named and said in one sentence (`:anomaly`,
+    /// `:explanation`, `:core` with the ops' `:index`es, and `:core-minimal?` in the
+    /// analysis; first in the text summary and the report). Within the time limit.
+    /// On by default with `--format text` and `--report`, which people read.
     #[arg(long, overrides_with = "no_shrink")]
     shrink: bool,
 
-    /// Do not shrink, not even for `--format text` and `--report`.
+    /// Do not explain (no core), not even for `--format text` and `--report`.
     #[arg(long)]
     no_shrink: bool,
 
@@ -413,11 +410,12 @@ fn shrink_file<M: Model + ?Sized>(args: &ShrinkArgs, model: &M) -> i32 {
         }
     }
     let start = Instant::now();
-    let shrunk = knossos_rs::shrink::shrink(model, &history, &options);
-    let core = match (shrunk.analysis.valid, shrunk.core) {
-        (Validity::Invalid, Some(core)) => core,
+    let analysis = check(model, &history, &options);
+    let explained = explain::explain(model, &history, &analysis, &options.after(start.elapsed()));
+    let (core, sentence) = match (analysis.valid, explained) {
+        (Validity::Invalid, Some(e)) => (e.core, e.sentence),
         (Validity::Unknown, _) => {
-            let cause = shrunk.analysis.cause.map_or("unknown", |c| c.name());
+            let cause = analysis.cause.map_or("unknown", |c| c.name());
             eprintln!("{name}: unknown: the check stopped ({cause}) before a verdict; nothing to shrink");
             return UNKNOWN;
         }
@@ -432,7 +430,7 @@ fn shrink_file<M: Model + ?Sized>(args: &ShrinkArgs, model: &M) -> i32 {
         Some(format) => format == CoreFormat::Json,
         None => format_in.or_else(|| sniff(&args.file)) == Some(Format::Json),
     };
-    let written = if args.context { &core.context } else { &core.history };
+    let written = &core.history;
     let text: String = written
         .ops
         .iter()
@@ -457,15 +455,9 @@ fn shrink_file<M: Model + ?Sized>(args: &ShrinkArgs, model: &M) -> i32 {
     } else {
         "core is NOT proven 1-minimal: a check was undecided"
     };
-    let context = match (core.context.operations.len(), args.context) {
-        (n, true) => format!("; wrote its context: {n} operations"),
-        (n, false) if n > core.history.operations.len() => {
-            format!("; its context (--context): {n} operations")
-        }
-        _ => String::new(),
-    };
+    eprintln!("{name}: {sentence}");
     eprintln!(
-        "{name}: kept {} of {} operations{key} ({} of {} ops); {minimal} ({} checks, {:.2} s){context}",
+        "{name}: kept {} of {} operations{key} ({} of {} ops); {minimal} ({} checks, {:.2} s)",
         core.history.operations.len(),
         core.of,
         core.positions.len(),
@@ -517,7 +509,6 @@ fn run_check(args: CheckArgs) -> i32 {
         partition: !args.no_partition,
         fail_fast: args.fail_fast,
         witness: args.witness,
-        shrink: args.shrink || (!args.no_shrink && (format == OutputFormat::Text || args.report.is_some())),
         ..args.checking.options(args.time_limit)
     };
     let files = match expand(&args.files) {
@@ -534,6 +525,7 @@ fn run_check(args: CheckArgs) -> i32 {
         independent: args.checking.independent,
         // The text summary and the report explain anomalies from the history.
         keep_history: format == OutputFormat::Text || args.report.is_some(),
+        explain: args.shrink || (!args.no_shrink && (format == OutputFormat::Text || args.report.is_some())),
     };
     let shown = !args.quiet && std::io::stderr().is_terminal();
     let check = |found: &Found, options: &Options, stages: Option<&ProgressBar>| match found {
@@ -580,10 +572,11 @@ fn run_check(args: CheckArgs) -> i32 {
             }
             Ok(checked) => {
                 let label = (several || format == OutputFormat::Text).then_some(outcome.name.as_str());
-                let out = render(&checked.analysis, checked.history.as_ref(), label, format);
+                let explanation = checked.explanation.as_ref();
+                let out = render(&checked.analysis, explanation, checked.history.as_ref(), label, format);
                 let _ = writeln!(stdout, "{}", out.trim_end());
                 if args.write_results {
-                    if let Err(e) = write_result(&outcome.path, &checked.analysis, format) {
+                    if let Err(e) = write_result(&outcome.path, &checked.analysis, explanation, format) {
                         eprintln!("{}: cannot write the analysis: {e}", outcome.name);
                         status = worse(status, ERROR);
                     }
@@ -609,6 +602,7 @@ fn run_check(args: CheckArgs) -> i32 {
                     name: o.name.clone(),
                     history: c.history.as_ref()?,
                     analysis: &c.analysis,
+                    explanation: c.explanation.as_ref(),
                     elapsed: o.elapsed,
                 })
             })
@@ -658,6 +652,8 @@ struct Checked {
     /// How many ops the history had.
     ops: usize,
     analysis: knossos_rs::Analysis,
+    /// An invalid history's explanation, when asked for.
+    explanation: Option<Explanation>,
 }
 
 /// A spinner for one file: its stage (reading, completing, checking) and, once it is
@@ -707,6 +703,8 @@ struct Reading {
     independent: bool,
     /// Keep the history for the text summary and the report (else it is dropped once checked).
     keep_history: bool,
+    /// Explain an invalid history ([`explain::explain`]).
+    explain: bool,
 }
 
 /// The model a file is checked against: `Independent` has states of its own, so it is
@@ -725,7 +723,7 @@ fn check_file<M: Model + ?Sized>(
     // waits for nothing else.
     stages: Option<&ProgressBar>,
 ) -> FileOutcome {
-    let &Reading { format_in, pairing, independent, keep_history } = reading;
+    let &Reading { format_in, pairing, independent, keep_history, explain } = reading;
     let start = Instant::now();
     let name = path.display().to_string();
     let stage = |what: &str| stages.inspect(|bar| bar.set_message(format!("{what} {name}")));
@@ -754,6 +752,12 @@ fn check_file<M: Model + ?Sized>(
         }
         stage("checking");
         let analysis = check(model, &history, options);
+        let explanation = explain
+            .then(|| {
+                stage("explaining");
+                explain::explain(model, &history, &analysis, &options.after(start.elapsed()))
+            })
+            .flatten();
         let ops = history.ops.len();
         let history = match (keep_history, stages) {
             (true, _) => Some(history),
@@ -765,7 +769,7 @@ fn check_file<M: Model + ?Sized>(
             }
             (false, None) => None,
         };
-        Ok(Checked { history, ops, analysis })
+        Ok(Checked { history, ops, analysis, explanation })
     });
     FileOutcome { path: path.to_path_buf(), name, result, elapsed: start.elapsed() }
 }
@@ -839,7 +843,12 @@ fn unreadable(path: &Path, why: &str) -> FileOutcome {
 
 /// Writes the analysis beside its history (`history.edn` → `history.edn.knossos.edn`),
 /// whole or not at all.
-fn write_result(path: &Path, analysis: &knossos_rs::Analysis, format: OutputFormat) -> std::io::Result<()> {
+fn write_result(
+    path: &Path,
+    analysis: &knossos_rs::Analysis,
+    explanation: Option<&Explanation>,
+    format: OutputFormat,
+) -> std::io::Result<()> {
     let (extension, format) = match format {
         OutputFormat::Json => ("knossos.json", OutputFormat::Json),
         _ => ("knossos.edn", OutputFormat::Edn),
@@ -847,7 +856,7 @@ fn write_result(path: &Path, analysis: &knossos_rs::Analysis, format: OutputForm
     let mut target = path.as_os_str().to_owned();
     target.push(".");
     target.push(extension);
-    let text = render(analysis, None, None, format) + "\n";
+    let text = render(analysis, explanation, None, None, format) + "\n";
     knossos_rs::report::write_atomically(Path::new(&target), text.as_bytes())
 }
 

@@ -8,8 +8,12 @@
 //! The data flows one way, a module per stage:
 //!
 //! ```text
-//! bytes ─read─▶ ops ─history─▶ history ─search─▶ outcome ─analysis─▶ analysis ─render─▶ EDN / JSON / text
+//! bytes ─read─▶ ops ─history─▶ history ─search─▶ outcome ─analysis─▶ analysis ─explain─▶ explanation ─render─▶ EDN / JSON / text
 //! ```
+//!
+//! The analysis holds Knossos's facts (the failing op, the final paths); the
+//! explanation, for an invalid history, its faithful core and the anomaly in one
+//! sentence ([`explain`]).
 //!
 //! # Example
 //!
@@ -145,7 +149,8 @@
 //! [`Analysis`] and its [`Validity`]; [`Value`]; and the one error type,
 //! [`InputError`]. Then a module per stage, for what goes beyond: [`read`] (formats),
 //! [`partition`] ([`partition::Independent`] for Jepsen's `[key value]` tuples),
-//! [`shrink`] (minimal failing cores), [`render`] and [`report`] (output for people),
+//! [`shrink`] (faithful cores), [`explain`] (the anomaly named and said in a
+//! sentence), [`render`] and [`report`] (output for people),
 //! [`generate`] (synthetic histories). [`search`] is for experts: the engines one by
 //! one, their budgets, and the memo of states their outcomes refer to.
 //!
@@ -157,6 +162,7 @@
 pub mod analysis;
 mod builder;
 pub mod error;
+pub mod explain;
 pub mod generate;
 pub mod history;
 mod intern;
@@ -213,9 +219,6 @@ pub struct Options {
     /// operations that explains it (off by default: the linear engine then keeps
     /// the path to every configuration).
     pub witness: bool,
-    /// Shrink an invalid history to a 1-minimal core ([`shrink`]), within what is
-    /// left of the time limit, into [`Analysis::core`].
-    pub shrink: bool,
 }
 
 impl Default for Options {
@@ -230,7 +233,6 @@ impl Default for Options {
             progress: None,
             fail_fast: false,
             witness: false,
-            shrink: false,
         }
     }
 }
@@ -256,15 +258,11 @@ impl Options {
 /// What reading left out of the history ([`History::warnings`]) is listed in the
 /// analysis's `warnings`: the verdict is the rest's.
 ///
-/// With [`Options::shrink`], an invalid history's 1-minimal core ([`shrink`]) is in
-/// [`Analysis::core`], found within what is left of the time limit.
+/// Why an invalid history is invalid, in a user's terms, is the next stage's:
+/// [`explain::explain`].
 pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
-    let start = Instant::now();
     let mut analysis = check_parts(model, history, options);
     analysis.warnings = history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect();
-    if options.shrink {
-        analysis.core = shrink::report(model, history, &analysis, &options.after(start.elapsed()));
-    }
     analysis
 }
 

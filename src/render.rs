@@ -1,6 +1,7 @@
 //! Writing an analysis: EDN (what Jepsen users read), JSON, or a short text summary.
 
 use crate::analysis::{Analysis, Validity};
+use crate::explain::Explanation;
 use crate::history::{line_note, History, OpMap};
 use crate::value::Value;
 use std::fmt::{self, Write as _};
@@ -16,18 +17,33 @@ pub enum OutputFormat {
     Text,
 }
 
-/// Renders an analysis; with `file`, EDN and JSON gain a `:file` key and text a
-/// header. Given the history, the text summary explains the anomaly in words.
+/// Renders an analysis and, for an invalid history, its explanation; with `file`,
+/// EDN and JSON gain a `:file` key and text a header. The explanation adds
+/// `:anomaly`, `:explanation` (the sentence), `:core` (its ops' `:index`es) and
+/// `:core-minimal?`. Given the history, the text summary explains the anomaly in
+/// words: the explanation's, or without one, the analysis's.
 pub fn render(
     analysis: &Analysis,
+    explanation: Option<&Explanation>,
     history: Option<&History>,
     file: Option<&str>,
     format: OutputFormat,
 ) -> String {
     let value = || {
         let mut v = analysis.to_value();
-        if let (Some(file), Value::Map(entries)) = (file, &mut v) {
-            entries.insert(0, (Value::keyword("file"), Value::string(file)));
+        if let Value::Map(entries) = &mut v {
+            if let Some(file) = file {
+                entries.insert(0, (Value::keyword("file"), Value::string(file)));
+            }
+            if let Some(e) = explanation {
+                let indices = e.core.indices().into_iter().map(|i| Value::Int(i as i64)).collect();
+                entries.extend([
+                    (Value::keyword("anomaly"), Value::keyword(e.anomaly.name())),
+                    (Value::keyword("explanation"), Value::string(&e.sentence)),
+                    (Value::keyword("core"), Value::Vector(indices)),
+                    (Value::keyword("core-minimal?"), Value::Bool(e.core.minimal)),
+                ]);
+            }
         }
         v
     };
@@ -37,7 +53,7 @@ pub fn render(
         OutputFormat::Text => {
             // The verdict, the anomaly in words, then the details.
             let out = text(analysis, file);
-            let Some(words) = history.and_then(|h| crate::report::explain(h, analysis)) else {
+            let Some(words) = history.and_then(|h| crate::report::explain(h, analysis, explanation)) else {
                 return out;
             };
             let (verdict, details) = out.split_once('\n').unwrap_or((&out, ""));

@@ -511,6 +511,14 @@ fn report_directory_and_words_on_the_terminal() {
     // The text summary says what happened in words.
     let out = knossos(&["check", "-m", "cas-register", "-f", "text", "fixtures/stale-read.edn"]);
     let text = stdout(&out);
+    assert!(text.contains("Stale read: process 1 read 1 at op 10 (line 11)"), "{text}");
+    // Each fact once: the sentence, the core, Knossos's lines.
+    assert_eq!(text.matches("can't read 1 from register 2").count(), 1, "{text}");
+    assert!(text.lines().count() <= 12, "{text}");
+    // Without the explanation, the analysis's own words.
+    let out =
+        knossos(&["check", "-m", "cas-register", "-f", "text", "--no-shrink", "fixtures/stale-read.edn"]);
+    let text = stdout(&out);
     assert!(text.contains("Process 1 read 1 at index 10"), "{text}");
     assert!(text.contains("could only hold 3 or 2") || text.contains("could only hold 2 or 3"), "{text}");
 }

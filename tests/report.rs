@@ -70,7 +70,7 @@ fn parse(what: &str, doc: &str) {
 /// With `KNOSSOS_REPORT_DIR` set, writes the report of one history to `DIR/<stem>/`.
 fn keep(stem: &str, name: &str, history: &History, analysis: &Analysis, elapsed: Duration) {
     if let Some(out) = std::env::var_os("KNOSSOS_REPORT_DIR") {
-        let entries = [report::Entry { name: name.into(), history, analysis, elapsed }];
+        let entries = [report::Entry { name: name.into(), history, analysis, explanation: None, elapsed }];
         report::write(&Path::new(&out).join(stem), name, &entries, &[]).unwrap();
     }
 }
@@ -79,9 +79,15 @@ fn keep(stem: &str, name: &str, history: &History, analysis: &Analysis, elapsed:
 fn reports(name: &str, history: &History, analysis: &Analysis) -> (String, String, String) {
     assert_eq!(analysis.valid, Validity::Invalid, "{name}");
     let svg = report::svg(history, analysis).expect("an invalid analysis has a diagram");
-    let entry = report::Entry { name: name.into(), history, analysis, elapsed: Duration::from_micros(1234) };
+    let entry = report::Entry {
+        name: name.into(),
+        history,
+        analysis,
+        explanation: None,
+        elapsed: Duration::from_micros(1234),
+    };
     let html = report::html(&format!("report of {name}"), &[entry], &[]);
-    let words = report::explain(history, analysis).expect("an invalid analysis has an explanation");
+    let words = report::explain(history, analysis, None).expect("an invalid analysis has an explanation");
     parse(&format!("{name}: svg"), &svg);
     parse(&format!("{name}: html"), &html);
     // The failing ops: the analysis's, or each failing key's (the diagram and the
@@ -121,7 +127,13 @@ fn corpus_reports_are_well_formed_and_name_the_failing_op() {
         // Self-contained: nothing for a browser to fetch.
         let html = report::html(
             "t",
-            &[report::Entry { name: "n".into(), history: &history, analysis: &analysis, elapsed }],
+            &[report::Entry {
+                name: "n".into(),
+                history: &history,
+                analysis: &analysis,
+                explanation: None,
+                elapsed,
+            }],
             &[],
         );
         for fetch in ["<script", "<link", "<img", "src=", "url(", "@import", "href=\"http"] {
@@ -142,7 +154,7 @@ fn rethink_fail_is_explained_in_words() {
     let model = model(Some(Value::Int(0)));
     let history = History::complete(read::read_path(&path, None).unwrap(), &model).unwrap();
     let analysis = check(&model, &history, &Options::default());
-    let words = report::explain(&history, &analysis).unwrap();
+    let words = report::explain(&history, &analysis, None).unwrap();
     let first = words.lines().next().unwrap();
     assert!(first.starts_with("Process 12 read 3 at index 217"), "{words}");
     assert!(
@@ -156,7 +168,7 @@ fn explained_whole<M: knossos_rs::Model + ?Sized>(model: &M, edn: &str) -> Strin
     let history = History::complete(read::read_ops(edn.as_bytes(), "t.edn", None).unwrap(), model).unwrap();
     let analysis = check(model, &history, &Options { partition: false, ..Default::default() });
     assert_eq!(analysis.valid, Validity::Invalid);
-    report::explain(&history, &analysis).unwrap().lines().next().unwrap().to_string()
+    report::explain(&history, &analysis, None).unwrap().lines().next().unwrap().to_string()
 }
 
 #[test]
@@ -202,6 +214,7 @@ fn write_creates_the_directory_and_a_diagram_per_invalid_entry() {
         name: name.into(),
         history,
         analysis,
+        explanation: None,
         elapsed: Duration::from_millis(3),
     };
     let entries = [
@@ -229,12 +242,18 @@ fn valid_and_unknown_analyses_have_no_diagram() {
     );
     let mut a = check(&model(None), &h, &Options::default());
     assert_eq!(a.valid, Validity::Valid);
-    assert!(report::svg(&h, &a).is_none() && report::explain(&h, &a).is_none());
+    assert!(report::svg(&h, &a).is_none() && report::explain(&h, &a, None).is_none());
     a.valid = Validity::Unknown;
-    assert!(report::svg(&h, &a).is_none() && report::explain(&h, &a).is_none());
+    assert!(report::svg(&h, &a).is_none() && report::explain(&h, &a, None).is_none());
     let html = report::html(
         "t",
-        &[report::Entry { name: "x".into(), history: &h, analysis: &a, elapsed: Duration::ZERO }],
+        &[report::Entry {
+            name: "x".into(),
+            history: &h,
+            analysis: &a,
+            explanation: None,
+            elapsed: Duration::ZERO,
+        }],
         &[],
     );
     parse("unknown", &html);
@@ -297,9 +316,14 @@ fn analyses_that_do_not_match_their_history_do_not_panic() {
         for h in [&h, &empty] {
             let svg = report::svg(h, &a).unwrap();
             parse(&format!("variant {n}"), &svg);
-            assert!(report::explain(h, &a).is_some());
-            let entry =
-                report::Entry { name: n.to_string(), history: h, analysis: &a, elapsed: Duration::ZERO };
+            assert!(report::explain(h, &a, None).is_some());
+            let entry = report::Entry {
+                name: n.to_string(),
+                history: h,
+                analysis: &a,
+                explanation: None,
+                elapsed: Duration::ZERO,
+            };
             parse(&format!("variant {n}"), &report::html("t", &[entry], &[]));
         }
     }
@@ -334,7 +358,13 @@ fn keyed_histories_are_reported_key_by_key() {
     let expected = [("\"a\"".into(), true), ("\"c\"".into(), true), ("\"b\"".into(), false)];
     assert_eq!(key_links(&html), expected);
     let dir = std::env::temp_dir().join(format!("knossos-report-kv-{}", std::process::id()));
-    let entry = report::Entry { name: "kv.edn".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
+    let entry = report::Entry {
+        name: "kv.edn".into(),
+        history: &h,
+        analysis: &a,
+        explanation: None,
+        elapsed: Duration::ZERO,
+    };
     let written = report::write(&dir, "kv", &[entry], &[]).unwrap();
     let names: Vec<String> =
         written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
@@ -668,7 +698,13 @@ fn a_witness_is_drawn() {
     let a = check(&model(Some(Value::Int(0))), &h, &Options { witness: true, ..Default::default() });
     let order = a.linearization.clone().expect("a witness");
     assert_eq!(order.len(), 60);
-    let entry = report::Entry { name: "valid".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
+    let entry = report::Entry {
+        name: "valid".into(),
+        history: &h,
+        analysis: &a,
+        explanation: None,
+        elapsed: Duration::ZERO,
+    };
     let html = report::html("valid", &[entry], &[]);
     parse("witness html", &html);
     let start = html.find("<svg").expect("the page draws the witness");
@@ -681,7 +717,13 @@ fn a_witness_is_drawn() {
     }
     // Without a witness, nothing is drawn.
     let a = check(&model(Some(Value::Int(0))), &h, &Options::default());
-    let entry = report::Entry { name: "valid".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
+    let entry = report::Entry {
+        name: "valid".into(),
+        history: &h,
+        analysis: &a,
+        explanation: None,
+        elapsed: Duration::ZERO,
+    };
     assert!(a.linearization.is_none());
     let html = report::html("valid", &[entry], &[]);
     assert!(!html.contains("<svg"), "{html}");
@@ -701,7 +743,13 @@ fn witnesses_are_drawn_key_by_key() {
     let h = History::complete(read::read_ops(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
     let a = check(&kv, &h, &Options { witness: true, ..Default::default() });
     assert_eq!((a.valid, a.results.len()), (Validity::Valid, 2), "{}", a.to_value());
-    let entry = report::Entry { name: "kv.edn".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
+    let entry = report::Entry {
+        name: "kv.edn".into(),
+        history: &h,
+        analysis: &a,
+        explanation: None,
+        elapsed: Duration::ZERO,
+    };
     let html = report::html("kv", &[entry], &[]);
     parse("kv witness html", &html);
     assert_eq!(html.matches("<svg").count(), 2);
@@ -714,7 +762,13 @@ fn witnesses_are_drawn_key_by_key() {
         assert_eq!(witness_marks(svg), order);
     }
     let dir = std::env::temp_dir().join(format!("knossos-report-witness-{}", std::process::id()));
-    let entry = report::Entry { name: "kv.edn".into(), history: &h, analysis: &a, elapsed: Duration::ZERO };
+    let entry = report::Entry {
+        name: "kv.edn".into(),
+        history: &h,
+        analysis: &a,
+        explanation: None,
+        elapsed: Duration::ZERO,
+    };
     let written = report::write(&dir, "kv", &[entry], &[]).unwrap();
     let names: Vec<String> =
         written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();

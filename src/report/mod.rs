@@ -45,7 +45,7 @@
 //! ([`explain`]) do not, and the text summary uses them.
 
 // Without the feature, the layout serves only the words: the rest is left unused.
-#![cfg_attr(not(feature = "report"), allow(dead_code))]
+#![cfg_attr(not(feature = "report"), allow(dead_code, unused_imports))]
 
 #[cfg(feature = "report")]
 mod diagram;
@@ -55,9 +55,9 @@ mod prose;
 mod window;
 
 use crate::analysis::{Analysis, Validity};
+use crate::explain::words::{cut, op_text, plural};
+use crate::explain::Explanation;
 use crate::history::History;
-use crate::model::f_name;
-use crate::shrink::CoreReport;
 use crate::value::Value;
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -74,6 +74,8 @@ pub struct Entry<'a> {
     pub history: &'a History,
     /// Its analysis.
     pub analysis: &'a Analysis,
+    /// Its explanation, for an invalid history that was explained.
+    pub explanation: Option<&'a Explanation>,
     /// How long checking took.
     pub elapsed: Duration,
 }
@@ -170,34 +172,29 @@ pub fn write(
     Ok(written)
 }
 
-/// A few lines of plain words explaining the anomaly (`None` if valid or unknown):
-/// which process did what at which index, and what states the model could have
-/// been in when it had to take effect. For a history checked key by key, which
-/// keys failed, and the first one's anomaly.
-pub fn explain(history: &History, analysis: &Analysis) -> Option<String> {
+/// A few lines of plain words explaining the anomaly (`None` if valid or unknown).
+/// With an explanation: its sentence, its hint, and the core's operations one by
+/// one. Without: which process did what at which index, and what states the model
+/// could have been in when it had to take effect (for a history checked key by
+/// key, which keys failed, and the first one's anomaly).
+pub fn explain(history: &History, analysis: &Analysis, explanation: Option<&Explanation>) -> Option<String> {
     let failures = failures(history, analysis, 1);
     let failure = failures.first()?;
     let mut lines = Vec::new();
-    if let Some(core) = &analysis.core {
-        lines.extend(prose::core(&Timeline::new(&core_history(history, core)), core));
-        if let Some(context) = &core.context {
-            let failing = failure.analysis.op.as_ref().map(|op| op.index);
-            lines.extend(prose::context(&Timeline::new(&core_history(history, context)), context, failing));
+    match explanation {
+        Some(explanation) => {
+            lines.push(explanation.sentence.clone());
+            lines.extend(explanation.hint.clone());
+            lines.extend(prose::core(&Timeline::new(&explanation.core.history), explanation));
+        }
+        None => {
+            if let Some(key) = failure.key {
+                lines.push(prose::keys(analysis, key));
+            }
+            lines.extend(failure.explain());
         }
     }
-    if let Some(key) = failure.key {
-        lines.push(prose::keys(analysis, key));
-    }
-    lines.extend(failure.explain());
     Some(xml_safe(lines.join("\n")))
-}
-
-/// The ops of a history's core ([`Analysis::core`]) alone, by their indices.
-fn core_history(history: &History, core: &CoreReport) -> History {
-    let indices: HashSet<u64> = core.indices.iter().copied().collect();
-    let positions: Vec<usize> =
-        (0..history.ops.len()).filter(|&p| indices.contains(&history.ops[p].index)).collect();
-    history.part(&positions, std::iter::empty())
 }
 
 /// At most this many failing keys of a history checked key by key are reported.
@@ -293,21 +290,6 @@ const LABEL: usize = 16;
 /// Op maps in hover texts and tables are cut to about this many characters.
 const DETAIL: usize = 300;
 
-/// An op's function and value (`read 3`, `cas [1 2]`), cut to about `max`
-/// characters; the value is left out when nil, except on an `:ok`.
-fn op_text(map: &Value, max: usize) -> String {
-    let nil = Value::Nil;
-    let f = map.get("f").unwrap_or(&nil);
-    let f = f_name(f).map_or_else(|| f.to_edn_short(max), |name| cut(name, max));
-    let value = map.get("value").unwrap_or(&nil);
-    let ok = map.get("type").and_then(Value::as_keyword) == Some("ok");
-    if value.is_nil() && !ok {
-        return f;
-    }
-    let room = max.saturating_sub(f.chars().count() + 1).max(4);
-    format!("{f} {}", value.to_edn_short(room))
-}
-
 /// A model state as a path prints it: the inconsistency's message, or the state.
 fn state_text(model: &Value, max: usize) -> String {
     match model.get("msg") {
@@ -320,23 +302,6 @@ fn state_text(model: &Value, max: usize) -> String {
 /// Whether a path step's model is the inconsistency.
 fn is_inconsistency(model: &Value) -> bool {
     model.get("msg").is_some()
-}
-
-/// "1 operation", "3 operations": a count and the noun for it.
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-/// A string cut to `max` characters, with `…` where it was cut.
-fn cut(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_string(),
-    }
 }
 
 /// A duration for people: `480 µs`, `12.3 ms`, `4.56 s`.
@@ -401,17 +366,5 @@ mod tests {
     #[test]
     fn control_characters_are_replaced() {
         assert_eq!(xml_safe("a\u{1}b\u{1b}[31m\n\u{FFFF}".into()), "a\u{FFFD}b\u{FFFD}[31m\n\u{FFFD}");
-        assert_eq!(cut("héllo", 2), "hé…");
-        assert_eq!(cut("hé", 2), "hé");
-    }
-
-    #[test]
-    fn op_texts_are_short() {
-        let op = |kind: &str, value: Value| {
-            Value::kw_map([("type", Value::keyword(kind)), ("f", Value::keyword("read")), ("value", value)])
-        };
-        assert_eq!(op_text(&op("invoke", Value::Nil), LABEL), "read");
-        assert_eq!(op_text(&op("ok", Value::Nil), LABEL), "read nil");
-        assert_eq!(op_text(&op("ok", Value::string(&"x".repeat(1000))), LABEL), "read \"xxxxxxxxxx…");
     }
 }

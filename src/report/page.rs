@@ -4,11 +4,11 @@
 
 use super::window::{index_of, Outcome, Timeline};
 use super::{
-    core_history, diagram, duration_text, failures, is_inconsistency, op_text, plural, prose, state_text,
-    witnesses, xml_safe, Entry, Failure, Rejected, DETAIL, MAX_KEYS,
+    diagram, duration_text, failures, is_inconsistency, op_text, plural, prose, state_text, witnesses,
+    xml_safe, Entry, Failure, Rejected, DETAIL, MAX_KEYS,
 };
 use crate::analysis::{Analysis, Validity};
-use crate::shrink::CoreReport;
+use crate::explain::Explanation;
 use crate::value::Value;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -42,6 +42,8 @@ pre { background: #f7f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap
 .explain { border-left: 4px solid #c62828; padding: 2px 12px; margin: 10px 0; background: #fdf6f6; }
 .explain p { margin: 6px 0; }
 .explain p:first-child { font-weight: 600; }
+p.sentence { font-size: 16px; font-weight: 600; margin: 8px 0; }
+p.hint { color: #555; font-style: italic; }
 .diagram { overflow-x: auto; border: 1px solid #e4e6e9; margin: 10px 0; }
 .diagram svg { display: block; }
 tr.illegal td { color: #b71c1c; font-weight: 600; }
@@ -258,9 +260,8 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
         }
         Validity::Unknown => unknown(out, analysis),
         Validity::Invalid => {
-            if let Some(core) = &analysis.core {
-                let failing = drawn.first().and_then(|f| f.analysis.op.as_ref()).map(|op| op.index);
-                core_section(out, entry.history, core, failing);
+            if let Some(explanation) = entry.explanation {
+                core_section(out, explanation);
             }
             for (j, failure) in drawn.iter().enumerate() {
                 heading(out, j);
@@ -271,29 +272,21 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
     out.push_str("</section>\n");
 }
 
-/// The core, first: its operations in words, and the operations the reported
-/// failure needs when they are more; then the diagram of the latter (the failure's
-/// story) or of the core. The whole history's explanation follows.
-fn core_section(out: &mut String, history: &crate::History, core: &CoreReport, failing: Option<u64>) {
-    let core_history = core_history(history, core);
-    let timeline = Timeline::new(&core_history);
-    let mut lines = prose::core(&timeline, core);
-    let context_history = core.context.as_ref().map(|c| super::core_history(history, c));
-    let context_timeline = context_history.as_ref().map(Timeline::new);
-    let shown = match (&core.context, &context_timeline) {
-        (Some(context), Some(t)) => {
-            lines.extend(prose::context(t, context, failing));
-            (t, &context.analysis)
-        }
-        _ => (&timeline, &core.analysis),
-    };
+/// The explanation, first: the sentence, the core's operations in words, and the
+/// core's diagram. The whole history's explanation follows.
+fn core_section(out: &mut String, explanation: &Explanation) {
+    let _ = writeln!(out, "<p class=\"sentence\">{}</p>", esc(&explanation.sentence));
+    if let Some(hint) = &explanation.hint {
+        let _ = writeln!(out, "<p class=\"hint\">{}</p>", esc(hint));
+    }
+    let timeline = Timeline::new(&explanation.core.history);
     out.push_str("<h3>The core</h3>\n<div class=\"explain core\">\n");
-    for line in lines {
+    for line in prose::core(&timeline, explanation) {
         let _ = writeln!(out, "<p>{}</p>", esc(line.trim_start()));
     }
     out.push_str("</div>\n");
-    if shown.1.valid == Validity::Invalid {
-        let svg = diagram::render(shown.0, shown.1, core.key.as_ref());
+    if explanation.analysis.valid == Validity::Invalid {
+        let svg = diagram::render(&timeline, &explanation.analysis, explanation.core.key.as_ref());
         let _ = writeln!(out, "<div class=\"diagram\">\n{svg}\n</div>");
     }
     out.push_str("<h3>The whole history</h3>\n");

@@ -4,19 +4,15 @@
 //! each in a paragraph.
 
 use super::window::{key_of, Bar, Outcome, Timeline};
-use super::{op_text, plural, state_text, DETAIL, LABEL};
-use crate::analysis::{Analysis, Validity};
-use crate::model::f_name;
-use crate::shrink::CoreReport;
+use super::{state_text, DETAIL};
+use crate::analysis::Analysis;
+use crate::explain::words::{action, capitalized, deed, list, plural, VALUE};
+use crate::explain::Explanation;
 use crate::value::Value;
 use std::fmt::Write as _;
 
-/// At most this many states or messages are listed.
-const LIST: usize = 6;
 /// At most this many operations of a core are described one by one.
 const PARTS: usize = 16;
-/// Values in sentences are cut to about this many characters.
-const VALUE: usize = 40;
 
 /// The explanation of an invalid analysis, a sentence per line.
 pub(super) fn explain(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
@@ -102,39 +98,22 @@ pub(super) fn explain(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
     lines
 }
 
-/// The core in words ([`CoreReport`]): what it is, each kept operation's part, and
-/// why the core alone is not linearizable, from its own analysis. `timeline` holds
-/// the core's ops alone.
-pub(super) fn core(timeline: &Timeline, core: &CoreReport) -> Vec<String> {
-    let n = core.operations;
+/// The core in words: what it is, then each of its operations' part.
+pub(super) fn core(timeline: &Timeline, explanation: &Explanation) -> Vec<String> {
+    let core = &explanation.core;
+    let n = core.history.operations.len();
     let key = core.key.as_ref().map_or_else(String::new, |k| format!(" of key {}", k.to_edn_short(VALUE)));
     let needed = match (core.minimal, n) {
         (false, _) => {
             "; not proven minimal (shrinking ran out of time, or could not decide a smaller history)"
         }
-        (true, 1) => ", and removing it leaves nothing to explain",
-        (true, 2) => ", and removing either leaves a linearizable history",
-        (true, _) => ", and removing any one of them leaves a linearizable history",
+        (true, 1) => "",
+        (true, 2) => "; without either, the other is linearizable or its result unexplained",
+        (true, _) => "; without any one of them, the rest is linearizable or leaves a result unexplained",
     };
-    let (verb, own) = if n == 1 { ("is", "its") } else { ("are", "their") };
     let of = plural(core.of, "operation", "operations");
-    let mut lines =
-        vec![format!("The core: {n} of the {of}{key} {verb} not linearizable on {own} own{needed}:")];
-    lines.extend(parts(timeline, &core.analysis));
-    lines.extend(alone(timeline, &core.analysis, "In the core, "));
-    lines
-}
-
-/// The operations the reported failure needs, when they are more than the core
-/// ([`CoreReport::context`]): that failure's story, in the same words as the core.
-pub(super) fn context(timeline: &Timeline, context: &CoreReport, failing: Option<u64>) -> Vec<String> {
-    let at = failing.map_or_else(String::new, |i| format!(" at op {i}"));
-    let mut lines = vec![format!(
-        "The failure{at} itself needs {}, each for its result or for when it ran:",
-        plural(context.operations, "operation", "operations")
-    )];
-    lines.extend(parts(timeline, &context.analysis));
-    lines.extend(alone(timeline, &context.analysis, "With these alone, "));
+    let mut lines = vec![format!("The core: {n} of the {of}{key}{needed}:")];
+    lines.extend(parts(timeline, &explanation.analysis));
     lines
 }
 
@@ -179,29 +158,6 @@ fn parts(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
         lines.push(format!("  {part}."));
     }
     lines
-}
-
-/// Why these operations alone are not linearizable: the first two sentences of
-/// their own analysis's explanation, the first after `lead`.
-fn alone(timeline: &Timeline, analysis: &Analysis, lead: &str) -> Vec<String> {
-    if analysis.valid != Validity::Invalid {
-        return Vec::new();
-    }
-    let mut why = explain(timeline, analysis).into_iter().take(2);
-    let mut lines = Vec::new();
-    if let Some(first) = why.next() {
-        let mut chars = first.chars();
-        let first: String = chars.next().into_iter().flat_map(char::to_lowercase).chain(chars).collect();
-        lines.push(format!("{lead}{first}"));
-    }
-    lines.extend(why);
-    lines
-}
-
-/// A sentence's start: its first letter upper case.
-fn capitalized(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// Which keys of a history checked key by key are not linearizable, introducing
@@ -291,94 +247,4 @@ fn states_phrase(states: &[Value], key: Option<&Value>) -> Option<String> {
     } else {
         format!("{subject} could only be in state {list}")
     })
-}
-
-/// "a", "a or b", "a, b or c", "a, b, … or 3 others" (with `or` as the conjunction).
-fn list(items: &[String], conjunction: &str) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        _ if items.len() > LIST => {
-            format!("{} {conjunction} {} others", items[..LIST - 1].join(", "), items.len() - (LIST - 1))
-        }
-        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
-    }
-}
-
-/// "process 15 read 0".
-fn deed(map: &Value) -> String {
-    let process = map.get("process").map_or_else(|| "nil".into(), |p| p.to_edn_short(VALUE));
-    format!("process {process} {}", action(map))
-}
-
-/// Verbs for the functions of the built-in models: (`:f`, done, to do).
-const VERBS: &[(&str, &str, &str)] = &[
-    ("read", "read", "read"),
-    ("write", "wrote", "write"),
-    ("get", "got", "get"),
-    ("put", "put", "put"),
-    ("append", "appended", "append"),
-    ("add", "added", "add"),
-    ("enqueue", "enqueued", "enqueue"),
-    ("dequeue", "dequeued", "dequeue"),
-    ("acquire", "acquired the lock", "acquire the lock"),
-    ("release", "released the lock", "release the lock"),
-    ("txn", "ran the transaction", "run the transaction"),
-];
-
-/// What an op did, in words: "read 3", "wrote 4", "changed 1 to 2 by compare-and-set",
-/// "acquired the lock"; "tried to write 4" for an operation that did not complete.
-fn action(map: &Value) -> String {
-    let nil = Value::Nil;
-    let ok = map.get("type").and_then(Value::as_keyword) == Some("ok");
-    let value = map.get("value").unwrap_or(&nil);
-    let v = |v: &Value| v.to_edn_short(VALUE);
-    let f = map.get("f").and_then(f_name);
-    if let (Some("cas"), Some([old, new])) = (f, value.as_seq()) {
-        let tried = if ok { "changed" } else { "tried to change" };
-        return format!("{tried} {} to {} by compare-and-set", v(old), v(new));
-    }
-    let Some(&(name, done, to_do)) = f.and_then(|f| VERBS.iter().find(|verb| verb.0 == f)) else {
-        let tried = if ok { "completed" } else { "tried" };
-        return format!("{tried} {}", op_text(map, LABEL + VALUE));
-    };
-    let verb = if ok { done.to_string() } else { format!("tried to {to_do}") };
-    // A read of nil says so; otherwise a nil value says nothing.
-    if value.is_nil() && !(ok && matches!(name, "read" | "get")) {
-        verb
-    } else {
-        format!("{verb} {}", v(value))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lists_read_naturally() {
-        let items = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>();
-        assert_eq!(list(&items(1), "or"), "0");
-        assert_eq!(list(&items(2), "or"), "0 or 1");
-        assert_eq!(list(&items(3), "and"), "0, 1 and 2");
-        assert_eq!(list(&items(9), "or"), "0, 1, 2, 3, 4 or 4 others");
-    }
-
-    #[test]
-    fn actions_read_naturally() {
-        let op = |kind: &str, f: &str, value: Value| {
-            Value::kw_map([("type", Value::keyword(kind)), ("f", Value::keyword(f)), ("value", value)])
-        };
-        let pair = Value::Vector(vec![Value::Int(1), Value::Int(2)]);
-        assert_eq!(action(&op("ok", "read", Value::Int(3))), "read 3");
-        assert_eq!(action(&op("invoke", "write", Value::Int(3))), "tried to write 3");
-        assert_eq!(action(&op("ok", "cas", pair.clone())), "changed 1 to 2 by compare-and-set");
-        assert_eq!(action(&op("info", "cas", pair)), "tried to change 1 to 2 by compare-and-set");
-        assert_eq!(action(&op("ok", "read", Value::Nil)), "read nil");
-        assert_eq!(action(&op("ok", "acquire", Value::Nil)), "acquired the lock");
-        assert_eq!(action(&op("invoke", "release", Value::Nil)), "tried to release the lock");
-        assert_eq!(action(&op("ok", "append", Value::string("x"))), "appended \"x\"");
-        assert_eq!(action(&op("ok", "frob", Value::Int(1))), "completed frob 1");
-        assert_eq!(action(&op("info", "frob", Value::Nil)), "tried frob");
-    }
 }

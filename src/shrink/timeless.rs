@@ -1,0 +1,193 @@
+//! Deciding operations with real time ignored: whether some order of them is legal,
+//! each `:ok` one exactly once and each optional one at most once.
+//!
+//! Without real time, operations of one kind (the same `:f` and value) are
+//! interchangeable in any order, so the search is over how many of each kind are
+//! left, not over which: a configuration is a state and two vectors of counts,
+//! `:ok` and optional. That makes twins free (a mutex history of a hundred acquires
+//! and releases has a few thousand configurations, where a search over operations
+//! has 2¹⁰⁰), and is exact. Two more exact rules:
+//!
+//! - A read ([`Model::is_read`]: it leaves every state it is legal in as it is)
+//!   that is legal in the state is taken at once, every `:ok` one of its kind, and
+//!   no other order is tried: moved to the front of any legal continuation from
+//!   that state, reads leave the continuation legal. (Not so a write of the value
+//!   held: a continuation may need it after the state has changed.)
+//! - An optional one that leaves the state as it is never helps, and is not taken.
+
+use crate::model::memo::{KindId, Memo, StateId};
+use crate::model::Model;
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// At most this many configurations are remembered as dead ends: past it, the
+/// search gives up (it is a check among many, each given moments).
+const MAX_DEAD: usize = 200_000;
+
+/// What the search is for.
+#[derive(Clone, Copy)]
+pub(super) enum Goal {
+    /// Every `:ok` operation taken.
+    All,
+    /// A state in which an operation of this kind is legal.
+    Legal(KindId),
+}
+
+/// What the search found.
+pub(super) enum Found {
+    /// An order: the optional operations it took.
+    Yes(Vec<usize>),
+    No,
+    /// It gave up (its deadline, or its memory of dead ends).
+    Unknown,
+}
+
+/// Searches `required` (every one taken) and `optional` (any taken at most once)
+/// operations, indices into the memo's history's operations, for `goal`.
+pub(super) fn decide<M: Model + ?Sized>(
+    memo: &mut Memo<'_, M>,
+    required: &[usize],
+    optional: &[usize],
+    goal: Goal,
+    deadline: Instant,
+) -> Found {
+    // Per kind met: how many `:ok` and optional operations, and the optional ones.
+    let mut kinds: Vec<KindId> = Vec::new();
+    let (mut need, mut may, mut of_kind) = (Vec::new(), Vec::new(), Vec::<Vec<usize>>::new());
+    for (op, optional) in required.iter().map(|&op| (op, false)).chain(optional.iter().map(|&op| (op, true)))
+    {
+        let kind = memo.kind(op);
+        let i = kinds.iter().position(|&k| k == kind).unwrap_or_else(|| {
+            kinds.push(kind);
+            need.push(0u32);
+            may.push(0u32);
+            of_kind.push(Vec::new());
+            kinds.len() - 1
+        });
+        if optional {
+            may[i] += 1;
+            of_kind[i].push(op);
+        } else {
+            need[i] += 1;
+        }
+    }
+    let mut search = Search {
+        memo,
+        kinds,
+        need,
+        may,
+        goal,
+        dead: HashSet::new(),
+        path: Vec::new(),
+        nodes: 0,
+        deadline,
+        gave_up: false,
+    };
+    let init = search.memo.init();
+    if search.walk(init) {
+        // The optional operations taken: any of each kind, as many as were taken.
+        let mut taken = vec![0; of_kind.len()];
+        let mut used: Vec<usize> = Vec::new();
+        for &(i, optional) in &search.path {
+            if optional {
+                used.push(of_kind[i][taken[i]]);
+                taken[i] += 1;
+            }
+        }
+        used.sort_unstable();
+        Found::Yes(used)
+    } else if search.gave_up {
+        Found::Unknown
+    } else {
+        Found::No
+    }
+}
+
+struct Search<'s, 'm, M: Model + ?Sized> {
+    memo: &'s mut Memo<'m, M>,
+    kinds: Vec<KindId>,
+    /// `:ok` operations left, per kind.
+    need: Vec<u32>,
+    /// Optional operations left, per kind.
+    may: Vec<u32>,
+    goal: Goal,
+    /// Configurations from which the goal cannot be reached.
+    dead: HashSet<(StateId, Vec<u32>, Vec<u32>)>,
+    /// The kinds taken so far, and whether each was optional.
+    path: Vec<(usize, bool)>,
+    nodes: usize,
+    deadline: Instant,
+    gave_up: bool,
+}
+
+impl<M: Model + ?Sized> Search<'_, '_, M> {
+    /// Whether the goal can be reached from `state` with what is left.
+    fn walk(&mut self, state: StateId) -> bool {
+        let reached = match self.goal {
+            Goal::All => self.need.iter().all(|&n| n == 0),
+            Goal::Legal(kind) => self.memo.step(state, kind).is_some(),
+        };
+        if reached {
+            return true;
+        }
+        self.nodes += 1;
+        if self.nodes % 1024 == 0 && Instant::now() >= self.deadline || self.dead.len() >= MAX_DEAD {
+            self.gave_up = true;
+            return false;
+        }
+        let key = (state, self.need.clone(), self.may.clone());
+        if self.dead.contains(&key) {
+            return false;
+        }
+        // Every `:ok` read of a kind that is legal here, at once.
+        if let Some(i) = (0..self.kinds.len()).find(|&i| {
+            self.need[i] > 0
+                && self.memo.is_read(self.kinds[i])
+                && self.memo.step(state, self.kinds[i]).is_some()
+        }) {
+            let n = std::mem::take(&mut self.need[i]);
+            self.path.extend(std::iter::repeat_n((i, false), n as usize));
+            if self.walk(state) {
+                return true;
+            }
+            self.path.truncate(self.path.len() - n as usize);
+            self.need[i] = n;
+        } else {
+            for i in 0..self.kinds.len() {
+                for optional in [false, true] {
+                    let left = if optional { self.may[i] } else { self.need[i] };
+                    let Some(next) = (left > 0).then(|| self.memo.step(state, self.kinds[i])).flatten()
+                    else {
+                        continue;
+                    };
+                    if optional && next == state {
+                        continue;
+                    }
+                    self.take(i, optional, -1);
+                    if self.walk(next) {
+                        return true;
+                    }
+                    self.take(i, optional, 1);
+                    if self.gave_up {
+                        return false;
+                    }
+                }
+            }
+        }
+        if !self.gave_up {
+            self.dead.insert(key);
+        }
+        false
+    }
+
+    /// Takes (`-1`) an operation of kind `i`, or puts it back (`1`).
+    fn take(&mut self, i: usize, optional: bool, by: i32) {
+        let counts = if optional { &mut self.may } else { &mut self.need };
+        counts[i] = counts[i].wrapping_add_signed(by);
+        if by < 0 {
+            self.path.push((i, optional));
+        } else {
+            self.path.pop();
+        }
+    }
+}
