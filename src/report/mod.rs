@@ -295,7 +295,7 @@ const DETAIL: usize = 300;
 
 /// An op's function and value (`read 3`, `cas [1 2]`), cut to about `max`
 /// characters; the value is left out when nil, except on an `:ok`.
-fn op_text(map: &Value, max: usize) -> String {
+pub(crate) fn op_text(map: &Value, max: usize) -> String {
     let nil = Value::Nil;
     let f = map.get("f").unwrap_or(&nil);
     let f = f_name(f).map_or_else(|| f.to_edn_short(max), |name| cut(name, max));
