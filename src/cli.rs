@@ -104,8 +104,9 @@ struct Checking {
     /// own (and the failing key shrunk alone); a history whose values are not all
     /// tuples is an input error. The analysis has `:results` per key and
     /// `:failures`. Without this flag, a history whose client ops' values are all
-    /// tuples (a read's invocation `[k nil]` included, and not all `:cas`) is read
-    /// so, with a line in `:warnings` saying so, and any other as it is.
+    /// tuples (a read's invocation `[k nil]` included; keys that are not
+    /// collections; not all `:cas`) is read so, with a line in `:warnings` saying
+    /// so, and any other as it is.
     #[arg(long)]
     independent: bool,
 
@@ -209,9 +210,9 @@ struct GenerateArgs {
     /// Concurrent client processes (per key).
     #[arg(long, default_value_t = 5)]
     processes: usize,
-    /// Independent keys: values become jepsen.independent `[key value]` tuples, to be
-    /// checked with `check --independent` (kv names its keys in `:key` instead, and
-    /// partitions without the flag).
+    /// Independent keys: values become jepsen.independent `[key value]` tuples, which
+    /// `check` reads as such and checks key by key (kv names its keys in `:key`
+    /// instead).
     #[arg(long)]
     keys: Option<usize>,
     /// The share of operations that crash (end :info).

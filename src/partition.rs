@@ -166,17 +166,19 @@ impl<M: Model> Model for Independent<M> {
 }
 
 /// Whether a history's ops are `jepsen.independent`'s: every client op's value is a
-/// 2-vector (invocations, completions and crashes alike, the nemesis's ops aside), and
-/// not every client op is a `:cas` (whose `[old new]` is one too). Jepsen wraps every
-/// value of an independent test, a read's invocation `[k nil]` included, where a plain
-/// history's reads invoke nil.
+/// `[key value]` pair whose key is not a collection (invocations, completions and
+/// crashes alike, the nemesis's ops aside), and not every client op is a `:cas` (whose
+/// `[old new]` is one too). Jepsen wraps every value of an independent test, a read's
+/// invocation `[k nil]` included, where a plain history's reads invoke nil; and a
+/// multi-register transaction of two micro-ops is a pair of vectors.
 pub fn looks_independent(ops: &[Op]) -> bool {
     let mut not_cas = false;
     for op in ops.iter().filter(|op| !op.is_nemesis()) {
-        if !matches!(op.value().as_seq(), Some([_, _])) {
-            return false;
+        match op.value().as_seq() {
+            Some([Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_), _]) => return false,
+            Some([_, _]) => not_cas |= crate::model::f_name(op.f()) != Some("cas"),
+            _ => return false,
         }
-        not_cas |= crate::model::f_name(op.f()) != Some("cas");
     }
     not_cas
 }

@@ -180,6 +180,11 @@ fn plain_histories_do_not_look_independent() {
     let nemesis = "{:process :nemesis, :type :info, :f :start, :value {\"n1\" [\"n2\"]}}\n";
     assert!(looks(&format!("{nemesis}{}", pairs.replace(":value nil", ":value [0 nil]"))));
     assert!(!looks(nemesis), "no client op at all");
+    // a multi-register's transactions of two micro-ops: pairs, but of vectors
+    let txn = "{:process 0, :type :invoke, :f :txn, :value [[:read :x nil] [:write :y 1]]}\n\
+               {:process 0, :type :ok, :f :txn, :value [[:read :x 0] [:write :y 1]]}\n";
+    let multi = model::builtin("multi-register", &Default::default()).unwrap();
+    assert!(!looks_independent(&History::complete(raw(txn), &multi).unwrap().ops));
     // --independent with a value that is not a tuple is an input error naming the op
     let e = History::complete(raw(plain), &Independent(m)).unwrap_err();
     assert!(e.diagnostics[0].message.contains("[key value]"), "{e}");
