@@ -106,8 +106,9 @@ pub struct Analysis {
     pub results: Vec<(Value, Analysis)>,
     /// The keys whose histories are not linearizable.
     pub failures: Vec<Value>,
-    /// What reading left out of the history, whose verdict this is
-    /// ([`History::warnings`](crate::History::warnings)), each as `line N: …`.
+    /// What reading left out of the history, whose verdict this is, and how it read
+    /// it ([`History::warnings`](crate::History::warnings)), each as `line N: …`, or
+    /// without a line when it is about the whole file.
     pub warnings: Vec<String>,
     /// For a valid history, when asked for ([`Options::witness`](crate::Options)):
     /// an order of its operations that explains it, each named by its invocation's

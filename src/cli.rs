@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use knossos_rs::explain::{self, Explanation};
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
-use knossos_rs::partition::{looks_independent, Independent};
+use knossos_rs::partition::Independent;
 use knossos_rs::read::{self, Format};
 use knossos_rs::render::{render, OutputFormat};
 use knossos_rs::Model;
@@ -95,12 +95,24 @@ struct Checking {
     #[arg(long, value_name = "FORMAT", value_parser = ["edn", "json", "history-txt", "jepsen-log"])]
     format_in: Option<String>,
 
-    /// The history is jepsen.independent's: every client op's value is a
-    /// `[key value]` tuple, and each key is a separate object of the model, checked
-    /// on its own (and the failing key shrunk alone). The analysis has `:results` per
-    /// key and `:failures`.
+    /// Read every history as jepsen.independent's: each client op's value a
+    /// `[key value]` tuple, each key a separate object of the model, checked on its
+    /// own (and the failing key shrunk alone); a history whose values are not all
+    /// tuples is an input error. The analysis has `:results` per key and
+    /// `:failures`. Without this flag, a history whose client ops' values are all
+    /// tuples (a read's invocation `[k nil]` included; keys that are not
+    /// collections; not all `:cas`) is read so, with a line in `:warnings` saying
+    /// so, and any other as it is.
     #[arg(long)]
     independent: bool,
+
+    /// Do not split: read values as they are, never as jepsen.independent's
+    /// tuples unless `--independent` says so, and check a keyed model's history
+    /// (kv, split by `:key`, or `--independent`) as one object instead of key by
+    /// key: slower, the same verdict; for comparing with tools that do not split.
+    /// (`shrink` shrinks within the failing key all the same.)
+    #[arg(long)]
+    no_partition: bool,
 
     /// Leave out ops that cannot be paired into operations (a completion without an
     /// invocation, as Knossos's "No invocation for op" assertion reports; an
@@ -136,9 +148,13 @@ impl Checking {
                 return None;
             }
         };
+        let values = match (self.independent, self.no_partition) {
+            (true, _) => Values::Tuples,
+            (false, true) => Values::AsRead,
+            (false, false) => Values::Detect,
+        };
         match model::builtin(&self.model, &ModelOptions { init, nil_reads: self.nil_reads }) {
-            Ok(m) if self.independent => Some(CheckedBy::Independent(Independent(m))),
-            Ok(m) => Some(CheckedBy::Plain(m)),
+            Ok(m) => Some(CheckedBy { model: Independent(m), values }),
             Err(e) => {
                 eprintln!("knossos-rs: {e}");
                 None
@@ -190,9 +206,9 @@ struct GenerateArgs {
     /// Concurrent client processes (per key).
     #[arg(long, default_value_t = 5)]
     processes: usize,
-    /// Independent keys: values become jepsen.independent `[key value]` tuples, to be
-    /// checked with `check --independent` (kv names its keys in `:key` instead, and
-    /// partitions without the flag).
+    /// Independent keys: values become jepsen.independent `[key value]` tuples, which
+    /// `check` reads as such and checks key by key (kv names its keys in `:key`
+    /// instead).
     #[arg(long)]
     keys: Option<usize>,
     /// The share of operations that crash (end :info).
@@ -252,12 +268,6 @@ struct CheckArgs {
     /// Check keys (and files) on this many threads (1 to 1024). Default: one per core.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: Option<u16>,
-
-    /// Check a keyed model's history (kv, split by `:key`) as one object instead of
-    /// key by key. Slower, and the same verdict; for comparing with tools that do
-    /// not split.
-    #[arg(long)]
-    no_partition: bool,
 
     /// Stop every key at the first that is not linearizable, as Porcupine does: the
     /// verdict is false at once, the keys still undecided `:unknown` (cause
@@ -381,37 +391,40 @@ fn run_generate(args: GenerateArgs) -> i32 {
 }
 
 fn run_shrink(args: ShrinkArgs) -> i32 {
-    match args.checking.model() {
-        None => ERROR,
-        Some(CheckedBy::Plain(model)) => shrink_file(&args, &model),
-        Some(CheckedBy::Independent(model)) => shrink_file(&args, &model),
+    let Some(by) = args.checking.model() else { return ERROR };
+    let format_in = args.checking.format_in();
+    let name = args.file.display().to_string();
+    match by.read(&args.file, format_in, args.checking.pairing()) {
+        Ok((history, tuples)) => {
+            for w in &history.warnings {
+                eprintln!("{}", warning(&name, w));
+            }
+            match tuples {
+                true => shrink_history(&args, &by.model, &history),
+                false => shrink_history(&args, &by.model.0, &history),
+            }
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ERROR
+        }
     }
 }
 
-/// Shrinks the file `shrink` names, with the model it names.
-fn shrink_file<M: Model + ?Sized>(args: &ShrinkArgs, model: &M) -> i32 {
+/// Shrinks the history of the file `shrink` names, with the model it names.
+fn shrink_history<M: Model + ?Sized>(args: &ShrinkArgs, model: &M, history: &History) -> i32 {
     let format_in = args.checking.format_in();
     let name = args.file.display().to_string();
-    let history = match History::read_with(&args.file, format_in, model, args.checking.pairing()) {
-        Ok(history) => history,
-        Err(e) => {
-            eprintln!("{e}");
-            return ERROR;
-        }
-    };
-    for w in &history.warnings {
-        eprintln!("{name}:{}: warning: {}", w.line, w.message);
-    }
     let options = args.checking.options(args.time_limit);
     if options.algorithm == Algorithm::Unique {
-        if let Err(d) = knossos_rs::unique_applies(model, &history, &options) {
+        if let Err(d) = knossos_rs::unique_applies(model, history, &options) {
             eprintln!("{}", InputError::new(&name, vec![d]));
             return ERROR;
         }
     }
     let start = Instant::now();
-    let analysis = check(model, &history, &options);
-    let explained = explain::explain(model, &history, &analysis, &options.after(start.elapsed()));
+    let analysis = check(model, history, &options);
+    let explained = explain::explain(model, history, &analysis, &options.after(start.elapsed()));
     let (core, sentence) = match (analysis.valid, explained) {
         (Validity::Invalid, Some(e)) => (e.core, e.sentence),
         (Validity::Unknown, _) => {
@@ -506,7 +519,7 @@ fn run_check(args: CheckArgs) -> i32 {
     };
     let options = Options {
         max_paths: args.max_paths,
-        partition: !args.no_partition,
+        partition: !args.checking.no_partition,
         fail_fast: args.fail_fast,
         witness: args.witness,
         ..args.checking.options(args.time_limit)
@@ -522,17 +535,13 @@ fn run_check(args: CheckArgs) -> i32 {
     let reading = Reading {
         format_in: args.checking.format_in(),
         pairing: args.checking.pairing(),
-        independent: args.checking.independent,
         // The text summary and the report explain anomalies from the history.
         keep_history: format == OutputFormat::Text || args.report.is_some(),
         explain: args.shrink || (!args.no_shrink && (format == OutputFormat::Text || args.report.is_some())),
     };
     let shown = !args.quiet && std::io::stderr().is_terminal();
     let check = |found: &Found, options: &Options, stages: Option<&ProgressBar>| match found {
-        Ok(path) => match &model {
-            CheckedBy::Plain(model) => check_file(path, model, options, &reading, stages),
-            CheckedBy::Independent(model) => check_file(path, model, options, &reading, stages),
-        },
+        Ok(path) => check_file(path, &model, options, &reading, stages),
         Err((path, why)) => unreadable(path, why),
     };
     // Files in parallel (each one's keys in parallel too), results in the given order.
@@ -700,30 +709,65 @@ fn memory_warning(path: &Path, options: &Options) -> Option<String> {
 struct Reading {
     format_in: Option<Format>,
     pairing: Pairing,
-    independent: bool,
     /// Keep the history for the text summary and the report (else it is dropped once checked).
     keep_history: bool,
     /// Explain an invalid history ([`explain::explain`]).
     explain: bool,
 }
 
-/// The model a file is checked against: `Independent` has states of its own, so it is
-/// not a `DynModel`.
-enum CheckedBy {
-    Plain(DynModel),
-    Independent(Independent<DynModel>),
+/// The model files are checked against, and how their values are read: a history of
+/// `[key value]` tuples is checked against `model`, any other against `model.0`
+/// (`Independent` has states of its own, so it is not a `DynModel`).
+struct CheckedBy {
+    model: Independent<DynModel>,
+    values: Values,
 }
 
-fn check_file<M: Model + ?Sized>(
+/// How values are read.
+#[derive(Clone, Copy)]
+enum Values {
+    /// As `[key value]` tuples (`--independent`).
+    Tuples,
+    /// As they are (`--no-partition`).
+    AsRead,
+    /// As tuples when every client op's value is one.
+    Detect,
+}
+
+impl CheckedBy {
+    /// Reads and completes a history; with whether its values were read as tuples.
+    fn read(
+        &self,
+        path: &Path,
+        format: Option<Format>,
+        pairing: Pairing,
+    ) -> Result<(History, bool), InputError> {
+        match self.values {
+            Values::Tuples => History::read_with(path, format, &self.model, pairing).map(|h| (h, true)),
+            Values::AsRead => History::read_with(path, format, &self.model.0, pairing).map(|h| (h, false)),
+            Values::Detect => History::read_detecting_tuples(path, format, &self.model, pairing),
+        }
+    }
+}
+
+/// A warning of reading a file, as stderr shows it: `file:line: warning: …`, with its
+/// hint; without a line when it is about the whole file.
+fn warning(name: &str, w: &knossos_rs::Diagnostic) -> String {
+    let at = if w.line == 0 { String::new() } else { format!(":{}", w.line) };
+    let hint = w.hint.as_ref().map_or_else(String::new, |h| format!("\n  hint: {h}"));
+    format!("{name}{at}: warning: {}{hint}", w.message)
+}
+
+fn check_file(
     path: &Path,
-    model: &M,
+    by: &CheckedBy,
     options: &Options,
     reading: &Reading,
     // Given when the file is checked alone: it shows the stages, and its answer
     // waits for nothing else.
     stages: Option<&ProgressBar>,
 ) -> FileOutcome {
-    let &Reading { format_in, pairing, independent, keep_history, explain } = reading;
+    let &Reading { format_in, pairing, keep_history, explain } = reading;
     let start = Instant::now();
     let name = path.display().to_string();
     let stage = |what: &str| stages.inspect(|bar| bar.set_message(format!("{what} {name}")));
@@ -735,29 +779,16 @@ fn check_file<M: Model + ?Sized>(
         say(format!("{name}: warning: {warning}"));
     }
     stage("reading");
-    let result = History::read_with(path, format_in, model, pairing).and_then(|history| {
+    let result = by.read(path, format_in, pairing).and_then(|(history, tuples)| {
         for w in &history.warnings {
-            let hint = w.hint.as_ref().map_or_else(String::new, |h| format!("\n  hint: {h}"));
-            say(format!("{name}:{}: warning: {}{hint}", w.line, w.message));
-        }
-        if options.algorithm == Algorithm::Unique {
-            knossos_rs::unique_applies(model, &history, options)
-                .map_err(|d| InputError::new(&name, vec![d]))?;
-        }
-        if !independent && looks_independent(&history) {
-            say(format!(
-                "{name}: hint: every value is a [key value] tuple; if this is a \
-                 jepsen.independent history, check it with --independent"
-            ));
+            say(warning(&name, w));
         }
         stage("checking");
-        let analysis = check(model, &history, options);
-        let explanation = explain
-            .then(|| {
-                stage("explaining");
-                explain::explain(model, &history, &analysis, &options.after(start.elapsed()))
-            })
-            .flatten();
+        let (analysis, explanation) = match tuples {
+            true => check_history(&by.model, &history, options, explain),
+            false => check_history(&by.model.0, &history, options, explain),
+        }
+        .map_err(|d| InputError::new(&name, vec![d]))?;
         let ops = history.ops.len();
         let history = match (keep_history, stages) {
             (true, _) => Some(history),
@@ -772,6 +803,25 @@ fn check_file<M: Model + ?Sized>(
         Ok(Checked { history, ops, analysis, explanation })
     });
     FileOutcome { path: path.to_path_buf(), name, result, elapsed: start.elapsed() }
+}
+
+/// Checks a history and, with `explaining`, explains it when it is invalid; or says
+/// where `--algorithm unique` does not apply to it.
+fn check_history<M: Model + ?Sized>(
+    model: &M,
+    history: &History,
+    options: &Options,
+    explaining: bool,
+) -> Result<(knossos_rs::Analysis, Option<Explanation>), knossos_rs::Diagnostic> {
+    let start = Instant::now();
+    if options.algorithm == Algorithm::Unique {
+        knossos_rs::unique_applies(model, history, options)?;
+    }
+    let analysis = check(model, history, options);
+    let explanation = explaining
+        .then(|| explain::explain(model, history, &analysis, &options.after(start.elapsed())))
+        .flatten();
+    Ok((analysis, explanation))
 }
 
 /// A file to check, or an entry of a directory that could not be read (with why).

@@ -89,7 +89,7 @@
 //!
 //! With [`Spec::keys`] `Some(n)`, there are n objects, each with its own
 //! [`Spec::processes`] processes, and every client op's value is a
-//! `jepsen.independent` tuple `[key value]` (check it with `--independent`). `kv` is
+//! `jepsen.independent` tuple `[key value]` (`check` reads it as one, flag or not). `kv` is
 //! the exception: its ops name their key in a `:key` field (`"k0"`, `"k1"`, …), as the
 //! kv model reads them; without `keys` it uses the one key `"k0"`.
 //!

@@ -25,6 +25,7 @@
 use crate::error::{Diagnostic, InputError};
 use crate::intern::Shared;
 use crate::model::Model;
+use crate::partition::{looks_independent, Independent};
 pub use crate::read::OpType;
 use crate::read::{op_body, Format, Item, OpFields, RawOp};
 use crate::value::Value;
@@ -149,7 +150,8 @@ pub struct History {
     pub operations: Vec<Operation>,
     /// What reading left out, to be told to the user: a last line cut short
     /// ([`History::read`]), and with [`Pairing::DropUnpaired`] the ops that could not
-    /// be paired ([`History::read_with`]).
+    /// be paired ([`History::read_with`]); and values read as `[key value]` tuples
+    /// ([`History::read_detecting_tuples`]), at line 0.
     pub warnings: Vec<Diagnostic>,
     source: Arc<Source>,
 }
@@ -169,22 +171,23 @@ impl History {
     /// Completes a log of ops, checking each searched operation against the model.
     /// Returns every problem found, of no file ([`InputError::in_file`] names one).
     pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, InputError> {
-        History::complete_with(raw, model, Pairing::Strict, false).map_err(|d| InputError::new("", d))
+        History::complete_with(raw, Pairing::Strict, false, by(model)).map_err(|d| InputError::new("", d))
     }
 
-    /// [`History::complete`]; `unreadable`: lines of the file could not be read, so that
-    /// an op that cannot be paired may have lost its partner to them.
-    fn complete_with<M: Model + ?Sized>(
+    /// [`History::complete`], pairing by `pairing` and checking by `checker`;
+    /// `unreadable`: lines of the file could not be read, so that an op that cannot be
+    /// paired may have lost its partner to them.
+    fn complete_with(
         raw: Vec<RawOp>,
-        model: &M,
         pairing: Pairing,
         unreadable: bool,
+        checker: impl Checker,
     ) -> Result<History, Vec<Diagnostic>> {
         let mut ops = Ops::default();
         let shared = Shared::default();
         ops.add(Piece::new(raw.iter().enumerate().map(|(pos, r)| compact(r, (pos as u64, 0), &shared))));
         let maps = raw.into_iter().map(|r| r.value).collect();
-        History::build(ops, Source::Maps(maps), model, pairing, unreadable)
+        History::build(ops, Source::Maps(maps), pairing, unreadable, checker)
     }
 
     /// Reads a file and completes its history, as [`History::complete`] does, without
@@ -213,12 +216,60 @@ impl History {
         model: &M,
         pairing: Pairing,
     ) -> Result<History, InputError> {
+        History::read_by(path, format, pairing, by(model))
+    }
+
+    /// As [`History::read_with`], for a history that may be `jepsen.independent`'s:
+    /// one whose client ops' values are all `[key value]` tuples
+    /// ([`looks_independent`]) is completed for `model` itself, any other for its
+    /// inner model (`model.0`). Says which: `true` for tuples, to be checked with
+    /// `model`, and then the first of [`History::warnings`] says so too (line 0: the
+    /// whole file), and each operation the model refuses has a hint naming
+    /// `--no-partition`, which reads the values as they are.
+    pub fn read_detecting_tuples<M: Model>(
+        path: &Path,
+        format: Option<Format>,
+        model: &Independent<M>,
+        pairing: Pairing,
+    ) -> Result<(History, bool), InputError> {
+        let mut tuples = false;
+        let mut history = History::read_by(
+            path,
+            format,
+            pairing,
+            |ops: &[Op], unpaired: &mut Vec<Diagnostic>, errors: &mut Vec<Diagnostic>| {
+                tuples = looks_independent(ops);
+                if !tuples {
+                    return complete(ops, &model.0, unpaired, errors);
+                }
+                let before = errors.len();
+                let operations = complete(ops, model, unpaired, errors);
+                for refused in &mut errors[before..] {
+                    refused.hint = Some(format!("{TUPLES}; --no-partition reads them as they are"));
+                }
+                operations
+            },
+        )?;
+        if tuples {
+            let said = format!("{TUPLES}: checked key by key, as jepsen.independent's (--no-partition reads them as they are)");
+            history.warnings.insert(0, Diagnostic::new(0, 0, said));
+        }
+        Ok((history, tuples))
+    }
+
+    /// [`History::read_with`], checking by `checker`.
+    fn read_by(
+        path: &Path,
+        format: Option<Format>,
+        pairing: Pairing,
+        checker: impl Checker,
+    ) -> Result<History, InputError> {
         if path == Path::new("-") || !path.metadata().is_ok_and(|m| m.is_file()) {
             // Standard input, a pipe, a device: it cannot be read again to print an op,
             // so the op maps are kept.
             let read =
                 crate::read::read_path_with(path, format, None, crate::read::raw, Vec::new, Vec::extend)?;
-            let built = History::complete_with(read.ops, model, pairing, !read.errors.is_empty());
+            let built = History::complete_with(read.ops, pairing, !read.errors.is_empty(), checker);
             return finish(built, read.errors, read.warnings);
         }
         let shared = Shared::default();
@@ -232,17 +283,17 @@ impl History {
         // The ops hold what they share; the tables are no longer needed.
         drop(shared);
         let source = Source::File(path.to_path_buf(), read.format);
-        let built = History::build(read.ops, source, model, pairing, !read.errors.is_empty());
+        let built = History::build(read.ops, source, pairing, !read.errors.is_empty(), checker);
         finish(built, read.errors, read.warnings)
     }
 
     /// Completes `ops`; `unreadable` as in [`History::complete_with`].
-    fn build<M: Model + ?Sized>(
+    fn build(
         ops: Ops,
         source: Source,
-        model: &M,
         pairing: Pairing,
         unreadable: bool,
+        checker: impl Checker,
     ) -> Result<History, Vec<Diagnostic>> {
         if ops.read == 0 && unreadable {
             return Err(Vec::new());
@@ -254,7 +305,7 @@ impl History {
         }
         let (ops, mut errors) = ops.finish();
         let mut dropped = Vec::new();
-        let operations = complete(&ops, model, &mut dropped, &mut errors);
+        let operations = checker(&ops, &mut dropped, &mut errors);
         if unreadable {
             for d in &mut dropped {
                 let hint = d.hint.get_or_insert_default();
@@ -539,6 +590,23 @@ pub enum Pairing {
     /// Each is left out, with a warning: the verdict is then the rest's.
     DropUnpaired,
 }
+
+/// What pairs a history's ops into operations and checks them against a model:
+/// [`complete`] with the model chosen, given the ops (to choose by), and where to put
+/// what cannot be paired and other problems.
+trait Checker: FnOnce(&[Op], &mut Vec<Diagnostic>, &mut Vec<Diagnostic>) -> Vec<Operation> {}
+
+impl<F: FnOnce(&[Op], &mut Vec<Diagnostic>, &mut Vec<Diagnostic>) -> Vec<Operation>> Checker for F {}
+
+/// [`complete`] by `model`.
+fn by<M: Model + ?Sized>(model: &M) -> impl Checker + '_ {
+    move |ops: &[Op], unpaired: &mut Vec<Diagnostic>, errors: &mut Vec<Diagnostic>| {
+        complete(ops, model, unpaired, errors)
+    }
+}
+
+/// How [`History::read_detecting_tuples`] reads a history whose values are all tuples.
+const TUPLES: &str = "every client op's value is a [key value] tuple";
 
 /// The hint of an error about pairing.
 const DROP_HINT: &str = "--drop-unpaired checks the rest of the history, leaving such ops out";

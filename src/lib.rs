@@ -262,7 +262,12 @@ impl Options {
 /// [`explain::explain`].
 pub fn check<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Analysis {
     let mut analysis = check_parts(model, history, options);
-    analysis.warnings = history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect();
+    analysis.warnings = (history.warnings.iter())
+        .map(|w| match w.line {
+            0 => w.message.clone(),
+            line => format!("line {line}: {}", w.message),
+        })
+        .collect();
     analysis
 }
 

@@ -16,7 +16,7 @@
 //! if they have one (failed operations, for reports) or to every key if they have
 //! none (the nemesis's ops, which reports show everywhere).
 
-use crate::history::{History, Op, Operation};
+use crate::history::{History, Op};
 use crate::model::Model;
 use crate::value::Value;
 use foldhash::fast::FixedState;
@@ -165,15 +165,22 @@ impl<M: Model> Model for Independent<M> {
     }
 }
 
-/// Whether a history looks like `jepsen.independent`'s, though it was not read as
-/// one: every client operation's value is a 2-vector, and they are not all `:cas`
-/// (whose `[old new]` is a 2-vector too).
-pub fn looks_independent(history: &History) -> bool {
-    let value = |o: &Operation| history.ops[o.complete.unwrap_or(o.invoke)].value();
-    let mut operations = history.operations.iter().peekable();
-    operations.peek().is_some()
-        && history.operations.iter().any(|o| crate::model::f_name(&o.f) != Some("cas"))
-        && operations.all(|o| matches!(value(o).as_seq(), Some([_, _])))
+/// Whether a history's ops are `jepsen.independent`'s: every client op's value is a
+/// `[key value]` pair whose key is not a collection (invocations, completions and
+/// crashes alike, the nemesis's ops aside), and not every client op is a `:cas` (whose
+/// `[old new]` is one too). Jepsen wraps every value of an independent test, a read's
+/// invocation `[k nil]` included, where a plain history's reads invoke nil; and a
+/// multi-register transaction of two micro-ops is a pair of vectors.
+pub fn looks_independent(ops: &[Op]) -> bool {
+    let mut not_cas = false;
+    for op in ops.iter().filter(|op| !op.is_nemesis()) {
+        match op.value().as_seq() {
+            Some([Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_), _]) => return false,
+            Some([_, _]) => not_cas |= crate::model::f_name(op.f()) != Some("cas"),
+            _ => return false,
+        }
+    }
+    not_cas
 }
 
 /// One key's part of a history: which of its ops and operations are the key's. The

@@ -126,6 +126,56 @@ fn witness_prints_the_order_that_explains_a_valid_history() {
     assert_eq!(parse_analysis(&stdout(&invalid)).get("linearization"), None);
 }
 
+/// The text summary names the witness order's operations, a few of them: the EDN
+/// has them all.
+#[test]
+fn witness_is_printed_in_the_text_summary() {
+    let dir = tempdir();
+    let op =
+        |p: usize, t: &str, f: &str, v: &str| format!("{{:process {p}, :type :{t}, :f :{f}, :value {v}}}\n");
+    // Two concurrent writes, then a read of 1: the write of 2 (index 1) must take
+    // effect before the write of 1 (index 0), so the only order is 1, 0, 4.
+    let concurrent = [
+        op(0, "invoke", "write", "1"),
+        op(1, "invoke", "write", "2"),
+        op(0, "ok", "write", "1"),
+        op(1, "ok", "write", "2"),
+        op(2, "invoke", "read", "nil"),
+        op(2, "ok", "read", "1"),
+    ]
+    .concat();
+    let text = |name: &str, history: &str| {
+        let file = write(&dir, name, history);
+        let out = knossos(&["check", "-m", "cas-register", "--witness", "-f", "text", &file]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let out = text("concurrent.edn", &concurrent);
+    let order =
+        "  a witness order: op 1 (process 1 write 2), op 0 (process 0 write 1), op 4 (process 2 read 1)\n";
+    assert!(out.ends_with(order), "{out}");
+    // 25 writes one after another: their only order is the history's; 20 are shown.
+    let sequential: String = (0..25)
+        .map(|v| op(0, "invoke", "write", &v.to_string()) + &op(0, "ok", "write", &v.to_string()))
+        .collect();
+    let out = text("sequential.edn", &sequential);
+    let shown: Vec<String> = (0..20).map(|v| format!("op {} (process 0 write {v})", 2 * v)).collect();
+    assert!(out.contains(&format!("  a witness order: {}, … and 5 more", shown.join(", "))), "{out}");
+    // One write on each of 12 keys: each key's order, for the first 10 keys.
+    let keyed: String = (0..12)
+        .map(|k| {
+            op(k, "invoke", "write", &format!("[{k} {k}]")) + &op(k, "ok", "write", &format!("[{k} {k}]"))
+        })
+        .collect();
+    let out = text("keyed.edn", &keyed);
+    let orders: Vec<&str> = out.lines().filter(|l| l.starts_with("  a witness order")).collect();
+    let expected: Vec<String> = (0..10)
+        .map(|k| format!("  a witness order of key {k}: op {} (process {k} write [{k} {k}])", 2 * k))
+        .collect();
+    assert_eq!(orders, expected);
+    assert!(out.contains("… and 2 more keys' witness orders"), "{out}");
+}
+
 #[test]
 fn init_changes_the_verdict() {
     // Without --init the register starts nil, so the read of 0 at the start of
@@ -461,9 +511,129 @@ fn independent_histories_on_the_command_line() {
     let b = a.get("results").unwrap().get("b").unwrap();
     assert_eq!(b.get("op").unwrap().get("index"), Some(&Value::Int(5)));
     assert_eq!(a.get("results").unwrap().get("a").unwrap().get("valid?"), Some(&Value::Bool(true)));
-    // Without the flag, the tool says the values look like tuples.
+    // Without the flag, every value is found to be a tuple: the same analysis, and a
+    // warning saying how the history was read.
     let out = knossos(&["check", "-m", "cas-register", &file]);
-    assert!(stderr(&out).contains("--independent"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1));
+    let found = parse_analysis(&stdout(&out));
+    assert_eq!((found.get("results"), found.get("failures")), (a.get("results"), a.get("failures")));
+    let warnings = found.get("warnings").and_then(Value::as_seq).expect(":warnings");
+    assert!(warnings[0].to_str().contains("checked key by key"), "{warnings:?}");
+    assert!(stderr(&out).contains("checked key by key"), "{}", stderr(&out));
+    // --no-partition reads the values as they are: one register, never written [:b 2].
+    let out = knossos(&["check", "-m", "cas-register", "--no-partition", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let whole = parse_analysis(&stdout(&out));
+    assert_eq!((whole.get("results"), whole.get("warnings")), (None, None));
+    assert_eq!(whole.get("op").unwrap().get("index"), Some(&Value::Int(5)));
+}
+
+/// A store of plain runs, a jepsen.independent run and a run cut short, checked with
+/// no flag: each run is read as what it is, and what reading did is said in the
+/// analysis, the text summary and the run's section of the report.
+#[test]
+fn a_mixed_store_is_checked_run_by_run_as_each_run_is() {
+    let dir = tempdir();
+    let store = dir.join("store");
+    let run = |name: &str, history: &str| {
+        let run = store.join("mixed").join(name);
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("history.edn"), history).unwrap();
+    };
+    let stale =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stale-read.edn"));
+    run("20270101T000000", &stale.unwrap());
+    // Two registers, each read back: linearizable key by key, but not as one register
+    // of pairs (the read of [:a 1] follows the write of [:b 2]).
+    let keyed = "{:process 0, :type :invoke, :f :write, :value [:a 1]}\n\
+                 {:process 0, :type :ok, :f :write, :value [:a 1]}\n\
+                 {:process :nemesis, :type :info, :f :start}\n\
+                 {:process 1, :type :invoke, :f :write, :value [:b 2]}\n\
+                 {:process 1, :type :ok, :f :write, :value [:b 2]}\n\
+                 {:process 0, :type :invoke, :f :read, :value [:a nil]}\n\
+                 {:process 0, :type :ok, :f :read, :value [:a 1]}\n";
+    run("20270102T000000", keyed);
+    // Linearizable, then a fifth line cut short.
+    let cut = "{:process 0, :type :invoke, :f :write, :value 1}\n\
+               {:process 0, :type :ok, :f :write, :value 1}\n\
+               {:process 1, :type :invoke, :f :read, :value nil}\n\
+               {:process 1, :type :ok, :f :read, :value 1}\n\
+               {:process 1, :type :invoke, :f :re";
+    run("20270103T000000", cut);
+    let report = dir.join("report");
+    let store = store.to_string_lossy().into_owned();
+    let out = knossos(&["check", "-m", "cas-register", "--report", &report.to_string_lossy(), &store]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out).lines().map(parse_analysis).collect();
+    let verdicts: Vec<&Value> = lines.iter().map(|l| l.get("valid?").unwrap()).collect();
+    assert_eq!(verdicts, [&Value::Bool(false), &Value::Bool(true), &Value::Bool(true)]);
+    assert_eq!(lines[0].get("op").unwrap().get("index"), Some(&Value::Int(10)));
+    assert_eq!(lines[0].get("warnings"), None);
+    let Some(Value::Map(results)) = lines[1].get("results") else { panic!("{:?}", lines[1]) };
+    let keys: Vec<String> = results.iter().map(|(k, _)| k.to_edn()).collect();
+    assert_eq!(keys, [":a", ":b"]);
+    let warnings = |line: &Value| -> Vec<String> {
+        line.get("warnings").and_then(Value::as_seq).unwrap_or_default().iter().map(Value::to_str).collect()
+    };
+    let split = "every client op's value is a [key value] tuple: checked key by key";
+    assert!(warnings(&lines[1])[0].starts_with(split), "{:?}", lines[1]);
+    let left_out = "line 5: the last line is cut short";
+    assert!(warnings(&lines[2])[0].starts_with(left_out), "{:?}", lines[2]);
+    assert_eq!((warnings(&lines[1]).len(), warnings(&lines[2]).len()), (1, 1));
+
+    // Each run's section of the report shows its warnings, and no other's.
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    let doc = roxmltree::Document::parse(html.trim_start_matches("<!DOCTYPE html>")).unwrap();
+    let section_warnings = |run: &str| -> Vec<String> {
+        let section = doc
+            .descendants()
+            .find(|n| {
+                n.has_tag_name("section")
+                    && n.children().any(|h| h.has_tag_name("h2") && h.text().is_some_and(|t| t.contains(run)))
+            })
+            .unwrap_or_else(|| panic!("no section for {run}"));
+        let texts = section.descendants().filter(|n| n.attribute("class") == Some("warning"));
+        texts.map(|n| n.descendants().filter_map(|t| t.text()).collect()).collect()
+    };
+    assert_eq!(section_warnings("20270101T000000"), Vec::<String>::new());
+    let keyed_warnings = section_warnings("20270102T000000");
+    assert!(keyed_warnings.len() == 1 && keyed_warnings[0].contains(split), "{keyed_warnings:?}");
+    let cut_warnings = section_warnings("20270103T000000");
+    assert!(cut_warnings.len() == 1 && cut_warnings[0].contains(left_out), "{cut_warnings:?}");
+
+    // The text summary says them below each verdict; the JSON lists them.
+    let text = stdout(&knossos(&["check", "-m", "cas-register", "-f", "text", &store]));
+    let after = |run: &str| {
+        let at = text.find(&format!("{run}/history.edn: ")).unwrap_or_else(|| panic!("{run}: {text}"));
+        text[at..].lines().take(2).collect::<Vec<_>>().join("\n")
+    };
+    let keyed_text = format!("linearizable: 2 keys checked, 0 not linearizable\n  warning: {split}");
+    assert!(after("20270102T000000").contains(&keyed_text), "{text}");
+    assert!(
+        after("20270103T000000").contains(&format!("linearizable (unique)\n  warning: {left_out}")),
+        "{text}"
+    );
+    let json = stdout(&knossos(&["check", "-m", "cas-register", "-f", "json", &store]));
+    let json: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(json[2]["warnings"][0].as_str().unwrap().starts_with(left_out), "{json:?}");
+
+    // --no-partition reads the keyed run as one register of pairs; --independent
+    // reads every run as tuples, which the plain runs are not.
+    let out = knossos(&["check", "-m", "cas-register", "--no-partition", &store]);
+    let lines: Vec<Value> = stdout(&out).lines().map(parse_analysis).collect();
+    assert_eq!(lines[1].get("valid?"), Some(&Value::Bool(false)));
+    assert_eq!(lines[1].get("op").unwrap().get("index"), Some(&Value::Int(6)));
+    let out = knossos(&["check", "-m", "cas-register", "--independent", &store]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<Value> = stdout(&out).lines().map(parse_analysis).collect();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].get("file").unwrap().to_str().contains("20270102T000000"));
+    assert_eq!(lines[0].get("warnings"), None, "asked for: nothing to say");
+    let err = stderr(&out);
+    for (run, at) in [("20270101T000000", "3:1: op 2"), ("20270103T000000", "2:1: op 1")] {
+        let said = format!("{run}/history.edn:{at}: cas-register: with --independent every client op's value must be a [key value] tuple");
+        assert!(err.contains(&said), "{err}");
+    }
 }
 
 #[test]

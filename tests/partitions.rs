@@ -104,7 +104,7 @@ fn a_valid_independent_history_is_valid_key_by_key() {
     let model = independent();
     let (log, _) = generate(1, 40, 300, None);
     let h = history(&log, &model);
-    assert!(looks_independent(&h));
+    assert!(looks_independent(&h.ops));
     let progress = Progress::default();
     let a = check(&model, &h, &Options { progress: Some(progress.clone()), ..Options::default() });
     assert_eq!(a.valid, Validity::Valid);
@@ -164,15 +164,75 @@ fn split_and_whole_agree() {
 fn plain_histories_do_not_look_independent() {
     let m = model::builtin("cas-register", &Default::default()).unwrap();
     let raw = |text: &str| knossos_rs::read::read_ops(text.as_bytes(), "t", None).unwrap();
+    let looks = |text: &str| looks_independent(&History::complete(raw(text), &m).unwrap().ops);
     let plain =
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n";
-    assert!(!looks_independent(&History::complete(raw(plain), &m).unwrap()));
+    assert!(!looks(plain));
     // all :cas: their [old new] values are 2-vectors, but not tuples
     let cas = "{:process 0, :type :invoke, :f :cas, :value [0 1]}\n{:process 0, :type :ok, :f :cas, :value [0 1]}\n";
-    assert!(!looks_independent(&History::complete(raw(cas), &m).unwrap()));
+    assert!(!looks(cas));
+    // a register of pairs: its reads invoke nil, where jepsen.independent's invoke [k nil]
+    let pairs = "{:process 0, :type :invoke, :f :write, :value [0 1]}\n{:process 0, :type :ok, :f :write, :value [0 1]}\n\
+                 {:process 0, :type :invoke, :f :read, :value nil}\n{:process 0, :type :ok, :f :read, :value [0 1]}\n";
+    assert!(!looks(pairs));
+    assert!(looks(&pairs.replace(":value nil", ":value [0 nil]")));
+    // the nemesis's values are not the clients'
+    let nemesis = "{:process :nemesis, :type :info, :f :start, :value {\"n1\" [\"n2\"]}}\n";
+    assert!(looks(&format!("{nemesis}{}", pairs.replace(":value nil", ":value [0 nil]"))));
+    assert!(!looks(nemesis), "no client op at all");
+    // a multi-register's transactions of two micro-ops: pairs, but of vectors
+    let txn = "{:process 0, :type :invoke, :f :txn, :value [[:read :x nil] [:write :y 1]]}\n\
+               {:process 0, :type :ok, :f :txn, :value [[:read :x 0] [:write :y 1]]}\n";
+    let multi = model::builtin("multi-register", &Default::default()).unwrap();
+    assert!(!looks_independent(&History::complete(raw(txn), &multi).unwrap().ops));
     // --independent with a value that is not a tuple is an input error naming the op
     let e = History::complete(raw(plain), &Independent(m)).unwrap_err();
     assert!(e.diagnostics[0].message.contains("[key value]"), "{e}");
+}
+
+/// A file is read as jepsen.independent's exactly when its client ops' values are
+/// all tuples, and then says so in its first warning (what the analysis lists).
+#[test]
+fn tuples_are_detected_when_reading() {
+    let model = independent();
+    let dir = std::env::temp_dir().join(format!("knossos-rs-tuples-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let read = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        History::read_detecting_tuples(&path, None, &model, Default::default())
+    };
+    // Two registers, each read back; as one register of pairs, the read of [:a 1]
+    // follows the write of [:b 2] and is not linearizable.
+    let keyed = "{:process 0, :type :invoke, :f :write, :value [:a 1]}\n\
+                 {:process 0, :type :ok, :f :write, :value [:a 1]}\n\
+                 {:process :nemesis, :type :info, :f :start}\n\
+                 {:process 1, :type :invoke, :f :write, :value [:b 2]}\n\
+                 {:process 1, :type :ok, :f :write, :value [:b 2]}\n\
+                 {:process 0, :type :invoke, :f :read, :value [:a nil]}\n\
+                 {:process 0, :type :ok, :f :read, :value [:a 1]}\n";
+    let (history, tuples) = read("keyed.edn", keyed).unwrap();
+    assert!(tuples);
+    assert_eq!(history.warnings[0].line, 0);
+    assert!(history.warnings[0].message.contains("[key value] tuple"), "{:?}", history.warnings);
+    let a = check(&model, &history, &Options::default());
+    assert_eq!(a.valid, Validity::Valid);
+    assert_eq!(a.results.len(), 2);
+    assert!(a.warnings[0].starts_with("every client op's value is a [key value] tuple"), "{:?}", a.warnings);
+    let whole = History::read(&dir.join("keyed.edn"), None, &model.0).unwrap();
+    assert_eq!(check(&model.0, &whole, &Options::default()).valid, Validity::Invalid);
+    // The same registers with plain values are read as they are.
+    let (history, tuples) =
+        read("plain.edn", &keyed.replace("[:a nil]", "nil").replace("[:a 1]", "1")).unwrap();
+    assert!(!tuples);
+    assert!(history.warnings.is_empty());
+    assert_eq!(history.operations[2].value.as_i64(), Some(1));
+    // What the inner model refuses of a tuple history is an error with a way out.
+    let e = read("refused.edn", &keyed.replace(":f :write", ":f :increment")).unwrap_err();
+    assert_eq!(e.diagnostics[0].line, 2, "{e}");
+    assert!(e.diagnostics[0].message.contains("unknown :f :increment"), "{e}");
+    assert!(e.diagnostics[0].hint.as_ref().is_some_and(|h| h.contains("--no-partition")), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Generated keys of an independent unordered-queue history (one with a stale

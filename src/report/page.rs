@@ -9,6 +9,7 @@ use super::{
 };
 use crate::analysis::{Analysis, Validity};
 use crate::explain::Explanation;
+use crate::render::MAX_WARNINGS;
 use crate::value::Value;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -39,6 +40,7 @@ pre { background: #f7f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap
 .invalid { background: #fbdcdc; color: #b71c1c; }
 .unknown { background: #fdefd0; color: #7a4f00; }
 .meta { color: #555; margin: 2px 0 10px; }
+.warning { border-left: 4px solid #e0a800; padding: 2px 12px; margin: 6px 0; background: #fffbea; }
 .explain { border-left: 4px solid #c62828; padding: 2px 12px; margin: 10px 0; background: #fdf6f6; }
 .explain p { margin: 6px 0; }
 .explain p:first-child { font-weight: 600; }
@@ -217,6 +219,16 @@ fn section(out: &mut String, n: usize, entry: &Entry, counts: &Counts) {
         duration_text(entry.elapsed),
         esc(analysis.analyzer)
     );
+    for w in analysis.warnings.iter().take(MAX_WARNINGS) {
+        let _ = writeln!(out, "<p class=\"warning\">Warning: {}</p>", esc(w));
+    }
+    if analysis.warnings.len() > MAX_WARNINGS {
+        let more = analysis.warnings.len() - MAX_WARNINGS;
+        let _ = writeln!(
+            out,
+            "<p class=\"warning\">… and {more} more warnings; the EDN analysis lists them all.</p>"
+        );
+    }
     // What is drawn: the failures of an invalid analysis, the witnesses of a valid one.
     let drawn = match analysis.valid {
         Validity::Valid => witnesses(entry.history, analysis, MAX_KEYS),

@@ -153,7 +153,9 @@
                      (see `model-args`).
   - `:independent?`  true for a jepsen.independent history (values are
                      `[key value]` tuples): each key is checked on its own and
-                     the result has `:results` per key and `:failures`.
+                     the result has `:results` per key and `:failures`. Without
+                     it, a history whose values are all tuples is checked so
+                     too, and `:warnings` says so.
   - `:algorithm`     `:competition` (default), `:wgl`, `:linear` or `:unique`.
   - `:time-limit`    seconds (a number), or a string such as \"500ms\"; past it
                      the answer is `:valid? :unknown`, `:cause :timeout`.
