@@ -9,7 +9,7 @@
 //! 2. `History::complete` with the seed's model;
 //! 3. `check` with WGL, the linear engine and the competition (and the unique-value
 //!    engine wherever `unique_applies` says it applies; a keyed history also whole and
-//!    with `fail_fast`; an invalid one also shrunk, `Options::shrink`), each under a
+//!    with `fail_fast`; an invalid one also explained, `explain::explain`), each under a
 //!    small time and memory limit;
 //! 4. `render` of every analysis as EDN, JSON and text, and one `report::html` page of
 //!    them all (or, for an input that was rejected, a page naming the rejection);

@@ -209,13 +209,13 @@ fn summary(analysis: &Analysis, file: Option<&str>) -> String {
         Validity::Invalid => {
             let _ = writeln!(out, "NOT linearizable ({})", analysis.analyzer);
             if let Some(op) = &analysis.op {
-                let _ = writeln!(out, "  cannot linearize {}", describe(op));
+                let _ = writeln!(out, "  cannot linearize: {}", describe(op));
             }
             match &analysis.previous_ok {
                 Some(op) => {
-                    let _ = writeln!(out, "  previous ok      {}", describe(op));
+                    let _ = writeln!(out, "  previous ok: {}", describe(op));
                 }
-                None => out.push_str("  previous ok      none\n"),
+                None => out.push_str("  previous ok: none\n"),
             }
             if let Some(path) = analysis.final_paths.first() {
                 let _ = writeln!(
@@ -228,7 +228,7 @@ fn summary(analysis: &Analysis, file: Option<&str>) -> String {
                         Some(msg) => format!("✗ {}", msg.to_str()),
                         None => step.model.to_edn_short(LABEL),
                     };
-                    let _ = writeln!(out, "    {}  →  {state}", step.op.to_edn_short(LABEL));
+                    let _ = writeln!(out, "    {} → {state}", step.op.to_edn_short(LABEL));
                 }
             }
         }

@@ -103,13 +103,14 @@ pub(super) fn core(timeline: &Timeline, explanation: &Explanation) -> Vec<String
     let core = &explanation.core;
     let n = core.history.operations.len();
     let key = core.key.as_ref().map_or_else(String::new, |k| format!(" of key {}", k.to_edn_short(VALUE)));
+    let failing =
+        explanation.analysis.op.as_ref().map_or_else(String::new, |op| format!(" at op {}", op.index));
     let needed = match (core.minimal, n) {
         (false, _) => {
-            "; not proven minimal (shrinking ran out of time, or could not decide a smaller history)"
+            "; not proven minimal (shrinking ran out of time, or could not decide a smaller history)".into()
         }
-        (true, 1) => "",
-        (true, 2) => "; without either, the other is linearizable or its result unexplained",
-        (true, _) => "; without any one of them, the rest is linearizable or leaves a result unexplained",
+        (true, 1) => format!("; it fails{failing} on its own, for a reason the history has"),
+        (true, _) => format!("; each needed for the failure{failing}, for a reason the history has"),
     };
     let of = plural(core.of, "operation", "operations");
     let mut lines = vec![format!("The core: {n} of the {of}{key}{needed}:")];
@@ -149,11 +150,7 @@ fn parts(timeline: &Timeline, analysis: &Analysis) -> Vec<String> {
             let _ = write!(part, ", concurrent with {}", list(&overlapping, "and"));
         }
         if bar.complete.is_some_and(|c| Some(history.ops[c].index) == failing) {
-            part.push_str(if bars.len() == 1 {
-                ": it cannot happen at all"
-            } else {
-                ": no order of the others explains it"
-            });
+            part.push_str(": the failing operation");
         }
         lines.push(format!("  {part}."));
     }
