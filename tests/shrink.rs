@@ -218,6 +218,17 @@ fn every_invalid_corpus_history_shrinks_to_a_faithful_minimal_core() {
 }
 
 #[test]
+fn the_fixtures_core_keeps_the_rules() {
+    let model = model::builtin("cas-register", &ModelOptions::default()).unwrap();
+    let history = History::read(std::path::Path::new("fixtures/stale-read.edn"), None, &model).unwrap();
+    let result = shrink(&model, &history, &Options::default());
+    let core = result.core.unwrap();
+    assert!(core.minimal);
+    let decide = |maps: &[Value]| checked(&model, maps);
+    assert_core(&decide, &printed(&core), &maps_of(&history, None), failing_index(&result.analysis), "fixture");
+}
+
+#[test]
 fn a_stale_read_of_the_initial_value_keeps_the_write_it_missed() {
     // A register holds 0; writes of 1 and 2 complete, and a read that begins later
     // returns 0. Ops 10 on are invoked after the failing read completed.
