@@ -225,7 +225,13 @@ fn the_fixtures_core_keeps_the_rules() {
     let core = result.core.unwrap();
     assert!(core.minimal);
     let decide = |maps: &[Value]| checked(&model, maps);
-    assert_core(&decide, &printed(&core), &maps_of(&history, None), failing_index(&result.analysis), "fixture");
+    assert_core(
+        &decide,
+        &printed(&core),
+        &maps_of(&history, None),
+        failing_index(&result.analysis),
+        "fixture",
+    );
 }
 
 #[test]
@@ -574,6 +580,23 @@ fn anomalies_are_named_in_one_sentence() {
          process 0's write of 5 (ops 2–3), began after the read completed."
     );
     assert_eq!(e.hint, None);
+    // 1 written, then 3 by a write that crashed, which a read saw; a later read of 1 is
+    // stale, and the crashed write stays in the core: it explains the read of 3.
+    let e = explained(
+        "cas-register",
+        None,
+        "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
+         {:process 3, :type :invoke, :f :write, :value 3}\n\
+         {:process 1, :type :invoke, :f :read, :value nil}\n{:process 1, :type :ok, :f :read, :value 3}\n\
+         {:process 2, :type :invoke, :f :read, :value nil}\n{:process 2, :type :ok, :f :read, :value 1}\n",
+    );
+    assert_eq!(e.anomaly, Anomaly::StaleRead);
+    assert_eq!(
+        e.sentence,
+        "Stale read: process 2 read 1 at op 6 (line 7), but 1 had been overwritten by 3: process 1 read it \
+         (ops 3–4) after every earlier write of 1 had completed, before the read began."
+    );
+    assert_eq!(e.core.indices(), [0, 1, 2, 3, 4, 5, 6]);
     // 1 enqueued once, dequeued by two processes one after the other: all three.
     let e = explained(
         "unordered-queue",

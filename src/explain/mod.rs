@@ -322,6 +322,7 @@ fn register(
         .iter()
         .filter(|p| p.writes() == Some(seen) && failing.complete.is_some_and(|c| p.invoke < c))
         .collect();
+    let what = if writers.is_empty() { format!("the initial value {v}") } else { v };
     let overwriter = parts
         .iter()
         .enumerate()
@@ -331,14 +332,42 @@ fn register(
                 && p.precedes(failing)
                 && writers.iter().all(|w| w.precedes(p))
         })
-        .max_by_key(|(_, p)| p.complete)?
-        .1;
-    let what = if writers.is_empty() { format!("the initial value {v}") } else { v };
-    Some((
-        Anomaly::StaleRead,
-        format!("{what} had been overwritten by {}, which completed before {verb} began", overwriter.named()),
-        None,
-    ))
+        .max_by_key(|(_, p)| p.complete);
+    if let Some((_, overwriter)) = overwriter {
+        let but = format!(
+            "{what} had been overwritten by {}, which completed before {verb} began",
+            overwriter.named()
+        );
+        return Some((Anomaly::StaleRead, but, None));
+    }
+    // Or a read of another value u, begun after every such write of the value seen
+    // completed, and completed before the failing one began: u had to be written
+    // after them (by a write that could be), and was seen.
+    let (_, newer) = parts.iter().enumerate().find(|&(i, r)| {
+        let u = &r.value;
+        let could_follow = |x: &&Part| {
+            x.writes() == Some(u)
+                && r.complete.is_some_and(|c| x.invoke < c)
+                && writers.iter().all(|w| !x.precedes(w))
+        };
+        i != f
+            && r.f == "read"
+            && !u.is_nil()
+            && u != seen
+            && r.precedes(failing)
+            && writers.iter().all(|w| w.precedes(r))
+            && whole.iter().any(|x| could_follow(&x))
+    })?;
+    let but = format!(
+        "{what} had been overwritten by {}: process {} read it (ops {}–{}) after every earlier write of {} had \
+         completed, before {verb} began",
+        value_text(&newer.value),
+        newer.process.to_edn_short(words::VALUE),
+        newer.invoke,
+        newer.complete.unwrap_or(newer.invoke),
+        value_text(seen)
+    );
+    Some((Anomaly::StaleRead, but, None))
 }
 
 /// "nothing wrote 3", or "nothing had written 3 yet: the first to, process 4's
