@@ -212,7 +212,7 @@ fn random_cores_are_minimal_per_the_oracle() {
         oracle::register("register", NilReads::Absent),
         oracle::mutex(),
         oracle::set(),
-        oracle::queue("fifo-queue"),
+        oracle::queue("fifo-queue", NilReads::Unknown),
         oracle::kv(NilReads::Unknown),
     ];
     for (n, w) in workloads.iter().enumerate() {
