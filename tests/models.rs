@@ -754,6 +754,86 @@ fn fifo_queue_dequeues_of_nil() {
     );
 }
 
+// ---------------------------------------------------------------- messages
+
+/// Every built-in model's inconsistencies print their values as EDN: nil as `nil`
+/// (Knossos's `str` prints it as nothing: `can't CAS  from 1 to 2`), a string quoted.
+#[test]
+fn inconsistencies_print_nil_as_nil() {
+    let v = |edn: &str| read::parse_edn(edn).unwrap();
+    // (model, nil reads, init, steps to a state, the refused step, its message)
+    let cases: &[(&str, NilReads, Option<&str>, &[(&str, &str)], (&str, &str), &str)] = &[
+        ("register", NilReads::Absent, None, &[], ("read", "1"), "nil≠1"),
+        ("register", NilReads::Absent, Some("1"), &[], ("read", "nil"), "1≠nil"),
+        ("cas-register", NilReads::Unknown, None, &[], ("cas", "[1 2]"), "can't CAS nil from 1 to 2"),
+        (
+            "cas-register",
+            NilReads::Unknown,
+            Some("0"),
+            &[],
+            ("cas", "[nil nil]"),
+            "can't CAS 0 from nil to nil",
+        ),
+        ("cas-register", NilReads::Unknown, None, &[], ("read", "5"), "can't read 5 from register nil"),
+        ("cas-register", NilReads::Absent, Some("0"), &[], ("read", "nil"), "can't read nil from register 0"),
+        (
+            "cas-register",
+            NilReads::Unknown,
+            Some("\"\""),
+            &[],
+            ("read", "\"a\""),
+            r#"can't read "a" from register """#,
+        ),
+        ("mutex", NilReads::Unknown, None, &[("acquire", "nil")], ("acquire", "nil"), "already held"),
+        ("mutex", NilReads::Unknown, None, &[], ("release", "nil"), "not held"),
+        ("multi-register", NilReads::Unknown, None, &[], ("txn", "[[:read :x 1]]"), "nil≠1"),
+        ("multi-register", NilReads::Absent, Some("{:x 1}"), &[], ("txn", "[[:read :x nil]]"), "1≠nil"),
+        ("set", NilReads::Unknown, None, &[], ("read", "nil"), "can't read nil from #{}"),
+        ("set", NilReads::Unknown, None, &[("add", "nil")], ("read", "#{}"), "can't read #{} from #{nil}"),
+        (
+            "unordered-queue",
+            NilReads::Absent,
+            None,
+            &[("enqueue", "1")],
+            ("dequeue", "nil"),
+            "can't dequeue nil",
+        ),
+        (
+            "unordered-queue",
+            NilReads::Unknown,
+            None,
+            &[("enqueue", "nil")],
+            ("dequeue", "1"),
+            "can't dequeue 1",
+        ),
+        ("fifo-queue", NilReads::Absent, None, &[], ("dequeue", "nil"), "can't dequeue nil from empty queue"),
+        ("fifo-queue", NilReads::Absent, None, &[("enqueue", "1")], ("dequeue", "nil"), "can't dequeue nil"),
+        ("fifo-queue", NilReads::Unknown, None, &[("enqueue", "nil")], ("dequeue", "1"), "can't dequeue 1"),
+        (
+            "kv",
+            NilReads::Absent,
+            None,
+            &[("put", "[\"a\" \"x\"]")],
+            ("get", "[\"a\" nil]"),
+            r#"can't get nil from key "a" holding "x""#,
+        ),
+    ];
+    let mut models: Vec<&str> = Vec::new();
+    for &(name, nil_reads, init, steps, (f, value), msg) in cases {
+        let m = model_with(name, init, nil_reads);
+        let step = |s: &Value, f: &str, value: &str| m.step(s, &Value::keyword(f), &v(value));
+        let state = steps.iter().fold(m.init(), |s, (f, value)| step(&s, f, value).expect("a legal step"));
+        assert_eq!(step(&state, f, value), None, "{name}: {f} {value}");
+        let said = m.inconsistency(&state, &Value::keyword(f), &v(value));
+        assert_eq!(said, msg, "{name}");
+        assert!(!said.contains("  ") && !said.ends_with(' ') && !said.contains(" ."), "{name}: {said:?}");
+        models.push(name);
+    }
+    // Every model that can refuse a step (noop never does) is exercised.
+    let refusing: Vec<&str> = model::BUILTIN.iter().copied().filter(|&n| n != "noop").collect();
+    assert!(refusing.iter().all(|n| models.contains(n)), "{refusing:?}");
+}
+
 // ---------------------------------------------------------------- noop
 
 #[test]

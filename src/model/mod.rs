@@ -361,6 +361,18 @@ pub trait Model: Send + Sync {
         let _ = (f, value);
         false
     }
+
+    /// Whether the operation, crashed, never helps: removing it from any legal
+    /// sequence leaves the sequence legal. The searches never linearize such a
+    /// crashed operation ([crashed operations](crate::search#crashed-operations)),
+    /// sparing the orders it would add: the unordered queue's crashed dequeues of
+    /// unknown result, for one, which could take any element. `false` (the default)
+    /// is always correct; `true` for an operation some history needs gives wrong
+    /// verdicts.
+    fn never_helps(&self, f: &Value, value: &Value) -> bool {
+        let _ = (f, value);
+        false
+    }
 }
 
 impl<M: Model + ?Sized> Model for Box<M> {
@@ -403,6 +415,9 @@ impl<M: Model + ?Sized> Model for Box<M> {
     }
     fn is_read(&self, f: &Value, value: &Value) -> bool {
         (**self).is_read(f, value)
+    }
+    fn never_helps(&self, f: &Value, value: &Value) -> bool {
+        (**self).never_helps(f, value)
     }
 }
 

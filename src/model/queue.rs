@@ -63,15 +63,15 @@
 //! states of layers may still stand for the same multisets; that costs the search a
 //! cache hit, never a verdict.)
 //!
-//! A crashed dequeue of unknown result never *helps* an unordered queue: if each
+//! A crashed dequeue never *helps* an unordered queue, whatever its value: if each
 //! multiset `A` may hold is contained in one `B` may hold (`A ⊑ B`), every
 //! operation legal from `A` is legal from `B` and leaves the two so related
 //! (enqueues add to both; dequeue v finds `v` in `B`'s multiset too; a dequeue of
 //! unknown result takes from `B`'s multiset the element it took from `A`'s, or any if
-//! `A`'s was empty), and such a dequeue steps a state to one `⊑` it. So leaving one
-//! out of a legal sequence leaves it legal, and the unique-value engine
-//! ([`search::unique`](crate::search::unique)) leaves pending ones out. The searches
-//! try them anyway, which is exact, as with any crashed operation.
+//! `A`'s was empty), and a dequeue steps a state to one `⊑` it. So leaving one out
+//! of a legal sequence leaves it legal ([`Model::never_helps`]): the searches never
+//! linearize a crashed one, and the unique-value engine
+//! ([`search::unique`](crate::search::unique)) leaves pending ones out.
 
 use super::{expected, function, labelled, why, Model, NilReads, Semantics};
 use crate::value::Value;
@@ -302,6 +302,9 @@ impl Model for UnorderedQueue {
                 Value::kw_map([("pending", Value::Vector(pending)), ("unknown-dequeues", Value::Int(taken))])
             }
         }
+    }
+    fn never_helps(&self, f: &Value, value: &Value) -> bool {
+        matches!(parse(f, value, self.nil_reads), Ok(QueueOp::Dequeue(_) | QueueOp::DequeueUnknown))
     }
     fn semantics(&self) -> Option<Semantics<'_>> {
         let n = |count: &Value| count.as_i64().unwrap_or(0).max(0) as usize;
