@@ -761,8 +761,11 @@ fn fifo_queue_dequeues_of_nil() {
 #[test]
 fn inconsistencies_print_nil_as_nil() {
     let v = |edn: &str| read::parse_edn(edn).unwrap();
-    // (model, nil reads, init, steps to a state, the refused step, its message)
-    let cases: &[(&str, NilReads, Option<&str>, &[(&str, &str)], (&str, &str), &str)] = &[
+    /// A model with its meaning of nil and initial state, steps to a state, the step
+    /// it refuses there, and its message.
+    type Case<'a> =
+        (&'a str, NilReads, Option<&'a str>, &'a [(&'a str, &'a str)], (&'a str, &'a str), &'a str);
+    let cases: &[Case] = &[
         ("register", NilReads::Absent, None, &[], ("read", "1"), "nil≠1"),
         ("register", NilReads::Absent, Some("1"), &[], ("read", "nil"), "1≠nil"),
         ("cas-register", NilReads::Unknown, None, &[], ("cas", "[1 2]"), "can't CAS nil from 1 to 2"),

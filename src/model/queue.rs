@@ -54,8 +54,8 @@
 //! multiset: a prefix with slack 0 has all its elements taken, in every choice, and
 //! is dropped; and a prefix of layers holding one value `x` alone, `c` copies owing
 //! `t`, has `t` copies of `x` surely taken, and its `c − t` others may go to any
-//! later dequeue, as the last layer's elements may, so they join the next layer (or
-//! are the whole queue). With every slack at least 1, removing one copy anywhere
+//! dequeue owed by the layers after it, as the next layer's elements may, so they
+//! join that layer (or are the whole queue). With every slack at least 1, removing one copy anywhere
 //! leaves every slack at least 0: so *dequeue v* is legal exactly when `v` is in some
 //! layer, and a state with one layer owing nothing is a plain multiset, printed as
 //! one; a state of several layers prints `{:pending [1 2 3], :unknown-dequeues 1}`,

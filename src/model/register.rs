@@ -1,4 +1,9 @@
 //! Registers: `register` (read, write) and `cas-register` (read, write, compare-and-set).
+//!
+//! A read of nil is unknown and legal (unless [`NilReads::Absent`]: the register held
+//! nil), as Jepsen records a crashed read with nil; a crashed read changes nothing and
+//! is never linearized either way. A crashed write or cas may take effect with the
+//! value it was invoked with.
 
 use super::{expected, function, labelled, why, Model, NilReads, Semantics};
 use crate::value::Value;

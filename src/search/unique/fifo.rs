@@ -15,6 +15,11 @@
 //! that element at the head, and while it was in the queue no dequeue of unknown
 //! result found the queue empty.
 //!
+//! **Deadlines.** Call `x` *ahead of* an `:ok` dequeue of `y` when `x`'s kept enqueue
+//! completed before `y`'s began: `x` is then ahead of `y` in the queue in every
+//! linearization, and must be gone before `y`'s dequeue, hence by its completion;
+//! let `D(x)` be the earliest such completion (never, if `x` is ahead of none).
+//!
 //! **Deciding.** The engine builds a sequence greedily, front to back, and proves
 //! each answer independently of how it was found. An operation *may go* when it is
 //! invoked before every unplaced `:ok` operation completes. At each step, with `h` at
@@ -33,26 +38,27 @@
 //!   the chosen `u` can stand in for `u'`, `u'` taking `u`'s later place if the
 //!   completion used `u` (`u'` stood earlier, so its invocation allows it there).
 //!   With nothing else able to go, a completion's next operation is such a dequeue.
-//! - Otherwise an enqueue is placed: of those that may go, the one whose dequeue
-//!   must complete first (an enqueue never dequeued last).
+//! - Otherwise an enqueue is placed: of those that may go, the one whose element
+//!   must be gone first (by its required dequeue's completion or by `D(x)`,
+//!   whichever is earlier; an element that need never go, last), and of those, the
+//!   one whose enqueue must complete first. This choice is a heuristic: it is what
+//!   may leave the engine stuck on a valid cut.
 //!
 //! The sequence it finds is legal by construction, so a *valid* answer is proved by
 //! it. When it is stuck, the engine looks for a violation every linearization
-//! would have. Call `x` *ahead of* an `:ok` dequeue of `y` when `x`'s kept enqueue
-//! completed before `y`'s began: `x` is then ahead of `y` in the queue, and must be
-//! gone before `y`'s dequeue, hence by its completion; let `D(x)` be the earliest
-//! such completion. An `x` with a required dequeue can go only by it, so that dequeue
-//! must begin before `D(x)`. Any other `x` goes by its own optional dequeue, if it
-//! begins before `D(x)`, or else by a distinct dequeue of unknown result begun
-//! before `D(x)`: so for every `t`, the elements of the latter kind with `D(x) ≤ t`
-//! may not outnumber the dequeues of unknown result begun before `t` (Hall's
-//! condition, the dequeues' ranges being nested). A failure of either is a proof
-//! of *invalid*. (With neither kind of element, these are among the bad patterns of
-//! Henzinger, Sezgin and Vafeiadis, *Aspect-oriented linearizability proofs*, 2013,
-//! for queues without empty dequeues, together with a dequeue of an element never
-//! enqueued before it completed, or of one element twice.) Neither found, the
-//! engine declines and the search decides; the differential tests check that this
-//! does not happen on thousands of random histories.
+//! would have. An `x` with a required dequeue can go only by it (an element is
+//! dequeued once), so that dequeue must begin before `D(x)`. Any other `x` goes by
+//! its own optional dequeue, if it begins before `D(x)`, or else by a distinct
+//! dequeue of unknown result begun before `D(x)`: so for every `t`, the elements of
+//! the latter kind with `D(x) ≤ t` may not outnumber the dequeues of unknown result
+//! begun before `t` (Hall's condition: the dequeues able to take such elements are
+//! nested, growing with `D(x)`). A failure of either is a proof of *invalid*. (With
+//! no dequeue of unknown result, these are among the bad patterns of Henzinger,
+//! Sezgin and Vafeiadis, *Aspect-oriented linearizability proofs*, 2013, for queues
+//! without empty dequeues, together with a dequeue of an element never enqueued
+//! before it completed, or of one element twice.) Neither found, the engine declines
+//! and the search decides; the differential tests check that this does not happen
+//! on thousands of random histories.
 
 use super::queue::{Op, Queue};
 use super::{Cut, Reduce, Shape, NEVER};

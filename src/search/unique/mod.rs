@@ -60,8 +60,8 @@
 //!
 //! The unordered queue is simpler still: each dequeue must follow its enqueue, and
 //! nothing else is forced (the `queue` module). The FIFO queue is built greedily and each
-//! answer proved by what was found: a legal sequence, or a pair of elements dequeued
-//! against their order (the `fifo` module).
+//! answer proved by what was found: a legal sequence, or elements that must be gone
+//! before a dequeue completes and that no dequeue can take in time (the `fifo` module).
 //!
 //! # The failing operation
 //!
