@@ -85,9 +85,11 @@ struct Checking {
     #[arg(long, value_name = "EDN")]
     init: Option<String>,
 
-    /// What a read that returned nil means: `unknown` (always legal, as in Knossos
-    /// and Jepsen, where a crashed read is recorded with nil) or `absent` (the
-    /// register held nil, as Porcupine's etcd tests mean it).
+    /// What a read or dequeue that returned nil means: `unknown` (Jepsen records a
+    /// crashed operation with nil: a read of nil is always legal, as in Knossos; a
+    /// dequeue of nil took what the queue would hand out, or found it empty) or
+    /// `absent` (the register held nil, as Porcupine's etcd tests mean it; the queue
+    /// handed out the element nil, as Knossos reads it).
     #[arg(long, value_name = "MEANING", default_value = "unknown")]
     nil_reads: NilReads,
 

@@ -159,6 +159,11 @@ impl<M: Model> Model for Independent<M> {
     fn is_read(&self, f: &Value, value: &Value) -> bool {
         matches!(value.as_seq(), Some([_, v]) if self.0.is_read(f, v))
     }
+    /// The inner model's: an operation on one key is left out of that key's steps
+    /// alone, and a later first step on the key adds it as its absence would.
+    fn never_helps(&self, f: &Value, value: &Value) -> bool {
+        matches!(value.as_seq(), Some([_, v]) if self.0.never_helps(f, v))
+    }
     fn state_bytes(&self, state: &Keys<M::State>) -> usize {
         let entry = std::mem::size_of::<(Value, M::State)>();
         state.0.iter().map(|(k, s)| entry + k.heap_bytes() + self.0.state_bytes(s)).sum()

@@ -203,6 +203,39 @@ fn init_changes_the_verdict() {
 }
 
 #[test]
+fn nil_reads_decides_what_a_crashed_dequeue_did() {
+    // 1 and 2 enqueued, a dequeue crashed, then 2 dequeued: by default the crashed
+    // dequeue took 1 (its result is unknown); read as Knossos reads it, it took the
+    // element nil, and 1 blocks 2.
+    let dir = tempdir();
+    let file = write(
+        &dir,
+        "crashed-dequeue.edn",
+        "{:process 0, :type :invoke, :f :enqueue, :value 1}\n{:process 0, :type :ok, :f :enqueue, :value 1}\n\
+         {:process 0, :type :invoke, :f :enqueue, :value 2}\n{:process 0, :type :ok, :f :enqueue, :value 2}\n\
+         {:process 2, :type :invoke, :f :dequeue, :value nil}\n{:process 2, :type :info, :f :dequeue, :value nil}\n\
+         {:process 1, :type :invoke, :f :dequeue, :value nil}\n{:process 1, :type :ok, :f :dequeue, :value 2}\n",
+    );
+    for model in ["fifo-queue", "unordered-queue"] {
+        let out = knossos(&["check", "-m", model, "--witness", &file]);
+        assert_eq!(out.status.code(), Some(0), "{model}: {}", stderr(&out));
+        let a = parse_analysis(&stdout(&out));
+        // The fifo queue needs the crashed dequeue (op 4); the unordered one never does.
+        let order: Vec<i64> = if model == "fifo-queue" { vec![0, 2, 4, 6] } else { vec![0, 2, 6] };
+        assert_eq!(a.get("linearization"), Some(&Value::Vector(order.into_iter().map(Value::Int).collect())));
+    }
+    let out = knossos(&["check", "-m", "fifo-queue", "--nil-reads", "absent", &file]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let a = parse_analysis(&stdout(&out));
+    assert_eq!(a.get("op").unwrap().get("index"), Some(&Value::Int(7)));
+    let out = knossos(&["check", "-m", "unordered-queue", "--nil-reads", "absent", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = knossos(&["check", "-m", "fifo-queue", "--nil-reads", "literal", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown") && stderr(&out).contains("absent"), "{}", stderr(&out));
+}
+
+#[test]
 fn json_and_text_outputs() {
     let out = knossos(&["check", "-m", "cas-register", "--format", "json", "fixtures/stale-read.edn"]);
     assert_eq!(out.status.code(), Some(1));

@@ -12,7 +12,7 @@
 
 mod common;
 
-use knossos_rs::model::{self, ModelOptions};
+use knossos_rs::model::{self, ModelOptions, NilReads};
 use knossos_rs::{check, read, Algorithm, Analysis, Diagnostic, History, Options, Validity, Value};
 
 const ALGORITHMS: [Algorithm; 3] = [Algorithm::Wgl, Algorithm::Linear, Algorithm::Competition];
@@ -43,8 +43,12 @@ fn edn(compact: &str, keyed: bool) -> String {
 }
 
 fn model(name: &str, init: Option<&str>) -> model::DynModel {
+    model_with(name, init, NilReads::Unknown)
+}
+
+fn model_with(name: &str, init: Option<&str>, nil_reads: NilReads) -> model::DynModel {
     let init = init.map(|i| read::parse_edn(i).unwrap());
-    model::builtin(name, &ModelOptions { init, ..Default::default() }).unwrap_or_else(|e| panic!("{e}"))
+    model::builtin(name, &ModelOptions { init, nil_reads }).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Completes an EDN history for a model, or returns its input errors.
@@ -56,15 +60,27 @@ fn complete(name: &str, init: Option<&str>, log: &str) -> Result<History, knosso
 /// Every analysis of a compact history: each algorithm, and for a keyed model
 /// each algorithm split by key and whole.
 fn analyses(name: &str, init: Option<&str>, compact: &str) -> Vec<(String, Analysis)> {
+    analyses_with(name, init, NilReads::Unknown, compact)
+}
+
+/// [`analyses`] with nil read as `nil_reads` says, each with a witness if valid.
+fn analyses_with(
+    name: &str,
+    init: Option<&str>,
+    nil_reads: NilReads,
+    compact: &str,
+) -> Vec<(String, Analysis)> {
     let keyed = name == "kv";
     let log = edn(compact, keyed);
-    let history = complete(name, init, &log).unwrap_or_else(|e| panic!("{e:?}\n{log}"));
-    let model = model(name, init);
+    let model = model_with(name, init, nil_reads);
+    let ops = read::read_ops(log.as_bytes(), "test.edn", None).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    let history = History::complete(ops, &model).unwrap_or_else(|e| panic!("{e:?}\n{log}"));
     let partitions: &[bool] = if keyed { &[true, false] } else { &[true] };
     let mut out = Vec::new();
     for &partition in partitions {
         for algorithm in ALGORITHMS {
-            let analysis = check(&model, &history, &Options { algorithm, partition, ..Default::default() });
+            let options = Options { algorithm, partition, witness: true, ..Default::default() };
+            let analysis = check(&model, &history, &options);
             out.push((format!("{algorithm:?}, split {partition}\n{log}"), analysis));
         }
     }
@@ -91,11 +107,31 @@ fn assert_valid(name: &str, init: Option<&str>, compact: &str) {
     }
 }
 
+/// Asserts that the history is linearizable with nil read as `nil_reads` says, and
+/// that every witness is `order` (the invocations' indices).
+fn assert_witness(name: &str, nil_reads: NilReads, compact: &str, order: &[u64]) {
+    for (how, analysis) in analyses_with(name, None, nil_reads, compact) {
+        assert_eq!(analysis.valid, Validity::Valid, "{name}, {how}");
+        assert_eq!(analysis.linearization.as_deref(), Some(order), "{name}, {how}");
+    }
+}
+
 /// Asserts that the history is not linearizable, that op `index` is the one that
 /// cannot be linearized, and that the final paths end in the inconsistencies
 /// `msgs` (each of them, and no other).
 fn assert_invalid(name: &str, init: Option<&str>, compact: &str, index: u64, msgs: &[&str]) {
-    for (how, analysis) in analyses(name, init, compact) {
+    assert_invalid_with(name, init, NilReads::Unknown, compact, index, msgs)
+}
+
+fn assert_invalid_with(
+    name: &str,
+    init: Option<&str>,
+    nil_reads: NilReads,
+    compact: &str,
+    index: u64,
+    msgs: &[&str],
+) {
+    for (how, analysis) in analyses_with(name, init, nil_reads, compact) {
         assert_eq!(analysis.valid, Validity::Invalid, "{name}, {how}");
         let analysis = failing(&analysis);
         assert_eq!(analysis.op.as_ref().unwrap().index, index, "{name}, {how}");
@@ -495,8 +531,65 @@ fn unordered_queue_illegal_steps() {
         &["can't dequeue 1"],
     );
     assert_invalid("unordered-queue", None, "0 invoke dequeue nil\n0 ok dequeue 5", 1, &["can't dequeue 5"]);
-    // A dequeue returning nil is not a wildcard (Knossos prints nil with str: nothing).
-    assert_invalid("unordered-queue", None, "0 invoke dequeue nil\n0 ok dequeue nil", 1, &["can't dequeue "]);
+    // Read literally (--nil-reads absent, Knossos's reading), a dequeue returning nil
+    // took the element nil (Knossos's message prints it as nothing: "can't dequeue ").
+    let nil = "0 invoke dequeue nil\n0 ok dequeue nil";
+    assert_invalid_with("unordered-queue", None, NilReads::Absent, nil, 1, &["can't dequeue nil"]);
+}
+
+#[test]
+fn unordered_queue_dequeues_of_nil() {
+    // By default a dequeue of nil has an unknown result: it found the queue empty...
+    assert_valid("unordered-queue", None, "0 invoke dequeue nil\n0 ok dequeue nil");
+    // ... or took some element, here 1 or 2, so that only one of them is left.
+    let took_one = "
+        0 invoke enqueue 1
+        0 ok enqueue 1
+        0 invoke enqueue 2
+        0 ok enqueue 2
+        1 invoke dequeue nil
+        1 ok dequeue nil     ; took 1 or 2
+        1 invoke dequeue nil
+        1 ok dequeue 2       ; so it took 1
+        1 invoke dequeue nil
+        1 ok dequeue 1       ; gone
+        ";
+    assert_invalid("unordered-queue", None, took_one, 9, &["can't dequeue 1"]);
+    // It could not take an element enqueued after it.
+    let later = "
+        0 invoke enqueue 1
+        0 ok enqueue 1
+        1 invoke dequeue nil
+        1 ok dequeue nil     ; took 1: the queue was not empty
+        0 invoke enqueue 2
+        0 ok enqueue 2
+        1 invoke dequeue nil
+        1 ok dequeue 1       ; gone
+        ";
+    assert_invalid("unordered-queue", None, later, 7, &["can't dequeue 1"]);
+    // A crashed one never changes an unordered queue's verdict: had it taken an
+    // element, every later step would still be legal without it. Linearizable both
+    // ways, the crashed dequeue of op 4 used or not.
+    let crashed = "
+        0 invoke enqueue 1
+        0 ok enqueue 1
+        0 invoke enqueue 2
+        0 ok enqueue 2
+        2 invoke dequeue nil
+        2 info dequeue nil   ; crashed: may have taken 1 or 2, or nothing
+        1 invoke dequeue nil
+        1 ok dequeue 2
+        ";
+    assert_valid("unordered-queue", None, crashed);
+    for (how, analysis) in analyses_with("unordered-queue", None, NilReads::Absent, crashed) {
+        assert_eq!(analysis.valid, Validity::Valid, "{how}");
+        // Read literally, it took the element nil, which was never there.
+        assert_eq!(analysis.linearization.as_deref(), Some(&[0, 2, 6][..]), "{how}");
+    }
+    // And the same with a second dequeue of 2: 2 went once, whatever the crash did.
+    let twice = format!("{crashed}\n1 invoke dequeue nil\n1 ok dequeue 2");
+    assert_invalid("unordered-queue", None, &twice, 9, &["can't dequeue 2"]);
+    assert_invalid_with("unordered-queue", None, NilReads::Absent, &twice, 9, &["can't dequeue 2"]);
 }
 
 #[test]
@@ -593,6 +686,155 @@ fn fifo_queue_crashed_and_failed_operations() {
         11,
         &["can't dequeue 3 from empty queue"],
     );
+}
+
+#[test]
+fn fifo_queue_dequeues_of_nil() {
+    // A crashed dequeue has an unknown result: it may have taken 1, the head, which
+    // the dequeue of 2 needs gone. Every witness linearizes it (op 4) before that.
+    let took_1 = "
+        0 invoke enqueue 1
+        0 ok enqueue 1
+        0 invoke enqueue 2
+        0 ok enqueue 2
+        2 invoke dequeue nil
+        2 info dequeue nil   ; crashed: took the head, 1
+        1 invoke dequeue nil
+        1 ok dequeue 2
+        ";
+    assert_witness("fifo-queue", NilReads::Unknown, took_1, &[0, 2, 4, 6]);
+    // Read literally (--nil-reads absent, Knossos's reading) it took the element nil,
+    // which was never at the head: 1 still is.
+    assert_invalid_with("fifo-queue", None, NilReads::Absent, took_1, 7, &["can't dequeue 2"]);
+    // But it could only take the head: not 2 from behind 1.
+    let not_2 = "
+        0 invoke enqueue 1
+        0 ok enqueue 1
+        0 invoke enqueue 2
+        0 ok enqueue 2
+        2 invoke dequeue nil
+        2 info dequeue nil
+        1 invoke dequeue nil
+        1 ok dequeue 1
+        1 invoke dequeue nil
+        1 ok dequeue 1       ; 1 went once, whatever the crash took
+        ";
+    assert_invalid("fifo-queue", None, not_2, 9, &["can't dequeue 1", "can't dequeue 1 from empty queue"]);
+    // Nor take effect before it was invoked: the dequeue of 2 completed first.
+    let too_late = "
+        0 invoke enqueue 1
+        0 ok enqueue 1
+        0 invoke enqueue 2
+        0 ok enqueue 2
+        1 invoke dequeue nil
+        1 ok dequeue 2       ; 1 is still at the head
+        2 invoke dequeue nil
+        2 info dequeue nil
+        ";
+    assert_invalid("fifo-queue", None, too_late, 5, &["can't dequeue 2"]);
+    // An :ok dequeue of nil took the head, or found the queue empty.
+    assert_valid("fifo-queue", None, "0 invoke dequeue nil\n0 ok dequeue nil");
+    let ok_nil = "
+        0 invoke enqueue 1
+        0 ok enqueue 1
+        1 invoke dequeue nil
+        1 ok dequeue nil     ; took 1
+        1 invoke dequeue nil
+        1 ok dequeue 1       ; gone
+        ";
+    assert_invalid("fifo-queue", None, ok_nil, 5, &["can't dequeue 1 from empty queue"]);
+    let empty = "0 invoke dequeue nil\n0 ok dequeue nil";
+    assert_invalid_with(
+        "fifo-queue",
+        None,
+        NilReads::Absent,
+        empty,
+        1,
+        &["can't dequeue nil from empty queue"],
+    );
+}
+
+// ---------------------------------------------------------------- messages
+
+/// Every built-in model's inconsistencies print their values as EDN: nil as `nil`
+/// (Knossos's `str` prints it as nothing: `can't CAS  from 1 to 2`), a string quoted.
+#[test]
+fn inconsistencies_print_nil_as_nil() {
+    let v = |edn: &str| read::parse_edn(edn).unwrap();
+    /// A model with its meaning of nil and initial state, steps to a state, the step
+    /// it refuses there, and its message.
+    type Case<'a> =
+        (&'a str, NilReads, Option<&'a str>, &'a [(&'a str, &'a str)], (&'a str, &'a str), &'a str);
+    let cases: &[Case] = &[
+        ("register", NilReads::Absent, None, &[], ("read", "1"), "nil≠1"),
+        ("register", NilReads::Absent, Some("1"), &[], ("read", "nil"), "1≠nil"),
+        ("cas-register", NilReads::Unknown, None, &[], ("cas", "[1 2]"), "can't CAS nil from 1 to 2"),
+        (
+            "cas-register",
+            NilReads::Unknown,
+            Some("0"),
+            &[],
+            ("cas", "[nil nil]"),
+            "can't CAS 0 from nil to nil",
+        ),
+        ("cas-register", NilReads::Unknown, None, &[], ("read", "5"), "can't read 5 from register nil"),
+        ("cas-register", NilReads::Absent, Some("0"), &[], ("read", "nil"), "can't read nil from register 0"),
+        (
+            "cas-register",
+            NilReads::Unknown,
+            Some("\"\""),
+            &[],
+            ("read", "\"a\""),
+            r#"can't read "a" from register """#,
+        ),
+        ("mutex", NilReads::Unknown, None, &[("acquire", "nil")], ("acquire", "nil"), "already held"),
+        ("mutex", NilReads::Unknown, None, &[], ("release", "nil"), "not held"),
+        ("multi-register", NilReads::Unknown, None, &[], ("txn", "[[:read :x 1]]"), "nil≠1"),
+        ("multi-register", NilReads::Absent, Some("{:x 1}"), &[], ("txn", "[[:read :x nil]]"), "1≠nil"),
+        ("set", NilReads::Unknown, None, &[], ("read", "nil"), "can't read nil from #{}"),
+        ("set", NilReads::Unknown, None, &[("add", "nil")], ("read", "#{}"), "can't read #{} from #{nil}"),
+        (
+            "unordered-queue",
+            NilReads::Absent,
+            None,
+            &[("enqueue", "1")],
+            ("dequeue", "nil"),
+            "can't dequeue nil",
+        ),
+        (
+            "unordered-queue",
+            NilReads::Unknown,
+            None,
+            &[("enqueue", "nil")],
+            ("dequeue", "1"),
+            "can't dequeue 1",
+        ),
+        ("fifo-queue", NilReads::Absent, None, &[], ("dequeue", "nil"), "can't dequeue nil from empty queue"),
+        ("fifo-queue", NilReads::Absent, None, &[("enqueue", "1")], ("dequeue", "nil"), "can't dequeue nil"),
+        ("fifo-queue", NilReads::Unknown, None, &[("enqueue", "nil")], ("dequeue", "1"), "can't dequeue 1"),
+        (
+            "kv",
+            NilReads::Absent,
+            None,
+            &[("put", "[\"a\" \"x\"]")],
+            ("get", "[\"a\" nil]"),
+            r#"can't get nil from key "a" holding "x""#,
+        ),
+    ];
+    let mut models: Vec<&str> = Vec::new();
+    for &(name, nil_reads, init, steps, (f, value), msg) in cases {
+        let m = model_with(name, init, nil_reads);
+        let step = |s: &Value, f: &str, value: &str| m.step(s, &Value::keyword(f), &v(value));
+        let state = steps.iter().fold(m.init(), |s, (f, value)| step(&s, f, value).expect("a legal step"));
+        assert_eq!(step(&state, f, value), None, "{name}: {f} {value}");
+        let said = m.inconsistency(&state, &Value::keyword(f), &v(value));
+        assert_eq!(said, msg, "{name}");
+        assert!(!said.contains("  ") && !said.ends_with(' ') && !said.contains(" ."), "{name}: {said:?}");
+        models.push(name);
+    }
+    // Every model that can refuse a step (noop never does) is exercised.
+    let refusing: Vec<&str> = model::BUILTIN.iter().copied().filter(|&n| n != "noop").collect();
+    assert!(refusing.iter().all(|n| models.contains(n)), "{refusing:?}");
 }
 
 // ---------------------------------------------------------------- noop

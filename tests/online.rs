@@ -88,10 +88,10 @@ fn other_models_online_agree_with_batch_checks_of_each_prefix() {
     compare(&mutex(), ORDINARY, 35, 800);
     compare(&multi_register(), ORDINARY, 36, 800);
     compare(&set(), ORDINARY, 37, 800);
-    compare(&queue("unordered-queue"), ORDINARY, 38, 800);
-    compare(&queue("fifo-queue"), ORDINARY, 39, 800);
+    compare(&queue("unordered-queue", NilReads::Unknown), ORDINARY, 38, 800);
+    compare(&queue("fifo-queue", NilReads::Unknown), ORDINARY, 39, 800);
     compare(&kv(NilReads::Unknown), ORDINARY, 40, 800);
-    compare(&queue("fifo-queue"), CRASHING, 41, 500);
+    compare(&queue("fifo-queue", NilReads::Unknown), CRASHING, 41, 500);
     compare(&set(), CRASHING, 42, 500);
 }
 

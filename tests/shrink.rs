@@ -331,8 +331,9 @@ fn random_cores_are_faithful_and_minimal_per_the_oracle() {
         oracle::register("register", NilReads::Absent),
         oracle::mutex(),
         oracle::set(),
-        oracle::queue("fifo-queue"),
-        oracle::queue("unordered-queue"),
+        oracle::queue("fifo-queue", NilReads::Unknown),
+        oracle::queue("unordered-queue", NilReads::Unknown),
+        oracle::queue("fifo-queue", NilReads::Absent),
         oracle::kv(NilReads::Unknown),
     ];
     for (n, w) in workloads.iter().enumerate() {

@@ -186,6 +186,16 @@ fn unordered_queue_rules() {
     // A crashed dequeue is left out; a crashed enqueue that was dequeued happened.
     let crashed = "0 invoke enqueue 1\n0 info enqueue 1\n2 invoke dequeue\n2 info dequeue\n1 invoke dequeue\n1 ok dequeue 1";
     assert_eq!(verdict("unordered-queue", None, crashed), Ok(None));
+    // Left out, a crashed dequeue of nil helps nothing: 1 dequeued twice still fails (op 7).
+    let no_help = "0 invoke enqueue 1\n0 ok enqueue 1\n2 invoke dequeue\n2 info dequeue\n\
+                   1 invoke dequeue\n1 ok dequeue 1\n1 invoke dequeue\n1 ok dequeue 1";
+    assert_eq!(verdict("unordered-queue", None, no_help), Ok(Some(7)));
+    // An :ok dequeue of nil must have taken an element or found the queue empty: declined.
+    let ok_nil = "0 invoke enqueue 1\n0 ok enqueue 1\n1 invoke dequeue\n1 ok dequeue nil";
+    let declined = verdict("unordered-queue", None, ok_nil).unwrap_err();
+    assert!(declined.message.contains(":ok dequeue of nil"), "{}", declined.message);
+    // Read literally (Knossos's reading), it returned the element nil, never enqueued (op 3).
+    assert_eq!(verdict_with("unordered-queue", None, NilReads::Absent, ok_nil), Ok(Some(3)));
 }
 
 #[test]
@@ -204,9 +214,35 @@ fn fifo_queue_rules() {
     // ... unless its enqueue crashed and nobody dequeued it: then it is left out.
     let left_out = "0 invoke enqueue 1\n0 info enqueue 1\n3 invoke enqueue 2\n3 ok enqueue 2\n1 invoke dequeue\n1 ok dequeue 2";
     assert_eq!(verdict("fifo-queue", None, left_out), Ok(None));
-    // A crashed dequeue of nil never applies.
+    // A crashed dequeue of nil may take the head, or never take effect.
     let nil = "0 invoke enqueue 1\n0 ok enqueue 1\n2 invoke dequeue\n2 info dequeue\n1 invoke dequeue\n1 ok dequeue 1";
     assert_eq!(verdict("fifo-queue", None, nil), Ok(None));
+    let took_1 = "0 invoke enqueue 1\n0 ok enqueue 1\n0 invoke enqueue 2\n0 ok enqueue 2\n\
+                  2 invoke dequeue\n2 info dequeue\n1 invoke dequeue\n1 ok dequeue 2";
+    assert_eq!(verdict("fifo-queue", None, took_1), Ok(None));
+    // Read literally, it took the element nil: 1 stays at the head (op 7).
+    assert_eq!(verdict_with("fifo-queue", None, NilReads::Absent, took_1), Ok(Some(7)));
+    // Not one invoked after the dequeue it would have to precede (op 5).
+    let too_late = "0 invoke enqueue 1\n0 ok enqueue 1\n0 invoke enqueue 2\n0 ok enqueue 2\n\
+                    1 invoke dequeue\n1 ok dequeue 2\n2 invoke dequeue\n2 info dequeue";
+    assert_eq!(verdict("fifo-queue", None, too_late), Ok(Some(5)));
+    // Each takes one element: two elements ahead of 3 need two of them. With one,
+    // the dequeue of 3 (op 9) fails; with a second, begun before it completes, not.
+    let one = "0 invoke enqueue 1\n0 ok enqueue 1\n0 invoke enqueue 2\n0 ok enqueue 2\n\
+               0 invoke enqueue 3\n0 ok enqueue 3\n2 invoke dequeue\n2 info dequeue\n\
+               1 invoke dequeue\n1 ok dequeue 3";
+    assert_eq!(verdict("fifo-queue", None, one), Ok(Some(9)));
+    let two = one.replace("1 ok dequeue 3", "3 invoke dequeue\n3 info dequeue\n1 ok dequeue 3");
+    assert_eq!(verdict("fifo-queue", None, &two), Ok(None));
+    // An element whose own dequeue completes :ok cannot be taken by one: the crashed
+    // dequeue may have taken 1 until 1's own dequeue completes (op 9), which fails, as
+    // 1 had to be gone before 2 was dequeued (op 7) and its own dequeue began after.
+    let own = "0 invoke enqueue 1\n0 ok enqueue 1\n0 invoke enqueue 2\n0 ok enqueue 2\n\
+               2 invoke dequeue\n2 info dequeue\n1 invoke dequeue\n1 ok dequeue 2\n1 invoke dequeue\n1 ok dequeue 1";
+    assert_eq!(verdict("fifo-queue", None, own), Ok(Some(9)));
+    // An :ok dequeue of nil declines, as for the unordered queue.
+    let ok_nil = "0 invoke enqueue 1\n0 ok enqueue 1\n1 invoke dequeue\n1 ok dequeue nil";
+    assert!(verdict("fifo-queue", None, ok_nil).unwrap_err().message.contains(":ok dequeue of nil"));
     // A dequeue still open when a later element is dequeued may have taken the
     // head: 1 and 2 in, the dequeue of 1 invoked, then 2 dequeued (op 7), then the
     // dequeue of 1 completes. Linearizable: the open dequeue took 1 first.

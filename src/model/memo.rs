@@ -196,6 +196,8 @@ pub struct Memo<'m, M: Model + ?Sized> {
     /// Whether each kind is a read ([`Model::is_read`]), and whether any is.
     reads: Vec<bool>,
     any_read: bool,
+    /// Whether each kind, crashed, never helps ([`Model::never_helps`]).
+    helpless: Vec<bool>,
     states: States<M::State>,
     /// Kinds per dense row.
     width: usize,
@@ -239,6 +241,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             .collect();
         let reads: Vec<bool> = kinds.items.iter().map(|(f, value, _)| model.is_read(f, value)).collect();
         let any_read = reads.contains(&true);
+        let helpless = kinds.items.iter().map(|(f, value, _)| model.never_helps(f, value)).collect();
         let width = kinds.len().max(1);
         let heap = match &states {
             States::Whole(whole) => model.state_bytes(whole.get(0)),
@@ -250,6 +253,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             kinds,
             reads,
             any_read,
+            helpless,
             states,
             width,
             dense: Vec::new(),
@@ -278,6 +282,11 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
     /// Whether operations of this kind are reads ([`Model::is_read`]).
     pub fn is_read(&self, kind: KindId) -> bool {
         self.reads[kind as usize]
+    }
+
+    /// Whether operations of this kind, crashed, never help ([`Model::never_helps`]).
+    pub fn never_helps(&self, kind: KindId) -> bool {
+        self.helpless[kind as usize]
     }
 
     /// Whether any kind is a read: if none, the searches need not look for one.
@@ -310,6 +319,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         let read = self.model.is_read(f, value);
         self.reads.push(read);
         self.any_read |= read;
+        self.helpless.push(self.model.never_helps(f, value));
         if self.kinds.len() > self.width {
             self.widen(self.width * 2);
         }

@@ -7,7 +7,8 @@
 //! model may be as slow and as allocation-happy as is convenient to write.
 //!
 //! The built-in models are named by [`builtin`] and described by [`catalog`]; their
-//! messages are Knossos's, so analyses read the same. Each lives in a module named
+//! messages are Knossos's words, so analyses read the same, with values printed as
+//! EDN (Knossos's `str` prints nil as nothing: `can't read 1 from register `). Each lives in a module named
 //! after it, and all of them keep their state as a [`Value`] in one canonical form
 //! per meaning (a key holding nil is absent, a multiset is a map of counts), so that
 //! states that behave alike are interned once.
@@ -360,6 +361,18 @@ pub trait Model: Send + Sync {
         let _ = (f, value);
         false
     }
+
+    /// Whether the operation, crashed, never helps: removing it from any legal
+    /// sequence leaves the sequence legal. The searches never linearize such a
+    /// crashed operation ([crashed operations](crate::search#crashed-operations)),
+    /// sparing the orders it would add: the unordered queue's crashed dequeues of
+    /// unknown result, for one, which could take any element. `false` (the default)
+    /// is always correct; `true` for an operation some history needs gives wrong
+    /// verdicts.
+    fn never_helps(&self, f: &Value, value: &Value) -> bool {
+        let _ = (f, value);
+        false
+    }
 }
 
 impl<M: Model + ?Sized> Model for Box<M> {
@@ -403,6 +416,9 @@ impl<M: Model + ?Sized> Model for Box<M> {
     fn is_read(&self, f: &Value, value: &Value) -> bool {
         (**self).is_read(f, value)
     }
+    fn never_helps(&self, f: &Value, value: &Value) -> bool {
+        (**self).never_helps(f, value)
+    }
 }
 
 /// What a built-in model does, in the terms of the unique-value engine
@@ -430,6 +446,8 @@ pub enum Semantics<'a> {
         init: Vec<&'a Value>,
         /// Whether dequeues take the oldest element (`fifo-queue`).
         fifo: bool,
+        /// What a dequeue of nil means.
+        nil_reads: NilReads,
     },
     /// `kv`.
     Kv {
@@ -451,20 +469,23 @@ pub struct ModelOptions {
     /// The initial state (`--init`); each model's default when `None`. Its shape
     /// depends on the model: see [`ModelInfo::init`].
     pub init: Option<Value>,
-    /// What a read of nil means to the models with reads that may be unknown
-    /// (`register`, `cas-register`, `multi-register`, `kv`).
+    /// What a read (or dequeue) of nil means to the models whose results may be
+    /// unknown (`register`, `cas-register`, `multi-register`, `kv`, and both queues).
     pub nil_reads: NilReads,
 }
 
-/// What a read that returned nil means.
+/// What a read (or dequeue) that returned nil means.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NilReads {
-    /// Nothing is known about the value (Knossos's reading, and Jepsen's: a read that
-    /// crashed is recorded with a nil value). Such a read is always legal.
+    /// Nothing is known about the value (Knossos's reading of reads, and Jepsen's: an
+    /// operation that crashed is recorded with its invocation's value, nil). Such a
+    /// read is always legal; such a dequeue took what the queue would have handed
+    /// out, or found it empty (see the `queue` models).
     #[default]
     Unknown,
     /// The object held nothing: the register held nil, the key was absent
-    /// (Porcupine's etcd tests mean "absent" by it).
+    /// (Porcupine's etcd tests mean "absent" by it); a queue handed out the element
+    /// nil (Knossos's literal reading of a dequeue).
     Absent,
 }
 
@@ -541,14 +562,18 @@ const CATALOG: [ModelInfo; 9] = [
     ModelInfo {
         name: "unordered-queue",
         operations: ":enqueue, :dequeue",
-        values: ":enqueue v; :dequeue v removes one v, whatever its place in the queue",
+        values: ":enqueue v; :dequeue v removes one v, whatever its place in the queue; a dequeue of \
+                 nil (Jepsen's crashed dequeue) took an unknown element or found the queue empty \
+                 (see --nil-reads)",
         init: "empty; --init takes a vector of pending elements",
         example: "{:process 0, :type :ok, :f :dequeue, :value 1}",
     },
     ModelInfo {
         name: "fifo-queue",
         operations: ":enqueue, :dequeue",
-        values: ":enqueue v; :dequeue v removes v, which must be the oldest pending element",
+        values: ":enqueue v; :dequeue v removes v, which must be the oldest pending element; a \
+                 dequeue of nil (Jepsen's crashed dequeue) took the oldest or found the queue empty \
+                 (see --nil-reads)",
         init: "empty; --init takes a vector of pending elements, oldest first",
         example: "{:process 0, :type :ok, :f :dequeue, :value 1}",
     },
@@ -602,8 +627,8 @@ fn built(name: &str, options: &ModelOptions) -> Result<DynModel, String> {
         "mutex" => Box::new(init.map_or(Ok(Mutex::default()), Mutex::with_init)?),
         "multi-register" => Box::new(MultiRegister::with_init(init, nil_reads)?),
         "set" => Box::new(init.map_or(Ok(Set::default()), Set::with_init)?),
-        "unordered-queue" => Box::new(init.map_or(Ok(UnorderedQueue::default()), UnorderedQueue::with_init)?),
-        "fifo-queue" => Box::new(init.map_or(Ok(FifoQueue::default()), FifoQueue::with_init)?),
+        "unordered-queue" => Box::new(UnorderedQueue::with_init(init, nil_reads)?),
+        "fifo-queue" => Box::new(FifoQueue::with_init(init, nil_reads)?),
         "noop" if init.is_some() => return Err("noop has no state: --init does not apply to it".into()),
         "noop" => Box::new(Noop),
         "kv" => Box::new(Kv::with_init(init, nil_reads)?),

@@ -6,6 +6,11 @@
 //! means the key holds nothing). The state is a map from keys to values, printed
 //! `{:value {:x 1, :y 0}}`. A key holding nil is absent from it: reading it gives nil
 //! either way, and one form per meaning lets the search intern equal states once.
+//!
+//! A crashed txn is recorded with its invocation's micro-ops, reads of nil: it may take
+//! effect, its writes with it, wherever its reads are legal, which is anywhere unless
+//! [`NilReads::Absent`] (then its reads assert that their keys held nil: the literal
+//! reading, which the model cannot tell from an `:ok` txn's).
 
 use super::{entry, expected, function, labelled, set_entry, why, Model, NilReads};
 use crate::value::Value;

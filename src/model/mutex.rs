@@ -1,7 +1,8 @@
 //! `mutex`: a lock that `:acquire` takes and `:release` gives back.
 //!
 //! The state is a boolean, `true` when held, printed `{:locked? true}`. An op's value is
-//! ignored: Knossos's mutex does not know who holds it, so neither does this one.
+//! ignored: Knossos's mutex does not know who holds it, so neither does this one; a
+//! crashed acquire or release may take effect.
 
 use super::{expected, function, labelled, Model};
 use crate::value::Value;

@@ -1,4 +1,9 @@
 //! Registers: `register` (read, write) and `cas-register` (read, write, compare-and-set).
+//!
+//! A read of nil is unknown and legal (unless [`NilReads::Absent`]: the register held
+//! nil), as Jepsen records a crashed read with nil; a crashed read changes nothing and
+//! is never linearized either way. A crashed write or cas may take effect with the
+//! value it was invoked with.
 
 use super::{expected, function, labelled, why, Model, NilReads, Semantics};
 use crate::value::Value;
@@ -58,13 +63,11 @@ impl CasRegister {
         match parse(f, value, true)? {
             RegisterOp::Write(v) => Ok(v.clone()),
             RegisterOp::Cas(old, new) if old == state => Ok(new.clone()),
-            RegisterOp::Cas(old, new) => Err(why(explain, || {
-                format!("can't CAS {} from {} to {}", state.to_str(), old.to_str(), new.to_str())
-            })),
-            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
-            RegisterOp::Read(v) => {
-                Err(why(explain, || format!("can't read {} from register {}", v.to_str(), state.to_str())))
+            RegisterOp::Cas(old, new) => {
+                Err(why(explain, || format!("can't CAS {state} from {old} to {new}")))
             }
+            RegisterOp::Read(v) if can_read(state, v, self.nil_reads) => Ok(state.clone()),
+            RegisterOp::Read(v) => Err(why(explain, || format!("can't read {v} from register {state}"))),
         }
     }
 }
@@ -157,10 +160,19 @@ mod tests {
             step_or_why(&m, &s, &kw("read"), &Value::Int(2)),
             Err("can't read 2 from register 0".into())
         );
-        // str prints nil as nothing, as Knossos's message does
+        // values print as EDN: nil as nil (Knossos's str prints nothing), strings quoted
         assert_eq!(
             step_or_why(&m, &Value::Nil, &kw("read"), &Value::Int(2)),
-            Err("can't read 2 from register ".into())
+            Err("can't read 2 from register nil".into())
+        );
+        assert_eq!(
+            step_or_why(
+                &m,
+                &Value::string(""),
+                &kw("cas"),
+                &Value::Vector(vec![Value::Nil, Value::string("a")])
+            ),
+            Err(r#"can't CAS "" from nil to "a""#.into())
         );
     }
 

@@ -2,7 +2,9 @@
 //!
 //! `:add v` adds `v`; `:read s` is legal only when `s` is exactly the set: nil is not
 //! a wildcard here (a set read returns the whole set or fails), and a vector never
-//! equals a set, as in Clojure. The state prints as `{:value #{1 2}}`.
+//! equals a set, as in Clojure. The state prints as `{:value #{1 2}}`. A crashed read
+//! (recorded with nil) changes nothing and is never linearized; a crashed add may take
+//! effect.
 
 use super::{expected, function, labelled, why, Model, Semantics};
 use crate::value::Value;

@@ -571,6 +571,9 @@ impl Core {
                     if op == x || done.binary_search(&op).is_ok() {
                         continue;
                     }
+                    if is_crashed && memo.never_helps(self.kinds[op as usize]) {
+                        continue;
+                    }
                     // An identical, earlier crashed operation still unlinearized goes first.
                     if self.twins[op as usize].is_some_and(|t| crashed.binary_search(&t).is_err()) {
                         continue;

@@ -13,7 +13,7 @@
 //! A crashed (`:info`) operation may have taken effect at any point after its
 //! invocation, or never; it has no return, so nothing forces it in. Real Jepsen
 //! histories are full of them, and each stays pending to the end. Both searches
-//! follow three rules that cut the orders they try without losing any verdict
+//! follow four rules that cut the orders they try without losing any verdict
 //! (the models are deterministic: a state and an operation give at most one next
 //! state):
 //!
@@ -36,6 +36,11 @@
 //! 3. **Nothing for nothing.** The special case of 2 that costs nothing to test:
 //!    a crashed operation whose step leaves the state as it was is never
 //!    linearized.
+//! 4. **Never helps.** A crashed operation the model says never helps
+//!    ([`Model::never_helps`](crate::Model::never_helps): removing it from a legal
+//!    sequence leaves it legal, as the unordered queue's dequeues of unknown result)
+//!    is never linearized. Leaving such operations out of a legal sequence first,
+//!    then applying rule 2 to the rest, loses no verdict.
 //!
 //! A configuration just after a crashed operation waits for its observer, and
 //! carries the state before the crashed operation to test it.

@@ -197,6 +197,8 @@ fn run<M: Model + ?Sized>(
             let crashed = entries.ret[entry as usize] == NONE;
             if twins[op].is_some_and(|t| !lin.contains(t as usize)) {
                 // An identical, earlier crashed operation is still unlinearized: it goes first.
+            } else if crashed && memo.never_helps(kinds[op]) {
+                // Never needed (rule 4).
             } else if let Some(next) = memo.step(state, kinds[op]) {
                 let observes = waiting.is_none_or(|before| memo.step(before, kinds[op]) != Some(next));
                 let wait = crashed.then_some(state);

@@ -169,11 +169,13 @@ pub fn set() -> Workload {
     }
 }
 
-pub fn queue(model: &'static str) -> Workload {
+/// Enqueues of 0..3 and dequeues invoked with nil, as Jepsen records them: a crashed
+/// one keeps its nil, and an `:ok` one may return nil too.
+pub fn queue(model: &'static str, nil_reads: NilReads) -> Workload {
     Workload {
         model,
         init: None,
-        nil_reads: NilReads::Unknown,
+        nil_reads,
         invoke: |rng| {
             if rng.random_bool(0.5) {
                 call("enqueue", int(rng))

@@ -5,37 +5,60 @@
 //! their own, before everything and in their order.
 //!
 //! **What is kept.** Every `:ok` enqueue and dequeue; a pending enqueue whose
-//! element an `:ok` dequeue returns; and, as optional, a pending dequeue of an
-//! element that no `:ok` dequeue returns (a dequeue `:ok` after the cut is pending
-//! in it, and may have happened). A pending enqueue no `:ok` dequeue returns is
-//! left out with its pending dequeue, if any: removing both from a legal sequence
-//! leaves it legal, since no other dequeue found that element at the head. Other
-//! pending dequeues (of nil, say, as Jepsen records a crashed dequeue) never apply.
+//! element an `:ok` dequeue returns; as optional, a pending dequeue of an element
+//! that no `:ok` dequeue returns (a dequeue `:ok` after the cut is pending in it, and
+//! may have happened); and, as optional too, every pending dequeue of unknown result
+//! (a crashed dequeue of nil: it takes the head at any point after its invocation, or
+//! never; see [the model](crate::model::FifoQueue)). A pending enqueue no `:ok`
+//! dequeue returns is left out with whatever dequeue took its element, if one did:
+//! removing both from a legal sequence leaves it legal, since no other dequeue found
+//! that element at the head, and while it was in the queue no dequeue of unknown
+//! result found the queue empty.
+//!
+//! **Deadlines.** Call `x` *ahead of* an `:ok` dequeue of `y` when `x`'s kept enqueue
+//! completed before `y`'s began: `x` is then ahead of `y` in the queue in every
+//! linearization, and must be gone before `y`'s dequeue, hence by its completion;
+//! let `D(x)` be the earliest such completion (never, if `x` is ahead of none).
 //!
 //! **Deciding.** The engine builds a sequence greedily, front to back, and proves
-//! each answer independently of how it was found:
+//! each answer independently of how it was found. An operation *may go* when it is
+//! invoked before every unplaced `:ok` operation completes. At each step, with `h` at
+//! the head of the queue:
 //!
-//! - At each step, if the element at the head of the queue has a dequeue that
-//!   nothing still unplaced must precede in real time, it is placed. That is never
-//!   wrong: in any legal completion of the sequence, the operations before that
-//!   dequeue are enqueues (nothing else can be dequeued while that element is at the
-//!   head), so moving the dequeue before them keeps it legal; and a completion
-//!   without it (an optional dequeue) dequeues nothing more, so adding it changes
-//!   nothing either.
-//! - Otherwise an enqueue is placed: of those nothing unplaced must precede, the one
-//!   whose dequeue must complete first (an enqueue never dequeued last).
+//! - If `h`'s own dequeue may go, it is placed. That is never wrong: in any legal
+//!   completion of the sequence, the operations before the dequeue that takes `h`
+//!   are enqueues (any dequeue takes `h`), so moving `h`'s own dequeue to the front,
+//!   and dropping the dequeue of unknown result that took `h` instead, if one did,
+//!   keeps it legal; and a completion that never takes `h` dequeues nothing more,
+//!   so adding an optional dequeue of `h` changes nothing either.
+//! - Else, if `h` has no required dequeue and a dequeue of unknown result may go, it
+//!   takes `h`, when `h` has no dequeue of its own or nothing else may go. With no
+//!   own dequeue that is never wrong: a legal completion takes `h` first by some
+//!   dequeue of unknown result `u'` (or never, and then has no dequeue at all), and
+//!   the chosen `u` can stand in for `u'`, `u'` taking `u`'s later place if the
+//!   completion used `u` (`u'` stood earlier, so its invocation allows it there).
+//!   With nothing else able to go, a completion's next operation is such a dequeue.
+//! - Otherwise an enqueue is placed: of those that may go, the one whose element
+//!   must be gone first (by its required dequeue's completion or by `D(x)`,
+//!   whichever is earlier; an element that need never go, last), and of those, the
+//!   one whose enqueue must complete first. This choice is a heuristic: it is what
+//!   may leave the engine stuck on a valid cut.
 //!
 //! The sequence it finds is legal by construction, so a *valid* answer is proved by
 //! it. When it is stuck, the engine looks for a violation every linearization
-//! would have: an `:ok` dequeue of `y` and a kept enqueue of `x` that completed
-//! before `y`'s enqueue began (so `x` is ahead of `y`), where no dequeue of `x` can
-//! come before `y`'s: `x` has none, or its dequeue begins after `y`'s completed.
-//! (Together with a dequeue of an element never enqueued before it completed, or of
-//! one element twice, these are the bad patterns of Henzinger, Sezgin and
-//! Vafeiadis, *Aspect-oriented linearizability proofs*, 2013, for queues without
-//! empty dequeues.) Found, the answer *invalid* is proved by it. Neither found,
-//! the engine declines and the search decides; the differential tests check that
-//! this does not happen on thousands of random histories.
+//! would have. An `x` with a required dequeue can go only by it (an element is
+//! dequeued once), so that dequeue must begin before `D(x)`. Any other `x` goes by
+//! its own optional dequeue, if it begins before `D(x)`, or else by a distinct
+//! dequeue of unknown result begun before `D(x)`: so for every `t`, the elements of
+//! the latter kind with `D(x) ≤ t` may not outnumber the dequeues of unknown result
+//! begun before `t` (Hall's condition: the dequeues able to take such elements are
+//! nested, growing with `D(x)`). A failure of either is a proof of *invalid*. (With
+//! no dequeue of unknown result, these are among the bad patterns of Henzinger,
+//! Sezgin and Vafeiadis, *Aspect-oriented linearizability proofs*, 2013, for queues
+//! without empty dequeues, together with a dequeue of an element never enqueued
+//! before it completed, or of one element twice.) Neither found, the engine declines
+//! and the search decides; the differential tests check that this does not happen
+//! on thousands of random histories.
 
 use super::queue::{Op, Queue};
 use super::{Cut, Reduce, Shape, NEVER};
@@ -92,31 +115,39 @@ impl Reduce for Fifo {
                 _ => {}
             }
         }
+        // Pending dequeues of unknown result, by invocation (as operations are).
+        let mut unknown = Vec::new();
         for op in (0..self.0.ops.len()).filter(|&o| cut.invoked(o) && !cut.ok(o)) {
-            if let Op::Dequeue(v) = self.0.ops[op] {
-                if let Some(e) = elements.get_mut(v as usize).and_then(Option::as_mut).filter(|e| !e.required)
-                {
-                    e.dequeue.get_or_insert(op as u32);
+            match self.0.ops[op] {
+                Op::Dequeue(v) => {
+                    let slot = elements.get_mut(v as usize).and_then(Option::as_mut);
+                    if let Some(e) = slot.filter(|e| !e.required) {
+                        e.dequeue.get_or_insert(op as u32);
+                    }
                 }
+                Op::DequeueUnknown => unknown.push(op as u32),
+                Op::Enqueue(_) => {}
             }
         }
         let elements: Vec<Element> = elements.into_iter().flatten().collect();
-        match greedy(&elements, cut) {
+        let gone_by = gone_by(&elements, cut);
+        match greedy(&elements, &gone_by, &unknown, cut) {
             Some(witness) => Some(Shape::Linearized(witness)),
-            None if violated(&elements, cut) => None,
+            None if violated(&elements, &gone_by, &unknown, cut) => None,
             None => Some(Shape::Undecided),
         }
     }
 }
 
-/// The greedy sequence of the module docs, or `None` if it gets stuck.
-fn greedy(elements: &[Element], cut: Cut) -> Option<Vec<u32>> {
-    let deadline = |e: &Element| match (e.required, e.dequeue) {
-        (true, Some(d)) => cut.ret(d),
-        _ => NEVER,
+/// The greedy sequence of the module docs, or `None` if it gets stuck; `unknown`:
+/// the dequeues of unknown result, by invocation.
+fn greedy(elements: &[Element], gone_by: &[i64], unknown: &[u32], cut: Cut) -> Option<Vec<u32>> {
+    let deadline = |i: usize| match (elements[i].required, elements[i].dequeue) {
+        (true, Some(d)) => cut.ret(d).min(gone_by[i]),
+        _ => gone_by[i],
     };
-    // Unplaced operations that must be placed, by completion: an operation is free
-    // to go next when it is invoked before every other one of them completes.
+    // Unplaced operations that must be placed, by completion: an operation may go
+    // next when it is invoked before every other one of them completes.
     let mut unplaced: BTreeSet<(i64, u32)> = BTreeSet::new();
     for (i, e) in elements.iter().enumerate() {
         unplaced.insert((e.ret, 2 * i as u32));
@@ -132,13 +163,17 @@ fn greedy(elements: &[Element], cut: Cut) -> Option<Vec<u32>> {
     by_inv.sort_unstable_by_key(|&i| elements[i].inv);
     let mut by_inv = by_inv.into_iter().peekable();
     let mut ready: BinaryHeap<Reverse<(i64, i64, usize)>> = BinaryHeap::new();
+    // Dequeues of unknown result that may go (once one may, it may ever after: the
+    // earliest unplaced completion only grows), and those not yet.
+    let (mut may_go, mut unknown) = (Vec::new(), unknown.iter().copied().peekable());
     let mut queue = std::collections::VecDeque::new();
     let mut witness = Vec::new();
     while !unplaced.is_empty() {
         let earliest = unplaced.first().map_or(NEVER, |&(ret, _)| ret);
         while let Some(i) = by_inv.next_if(|&i| elements[i].inv < earliest) {
-            ready.push(Reverse((deadline(&elements[i]), elements[i].inv, i)));
+            ready.push(Reverse((deadline(i), elements[i].ret, i)));
         }
+        may_go.extend(std::iter::from_fn(|| unknown.next_if(|&u| cut.inv(u) < earliest)));
         if let Some(&head) = queue.front() {
             let e: &Element = &elements[head];
             if let Some(d) = e.dequeue {
@@ -147,6 +182,13 @@ fn greedy(elements: &[Element], cut: Cut) -> Option<Vec<u32>> {
                     unplaced.remove(&me);
                     queue.pop_front();
                     witness.push(d);
+                    continue;
+                }
+            }
+            if !e.required && (e.dequeue.is_none() || ready.is_empty()) {
+                if let Some(u) = may_go.pop() {
+                    queue.pop_front();
+                    witness.push(u);
                     continue;
                 }
             }
@@ -159,21 +201,39 @@ fn greedy(elements: &[Element], cut: Cut) -> Option<Vec<u32>> {
     Some(witness)
 }
 
-/// Whether some `:ok` dequeue of `y` has a kept `x` ahead of it whose dequeue
-/// cannot come first (see the module docs).
-fn violated(elements: &[Element], cut: Cut) -> bool {
-    // Kept enqueues by completion, with the latest "dequeue begins" among them so far.
-    let mut by_ret: Vec<(i64, i64)> =
-        elements.iter().map(|e| (e.ret, e.dequeue.map_or(NEVER, |d| cut.inv(d)))).collect();
-    by_ret.sort_unstable();
-    let mut latest = Vec::with_capacity(by_ret.len());
-    by_ret.iter().fold(i64::MIN, |m, &(_, d)| {
-        latest.push(m.max(d));
-        m.max(d)
-    });
-    elements.iter().filter(|e| e.required).any(|y| {
-        let ahead = by_ret.partition_point(|&(ret, _)| ret < y.inv);
-        let y_ret = cut.ret(y.dequeue.expect("a required element has its dequeue"));
-        ahead > 0 && latest[ahead - 1] > y_ret
-    })
+/// For each element, `D(x)` of the module docs: the earliest completion of a
+/// required dequeue of an element whose enqueue began after `x`'s completed, by
+/// which `x` must be gone (`NEVER` if none).
+fn gone_by(elements: &[Element], cut: Cut) -> Vec<i64> {
+    // The required elements by their enqueue's invocation, with the earliest
+    // completion of their dequeues from each on.
+    let mut required: Vec<(i64, i64)> =
+        elements.iter().filter_map(|e| Some((e.inv, cut.ret(e.dequeue.filter(|_| e.required)?)))).collect();
+    required.sort_unstable();
+    let mut earliest = vec![NEVER; required.len() + 1];
+    for i in (0..required.len()).rev() {
+        earliest[i] = earliest[i + 1].min(required[i].1);
+    }
+    elements.iter().map(|e| earliest[required.partition_point(|&(inv, _)| inv <= e.ret)]).collect()
+}
+
+/// Whether some element must be gone before a completion that no dequeue able to
+/// take it precedes (see the module docs); `unknown`: the dequeues of unknown
+/// result, by invocation.
+fn violated(elements: &[Element], gone_by: &[i64], unknown: &[u32], cut: Cut) -> bool {
+    // The deadlines of the elements only a dequeue of unknown result can take in time.
+    let mut needy = Vec::new();
+    for (e, &by) in elements.iter().zip(gone_by) {
+        let own = e.dequeue.map_or(NEVER, |d| cut.inv(d));
+        if by == NEVER || own < by {
+            continue;
+        }
+        if e.required {
+            return true;
+        }
+        needy.push(by);
+    }
+    needy.sort_unstable();
+    let begun = |t: i64| unknown.partition_point(|&u| cut.inv(u) < t);
+    needy.iter().enumerate().any(|(k, &t)| begun(t) <= k)
 }

@@ -23,9 +23,9 @@
 //! Three rules, each proved in the model's module, shrink a cut to the operations
 //! that matter:
 //!
-//! - A pending operation that changes nothing (a read, a get, a crashed dequeue
-//!   whose value was never enqueued) is left out: removing an operation that does
-//!   not change the state from a legal sequence leaves it legal.
+//! - A pending operation that changes nothing (a read, a get) is left out: removing
+//!   an operation that does not change the state from a legal sequence leaves it
+//!   legal; and so is a pending dequeue of an unordered queue, which never helps.
 //! - A pending write whose value no kept operation observes is left out (the
 //!   register's, set's, queue's and kv's own arguments say why).
 //! - A pending write some kept operation observes is kept, with its completion at
@@ -60,8 +60,8 @@
 //!
 //! The unordered queue is simpler still: each dequeue must follow its enqueue, and
 //! nothing else is forced (the `queue` module). The FIFO queue is built greedily and each
-//! answer proved by what was found: a legal sequence, or a pair of elements dequeued
-//! against their order (the `fifo` module).
+//! answer proved by what was found: a legal sequence, or elements that must be gone
+//! before a dequeue completes and that no dequeue can take in time (the `fifo` module).
 //!
 //! # The failing operation
 //!
@@ -302,11 +302,11 @@ fn prepare<'a>(history: &'a History, semantics: &Semantics<'a>) -> Result<Box<dy
             Box::new(register::Register::new(history, peel(history, depth)?.0, init, *cas, *nil_reads)?)
         }
         Semantics::Set { init } => Box::new(set::Set::new(history, peel(history, depth)?.0, init)?),
-        Semantics::Queue { init, fifo: false } => {
-            Box::new(queue::Unordered(queue::Queue::new(history, peel(history, depth)?.0, init)?))
+        Semantics::Queue { init, fifo: false, nil_reads } => {
+            Box::new(queue::Unordered(queue::Queue::new(history, peel(history, depth)?.0, init, *nil_reads)?))
         }
-        Semantics::Queue { init, fifo: true } => {
-            Box::new(fifo::Fifo(queue::Queue::new(history, peel(history, depth)?.0, init)?))
+        Semantics::Queue { init, fifo: true, nil_reads } => {
+            Box::new(fifo::Fifo(queue::Queue::new(history, peel(history, depth)?.0, init, *nil_reads)?))
         }
         Semantics::Kv { init, nil_reads } => {
             let (values, key) = peel(history, depth + 1)?;

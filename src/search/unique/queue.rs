@@ -13,20 +13,29 @@
 //! places each enqueue just after its invocation and each dequeue just before its
 //! completion, which satisfies both.
 //!
-//! **What is left out.** A pending dequeue: removing a dequeue from a legal
-//! sequence leaves more elements pending, and no operation needs an element to be
-//! absent. A pending enqueue whose element no `:ok` dequeue returns: removing it
-//! removes an element nobody takes.
+//! **What is left out.** A pending dequeue, of a known element or of unknown result
+//! (a crashed dequeue of nil, see [the model](crate::model::UnorderedQueue)):
+//! removing a dequeue from a legal sequence leaves more elements pending, and no
+//! operation needs an element to be absent (the model's docs prove it for dequeues of
+//! unknown result). A pending enqueue whose element no `:ok` dequeue returns: removing
+//! it removes an element nobody takes.
+//!
+//! **Declined.** An `:ok` dequeue of unknown result (an `:ok` dequeue of nil), in
+//! either queue: it must be linearized, taking an element or finding the queue
+//! empty, and neither reduction says which. Jepsen's clients end a dequeue of an
+//! empty queue `:fail`, so such histories are rare; the searches decide them.
 
 use super::{written_twice, Cut, Decline, Ids, Reduce, Shape, Writers};
 use crate::history::History;
-use crate::model::f_name;
+use crate::model::{f_name, NilReads};
 use crate::value::Value;
 
 /// A queue operation, with its element's id.
 pub(super) enum Op {
     Enqueue(u32),
     Dequeue(u32),
+    /// A crashed dequeue of unknown result.
+    DequeueUnknown,
 }
 
 /// A queue history's operations, for both queues: each element enqueued once.
@@ -42,11 +51,12 @@ pub(super) struct Queue {
 
 impl Queue {
     /// The operations, or why the engine does not apply (an element enqueued twice,
-    /// or twice among the initial ones).
+    /// or twice among the initial ones, or an `:ok` dequeue of unknown result).
     pub(super) fn new<'a>(
         history: &'a History,
         values: Vec<&'a Value>,
         init: &[&'a Value],
+        nil_reads: NilReads,
     ) -> Result<Queue, Decline> {
         let mut ids = Ids::default();
         let mut writers = Writers::new();
@@ -65,6 +75,13 @@ impl Queue {
                         .map_err(|earlier| written_twice(history, value, earlier, i))?;
                     Op::Enqueue(id)
                 }
+                Some("dequeue") if nil_reads.is_unknown(value) => match history.operations[i].complete {
+                    None => Op::DequeueUnknown,
+                    Some(_) => {
+                        let m = "an :ok dequeue of nil has an unknown result, which the engine cannot place";
+                        return Err(Decline::new(m, Some(i)));
+                    }
+                },
                 Some("dequeue") => Op::Dequeue(id),
                 _ => return Err(Decline::new("an operation the queue engine does not know", Some(i))),
             });
