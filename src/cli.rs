@@ -465,7 +465,7 @@ fn shrink_history<M: Model + ?Sized>(args: &ShrinkArgs, model: &M, history: &His
     let key = core.key.as_ref().map_or_else(String::new, |k| format!(" of key {}", k.to_edn_short(40)));
     let minimal = if core.minimal {
         "core is 1-minimal"
-    } else if options.time_limit.is_some_and(|t| start.elapsed() >= t) {
+    } else if start.elapsed() >= options.time_limit.unwrap_or(knossos_rs::shrink::DEFAULT_TIME_LIMIT) {
         "core is NOT proven 1-minimal: the time limit ran out"
     } else {
         "core is NOT proven 1-minimal: a check was undecided"

@@ -427,8 +427,10 @@ fn queue(
     Some((
         Anomaly::DuplicatedDequeue,
         format!(
-            "{} was enqueued only once, by {}, and process {} {when} (ops {}–{})",
+            "{} was enqueued {}, by {}, and process {} {when} (ops {}–{})",
             value_text(v),
+            // A crashed enqueue may not have taken effect at all.
+            if enqueue.complete.is_some() { "only once" } else { "at most once" },
             enqueue.named(),
             other.process.to_edn_short(words::VALUE),
             other.invoke,

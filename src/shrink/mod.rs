@@ -115,9 +115,15 @@
 //!   second search judge by both rules, from the start.
 //!
 //! A candidate that cannot be decided (`:unknown`: out of memory, say) counts as
-//! not shown invalid and faithful: its operation stays, and the core is not claimed
-//! 1-minimal. When the time limit ([`Options::time_limit`], the check's included)
-//! runs out, the smallest core so far is the core, not claimed 1-minimal either.
+//! not shown to be a core: its operation stays, and the core is not claimed
+//! 1-minimal. When the time limit ([`Options::time_limit`], the check's included;
+//! [`DEFAULT_TIME_LIMIT`] without one) runs out, the smallest core so far is the
+//! core, not claimed 1-minimal either; and if it runs out before rule 2 was judged
+//! of the first search's result, the core is the failing key's whole history, which
+//! is faithful. A result the whole does not decide (whether it explains a result,
+//! or is linearizable without real time) is asked of every candidate, so that the
+//! core stays faithful, and the core is then not claimed 1-minimal where that
+//! rejected a candidate.
 //!
 //! # Example
 //!
@@ -270,11 +276,12 @@ pub fn core<M: Model + ?Sized>(
     shrinker.joint = true;
     let (kept, minimal) = match shrinker.faithful(&kept) {
         Judged::Yes => (kept, minimal),
-        Judged::Unknown | Judged::Stop => (kept, false),
-        Judged::No => {
+        Judged::No | Judged::Unknown => {
             let again = start(&mut shrinker);
             shrinker.ddmin(again, goal)
         }
+        // No time to judge it: the whole, which is faithful.
+        Judged::Stop => (all, false),
     };
     // A history of some of the subject's operations, as positions in the whole.
     let to_whole = |p: usize| part.as_ref().map_or(p, |part| part.positions()[p]);
@@ -314,8 +321,6 @@ enum Layout {
     RealTime,
     /// Timeless: every invocation, then every completion.
     Timeless,
-    /// Timeless, the whole subject, given longer.
-    TimelessWhole,
     /// Whether this `:ok` operation's result is explained by operations that could
     /// precede it (see the module documentation).
     Explaining(usize),
@@ -356,7 +361,7 @@ struct Shrinker<'a, M: Model + ?Sized> {
     cancel: Option<Cancel>,
     checks: usize,
     /// Per `:ok` operation: whether the whole subject explains its result.
-    in_whole: Vec<Option<bool>>,
+    in_whole: Vec<Option<Judged>>,
     /// Per `:ok` operation: the operations of its last explanation found.
     explanations: Vec<Option<Vec<usize>>>,
     /// Whether the whole subject's timeless history is linearizable, once asked.
@@ -365,8 +370,8 @@ struct Shrinker<'a, M: Model + ?Sized> {
     joint: bool,
 }
 
-/// How long one timeless check of the whole subject may take: it is asked only
-/// for a candidate whose results are each explained but not all at once.
+/// How long a check of the whole subject without real time may take: each is asked
+/// once.
 const TIMELESS_WHOLE: Duration = Duration::from_secs(1);
 
 /// How long any other check without real time may run: most take microseconds, but
@@ -441,14 +446,17 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
                     continue;
                 }
             }
-            match self.explained_in_whole(o) {
-                Judged::Yes => {}
+            // Undecided in the whole: asked of the candidate too (which keeps the
+            // core honest), but a candidate failing it is not shown unfaithful.
+            let failing = match self.explained_in_whole(o) {
+                Judged::Yes => Judged::No,
                 Judged::No => continue,
-                other => return other,
-            }
+                Judged::Unknown => Judged::Unknown,
+                Judged::Stop => return Judged::Stop,
+            };
             match self.test(kept, Layout::Explaining(o)) {
                 Test::Valid(witness) => self.explanations[o] = Some(witness),
-                Test::Invalid(_) => return Judged::No,
+                Test::Invalid(_) => return failing,
                 Test::Unknown => return Judged::Unknown,
                 Test::Stop => return Judged::Stop,
             }
@@ -476,7 +484,7 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
     /// Whether the whole subject explains the result of `:ok` operation `o`.
     fn explained_in_whole(&mut self, o: usize) -> Judged {
         if let Some(known) = self.in_whole[o] {
-            return if known { Judged::Yes } else { Judged::No };
+            return known;
         }
         let all: Vec<usize> = (0..self.subject.operations.len()).collect();
         let judged = match self.test(&all, Layout::Explaining(o)) {
@@ -485,11 +493,10 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
                 Judged::Yes
             }
             Test::Invalid(_) => Judged::No,
-            // Undecided: asked of every candidate, which keeps the core honest.
-            Test::Unknown => Judged::Yes,
+            Test::Unknown => Judged::Unknown,
             Test::Stop => return Judged::Stop,
         };
-        self.in_whole[o] = Some(judged == Judged::Yes);
+        self.in_whole[o] = Some(judged);
         judged
     }
 
@@ -499,7 +506,7 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
             return known;
         }
         let all: Vec<usize> = (0..self.subject.operations.len()).collect();
-        let judged = match self.test(&all, Layout::TimelessWhole) {
+        let judged = match self.test(&all, Layout::Timeless) {
             Test::Valid(_) => Judged::Yes,
             Test::Invalid(_) => Judged::No,
             Test::Unknown => Judged::Unknown,
@@ -526,12 +533,14 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
         }
         self.checks += 1;
         let operations = &self.subject.operations;
-        let cap = if layout == Layout::TimelessWhole { TIMELESS_WHOLE } else { TIMELESS_CHECK };
+        // The whole subject's questions are asked once each: they get longer.
+        let whole = kept.len() == operations.len();
+        let cap = if whole { TIMELESS_WHOLE } else { TIMELESS_CHECK };
         let soon = Instant::now() + cap;
         let deadline = self.deadline.map_or(soon, |d| d.min(soon));
         let found = match layout {
             Layout::RealTime => return self.real_time(kept),
-            Layout::Timeless | Layout::TimelessWhole => {
+            Layout::Timeless => {
                 let (ok, crashed): (Vec<usize>, Vec<usize>) =
                     kept.iter().partition(|&&i| operations[i].complete.is_some());
                 timeless::decide(&mut self.memo, &ok, &crashed, timeless::Goal::All, deadline)

@@ -14,15 +14,27 @@
 //!   that state, reads leave the continuation legal. (Not so a write of the value
 //!   held: a continuation may need it after the state has changed.)
 //! - An optional one that leaves the state as it is never helps, and is not taken.
+//!
+//! Before searching, the states reachable with every kind usable any number of times
+//! are listed (within [`MAX_REACHABLE`] steps): they hold every state an order can reach,
+//! so if the goal holds in none of them (a value read that nothing can write, or an
+//! `:ok` kind legal nowhere), the answer is no without a search, which would
+//! otherwise try every subset of operations that each write their own value.
+//! With a state to reach, the search looks one step ahead first, so that an
+//! explanation is as short as it can be found (the write of the value read).
 
 use crate::model::memo::{KindId, Memo, StateId};
 use crate::model::Model;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 /// At most this many configurations are remembered as dead ends: past it, the
 /// search gives up (it is a check among many, each given moments).
 const MAX_DEAD: usize = 200_000;
+
+/// At most this many steps are taken listing the reachable states; past it (a queue,
+/// whose states grow without end), the search goes on without the list.
+const MAX_REACHABLE: usize = 20_000;
 
 /// What the search is for.
 #[derive(Clone, Copy)]
@@ -53,11 +65,12 @@ pub(super) fn decide<M: Model + ?Sized>(
 ) -> Found {
     // Per kind met: how many `:ok` and optional operations, and the optional ones.
     let mut kinds: Vec<KindId> = Vec::new();
+    let mut slots: HashMap<KindId, usize> = HashMap::new();
     let (mut need, mut may, mut of_kind) = (Vec::new(), Vec::new(), Vec::<Vec<usize>>::new());
     for (op, optional) in required.iter().map(|&op| (op, false)).chain(optional.iter().map(|&op| (op, true)))
     {
         let kind = memo.kind(op);
-        let i = kinds.iter().position(|&k| k == kind).unwrap_or_else(|| {
+        let i = *slots.entry(kind).or_insert_with(|| {
             kinds.push(kind);
             need.push(0u32);
             may.push(0u32);
@@ -70,6 +83,9 @@ pub(super) fn decide<M: Model + ?Sized>(
         } else {
             need[i] += 1;
         }
+    }
+    if unreachable(memo, &kinds, goal, &need, deadline) {
+        return Found::No;
     }
     let mut search = Search {
         memo,
@@ -100,6 +116,40 @@ pub(super) fn decide<M: Model + ?Sized>(
         Found::Unknown
     } else {
         Found::No
+    }
+}
+
+/// Whether the goal holds in no state reachable with every kind usable any number
+/// of times (then no order reaches it); `false` when that is not known in time.
+fn unreachable<M: Model + ?Sized>(
+    memo: &mut Memo<'_, M>,
+    kinds: &[KindId],
+    goal: Goal,
+    need: &[u32],
+    deadline: Instant,
+) -> bool {
+    let mut seen: HashSet<StateId> = HashSet::from([memo.init()]);
+    let mut todo = vec![memo.init()];
+    let mut steps = 0;
+    while let Some(state) = todo.pop() {
+        steps += kinds.len();
+        if steps > MAX_REACHABLE || Instant::now() >= deadline {
+            return false;
+        }
+        for &kind in kinds {
+            if let Some(next) = memo.step(state, kind) {
+                if seen.insert(next) {
+                    todo.push(next);
+                }
+            }
+        }
+    }
+    match goal {
+        Goal::Legal(target) => seen.iter().all(|&s| memo.step(s, target).is_none()),
+        // An `:ok` kind illegal in every reachable state can never be taken.
+        Goal::All => {
+            (0..kinds.len()).any(|i| need[i] > 0 && seen.iter().all(|&s| memo.step(s, kinds[i]).is_none()))
+        }
     }
 }
 
@@ -138,6 +188,16 @@ impl<M: Model + ?Sized> Search<'_, '_, M> {
         let key = (state, self.need.clone(), self.may.clone());
         if self.dead.contains(&key) {
             return false;
+        }
+        // A state where the goal holds, one step away: the shortest explanation.
+        if let Goal::Legal(target) = self.goal {
+            for i in 0..self.kinds.len() {
+                let next = (self.may[i] > 0).then(|| self.memo.step(state, self.kinds[i])).flatten();
+                if next.is_some_and(|next| next != state && self.memo.step(next, target).is_some()) {
+                    self.path.push((i, true));
+                    return true;
+                }
+            }
         }
         // Every `:ok` read of a kind that is legal here, at once.
         if let Some(i) = (0..self.kinds.len()).find(|&i| {
