@@ -576,18 +576,19 @@ fn reports_show_the_core_first() {
     }
 }
 
+/// The explanation of an invalid history given as EDN lines, for a built-in model.
+fn explanation_of(model: &str, init: Option<Value>, log: &str) -> knossos_rs::explain::Explanation {
+    let model = model::builtin(model, &ModelOptions { init, ..Default::default() }).unwrap();
+    let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
+    let analysis = check(&model, &history, &Options::default());
+    explain(&model, &history, &analysis, &Options::default()).unwrap()
+}
+
 /// Each named shape, on a history reasoned out by hand.
 #[test]
 fn anomalies_are_named_in_one_sentence() {
-    let explained = |model: &str, init: Option<Value>, log: &str| {
-        let model = model::builtin(model, &ModelOptions { init, ..Default::default() }).unwrap();
-        let history =
-            History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
-        let analysis = check(&model, &history, &Options::default());
-        explain(&model, &history, &analysis, &Options::default()).unwrap()
-    };
     // A read of 5 that nobody wrote: the read alone, and a hint to try --init.
-    let e = explained(
+    let e = explanation_of(
         "cas-register",
         None,
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
@@ -601,7 +602,7 @@ fn anomalies_are_named_in_one_sentence() {
     );
     assert_eq!(e.core.indices(), [2, 3]);
     // Read before anything wrote it: the write of 5 begins after the read completed.
-    let e = explained(
+    let e = explanation_of(
         "cas-register",
         None,
         "{:process 1, :type :invoke, :f :read, :value nil}\n{:process 1, :type :ok, :f :read, :value 5}\n\
@@ -616,7 +617,7 @@ fn anomalies_are_named_in_one_sentence() {
     assert_eq!(e.hint, None);
     // 1 written, then 3 by a write that crashed, which a read saw; a later read of 1 is
     // stale, and the crashed write stays in the core: it explains the read of 3.
-    let e = explained(
+    let e = explanation_of(
         "cas-register",
         None,
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
@@ -632,7 +633,7 @@ fn anomalies_are_named_in_one_sentence() {
     );
     assert_eq!(e.core.indices(), [0, 1, 2, 3, 4, 5, 6]);
     // 1 enqueued once, dequeued by two processes one after the other: all three.
-    let e = explained(
+    let e = explanation_of(
         "unordered-queue",
         None,
         "{:process 0, :type :invoke, :f :enqueue, :value 1}\n{:process 0, :type :ok, :f :enqueue, :value 1}\n\
@@ -647,7 +648,7 @@ fn anomalies_are_named_in_one_sentence() {
     );
     assert_eq!(e.core.indices(), [0, 1, 2, 3, 4, 5]);
     // A set read that lacks 2, whose add completed before the read began.
-    let e = explained(
+    let e = explanation_of(
         "set",
         None,
         "{:process 0, :type :invoke, :f :add, :value 1}\n{:process 0, :type :ok, :f :add, :value 1}\n\
@@ -663,7 +664,7 @@ fn anomalies_are_named_in_one_sentence() {
     // The add of 1 explains the 1 read: it stays.
     assert_eq!(e.core.indices(), [0, 1, 2, 3, 4, 5]);
     // Another shape: a mutex acquired twice; the sentence names both.
-    let e = explained(
+    let e = explanation_of(
         "mutex",
         None,
         "{:process 0, :type :invoke, :f :acquire}\n{:process 0, :type :ok, :f :acquire}\n\
@@ -743,16 +744,9 @@ fn a_value_read_too_early_keeps_its_late_write() {
 /// Where a template's claim would be false, it is not used.
 #[test]
 fn templates_claim_only_what_the_history_shows() {
-    let explained = |model: &str, init: Option<Value>, log: &str| {
-        let model = model::builtin(model, &ModelOptions { init, ..Default::default() }).unwrap();
-        let history =
-            History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
-        let analysis = check(&model, &history, &Options::default());
-        explain(&model, &history, &analysis, &Options::default()).unwrap()
-    };
     // The write of 2 overlaps the write of 1: it did not overwrite 1 for certain. But
     // a read of 2, after the write of 1 completed, shows that 2 came after 1.
-    let e = explained(
+    let e = explanation_of(
         "cas-register",
         None,
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 1, :type :invoke, :f :write, :value 2}\n\
@@ -767,7 +761,7 @@ fn templates_claim_only_what_the_history_shows() {
     );
     // 1 is in the queue at first and enqueued once: dequeued three times is too many,
     // but not "enqueued only once".
-    let e = explained(
+    let e = explanation_of(
         "unordered-queue",
         Some(Value::Vector(vec![Value::Int(1)])),
         "{:process 0, :type :invoke, :f :enqueue, :value 1}\n{:process 0, :type :ok, :f :enqueue, :value 1}\n\
@@ -777,7 +771,7 @@ fn templates_claim_only_what_the_history_shows() {
     );
     assert_eq!(e.anomaly, Anomaly::Other, "{}", e.sentence);
     // Enqueued by an operation that crashed: at most once.
-    let e = explained(
+    let e = explanation_of(
         "unordered-queue",
         None,
         "{:process 0, :type :invoke, :f :enqueue, :value 1}\n\

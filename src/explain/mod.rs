@@ -161,20 +161,34 @@ pub fn explain<M: Model + ?Sized>(
     Some(Explanation { core, analysis: own, anomaly, sentence, hint })
 }
 
-/// An operation of the core as the sentence sees it.
-struct Part {
+/// An operation as the sentence sees it.
+struct Part<'h> {
+    history: &'h History,
     /// Where its invocation is, and its completion (`None`: crashed).
     invoke: u64,
     complete: Option<u64>,
     process: Value,
-    /// Its result (the `:ok`'s map), or the invocation's map for a crashed one.
-    map: Value,
+    /// The position of its result (the `:ok`), or of the invocation of a crashed one.
+    result: usize,
     f: String,
     /// The value, out of its `[key value]` tuple for a keyed model.
     value: Value,
 }
 
-impl Part {
+impl Part<'_> {
+    /// Its result's op map, with the value the words are about (a
+    /// jepsen.independent tuple's value): read again only for the ops named.
+    fn map(&self) -> Value {
+        match self.history.op_map(&self.history.ops[self.result]) {
+            Value::Map(mut entries) => {
+                entries.retain(|(k, _)| k != &Value::keyword("value"));
+                entries.push((Value::keyword("value"), self.value.clone()));
+                Value::Map(entries)
+            }
+            other => other,
+        }
+    }
+
     /// Whether it completed before `other` began.
     fn precedes(&self, other: &Part) -> bool {
         self.complete.is_some_and(|c| c < other.invoke)
@@ -186,7 +200,7 @@ impl Part {
             Some(c) => format!("ops {}–{c}", self.invoke),
             None => format!("op {}, crashed", self.invoke),
         };
-        format!("{} ({span})", possessive(&self.map))
+        format!("{} ({span})", possessive(&self.map()))
     }
 
     /// What it writes, as a register's operation.
@@ -199,33 +213,28 @@ impl Part {
     }
 }
 
-/// The operations of a history, as the sentence sees them.
-fn parts_of(history: &History, keyed: bool) -> Vec<Part> {
+/// The operations of a history, as the sentence sees them (from the ops held,
+/// without reading their maps again).
+fn parts_of(history: &History, keyed: bool) -> Vec<Part<'_>> {
     history
         .operations
         .iter()
         .map(|o| {
-            let result = &history.ops[o.complete.unwrap_or(o.invoke)];
-            let mut map = history.op_map(result);
-            let value = map.get("value").cloned().unwrap_or(Value::Nil);
+            let result = o.complete.unwrap_or(o.invoke);
+            let value = history.ops[result].value();
             // A jepsen.independent tuple: the words are about its value.
             let value = match (keyed, value.as_seq()) {
-                (true, Some([_, v])) => {
-                    if let Value::Map(entries) = &mut map {
-                        entries.retain(|(k, _)| k != &Value::keyword("value"));
-                        entries.push((Value::keyword("value"), v.clone()));
-                    }
-                    v.clone()
-                }
-                _ => value,
+                (true, Some([_, v])) => v.clone(),
+                _ => value.clone(),
             };
             Part {
+                history,
                 invoke: history.ops[o.invoke].index,
                 complete: o.complete.map(|c| history.ops[c].index),
-                process: result.process().clone(),
+                process: history.ops[result].process().clone(),
+                result,
                 f: f_name(&o.f).unwrap_or_default().to_string(),
                 value,
-                map,
             }
         })
         .collect()
@@ -255,7 +264,7 @@ fn tell(
     let who = format!(
         "process {} {}{key} at op {}{}",
         parts[f].process.to_edn_short(words::VALUE),
-        action(&parts[f].map),
+        action(&parts[f].map()),
         failing.index,
         line_note(failing.line)
     );

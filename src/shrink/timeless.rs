@@ -28,9 +28,10 @@ use crate::model::Model;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-/// At most this many configurations are remembered as dead ends: past it, the
-/// search gives up (it is a check among many, each given moments).
-const MAX_DEAD: usize = 200_000;
+/// At most this many counts (two per kind in each configuration) are remembered as
+/// dead ends, some 32 MiB: past it, the search gives up (it is a check among many,
+/// each given moments).
+const MAX_DEAD: usize = 8 << 20;
 
 /// At most this many steps are taken listing the reachable states; past it (a queue,
 /// whose states grow without end), the search goes on without the list.
@@ -181,7 +182,9 @@ impl<M: Model + ?Sized> Search<'_, '_, M> {
             return true;
         }
         self.nodes += 1;
-        if self.nodes % 1024 == 0 && Instant::now() >= self.deadline || self.dead.len() >= MAX_DEAD {
+        if self.nodes % 1024 == 0 && Instant::now() >= self.deadline
+            || self.dead.len() * 2 * self.kinds.len().max(1) >= MAX_DEAD
+        {
             self.gave_up = true;
             return false;
         }
