@@ -179,6 +179,13 @@ impl Budget {
         Budget::new(None, usize::MAX, None)
     }
 
+    /// How far what an engine holds may grow between two budget checks: a
+    /// sixteenth of the memory limit (from 64 KiB to 64 MiB), so that no search runs
+    /// far past the limit, nor checks the clock at every step while it allocates.
+    pub(crate) fn slack(&self) -> usize {
+        (self.memory_limit / 16).clamp(64 << 10, 64 << 20)
+    }
+
     /// Tells other engines under this budget that a verdict is in.
     pub fn decide(&self) {
         self.decided.store(true, Ordering::Relaxed);
@@ -248,19 +255,25 @@ pub(crate) fn malloc_size(bytes: usize) -> usize {
 /// while it is still held.
 pub(crate) fn drop_in_background<T: Send + 'static>(value: T, bytes: usize, budget: &Budget, held: usize) {
     let used = Arc::clone(&budget.used);
-    let large = bytes > 16 << 20;
     let free = move || {
-        drop(value);
-        // Trimming costs a system call and page-table work: worth it for large frees only.
-        if large {
-            return_to_system();
-        }
+        free(value, bytes);
         used.fetch_sub(held, Ordering::Relaxed);
     };
-    if large {
+    if bytes > 16 << 20 {
         std::thread::spawn(free);
     } else {
         free();
+    }
+}
+
+/// Frees a structure holding `bytes`, and past a megabyte hands the memory back
+/// to the operating system: what one thread's search freed stays in its arena,
+/// where the next search's threads (a race after its sprint, another key's) do not
+/// reuse it. Trimming costs a system call and page-table work, so not below that.
+pub(crate) fn free<T>(value: T, bytes: usize) {
+    drop(value);
+    if bytes > 1 << 20 {
+        return_to_system();
     }
 }
 

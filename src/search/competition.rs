@@ -21,7 +21,7 @@
 //! except where the linear engine needs more than its cap and still wins the race
 //! on some runs and not on others. `:analyzer` says `:competition`.
 
-use super::budget::{Budget, Cause};
+use super::budget::{free, Budget, Cause};
 use super::{linear, unique, wgl, Algorithm, Outcome};
 use crate::history::History;
 use crate::model::memo::Memo;
@@ -61,6 +61,13 @@ fn engine<'m, M: Model + ?Sized>(
         "wgl" => wgl::search(history, &mut memo, budget, witness),
         _ => linear::search(history, &mut memo, budget, witness),
     };
+    if let Outcome::Unknown { .. } = outcome {
+        // Nothing refers to its states: free them now, not when the race ends (the
+        // search gave their bytes back to the budget, for the other engine to use).
+        let learned = std::mem::replace(&mut memo, Memo::new(model, history, by_key));
+        let bytes = learned.bytes();
+        free(learned, bytes);
+    }
     Decision { outcome, analyzer: name, memo }
 }
 

@@ -139,6 +139,11 @@ type Waiting = (Key, Option<StateId>);
 /// Such a configuration with its crashed operations, and the path it was reached by.
 type Step = (Waiting, Crashed, u32);
 
+/// What a queued step's operation lists hold on the heap.
+fn step_heap(((_, lin), _): &Waiting, crashed: &Crashed) -> usize {
+    malloc_size(4 * lin.len()) + malloc_size(4 * crashed.len())
+}
+
 /// What a configuration carries besides what it is compared by: the operation it
 /// linearized last (for the analysis) and the path it was reached by (for a witness).
 #[derive(Clone, Copy, Debug)]
@@ -241,6 +246,8 @@ pub(crate) struct Core {
     visited: Table<Waiting, ()>,
     /// The depth-first search's stack of configurations to explore.
     stack: Vec<Step>,
+    /// What the stack's operation lists hold on the heap.
+    stack_heap: usize,
     /// The paths configurations were reached by, when a witness is asked for.
     paths: Option<Paths>,
     ticks: u32,
@@ -363,6 +370,7 @@ impl Core {
             next: Table::default(),
             visited: Table::default(),
             stack: Vec::new(),
+            stack_heap: 0,
             paths: witness.then(Paths::default),
             ticks: 0,
             held: 0,
@@ -417,6 +425,10 @@ impl Core {
         let result = self.complete_from(&configs, x, memo, budget);
         self.configs = configs;
         self.completing = 0;
+        if result.is_err() {
+            self.stack.clear();
+            self.stack_heap = 0;
+        }
         result?;
         self.visited.clear();
         if self.next.map.is_empty() {
@@ -456,28 +468,45 @@ impl Core {
             + self.paths.as_ref().map_or(0, |p| p.bytes(0))
     }
 
-    /// Polls the budget every [`CHECK_EVERY`] calls.
+    /// Polls the budget every [`CHECK_EVERY`] calls, and whenever what the engine
+    /// holds has grown by the budget's [slack](Budget::slack) since it last did: one
+    /// step may queue a configuration per live operation, each with its lists of
+    /// operations, so counting steps alone lets memory run far past the limit
+    /// between two checks, and projecting the worst growth of the next thousand
+    /// steps stops searches that hold little.
     fn tick<M: Model + ?Sized>(&mut self, memo: &Memo<'_, M>, budget: &Budget) -> Result<(), Cause> {
         self.ticks += 1;
-        if self.ticks % CHECK_EVERY != 0 {
-            return Ok(());
-        }
-        // Each tick may add a configuration to `next` and `visited` per live operation,
-        // and a node to the paths per live operation and per configuration.
-        let more = CHECK_EVERY as usize * (self.live.len() + 1);
-        let stack = grow_peak(self.stack.len(), self.stack.capacity(), more, std::mem::size_of::<Step>())
-            + 2 * (self.stack.len() + more) * 2 * malloc_size(4 * self.live.len());
+        // What it holds now, counting the grown buffer each table or vector needs
+        // at its next insertion (old and new coexist while it grows).
+        let stack = grow_peak(self.stack.len(), self.stack.capacity(), 1, std::mem::size_of::<Step>())
+            + 2 * self.stack_heap;
         let holds = self.completing
             + self.outside
             + self.configs.peak_bytes(0)
-            + self.next.peak_bytes(more)
-            + self.visited.peak_bytes(more)
-            + self.paths.as_ref().map_or(0, |p| p.bytes(2 * more))
+            + self.next.peak_bytes(1)
+            + self.visited.peak_bytes(1)
+            + self.paths.as_ref().map_or(0, |p| p.bytes(2))
             + stack
             + memo.bytes();
+        if self.ticks % CHECK_EVERY != 0 && holds < self.held + budget.slack() {
+            return Ok(());
+        }
         let stop = budget.check(self.held, holds);
         self.held = holds;
         stop.map_or(Ok(()), Err)
+    }
+
+    /// Queues a configuration to explore.
+    fn push(&mut self, step: Step) {
+        self.stack_heap += step_heap(&step.0, &step.1);
+        self.stack.push(step);
+    }
+
+    /// The next configuration to explore.
+    fn pop(&mut self) -> Option<Step> {
+        let step = self.stack.pop()?;
+        self.stack_heap -= step_heap(&step.0, &step.1);
+        Some(step)
     }
 
     /// The path `parent` extended by `op`, if paths are kept.
@@ -538,8 +567,8 @@ impl Core {
                 continue;
             }
             // Depth first through the live operations that may precede x.
-            self.stack.push((((*state, lin.clone()), None), crashed.clone(), reached.path));
-            while let Some((at, crashed, path)) = self.stack.pop() {
+            self.push((((*state, lin.clone()), None), crashed.clone(), reached.path));
+            while let Some((at, crashed, path)) = self.pop() {
                 self.tick(memo, budget)?;
                 if self.visited.dominated(&at, &crashed) {
                     continue;
@@ -554,7 +583,7 @@ impl Core {
                         self.next.insert((state, lin.clone()), lin.len(), crashed.clone(), reached);
                     } else {
                         let path = self.extend(path, r);
-                        self.stack.push((((state, with(&lin, r)), None), crashed.clone(), path));
+                        self.push((((state, with(&lin, r)), None), crashed.clone(), path));
                     }
                     continue;
                 }
@@ -583,7 +612,7 @@ impl Core {
                         continue;
                     }
                     let path = self.extend(path, op);
-                    self.stack.push(if is_crashed {
+                    self.push(if is_crashed {
                         (((s, lin.clone()), Some(state)), with(&crashed, op), path)
                     } else {
                         (((s, with(&lin, op)), None), crashed.clone(), path)
