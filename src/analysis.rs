@@ -208,6 +208,16 @@ impl Analysis {
         }
     }
 
+    /// The analysis of a search that never started: the budget ran out first.
+    pub(crate) fn stopped(analyzer: &'static str, cause: Cause) -> Analysis {
+        Analysis {
+            valid: Validity::Unknown,
+            cause: Some(cause),
+            longest_prefix: Some(Prefix { linearized: 0, next_index: None }),
+            ..Analysis::empty(analyzer)
+        }
+    }
+
     /// A valid analysis with nothing else in it.
     fn empty(analyzer: &'static str) -> Analysis {
         Analysis {

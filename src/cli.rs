@@ -786,6 +786,8 @@ fn check_file(
             say(warning(&name, w));
         }
         stage("checking");
+        // The time limit covers reading too.
+        let options = &options.after(start.elapsed());
         let (analysis, explanation) = match tuples {
             true => check_history(&by.model, &history, options, explain),
             false => check_history(&by.model.0, &history, options, explain),

@@ -276,6 +276,10 @@ fn check_parts<M: Model + ?Sized>(model: &M, history: &History, options: &Option
     let deadline = options.time_limit.map(|t| now.checked_add(t).unwrap_or(now + YEAR));
     let memory = options.memory_limit.unwrap_or_else(search::budget::default_memory_limit);
     let budget = search::Budget::new(deadline, memory, options.cancel.clone());
+    // No time left (reading took it all, say): nothing is set up.
+    if let Some(cause) = budget.check(0, 0) {
+        return Analysis::stopped(options.algorithm.name(), cause);
+    }
     let parts = options.partition.then(|| partition::by_key(history, model)).flatten();
     let progress = options.progress.as_ref();
     progress.inspect(|p| p.add_parts(parts.as_ref().map_or(1, Vec::len)));
@@ -292,6 +296,11 @@ fn check_parts<M: Model + ?Sized>(model: &M, history: &History, options: &Option
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(parts[i].operations()));
     let run = |i: usize, until: Option<Instant>| {
+        // Past the deadline (or stopped), a key is not even set up: with a thousand
+        // keys, setting each up would add seconds to the promised time.
+        if let Some(cause) = budget.check(0, 0) {
+            return Analysis::stopped(options.algorithm.name(), cause);
+        }
         let analysis = check_one(model, &parts[i].history(history), options, by_key, &budget.share(until));
         if analysis.valid == Validity::Invalid {
             failed.store(true, Ordering::Relaxed);
@@ -362,6 +371,9 @@ fn check_one<M: Model + ?Sized>(
 ) -> Analysis {
     let decision =
         search::competition::run(history, model, options.algorithm, by_key, budget, options.witness);
-    // A budget of its own: a race marks the search's as decided, which would stop it at once.
-    analysis::analyse(history, decision, options.max_paths, &budget.share(None))
+    // A budget of its own: a race marks the search's as decided, which would stop it at
+    // once. Half of the time left at most: printing the paths found takes about half as
+    // long as finding them, and must fit in the time limit too.
+    let half = budget.deadline().map(|d| Instant::now() + d.saturating_duration_since(Instant::now()) / 2);
+    analysis::analyse(history, decision, options.max_paths, &budget.share(half))
 }

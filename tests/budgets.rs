@@ -160,3 +160,16 @@ fn many_live_operations_are_no_reason_to_stop() {
         assert_eq!((a.valid, a.cause), (Validity::Valid, None), "{algorithm:?}");
     }
 }
+
+#[test]
+fn no_time_left_is_an_answer_at_once() {
+    // The time limit covers the whole command: a check that starts with none of it
+    // left (reading took it all) sets nothing up and says so.
+    let (model, history) = hard();
+    for algorithm in ALGORITHMS {
+        let options = Options { algorithm, time_limit: Some(Duration::ZERO), ..Default::default() };
+        let a = check(&model, &history, &options);
+        assert_eq!((a.valid, a.cause), (Validity::Unknown, Some(Cause::Timeout)), "{algorithm:?}");
+        assert_eq!(a.longest_prefix.map(|p| (p.linearized, p.next_index)), Some((0, None)));
+    }
+}

@@ -46,7 +46,7 @@ use crate::model::{f_name, Model, Semantics};
 use crate::shrink::{self, Core};
 use crate::value::Value;
 use crate::{check, partition, Options};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use words::{action, list, possessive, value_text};
 
 /// Why an invalid history is invalid, in the user's terms.
@@ -120,10 +120,9 @@ pub fn explain<M: Model + ?Sized>(
 ) -> Option<Explanation> {
     let start = Instant::now();
     let core = shrink::core(model, history, analysis, options)?;
-    // A few operations, checked in moments; a core cut short by the time limit may
-    // be bigger, and gets a moment at least.
-    let time_limit = options.after(start.elapsed()).time_limit.map(|t| t.max(Duration::from_millis(100)));
-    let mut own = check(model, &core.history, &Options { time_limit, ..options.clone() });
+    // A few operations, checked in moments, within what is left of the time limit:
+    // out of time, the sentence falls back to naming the failing op.
+    let mut own = check(model, &core.history, &options.after(start.elapsed()));
     // One key: its own analysis, as a history that is not keyed has.
     if own.results.len() == 1 {
         own = own.results.swap_remove(0).1;

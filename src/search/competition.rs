@@ -35,7 +35,7 @@ pub const SPRINT: Duration = Duration::from_millis(10);
 /// How much work the linear engine may spend explaining a failure WGL found: this
 /// many budget checks (each [`CHECK_EVERY`](super::budget::CHECK_EVERY)
 /// iterations), a few tenths of a second.
-pub const EXPLAIN_CHECKS: usize = 256;
+pub const EXPLAIN_CHECKS: usize = 2048;
 
 /// A search's outcome, the engine that produced it, and that engine's memo (whose
 /// state ids the outcome refers to).

@@ -110,6 +110,18 @@ pub enum Algorithm {
     Competition,
 }
 
+impl Algorithm {
+    /// Its name, as `--algorithm` takes it and `:analyzer` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Wgl => "wgl",
+            Algorithm::Linear => "linear",
+            Algorithm::Unique => "unique",
+            Algorithm::Competition => "competition",
+        }
+    }
+}
+
 impl std::str::FromStr for Algorithm {
     type Err = String;
     fn from_str(s: &str) -> Result<Algorithm, String> {
