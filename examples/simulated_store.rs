@@ -299,8 +299,9 @@ async fn client(index: usize, log: Sender<Event>) -> turmoil::Result {
         };
         log.send(Event::Complete { process, op, reply })?;
         if reply.is_none() {
-            // The timed-out operation stays open forever: a new process goes on
-            // (Jepsen's rule, which the history's completion relies on).
+            // The timed-out operation stays open forever: the client goes on as a new
+            // process, as Jepsen's do (Knossos rejects a crashed process invoking
+            // again; knossos-rs takes it, but the history then reads alike in both).
             process += CLIENTS as u64;
         }
         sleep(Duration::from_millis(rng.random_range(0..20))).await;
@@ -377,12 +378,15 @@ impl<'m> Checker<'m> {
     fn record(&mut self, event: &Event, at: Duration) -> Result<Option<u64>, Box<dyn Error>> {
         let (process, kind, f, value): (Value, _, _, Value) = match *event {
             Event::Invoke { process, op } => (process.into(), "invoke", op.name(), op.argument()),
-            Event::Complete { process, op, reply } => match reply {
-                Some(Reply::Read(read)) => (process.into(), "ok", op.name(), read.into()),
-                Some(Reply::Written) => (process.into(), "ok", op.name(), op.argument()),
-                Some(Reply::Refused) => (process.into(), "fail", op.name(), op.argument()),
-                None => (process.into(), "info", op.name(), op.argument()),
-            },
+            Event::Complete { process, op, reply } => {
+                let (kind, value) = match reply {
+                    Some(Reply::Read(read)) => ("ok", read.into()),
+                    Some(Reply::Written) => ("ok", op.argument()),
+                    Some(Reply::Refused) => ("fail", op.argument()),
+                    None => ("info", op.argument()),
+                };
+                (process.into(), kind, op.name(), value)
+            }
             Event::Nemesis { start, between } => {
                 let hosts = |g: &[&str]| Value::Vector(g.iter().map(|h| Value::string(h)).collect());
                 let f = if start { "start-partition" } else { "stop-partition" };
