@@ -32,6 +32,13 @@
 //! asserts what it shows (the unsafe variant caught with a stale read, the safe one
 //! linearizable through partitions, refusals and timeouts), so CI fails if it stops
 //! doing so.
+//!
+//! To test a system of your own the same way: run its nodes as turmoil hosts
+//! (`turmoil::net` in place of `tokio::net`); give each client a process number and
+//! have it send an [`Event`] when it invokes and when it learns the outcome,
+//! classifying the outcome honestly (`:fail` only when the operation certainly did
+//! not happen); pick the model the system promises to implement; and keep the
+//! [`Checker`] below as it is.
 
 use knossos_rs::explain::{self, Anomaly};
 use knossos_rs::model::DynModel;
@@ -273,12 +280,17 @@ fn client_name(index: usize) -> String {
     format!("c{index}")
 }
 
+/// The replica client `index` talks to.
+fn home(index: usize) -> &'static str {
+    REPLICAS[index % REPLICAS.len()]
+}
+
 /// Client `index`: reads and writes (of values no other write writes) through its
 /// home replica, one at a time, recording each.
 async fn client(index: usize, log: Sender<Event>) -> turmoil::Result {
     let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, PORT)).await?;
     let me = SocketAddr::new(turmoil::lookup(client_name(index)), PORT);
-    let home = REPLICAS[index % REPLICAS.len()];
+    let home = home(index);
     let mut rng = StdRng::seed_from_u64(SEED + index as u64);
     let mut process = index as u64;
     let start = Instant::now();
@@ -540,8 +552,7 @@ fn simulate(reads: Reads, model: &DynModel) -> Result<Run<'_>, Box<dyn Error>> {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let model = model::builtin("register", &Default::default())?;
-    let homes: Vec<String> =
-        (0..CLIENTS).map(|c| format!("{}→{}", client_name(c), REPLICAS[c % REPLICAS.len()])).collect();
+    let homes: Vec<String> = (0..CLIENTS).map(|c| format!("{}→{}", client_name(c), home(c))).collect();
     println!(
         "{} replicas ({LEADER} leads); {CLIENTS} clients, each through its home replica: {} \
          (process p is client p mod {CLIENTS}); seed {SEED}\n",
@@ -560,9 +571,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let Event::Complete { process, op: Op::Read, .. } = event else {
         return Err(format!("op {op} is not a read: {event:?}").into());
     };
-    let home = REPLICAS[process as usize % CLIENTS % REPLICAS.len()];
-    println!("  Process {process} reads through {home}, a follower.\n");
-    assert_ne!(home, LEADER);
+    let replica = home(process as usize % CLIENTS);
+    println!("  Process {process} reads through {replica}, a follower.\n");
+    assert_ne!(replica, LEADER);
 
     println!("== safe: followers hand reads to the leader ==");
     let run = simulate(Reads::ThroughLeader, &model)?;
