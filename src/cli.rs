@@ -64,7 +64,7 @@ struct ShrinkArgs {
     /// core found so far (then not proven 1-minimal).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     time_limit: Option<std::time::Duration>,
-    /// Write the core to FILE instead of stdout.
+    /// Write the core to FILE instead of stdout (`-`: stdout).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
     /// The history file.
@@ -454,9 +454,9 @@ fn shrink_history<M: Model + ?Sized>(args: &ShrinkArgs, model: &M, history: &His
             (if json { map.to_json() } else { map.to_edn() }) + "\n"
         })
         .collect();
-    let written = match &args.output {
+    let written = match args.output.as_deref().filter(|p| *p != Path::new("-")) {
         Some(path) => report::write_atomically(path, text.as_bytes()),
-        None => std::io::stdout().lock().write_all(text.as_bytes()),
+        None => std::io::stdout().lock().write_all(text.as_bytes()).and_then(|()| std::io::stdout().flush()),
     };
     if let Err(e) = written {
         eprintln!("knossos-rs: cannot write the core: {e}");
@@ -526,6 +526,24 @@ fn run_check(args: CheckArgs) -> i32 {
         witness: args.witness,
         ..args.checking.options(args.time_limit)
     };
+    if stdout_closed() {
+        eprintln!("knossos-rs: standard output is closed: the analysis would be lost");
+        return ERROR;
+    }
+    let stdin = args.files.iter().any(|f| f == Path::new("-"));
+    if args.write_results && stdin {
+        eprintln!(
+            "knossos-rs: --write-results writes each analysis beside its history, and standard input \
+             has no place beside it\n  hint: the analysis is on standard output: redirect it (`> FILE`)"
+        );
+        return ERROR;
+    }
+    if args.report.as_deref() == Some(Path::new("-")) {
+        eprintln!(
+            "knossos-rs: --report writes a directory (report.html and a diagram per anomaly): name one"
+        );
+        return ERROR;
+    }
     let files = match expand(&args.files) {
         Ok(files) => files,
         Err(e) => {
@@ -575,6 +593,9 @@ fn run_check(args: CheckArgs) -> i32 {
     };
     let mut status = VALID;
     let mut stdout = std::io::stdout().lock();
+    // The verdict is the command's answer: if it cannot be written (a full disk, a
+    // closed stdout), say so and fail rather than exit as if it had been.
+    let mut unwritten: Option<std::io::Error> = None;
     for outcome in &outcomes {
         let file_status = match &outcome.result {
             Err(e) => {
@@ -585,7 +606,9 @@ fn run_check(args: CheckArgs) -> i32 {
                 let label = (several || format == OutputFormat::Text).then_some(outcome.name.as_str());
                 let explanation = checked.explanation.as_ref();
                 let out = render(&checked.analysis, explanation, checked.history.as_ref(), label, format);
-                let _ = writeln!(stdout, "{}", out.trim_end());
+                if unwritten.is_none() {
+                    unwritten = writeln!(stdout, "{}", out.trim_end()).and_then(|()| stdout.flush()).err();
+                }
                 if args.write_results {
                     if let Err(e) = write_result(&outcome.path, &checked.analysis, explanation, format) {
                         eprintln!("{}: cannot write the analysis: {e}", outcome.name);
@@ -600,6 +623,10 @@ fn run_check(args: CheckArgs) -> i32 {
             }
         };
         status = worse(status, file_status);
+    }
+    if let Some(e) = unwritten {
+        eprintln!("knossos-rs: cannot write the analysis to standard output: {e}");
+        status = worse(status, ERROR);
     }
     if several && !args.quiet {
         eprint!("{}", summary(&outcomes));
@@ -639,6 +666,19 @@ fn run_check(args: CheckArgs) -> i32 {
     // The process exits next: freeing the histories kept would only delay it.
     std::mem::forget(outcomes);
     status
+}
+
+/// Whether standard output was closed (`>&-`). Rust's runtime then opens
+/// `/dev/null` in its place, read-write (a shell's `> /dev/null` is write-only), and
+/// the answer would be lost without a word. Linux only (it reads `/proc`).
+fn stdout_closed() -> bool {
+    let null = std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == Path::new("/dev/null"));
+    let flags = std::fs::read_to_string("/proc/self/fdinfo/1").ok().and_then(|info| {
+        let octal = info.lines().find_map(|l| l.strip_prefix("flags:"))?.trim().to_string();
+        u32::from_str_radix(&octal, 8).ok()
+    });
+    // O_ACCMODE and O_RDWR.
+    null && flags.is_some_and(|f| f & 3 == 2)
 }
 
 fn plural_files(n: usize) -> String {
