@@ -596,6 +596,9 @@ impl<'a> Reader<'a> {
         self.pos = token_end(src, start.pos);
         let token = &src[start.pos..self.pos];
         if let [b'0'..=b'9', ..] | [b'+' | b'-', b'0'..=b'9', ..] = token {
+            if token.len() > MAX_NUMBER_LEN {
+                return Err(error(start, too_long(token.len())));
+            }
             return parse_number(token)
                 .ok_or_else(|| error(start, format!("invalid number `{}`", quote(token))));
         }
@@ -826,6 +829,17 @@ fn char_named(name: &str) -> Option<char> {
             }
         }
     }
+}
+
+/// The longest number literal read, in characters. No history needs more (a 64-bit
+/// integer has 20 digits), and the big-number arithmetic a literal may need (a
+/// ratio's reduction, a decimal's trailing zeros) takes time quadratic in its length:
+/// a million digits would take minutes.
+pub const MAX_NUMBER_LEN: usize = 1000;
+
+/// The error for a number literal longer than [`MAX_NUMBER_LEN`].
+pub(super) fn too_long(len: usize) -> String {
+    format!("a number literal of {len} characters: knossos-rs reads numbers of at most {MAX_NUMBER_LEN}")
 }
 
 /// Parses a number token as Clojure does: integers (`-5`, `+5`, `5N`, `0x1F`, `2r101`,
@@ -1079,9 +1093,28 @@ mod tests {
         assert!(matches!(read("##NaN"), Value::Float(x) if x.is_nan()));
         assert!(matches!(read("-0.0"), Value::Float(x) if x == 0.0 && x.is_sign_negative()));
         assert_eq!(read("1.50M").to_edn(), "1.50M");
-        // Ten thousand digits are a big integer, not a problem.
-        let digits = "7".repeat(10_000);
+        // A thousand digits are a big integer, not a problem.
+        let digits = "7".repeat(MAX_NUMBER_LEN);
         assert_eq!(read(&digits), big(&digits));
+    }
+
+    #[test]
+    fn numbers_past_the_longest_are_refused_where_they_are() {
+        // A million digits would take minutes to reduce as a ratio or strip of zeros
+        // as a decimal: each form is refused at once, with its line and column.
+        let long = "7".repeat(1_000_000);
+        for literal in
+            [long.clone(), format!("{long}/3"), format!("1.{}M", "0".repeat(1_000_000)), format!("-{long}N")]
+        {
+            fails(
+                &format!("[1\n {literal}]"),
+                2,
+                2,
+                &format!("a number literal of {} characters", literal.len()),
+            );
+        }
+        let edge = "7".repeat(MAX_NUMBER_LEN - 2) + "/3";
+        assert!(parse_edn(&edge).is_ok());
     }
 
     #[test]

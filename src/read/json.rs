@@ -249,6 +249,9 @@ impl Parser<'_, '_> {
         }
         // JSON's numbers are a subset of EDN's, so this always succeeds.
         let text = &self.src[start..self.pos];
+        if text.len() > edn::MAX_NUMBER_LEN {
+            return self.fail(start, edn::too_long(text.len()));
+        }
         Ok(edn::parse_number(text).unwrap_or_else(|| Value::string(&String::from_utf8_lossy(text))))
     }
 
@@ -491,6 +494,19 @@ mod tests {
             "invalid JSON: expected a key (a string) in an object, found `}`"
         );
         assert!(err.diagnostics[2].message.contains("unterminated object"));
+    }
+
+    #[test]
+    fn numbers_past_the_longest_are_refused_where_they_are() {
+        let long = format!("{}e5", "7".repeat(1_000_000));
+        let err = read(&format!("{{\"a\": 1}}\n{{\"value\": {long}}}")).unwrap_err();
+        let d = &err.diagnostics[0];
+        assert_eq!((d.line, d.column), (2, 11));
+        assert!(
+            d.message.contains(&format!("a number literal of {} characters", long.len())),
+            "{}",
+            d.message
+        );
     }
 
     #[test]
