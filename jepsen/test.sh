@@ -4,7 +4,8 @@
 # running clojure.main on a classpath, without the tools.deps CLI: deps.edn is not read
 # then, and the classpath is given with -cp. With the Clojure CLI from clojure.org
 # instead, it runs deps.edn's :test alias. Jepsen and Knossos are not installed: test/ holds
-# stand-ins for jepsen.checker and knossos.model. Installs nothing; exits non-zero if a
+# stand-ins for jepsen.checker, jepsen.store, knossos.model and knossos.competition (a
+# brute-force search, for the fallback to Knossos). Installs nothing; exits non-zero if a
 # test fails. KNOSSOS_RS overrides the binary (default: target/release/knossos-rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."

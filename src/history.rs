@@ -170,6 +170,7 @@ impl Default for History {
 impl History {
     /// Completes a log of ops, checking each searched operation against the model.
     /// Returns every problem found, of no file ([`InputError::in_file`] names one).
+    /// No ops is an empty history, which every check finds linearizable.
     pub fn complete<M: Model + ?Sized>(raw: Vec<RawOp>, model: &M) -> Result<History, InputError> {
         History::complete_with(raw, Pairing::Strict, false, by(model)).map_err(|d| InputError::new("", d))
     }
@@ -270,7 +271,7 @@ impl History {
             let read =
                 crate::read::read_path_with(path, format, None, crate::read::raw, Vec::new, Vec::extend)?;
             let built = History::complete_with(read.ops, pairing, !read.errors.is_empty(), checker);
-            return finish(built, read.errors, read.warnings);
+            return finish(built, read.errors, read.warnings).map(said_if_empty);
         }
         let shared = Shared::default();
         let piece = |items: Vec<Item>| {
@@ -284,7 +285,7 @@ impl History {
         drop(shared);
         let source = Source::File(path.to_path_buf(), read.format);
         let built = History::build(read.ops, source, pairing, !read.errors.is_empty(), checker);
-        finish(built, read.errors, read.warnings)
+        finish(built, read.errors, read.warnings).map(said_if_empty)
     }
 
     /// Completes `ops`; `unreadable` as in [`History::complete_with`].
@@ -297,11 +298,6 @@ impl History {
     ) -> Result<History, Vec<Diagnostic>> {
         if ops.read == 0 && unreadable {
             return Err(Vec::new());
-        }
-        if ops.read == 0 {
-            return Err(vec![Diagnostic::new(1, 1, "the file holds no ops").with_hint(
-                "a history is op maps (EDN or JSON, one per line or in one vector), Jepsen's history.txt, or a console log with jepsen.util op lines; is this the right file?",
-            )]);
         }
         let (ops, mut errors) = ops.finish();
         let mut dropped = Vec::new();
@@ -721,6 +717,22 @@ fn complete<M: Model + ?Sized>(
         }
     }
     checked
+}
+
+/// A file of no ops (empty, blank, only comments, `[]`) is an empty history, which is
+/// linearizable, as Knossos has it, and Jepsen hands checkers such histories (a key
+/// whose ops all failed). But a file is more often empty by mistake than by a test that
+/// did nothing, so a warning says so. Only a file that holds no ops gets here without
+/// an op: every op read stays in the history, paired or not.
+fn said_if_empty(mut history: History) -> History {
+    if history.ops.is_empty() {
+        history.warnings.push(
+            Diagnostic::new(0, 0, "the file holds no ops: an empty history, linearizable").with_hint(
+                "a history is op maps (EDN or JSON, one per line or in one vector), Jepsen's history.txt, or a console log with jepsen.util op lines; is this the right file?",
+            ),
+        );
+    }
+    history
 }
 
 /// The history read, or every problem of the file: the lines that could not be read

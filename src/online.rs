@@ -410,6 +410,9 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
     /// options given): on a failure, the same `:op`, with Knossos's previous ok and
     /// final paths. It checks the history again. `None` before the first op.
     pub fn analysis(&self) -> Option<Analysis> {
+        if self.maps.is_empty() {
+            return None;
+        }
         let raw =
             self.maps.iter().map(|m| RawOp { value: m.clone(), line: 0, column: 0, span: 0..0 }).collect();
         let history = History::complete(raw, self.model).ok()?;

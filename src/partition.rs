@@ -13,8 +13,9 @@
 //! The split happens after completion, so that pairing and its errors (a double
 //! invoke across keys, say) are judged on the whole history. Each operation goes to
 //! the key of its invocation; ops that belong to no operation go to their own key
-//! if they have one (failed operations, for reports) or to every key if they have
-//! none (the nemesis's ops, which reports show everywhere).
+//! if they have one (failed operations, for reports; a key whose ops all failed is
+//! a key with no operations, linearizable) or to every key if they have none (the
+//! nemesis's ops, which reports show everywhere).
 
 use crate::history::{History, Op};
 use crate::model::Model;
@@ -219,14 +220,14 @@ impl Part {
     }
 }
 
-/// Splits a completed history by the model's partition key, keys in order of first
-/// appearance; `None` if the model does not split histories.
+/// Splits a completed history by the model's partition key, keys in order of their
+/// first operation, then those with none; `None` if the model does not split histories.
 pub fn by_key<M: Model + ?Sized>(history: &History, model: &M) -> Option<Vec<Part>> {
     split_by(history, |op| model.partition_key(op.fields()))
 }
 
 /// Splits a completed history by `key_of` each op, as [`by_key`] does with a
-/// model's key; `None` if some operation's invocation has no key, or there are none.
+/// model's key; `None` if some operation's invocation has no key, or no op has one.
 /// `key_of` must depend on the op's [fields](Op::fields) alone: it is asked once for
 /// all the ops that share them.
 pub fn split_by(history: &History, key_of: impl Fn(&Op) -> Option<Value>) -> Option<Vec<Part>> {
@@ -268,17 +269,21 @@ pub fn split_by(history: &History, key_of: impl Fn(&Op) -> Option<Value>) -> Opt
         }
         parts[k].1.push(i);
     }
-    if parts.is_empty() {
-        return None;
-    }
     let mut everywhere = Vec::new();
     for pos in (0..history.ops.len()).filter(|&p| !in_operation[p]) {
-        match slot_of(pos, false) {
+        // A client's key that no operation has (its ops all failed or were unpaired)
+        // is a key all the same, with an empty history, as jepsen.independent has it;
+        // a nemesis's value that looks like a tuple names no key.
+        let op = &history.ops[pos];
+        match slot_of(pos, !op.is_nemesis()) {
+            Some(k) if k == parts.len() => parts.push((vec![pos], Vec::new())),
             Some(k) => parts[k].0.push(pos),
-            None if key_of(&history.ops[pos]).is_none() => everywhere.push(pos),
-            // A key no operation has: nothing to report it with.
+            None if key_of(op).is_none() => everywhere.push(pos),
             None => {}
         }
+    }
+    if parts.is_empty() {
+        return None;
     }
     // Sorting every key's positions is most of the splitting: keys in parallel.
     let parts = keys

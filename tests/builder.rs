@@ -2,7 +2,7 @@
 //! no line numbers made up, and appending without starting over.
 
 use knossos_rs::model::{self, DynModel};
-use knossos_rs::{check, read, History, HistoryBuilder, Options, Validity, Value};
+use knossos_rs::{check, read, Algorithm, History, HistoryBuilder, Options, Validity, Value};
 use std::path::Path;
 
 fn cas_register() -> DynModel {
@@ -107,4 +107,53 @@ fn appending_to_a_history_checks_the_whole() {
     let history = more.build(&model).unwrap();
     let analysis = check(&model, &history, &Options::default());
     assert_eq!(analysis.op.map(|o| o.index), Some(last + 2));
+}
+
+/// Knossos calls an empty history linearizable, and Jepsen hands checkers such
+/// histories (a key whose ops all failed): no ops, or none that took effect, is a
+/// valid history under every algorithm, with no failing op and nothing to warn of.
+#[test]
+fn an_empty_history_is_linearizable() {
+    let model = cas_register();
+    let kv = model::builtin("kv", &Default::default()).unwrap();
+    let mut failed = HistoryBuilder::new();
+    failed.invoke(0, "write", 1).fail(0);
+    let mut failed_key = HistoryBuilder::new();
+    let put = |key: &str, process: i64, kind: &str| {
+        Value::kw_map([
+            ("process", Value::Int(process)),
+            ("type", Value::keyword(kind)),
+            ("f", Value::keyword("put")),
+            ("key", Value::from(key)),
+            ("value", Value::from("x")),
+        ])
+    };
+    failed_key
+        .op(put("a", 0, "invoke"))
+        .op(put("a", 0, "ok"))
+        .op(put("b", 1, "invoke"))
+        .op(put("b", 1, "fail"));
+    for (name, builder, model) in [
+        ("no ops", HistoryBuilder::new(), &model),
+        ("a failed write", failed, &model),
+        ("a key whose one op failed", failed_key, &kv),
+    ] {
+        let history = builder.build(model).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for algorithm in [Algorithm::Competition, Algorithm::Wgl, Algorithm::Linear, Algorithm::Unique] {
+            let options = Options { algorithm, witness: true, ..Options::default() };
+            let analysis = check(model, &history, &options);
+            assert_eq!(analysis.valid, Validity::Valid, "{name}, {algorithm:?}: {analysis}");
+            assert!(
+                analysis.op.is_none() && analysis.warnings.is_empty(),
+                "{name}, {algorithm:?}: {analysis}"
+            );
+            assert!(analysis.failures.is_empty(), "{name}, {algorithm:?}: {analysis}");
+            if name.contains("key") {
+                // Both keys are judged, as jepsen.independent judges every key it saw.
+                let keys: Vec<String> = analysis.results.iter().map(|(k, _)| k.to_edn()).collect();
+                assert_eq!(keys, ["\"a\"", "\"b\""], "{algorithm:?}");
+                assert!(analysis.results.iter().all(|(_, a)| a.valid == Validity::Valid));
+            }
+        }
+    }
 }

@@ -6,10 +6,32 @@
   classes (knossos.model.CASRegister, ...) with the same fields, holding the
   initial states the way Knossos's do, and constructors of the same names; the
   models themselves (their step functions) are left out, since knossos-rs.jepsen
-  reads only the class and the fields. A real Jepsen test uses Knossos's own
-  namespace, and never this file."
+  reads only the class and the fields. The Model interface, `step` and
+  `inconsistent` are Knossos's, for models of a test's own (which the stand-in
+  knossos.competition checks). A real Jepsen test uses Knossos's own namespace,
+  and never this file."
   (:refer-clojure :exclude [set])
   (:import (clojure.lang PersistentQueue)))
+
+(definterface Model
+  (step [op]))
+
+(defn step
+  "The model after op, or an inconsistent state (Knossos's knossos.model/step)."
+  [^Model model op]
+  (.step model op))
+
+(defrecord Inconsistent [msg])
+
+(defn inconsistent
+  "A state that no op can follow, saying why."
+  [msg]
+  (->Inconsistent msg))
+
+(defn inconsistent?
+  "Whether a step led nowhere."
+  [state]
+  (instance? Inconsistent state))
 
 (defrecord NoOp [])
 (defrecord Register [value])

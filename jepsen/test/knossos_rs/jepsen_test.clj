@@ -8,11 +8,13 @@
   is non-zero when a test fails."
   (:require [clojure.java.io :as io]
             [clojure.string :as str]
-            [clojure.test :refer [deftest is testing run-tests]]
+            [clojure.test :refer [deftest is testing run-tests use-fixtures]]
             [jepsen.checker :as checker]
+            [jepsen.store :as store]
             [knossos.model :as model]
             [knossos-rs.jepsen :as k])
-  (:import (clojure.lang MapEntry)))
+  (:import (clojure.lang MapEntry)
+           (knossos.model Model)))
 
 (def binary
   "The knossos-rs binary the tests run."
@@ -32,10 +34,41 @@
   [& rows]
   (map-indexed (fn [i [p t f v]] (->Op i (* 1000 i) t p f v)) rows))
 
+(defn- temp-dir
+  "A new temporary directory."
+  ^java.io.File []
+  (.toFile (java.nio.file.Files/createTempDirectory
+            "knossos-rs-test-" (make-array java.nio.file.attribute.FileAttribute 0))))
+
+(defn- delete-tree!
+  [^java.io.File dir]
+  (run! #(.delete ^java.io.File %) (reverse (file-seq dir))))
+
+;; Each test's store (jepsen.store/base-dir) is a temporary directory of its own.
+(use-fixtures :each
+  (fn [t]
+    (let [dir (temp-dir)]
+      (try (with-redefs [store/base-dir (str dir)] (t))
+           (finally (delete-tree! dir))))))
+
+(def test-map
+  "The test a checker is given: what jepsen.store needs to find its directory."
+  {:name "test", :start-time "20261207T000000.000Z"})
+
 (defn- check
-  "Runs the checker made from opts (the binary added) on a history."
-  [opts history]
-  (checker/check (k/linearizable (merge {:binary binary} opts)) {:name "test"} history {}))
+  "Runs the checker made from opts (the binary added) on a history, with
+  check-opts (Jepsen's: `:subdirectory`)."
+  ([opts history] (check opts history {}))
+  ([opts history check-opts]
+   (checker/check (k/linearizable (merge {:binary binary} opts)) test-map history check-opts)))
+
+(defn- script
+  "An executable shell script in dir, standing in for the binary."
+  [dir text]
+  (let [f (io/file dir "knossos-rs")]
+    (spit f (str "#!/bin/sh\n" text "\n"))
+    (.setExecutable f true)
+    (str f)))
 
 (def stale-read
   (history [0 :invoke :write 1]
@@ -80,7 +113,108 @@
     (is (= false (:valid? r)))
     (is (.exists (io/file dir "test" "report.html")))
     (is (.exists (io/file dir "test" "history.edn.svg")))
-    (run! #(.delete ^java.io.File %) (reverse (file-seq dir)))))
+    (delete-tree! dir)))
+
+(deftest a-failure-leaves-linear-svg-in-the-store
+  (testing "as jepsen.checker/linearizable does"
+    (is (= false (:valid? (check {:model (model/cas-register 0)} stale-read))))
+    (let [svg (store/path test-map "linear.svg")]
+      (is (.exists svg))
+      (is (str/starts-with? (slurp svg) "<svg"))
+      (is (str/includes? (slurp (store/path test-map "linear.html")) "<html"))))
+  (testing "in the :subdirectory Jepsen names (independent/checker's per key)"
+    (is (= false (:valid? (check {:model (model/cas-register 0)} stale-read
+                                 {:subdirectory "independent/7"}))))
+    (is (.exists (store/path test-map "independent/7" "linear.svg"))))
+  (testing "per failing key, checked key by key"
+    (let [t (fn [k v] (MapEntry. k v))
+          r (check {:model (model/cas-register 0), :independent? true}
+                   (history [0 :invoke :write (t :a 1)] [0 :ok :write (t :a 1)]
+                            [1 :invoke :read (t :b nil)] [1 :ok :read (t :b 3)])
+                   {:subdirectory "keys"})]
+      (is (= [:b] (:failures r)))
+      (is (some #(str/starts-with? (.getName ^java.io.File %) "linear_key_")
+                (.listFiles (store/path test-map "keys"))))))
+  (testing "and nothing for a valid history"
+    (let [valid (history [0 :invoke :write 1] [0 :ok :write 1])]
+      (is (= true (:valid? (check {:model (model/cas-register 0)} valid {:subdirectory "valid"}))))
+      (is (not (.exists (store/path test-map "valid"))))))
+  (testing "a test with no store: the verdict all the same, and why there is no svg"
+    (let [r (checker/check (k/linearizable {:model (model/cas-register 0), :binary binary})
+                           {:name "no start time"} stale-read {})]
+      (is (= false (:valid? r)))
+      (is (str/includes? (:report-error r) "linear.svg")))))
+
+(deftest an-empty-history-is-valid
+  ;; Jepsen hands checkers empty histories (a key whose ops all failed); Knossos
+  ;; calls them valid, and checker/compose must not turn :unknown.
+  (is (= true (:valid? (check {:model (model/cas-register 0)} []))))
+  (is (= true (:valid? (check {:model (model/cas-register 0)}
+                              (history [:nemesis :info :start nil] [0 :invoke :write 1] [0 :fail :write 1])))))
+  (let [t (fn [k v] (MapEntry. k v))
+        r (check {:model (model/cas-register 0), :independent? true}
+                 (history [0 :invoke :write (t :a 1)] [0 :ok :write (t :a 1)]
+                          [1 :invoke :write (t :b 2)] [1 :fail :write (t :b 2)]))]
+    (is (= true (:valid? r)))
+    (is (= {:a true, :b true} (into {} (map (fn [[k a]] [k (:valid? a)])) (:results r))))))
+
+(deftest results-are-sorted-by-key
+  (let [t    (fn [k v] (MapEntry. k v))
+        keys [10 :a "b" 2 1.5 'c "a" 3N]
+        r    (check {:model (model/cas-register 0), :independent? true}
+                    (apply history (mapcat (fn [p k] [[p :invoke :write (t k 1)] [p :ok :write (t k 1)]])
+                                           (range) keys)))]
+    (is (= true (:valid? r)))
+    (is (sorted? (:results r)))
+    (is (= [1.5 2 3N 10 "a" "b" :a 'c] (vec (clojure.core/keys (:results r))))))
+  (let [t (fn [k v] (MapEntry. k v))
+        r (check {:model (model/cas-register 0), :independent? true}
+                 (apply history (mapcat (fn [p k] [[p :invoke :read (t k nil)] [p :ok :read (t k 5)]])
+                                        (range) [3 1 2])))]
+    (is (= [1 2 3] (:failures r)))))
+
+(deftest an-unknown-algorithm-is-competition-as-in-jepsen
+  (let [r (check {:model (model/cas-register 0), :algorithm :fastest} stale-read)]
+    (is (= false (:valid? r)))
+    (is (= 5 (:index (:op r))))
+    (is (some #(str/includes? % "unknown :algorithm :fastest: competition") (:warnings r))))
+  (is (nil? (:warnings (check {:model (model/cas-register 0), :algorithm "wgl"} stale-read)))))
+
+;; A model of the test's own, as Knossos models are written: a counter.
+(defrecord Counter [n]
+  Model
+  (step [this op]
+    (case (:f op)
+      :add  (->Counter (+ n (:value op)))
+      :read (if (= n (:value op))
+              this
+              (model/inconsistent (str "read " (:value op) " from counter " n))))))
+
+(deftest a-model-of-the-test-s-own-is-checked-by-knossos
+  ;; knossos.competition here is the stand-in (a brute-force search); the binary is
+  ;; not needed, so a missing one is no matter.
+  (let [opts  {:model (->Counter 0), :binary "/nonexistent/knossos-rs"}
+        c     (k/linearizable opts)
+        run   (fn [h] (checker/check c test-map h {}))
+        ;; The read of 1 is concurrent with the add: either order explains it.
+        valid (history [0 :invoke :add 1] [1 :invoke :read nil] [1 :ok :read 1] [0 :ok :add 1]
+                       [1 :invoke :read nil] [0 :invoke :add 2] [0 :info :add 2] [1 :ok :read 3])
+        ;; The read of 0 began after the add of 1 returned.
+        stale (history [0 :invoke :add 1] [0 :ok :add 1] [1 :invoke :read nil] [1 :ok :read 0])]
+    (let [r (run valid)]
+      (is (= true (:valid? r)))
+      (is (= :knossos-fallback (:analyzer r)))
+      (is (= :brute-force (:knossos-analyzer r))))
+    (is (= false (:valid? (run stale))))
+    (is (= true (:valid? (run []))))
+    (testing "refused when it is made, if Knossos is not on the classpath"
+      (with-redefs [k/resolve-knossos (constantly nil)]
+        (is (thrown-with-msg? IllegalArgumentException
+                              #"no model for knossos_rs.jepsen_test.Counter, and Knossos \(knossos.competition\) is not on the classpath"
+                              (k/linearizable opts)))))
+    (testing ":independent? needs a model of knossos-rs's"
+      (is (thrown-with-msg? IllegalArgumentException #"jepsen.independent/checker"
+                            (k/linearizable (assoc opts :independent? true)))))))
 
 (deftest unknown-tags-are-read-as-tagged-literals
   ;; A completion carrying an exception object prints as #error {...}, which the
@@ -125,7 +259,8 @@
                           [0 :ok     :read  (t :a 1)]))]
     (is (= true (:valid? r)))
     (is (= #{:a :b} (set (keys (:results r)))))
-    (is (str/includes? (:warnings r) "checked key by key"))))
+    (is (vector? (:warnings r)))
+    (is (some #(str/includes? % "checked key by key") (:warnings r)))))
 
 (deftest malformed-history-is-unknown
   (testing "a completion without an invocation"
@@ -146,10 +281,62 @@
       (is (= :unknown (:valid? r)))
       (is (str/includes? (:error r) "noop")))))
 
-(deftest missing-binary-is-unknown
-  (let [r (check {:model :cas-register, :binary "/nonexistent/knossos-rs"} stale-read)]
-    (is (= :unknown (:valid? r)))
-    (is (str/includes? (:error r) "/nonexistent/knossos-rs"))))
+(deftest missing-binary-is-refused-when-the-checker-is-made
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"cannot use knossos-rs /nonexistent/knossos-rs: .*KNOSSOS_RS"
+                        (k/linearizable {:model :cas-register, :binary "/nonexistent/knossos-rs"})))
+  (testing "a binary of another version"
+    (let [dir (temp-dir)]
+      (try
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"version 9\.9\.0, and this namespace is for 0\.1\.x"
+                              (k/linearizable {:model :cas-register
+                                               :binary (script dir "echo knossos-rs 9.9.0")})))
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--version printed \"hello\""
+                              (k/linearizable {:model :cas-register, :binary (script dir "echo hello")})))
+        (finally (delete-tree! dir))))))
+
+(deftest namespace-version-is-the-crate-s
+  (let [cargo (->> ["Cargo.toml" "../Cargo.toml"] (map io/file) (filter #(.exists ^java.io.File %)) first)
+        [_ major minor] (re-find #"(?m)^version = \"(\d+)\.(\d+)\.\d+\"" (slurp cargo))]
+    (is (= k/version [(Long/parseLong major) (Long/parseLong minor)]))))
+
+(deftest binary-gone-after-the-checker-was-made-is-unknown
+  (let [dir  (temp-dir)
+        copy (io/file dir "knossos-rs")]
+    (try
+      (io/copy (io/file binary) copy)
+      (.setExecutable copy true)
+      (let [c (k/linearizable {:model :cas-register, :binary (str copy)})]
+        (.delete copy)
+        (let [r (checker/check c test-map stale-read {})]
+          (is (= :unknown (:valid? r)))
+          (is (str/includes? (:error r) (str copy)))))
+      (finally (delete-tree! dir)))))
+
+(deftest a-binary-past-its-timeout-is-killed
+  ;; A binary that answers --version and then never finishes a check.
+  (let [dir  (temp-dir)
+        pid  (io/file dir "pid")
+        fake (script dir (str "if [ \"$1\" = --version ]; then exec " binary " --version; fi\n"
+                              "echo $$ > " pid "\nexec sleep 600"))]
+    (try
+      (let [r (check {:model :cas-register, :binary fake, :timeout 0.5} stale-read)]
+        (is (= :unknown (:valid? r)))
+        (is (= :timeout (:cause r)))
+        (is (str/includes? (:error r) "was killed"))
+        (let [p (java.lang.ProcessHandle/of (Long/parseLong (str/trim (slurp pid))))]
+          (is (not (and (.isPresent p) (.isAlive ^java.lang.ProcessHandle (.get p)))))))
+      (finally (delete-tree! dir)))))
+
+(deftest timeout-defaults-to-twice-the-time-limit-and-a-minute
+  (let [timeout-ms #'k/timeout-ms]
+    (is (= 80000 (timeout-ms {:time-limit 10})))
+    (is (= 61000 (timeout-ms {:time-limit "500ms"})))
+    (is (= 660000 (timeout-ms {:time-limit (java.time.Duration/ofMinutes 5)})))
+    (is (= 5000 (timeout-ms {:time-limit 10, :timeout 5})))
+    (is (= 120000 (timeout-ms {:timeout "2m"})))
+    (is (nil? (timeout-ms {})))
+    (is (thrown? IllegalArgumentException (k/linearizable {:model :cas-register, :binary binary
+                                                          :timeout "soon"})))))
 
 (deftest time-limit-is-unknown
   ;; 30 crashed enqueues, then a dequeue of each and one of a value never
