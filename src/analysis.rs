@@ -286,6 +286,7 @@ pub fn analyse<M: Model + ?Sized>(
             analysis.final_paths_count = Some((paths.count, paths.truncated));
         }
     }
+    memo.free();
     analysis
 }
 

@@ -264,6 +264,15 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
         memo
     }
 
+    /// Frees what the memo learned, on another thread if it is large: a search
+    /// of long kv strings interns so many that freeing them took up to a second,
+    /// which an answer due at a deadline should not wait for.
+    pub(crate) fn free(self) {
+        let bytes = self.bytes();
+        let Memo { states, kinds, dense, sparse, .. } = self;
+        crate::search::budget::free_in_background((states, kinds, dense, sparse), bytes);
+    }
+
     /// The initial state's id.
     pub fn init(&self) -> StateId {
         0

@@ -167,8 +167,9 @@ use std::hash::Hash;
 /// assert!(read(&once_or_twice, 3).is_none());
 /// ```
 pub trait Model: Send + Sync {
-    /// The object's state.
-    type State: Clone + Eq + Hash + Debug + Send + Sync;
+    /// The object's state. It owns what it holds (`'static`): a search may intern
+    /// millions, and frees them on another thread rather than make its answer wait.
+    type State: Clone + Eq + Hash + Debug + Send + Sync + 'static;
 
     /// The state before any operation.
     fn init(&self) -> Self::State;

@@ -269,6 +269,19 @@ pub(crate) fn drop_in_background<T: Send + 'static>(value: T, bytes: usize, budg
     }
 }
 
+/// Frees a structure holding `bytes` whose bytes the budget no longer counts: on
+/// another thread if it is large (then trimming too), as [`drop_in_background`].
+pub(crate) fn free_in_background<T: Send + 'static>(value: T, bytes: usize) {
+    if bytes > 16 << 20 {
+        std::thread::spawn(move || {
+            drop(value);
+            return_to_system();
+        });
+    } else {
+        free(value, bytes);
+    }
+}
+
 /// Frees a structure holding `bytes`, and past a megabyte hands the memory back to
 /// the operating system: what one thread's search freed stays in its arena, where
 /// the next search's threads (a race after its sprint, another key's) may not reuse
@@ -276,7 +289,7 @@ pub(crate) fn drop_in_background<T: Send + 'static>(value: T, bytes: usize, budg
 pub(crate) fn free<T>(value: T, bytes: usize) {
     drop(value);
     if bytes > 1 << 20 {
-        return_to_system();
+        std::thread::spawn(return_to_system);
     }
 }
 

@@ -21,7 +21,7 @@
 //! except where the linear engine needs more than its cap and still wins the race
 //! on some runs and not on others. `:analyzer` says `:competition`.
 
-use super::budget::{free, Budget, Cause};
+use super::budget::{Budget, Cause};
 use super::{linear, unique, wgl, Algorithm, Outcome};
 use crate::history::History;
 use crate::model::memo::Memo;
@@ -64,9 +64,7 @@ fn engine<'m, M: Model + ?Sized>(
     if let Outcome::Unknown { .. } = outcome {
         // Nothing refers to its states: free them now, not when the race ends (the
         // search gave their bytes back to the budget, for the other engine to use).
-        let learned = std::mem::replace(&mut memo, Memo::new(model, history, by_key));
-        let bytes = learned.bytes();
-        free(learned, bytes);
+        std::mem::replace(&mut memo, Memo::new(model, history, by_key)).free();
     }
     Decision { outcome, analyzer: name, memo }
 }
