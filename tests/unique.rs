@@ -460,8 +460,10 @@ fn engine(model: &model::DynModel, history: &History, case: &str) -> Result<Opti
             let ops = &history.operations;
             let mut state = model.init();
             for (k, &o) in order.iter().enumerate() {
-                state =
-                    model.step(&state, &ops[o].f, &ops[o].value).unwrap_or_else(|| panic!("{case}: illegal"));
+                let next = model.step(&state, &ops[o].f, &ops[o].value);
+                let next = next.unwrap_or_else(|| panic!("{case}: illegal"));
+                assert!(ops[o].complete.is_some() || next != state, "{case}: crashed {o} changes nothing");
+                state = next;
                 let late = order[k + 1..].iter().any(|&l| ops[l].complete.is_some_and(|c| c < ops[o].invoke));
                 assert!(!late, "{case}: the witness breaks real time");
             }

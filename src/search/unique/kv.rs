@@ -71,7 +71,9 @@ struct Reading {
 }
 
 enum Op {
-    Put,
+    /// A put of a base value.
+    Put(u32),
+    /// An append of a chunk value.
     Append(u32),
     /// The string's readings by values; none: no sequence gives it.
     Get(Vec<Reading>),
@@ -87,6 +89,9 @@ pub(super) struct Kv {
     bases: Vec<Vec<u32>>,
     /// For each chunk value, the appends writing it.
     chunks: Vec<Vec<u32>>,
+    /// Each base value's string, and each chunk value's.
+    base_texts: Vec<Box<[u8]>>,
+    chunk_texts: Vec<Box<[u8]>>,
 }
 
 /// The tables a returned string is read with.
@@ -164,6 +169,8 @@ impl Kv {
             puts: vec![None],
             bases: Vec::new(),
             chunks: Vec::new(),
+            base_texts: Vec::new(),
+            chunk_texts: Vec::new(),
         };
         // A value's id in `table`, numbered in `writers` from 0 as first seen.
         fn id<'a>(
@@ -187,7 +194,7 @@ impl Kv {
                     let base = id(&mut reader.bases, &mut kv.bases, s);
                     kv.bases[base as usize].push(kv.puts.len() as u32);
                     kv.puts.push(Some(i as u32));
-                    Op::Put
+                    Op::Put(base)
                 }
                 (Some("append"), Some([])) => {
                     return Err(Decline::new("an append of the empty string can't be told apart", Some(i)))
@@ -203,6 +210,10 @@ impl Kv {
             });
         }
         reader.base_lens = reader.bases.keys().map(|b| b.len()).collect();
+        kv.base_texts = vec![Box::default(); kv.bases.len()];
+        reader.bases.iter().for_each(|(&text, &b)| kv.base_texts[b as usize] = text.into());
+        kv.chunk_texts = vec![Box::default(); kv.chunks.len()];
+        reader.chunks.iter().for_each(|(&text, &c)| kv.chunk_texts[c as usize] = text.into());
         reader.chunk_lens =
             reader.chunks.keys().map(|c| c.len()).collect::<BTreeSet<_>>().into_iter().collect();
         for (i, &v) in values.iter().enumerate() {
@@ -215,6 +226,35 @@ impl Kv {
             }
         }
         Ok(kv)
+    }
+}
+
+impl Kv {
+    /// A linearization without its pending puts of the string already held: a step
+    /// that changes nothing, left out, leaves the sequence legal, and a witness's
+    /// crashed operations all take effect.
+    fn without_idle_puts(&self, cut: Cut, witness: Vec<u32>) -> Vec<u32> {
+        let pending_put = |&o: &u32| matches!(self.ops[o as usize], Op::Put(_)) && !cut.ok(o as usize);
+        if !witness.iter().any(pending_put) {
+            return witness;
+        }
+        let mut held = self.base_texts[0].to_vec();
+        let mut witness = witness;
+        witness.retain(|&o| match self.ops[o as usize] {
+            Op::Put(b) => {
+                let text = &self.base_texts[b as usize];
+                let idle = !cut.ok(o as usize) && held[..] == text[..];
+                held.clear();
+                held.extend_from_slice(text);
+                !idle
+            }
+            Op::Append(c) => {
+                held.extend_from_slice(&self.chunk_texts[c as usize]);
+                true
+            }
+            _ => true,
+        });
+        witness
     }
 }
 
@@ -240,7 +280,7 @@ impl Reduce for Kv {
             depth: 0,
         };
         match search.explore(0, None) {
-            Ok(Some(witness)) => Some(Shape::Linearized(witness)),
+            Ok(Some(witness)) => Some(Shape::Linearized(self.without_idle_puts(cut, witness))),
             Ok(None) => None,
             Err(GaveUp) => Some(Shape::Undecided),
         }
