@@ -10,10 +10,11 @@
 //! segment's base followed by the chunks appended so far in the segment. So in a
 //! legal sequence every get has an *op reading*: its segment's put (or the initial
 //! state) and the exact appends before it in the segment, in order, whose values
-//! spell the string it returned. Where every value is written once, the string
-//! names its op reading. Where a value is written twice (Porcupine's `c50` kv
-//! tests append a few chunks twice), or a put's string is also a chunk, a string
-//! has several, and the engine tries them: see *Branching*.
+//! spell the string it returned, each invoked before the cut. Where every value
+//! is written once and the string splits one way, it names its op reading. Where a
+//! value is written twice (Porcupine's `c50` kv tests append a few chunks twice),
+//! or a put's string is also a chunk, a string may have several, and the engine
+//! tries them: see *Branching*.
 //!
 //! **Blocks, given op readings.** Fix an op reading for every `:ok` get of a cut,
 //! each append in at most one place (its segment and position) and each place
@@ -43,8 +44,8 @@
 //! The engine enumerates the consistent choices depth first, get by get, longest
 //! string first: a place already filled by an earlier get's reading is forced, an
 //! append already placed elsewhere is not a candidate, and a choice is made only
-//! where two candidates remain, so a value written once costs no branching and a
-//! history of unique values has one choice. The enumeration gives up (the engine
+//! where two candidates remain, so a value written once costs no branching, and a
+//! history of unique values whose strings each split one way has one choice. The enumeration gives up (the engine
 //! declines, the search runs) past [`BRANCHES`] alternatives tried or a depth of
 //! [`DEPTH`] choices; nothing else is pruned, so within those caps every
 //! consistent choice is tried.
