@@ -8,7 +8,10 @@
 //! reduces such a history to a small structure whose feasibility is checked in
 //! O(n log n), gives the search's verdict exactly, and declines cheaply (a value
 //! written twice, an operation it does not cover) so that the search runs as
-//! usual.
+//! usual. Kv goes further: where a few values are written twice, or a put's string
+//! is also an appended chunk, a get's string no longer names its writers, and the
+//! `kv` module tries each consistent choice of them (exactly, up to a cap past which
+//! it declines); Porcupine's `c50` kv histories are such.
 //!
 //! # Cuts
 //!
@@ -115,8 +118,8 @@ impl Decline {
         let mut d = Diagnostic::new(op.map_or(0, |op| op.line), op.map_or(0, |op| op.column), &self.message);
         d.op_index = op.map(|op| op.index);
         d.with_hint(
-            "--algorithm unique decides only histories whose written values are distinct; \
-             the default, --algorithm competition, checks any history",
+            "--algorithm unique decides only histories whose written values are distinct \
+             (for kv, nearly so); the default, --algorithm competition, checks any history",
         )
     }
 }
