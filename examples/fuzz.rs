@@ -407,7 +407,7 @@ pub struct Input {
 impl Input {
     /// The model it is checked against (without `Independent`), or why it cannot be built.
     pub fn model(&self) -> Result<DynModel, String> {
-        let options = ModelOptions { init: self.init.clone(), nil_reads: self.nil_reads };
+        let options = ModelOptions::default().init(self.init.clone()).nil_reads(self.nil_reads);
         model::builtin(&self.model, &options).map_err(|e| e.to_string())
     }
 
@@ -1459,11 +1459,7 @@ fn online<M: Model>(
     config: &Config,
     findings: &mut Vec<Finding>,
 ) {
-    let options = Options {
-        time_limit: Some(config.time_limit),
-        memory_limit: Some(config.memory_limit),
-        ..Options::default()
-    };
+    let options = Options::default().time_limit(config.time_limit).memory_limit(config.memory_limit);
     let fed = guarded("online", findings, || {
         let mut online = Online::with_options(model, options);
         let mut every = true;
@@ -1501,12 +1497,10 @@ fn check_all<M: Model>(
     stats: &mut Stats,
     findings: &mut Vec<Finding>,
 ) -> Vec<Run> {
-    let base = Options {
-        max_paths: config.max_paths,
-        time_limit: Some(config.time_limit),
-        memory_limit: Some(config.memory_limit),
-        ..Options::default()
-    };
+    let base = Options::default()
+        .max_paths(config.max_paths)
+        .time_limit(config.time_limit)
+        .memory_limit(config.memory_limit);
     let run = |label: &'static str, options: Options, findings: &mut Vec<Finding>| {
         let start = Instant::now();
         let analysis = guarded(&format!("check ({label})"), findings, || check(model, history, &options))?;
@@ -1522,31 +1516,31 @@ fn check_all<M: Model>(
     for (label, algorithm) in
         [("wgl", Algorithm::Wgl), ("linear", Algorithm::Linear), ("competition", Algorithm::Competition)]
     {
-        runs.extend(run(label, Options { algorithm, ..base.clone() }, findings));
+        runs.extend(run(label, base.clone().algorithm(algorithm), findings));
     }
     let applies = guarded("unique_applies", findings, || unique_applies(model, history, &base).is_ok());
     if applies == Some(true) {
         stats.unique += 1;
-        runs.extend(run("unique", Options { algorithm: Algorithm::Unique, ..base.clone() }, findings));
+        runs.extend(run("unique", base.clone().algorithm(Algorithm::Unique), findings));
     }
     // A keyed history, split by key above, also whole (by every engine), and split
     // with `fail_fast`.
     if runs.iter().any(|r| !r.analysis.results.is_empty()) {
         stats.keyed += 1;
-        let whole = Options { partition: false, ..base.clone() };
+        let whole = base.clone().partition(false);
         for (label, algorithm) in [
             ("whole wgl", Algorithm::Wgl),
             ("whole linear", Algorithm::Linear),
             ("whole competition", Algorithm::Competition),
         ] {
-            runs.extend(run(label, Options { algorithm, ..whole.clone() }, findings));
+            runs.extend(run(label, whole.clone().algorithm(algorithm), findings));
         }
         let applies =
             guarded("unique_applies (whole)", findings, || unique_applies(model, history, &whole).is_ok());
         if applies == Some(true) {
-            runs.extend(run("whole unique", Options { algorithm: Algorithm::Unique, ..whole }, findings));
+            runs.extend(run("whole unique", whole.algorithm(Algorithm::Unique), findings));
         }
-        runs.extend(run("fail-fast", Options { fail_fast: true, ..base.clone() }, findings));
+        runs.extend(run("fail-fast", base.clone().fail_fast(true), findings));
     }
     // An invalid history explained: the core, its words and its part of the page.
     if let Some(r) = runs.iter().find(|r| r.label == "competition" && r.analysis.valid == Validity::Invalid) {

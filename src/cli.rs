@@ -155,7 +155,7 @@ impl Checking {
             (false, true) => Values::AsRead,
             (false, false) => Values::Detect,
         };
-        match model::builtin(&self.model, &ModelOptions { init, nil_reads: self.nil_reads }) {
+        match model::builtin(&self.model, &ModelOptions::default().init(init).nil_reads(self.nil_reads)) {
             Ok(m) => Some(CheckedBy { model: Independent(m), values }),
             Err(e) => {
                 eprintln!("knossos-rs: {e}");
@@ -178,12 +178,10 @@ impl Checking {
 
     /// The search's options these flags set, with this time limit.
     fn options(&self, time_limit: Option<std::time::Duration>) -> Options {
-        Options {
-            algorithm: self.algorithm.parse::<Algorithm>().expect("clap checked it"),
-            time_limit,
-            memory_limit: self.memory_limit,
-            ..Options::default()
-        }
+        Options::default()
+            .algorithm(self.algorithm.parse::<Algorithm>().expect("clap checked it"))
+            .time_limit(time_limit)
+            .memory_limit(self.memory_limit)
     }
 }
 
@@ -455,7 +453,7 @@ fn shrink_history<M: Model + ?Sized>(args: &ShrinkArgs, model: &M, history: &His
         })
         .collect();
     let written = match &args.output {
-        Some(path) => report::write_atomically(path, text.as_bytes()),
+        Some(path) => knossos_rs::expert::write_atomically(path, text.as_bytes()),
         None => std::io::stdout().lock().write_all(text.as_bytes()),
     };
     if let Err(e) = written {
@@ -519,13 +517,13 @@ fn run_check(args: CheckArgs) -> i32 {
         Out::Json => OutputFormat::Json,
         Out::Text => OutputFormat::Text,
     };
-    let options = Options {
-        max_paths: args.max_paths,
-        partition: !args.checking.no_partition,
-        fail_fast: args.fail_fast,
-        witness: args.witness,
-        ..args.checking.options(args.time_limit)
-    };
+    let options = args
+        .checking
+        .options(args.time_limit)
+        .max_paths(args.max_paths)
+        .partition(!args.checking.no_partition)
+        .fail_fast(args.fail_fast)
+        .witness(args.witness);
     let files = match expand(&args.files) {
         Ok(files) => files,
         Err(e) => {
@@ -567,7 +565,7 @@ fn run_check(args: CheckArgs) -> i32 {
         outcomes
     } else {
         let progress = Progress::default();
-        let options = Options { progress: Some(progress.clone()), ..options.clone() };
+        let options = options.clone().progress(progress.clone());
         let bar = if shown { stages_bar(progress) } else { ProgressBar::hidden() };
         let outcome = check(&files[0], &options, Some(&bar));
         bar.finish_and_clear();
@@ -695,7 +693,7 @@ const MEMORY_PER_KIB: u64 = 1536;
 fn memory_warning(path: &Path, options: &Options) -> Option<String> {
     let size = std::fs::metadata(path).ok()?.len();
     let need = size.saturating_mul(MEMORY_PER_KIB) / 1024;
-    let limit = options.memory_limit.unwrap_or_else(knossos_rs::search::budget::default_memory_limit);
+    let limit = options.memory_limit.unwrap_or_else(knossos_rs::expert::default_memory_limit);
     (need > limit as u64).then(|| {
         format!(
             "holding this {} history takes about {} of memory, more than the memory limit ({}), \
@@ -909,7 +907,7 @@ fn write_result(
     target.push(".");
     target.push(extension);
     let text = render(analysis, explanation, None, None, format) + "\n";
-    knossos_rs::report::write_atomically(Path::new(&target), text.as_bytes())
+    knossos_rs::expert::write_atomically(Path::new(&target), text.as_bytes())
 }
 
 /// The table printed after checking several files.

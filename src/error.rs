@@ -13,6 +13,7 @@ pub const MAX_DIAGNOSTICS: usize = 20;
 
 /// One problem in an input file.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// 1-based line.
     pub line: u32,
@@ -56,6 +57,7 @@ impl Diagnostic {
 /// assert!(e.to_string().starts_with("unknown model `regsiter`"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InputError {
     /// The file, or empty for an input that is not one (ops in memory, a value).
     pub file: String,

@@ -197,6 +197,7 @@ impl Default for Spec {
 
 /// A non-linearizable behaviour to inject (see the module docs for each model's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Anomaly {
     /// A read (or acquire, or dequeue) sees the object as it was before an operation
     /// that completed before the read began.

@@ -38,6 +38,7 @@ use std::sync::Arc;
 /// One op of the log, compact: its map is read again from the history's source
 /// when it is printed ([`History::op_map`]).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Op {
     /// The op's index: its `:index`, or its position in the file.
     pub index: u64,
@@ -119,6 +120,7 @@ pub(crate) fn line_note(line: u32) -> String {
 
 /// An operation that takes part in the search: an invocation and its outcome.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Operation {
     /// Position of the `:invoke` in [`History::ops`].
     pub invoke: usize,
@@ -143,6 +145,7 @@ enum Source {
 
 /// A completed history: every op of the log, and the operations to search.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct History {
     /// Every op, in file order.
     pub ops: Vec<Op>,
@@ -583,6 +586,7 @@ impl Ops {
 
 /// What to do with ops that cannot be paired into operations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Pairing {
     /// Each is an input error (Knossos would stop on an assertion).
     #[default]

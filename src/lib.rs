@@ -151,8 +151,9 @@
 //! [`partition`] ([`partition::Independent`] for Jepsen's `[key value]` tuples),
 //! [`shrink`] (faithful cores), [`explain`] (the anomaly named and said in a
 //! sentence), [`render`] and [`report`] (output for people),
-//! [`generate`] (synthetic histories). [`search`] is for experts: the engines one by
-//! one, their budgets, and the memo of states their outcomes refer to.
+//! [`generate`] (synthetic histories). [`expert`] holds the few pieces below
+//! [`check`] that tools such as the command need: the unique-value engine alone,
+//! the default memory limit, atomic writes.
 //!
 //! Features: `cli` (default) builds the command; `report` the SVG and HTML reports;
 //! `serde` a `serde::Serialize` for [`Value`] and [`Analysis`].
@@ -162,6 +163,7 @@
 pub mod analysis;
 mod builder;
 pub mod error;
+pub mod expert;
 pub mod explain;
 pub mod generate;
 pub mod history;
@@ -172,7 +174,7 @@ pub mod partition;
 pub mod read;
 pub mod render;
 pub mod report;
-pub mod search;
+mod search;
 #[cfg(feature = "serde")]
 mod serialize;
 pub mod shrink;
@@ -192,8 +194,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How to check.
+/// How to check: [`Options::default`], changed by the builder methods of the same
+/// names as the fields.
+///
+/// ```
+/// use knossos_rs::{Algorithm, Options};
+/// use std::time::Duration;
+///
+/// let options = Options::default().time_limit(Duration::from_secs(10)).algorithm(Algorithm::Wgl);
+/// assert_eq!(options.time_limit, Some(Duration::from_secs(10)));
+/// ```
+///
+/// The limits and handles take a value or an `Option` of one (`None` removes it).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Options {
     /// At most this many final paths in an invalid analysis.
     pub max_paths: usize,
@@ -238,6 +252,52 @@ impl Default for Options {
 }
 
 impl Options {
+    /// At most `n` final paths in an invalid analysis.
+    pub fn max_paths(self, n: usize) -> Options {
+        Options { max_paths: n, ..self }
+    }
+
+    /// Which engine decides.
+    pub fn algorithm(self, algorithm: Algorithm) -> Options {
+        Options { algorithm, ..self }
+    }
+
+    /// Stop with `:unknown` (cause `:timeout`) after `limit`.
+    pub fn time_limit(self, limit: impl Into<Option<Duration>>) -> Options {
+        Options { time_limit: limit.into(), ..self }
+    }
+
+    /// Stop with `:unknown` (cause `:memory-limit`) before the caches hold more
+    /// than `bytes`.
+    pub fn memory_limit(self, bytes: impl Into<Option<usize>>) -> Options {
+        Options { memory_limit: bytes.into(), ..self }
+    }
+
+    /// Stop with `:unknown` (cause `:cancelled`) when `cancel` is tripped.
+    pub fn cancel(self, cancel: impl Into<Option<Cancel>>) -> Options {
+        Options { cancel: cancel.into(), ..self }
+    }
+
+    /// Whether to check a keyed model's history key by key (the default).
+    pub fn partition(self, partition: bool) -> Options {
+        Options { partition, ..self }
+    }
+
+    /// Count the partitions checked in `progress`.
+    pub fn progress(self, progress: impl Into<Option<Progress>>) -> Options {
+        Options { progress: progress.into(), ..self }
+    }
+
+    /// Whether to stop every key at the first that is not linearizable.
+    pub fn fail_fast(self, fail_fast: bool) -> Options {
+        Options { fail_fast, ..self }
+    }
+
+    /// Whether to give a valid history's [`Analysis::linearization`].
+    pub fn witness(self, witness: bool) -> Options {
+        Options { witness, ..self }
+    }
+
     /// These options for what follows a step that took `elapsed`: the time limit is
     /// what is left of it.
     pub fn after(&self, elapsed: Duration) -> Options {
@@ -336,7 +396,7 @@ fn slice(deadline: Option<Instant>) -> Duration {
     (left / 20).clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
-/// Whether the unique-value engine ([`search::unique`]) applies to every part
+/// Whether the unique-value engine ([`Algorithm::Unique`]) applies to every part
 /// [`check`] would search (each key, if the history is split), or where it first
 /// does not: the input error `--algorithm unique` reports.
 pub fn unique_applies<M: Model + ?Sized>(

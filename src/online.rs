@@ -2,7 +2,7 @@
 //! each completion.
 //!
 //! Re-checking each prefix costs a whole check per completion. [`Online`] instead
-//! keeps the just-in-time engine's configurations ([`crate::search::linear`]'s
+//! keeps the just-in-time engine's configurations (the `linear` engine's
 //! core, the very one a batch check runs) and feeds it each event once. Its verdict
 //! after a completion is exactly a batch check's of the history so far, in which
 //! the operations not yet completed are indeterminate, taking effect or not, with
@@ -24,13 +24,13 @@
 //! costs the returns its rewind replays: amortized, a few batch checks of the
 //! linear engine, where re-checking prefixes costs a check per completion.
 //!
-//! A taken-as-`:ok` pending operation escapes the crashed-operation rules of [the
-//! search](crate::search#crashed-operations), which only prune orders that others
-//! stand for: the configurations may be more, never the verdict another.
+//! A taken-as-`:ok` pending operation escapes the search's rules for crashed
+//! operations, which only prune orders that others stand for: the configurations
+//! may be more, never the verdict another.
 
 use crate::analysis::Analysis;
 use crate::history::History;
-use crate::model::memo::{KindId, Memo};
+use crate::model::memo::{KindId, Memoized};
 use crate::model::Model;
 use crate::read::RawOp;
 use crate::search::linear::{Core, Snapshot};
@@ -42,6 +42,7 @@ use std::time::Instant;
 
 /// The verdict on the history fed so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// Linearizable so far.
     Valid,
@@ -155,10 +156,10 @@ enum Event {
 /// assert_eq!(analysis.op.unwrap().index, 7);
 /// # Ok::<(), knossos_rs::online::Misuse>(())
 /// ```
-pub struct Online<'m, M: Model + ?Sized> {
-    model: &'m M,
+pub struct Online<M: Model> {
     options: Options,
-    memo: Memo<'m, M>,
+    /// The model is the memo's.
+    memo: Memoized<M>,
     core: Core,
     budget: Budget,
     operations: Vec<Operation>,
@@ -176,25 +177,24 @@ pub struct Online<'m, M: Model + ?Sized> {
     maps: Vec<Value>,
 }
 
-impl<'m, M: Model + ?Sized> Online<'m, M> {
+impl<M: Model> Online<M> {
     /// A checker of histories of `model`, without limits.
-    pub fn new(model: &'m M) -> Self {
+    pub fn new(model: M) -> Self {
         Online::with_options(model, Options::default())
     }
 
     /// A checker within `options`' time limit (from now), memory limit and
     /// cancellation; its `max_paths`, `algorithm` and `partition` are the
     /// [`analysis`](Online::analysis)'s.
-    pub fn with_options(model: &'m M, options: Options) -> Self {
+    pub fn with_options(model: M, options: Options) -> Self {
         let now = Instant::now();
         // A limit too long to add to now is no limit.
         let deadline = options.time_limit.and_then(|t| now.checked_add(t));
         let memory = options.memory_limit.unwrap_or_else(crate::search::budget::default_memory_limit);
         let budget = Budget::new(deadline, memory, options.cancel.clone());
-        let memo = Memo::new(model, &History::default(), false);
+        let memo = Memoized::new(model, &History::default(), false);
         let core = Core::new(Vec::new(), Vec::new(), Vec::new(), memo.init(), false);
         Online {
-            model,
             options,
             memo,
             core,
@@ -412,15 +412,15 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
     pub fn analysis(&self) -> Option<Analysis> {
         let raw =
             self.maps.iter().map(|m| RawOp { value: m.clone(), line: 0, column: 0, span: 0..0 }).collect();
-        let history = History::complete(raw, self.model).ok()?;
-        Some(crate::check(self.model, &history, &self.options))
+        let history = History::complete(raw, self.memo.model()).ok()?;
+        Some(crate::check(self.memo.model(), &history, &self.options))
     }
 
     /// The model's argument for an op, checked.
     fn argument(&self, f: &Value, fields: &Value, value: &Value) -> Result<Value, Misuse> {
         let rejected = |message| Misuse::Rejected { message };
-        let argument = self.model.argument(fields, value).map_err(rejected)?;
-        self.model.check_op(f, &argument).map_err(rejected)?;
+        let argument = self.memo.model().argument(fields, value).map_err(rejected)?;
+        self.memo.model().check_op(f, &argument).map_err(rejected)?;
         Ok(argument)
     }
 

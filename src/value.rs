@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 /// An EDN value (nil by default).
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub enum Value {
     #[default]
     /// `nil`.

@@ -152,7 +152,7 @@ fn op_maps_are_fed_as_a_batch_check_reads_them() {
 }
 
 fn cas_register() -> DynModel {
-    model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() }).unwrap()
+    model::builtin("cas-register", &ModelOptions::default().init(Value::Int(0))).unwrap()
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn a_budget_gives_unknown_and_keeps_it() {
     let model = cas_register();
     let cancel = Cancel::default();
     cancel.cancel();
-    let options = Options { cancel: Some(cancel), ..Default::default() };
+    let options = Options::default().cancel(cancel);
     let mut online = Online::with_options(&model, options);
     // Enough concurrent work for the engine to poll its budget (every 1024 steps).
     (0..8).for_each(|p| online.invoke(p, "write", p).unwrap());

@@ -91,11 +91,9 @@ fn history<M: Model>(log: &[Value], model: &M) -> History {
 }
 
 fn independent() -> Independent<DynModel> {
-    let inner = model::builtin(
-        "cas-register",
-        &knossos_rs::model::ModelOptions { init: Some(Value::Int(0)), ..Default::default() },
-    )
-    .unwrap();
+    let inner =
+        model::builtin("cas-register", &knossos_rs::model::ModelOptions::default().init(Value::Int(0)))
+            .unwrap();
     Independent(inner)
 }
 
@@ -106,7 +104,7 @@ fn a_valid_independent_history_is_valid_key_by_key() {
     let h = history(&log, &model);
     assert!(looks_independent(&h.ops));
     let progress = Progress::default();
-    let a = check(&model, &h, &Options { progress: Some(progress.clone()), ..Options::default() });
+    let a = check(&model, &h, &Options::default().progress(progress.clone()));
     assert_eq!(a.valid, Validity::Valid);
     assert_eq!(a.results.len(), 40);
     assert!(a.failures.is_empty());
@@ -151,7 +149,7 @@ fn split_and_whole_agree() {
         let (log, injected) = generate(seed, 3, 6, stale);
         let h = history(&log, &model);
         let split = check(&model, &h, &Options::default());
-        let whole = check(&model, &h, &Options { partition: false, ..Default::default() });
+        let whole = check(&model, &h, &Options::default().partition(false));
         assert_eq!(split.valid, whole.valid, "seed {seed}");
         assert_eq!(split.valid == Validity::Invalid, injected.is_some(), "seed {seed}");
         if let Some(at) = injected {
@@ -290,9 +288,9 @@ fn easy_and_hard() -> (Independent<DynModel>, History, Value) {
 #[test]
 fn under_a_deadline_every_key_gets_its_share() {
     let (model, history, failing) = easy_and_hard();
-    let options = Options { time_limit: Some(std::time::Duration::from_secs(3)), ..Default::default() };
+    let options = Options::default().time_limit(std::time::Duration::from_secs(3));
     let progress = Progress::default();
-    let a = check(&model, &history, &Options { progress: Some(progress.clone()), ..options });
+    let a = check(&model, &history, &options.progress(progress.clone()));
     // The generated keys are decided in their slices; the hard ones use up the rest.
     assert_eq!(a.valid, Validity::Invalid);
     assert_eq!(a.failures, vec![failing.clone()]);
@@ -312,11 +310,7 @@ fn under_a_deadline_every_key_gets_its_share() {
 #[test]
 fn fail_fast_stops_every_key_at_the_first_failure() {
     let (model, history, failing) = easy_and_hard();
-    let options = Options {
-        fail_fast: true,
-        time_limit: Some(std::time::Duration::from_secs(60)),
-        ..Default::default()
-    };
+    let options = Options::default().fail_fast(true).time_limit(std::time::Duration::from_secs(60));
     let a = check(&model, &history, &options);
     assert_eq!(a.valid, Validity::Invalid);
     assert_eq!(a.failures, vec![failing]);

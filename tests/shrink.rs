@@ -49,7 +49,7 @@ fn checked<M: Model + ?Sized>(model: &M, maps: &[Value]) -> Said {
     }
     let ops = read::read_ops(text.as_bytes(), "core.edn", None).unwrap();
     let history = History::complete(ops, model).unwrap_or_else(|e| panic!("the ops complete: {e:?}\n{text}"));
-    let options = Options { time_limit: Some(Duration::from_secs(5)), ..Options::default() };
+    let options = Options::default().time_limit(Duration::from_secs(5));
     let analysis = check(model, &history, &options);
     match analysis.valid {
         Validity::Valid => Said::Valid,
@@ -273,9 +273,7 @@ fn a_stale_read_of_the_initial_value_keeps_the_write_it_missed() {
 {:process 0, :type :invoke, :f :read, :value nil}
 {:process 0, :type :ok, :f :read, :value 1}
 "#;
-    let model =
-        model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() })
-            .unwrap();
+    let model = model::builtin("cas-register", &ModelOptions::default().init(Value::Int(0))).unwrap();
     let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let core = shrink(&model, &history, &Options::default()).core.unwrap();
     // The write of 1 and the read of 0; not the crashed write, the failed one, the
@@ -335,7 +333,7 @@ fn a_core_cut_short_by_the_time_limit_is_invalid_and_says_so() {
     let history = History::read(&dir.join("knossos/mutex/bad/etcd.edn"), None, &model).unwrap();
     // A check that is decided, with no time left to shrink it.
     let analysis = check(&model, &history, &Options::default());
-    let options = Options { time_limit: Some(std::time::Duration::ZERO), ..Default::default() };
+    let options = Options::default().time_limit(std::time::Duration::ZERO);
     let core = knossos_rs::shrink::core(&model, &history, &analysis, &options).unwrap();
     assert!(!core.minimal);
     assert_eq!(core.checks, 0);
@@ -578,7 +576,7 @@ fn reports_show_the_core_first() {
 
 /// The explanation of an invalid history given as EDN lines, for a built-in model.
 fn explanation_of(model: &str, init: Option<Value>, log: &str) -> knossos_rs::explain::Explanation {
-    let model = model::builtin(model, &ModelOptions { init, ..Default::default() }).unwrap();
+    let model = model::builtin(model, &ModelOptions::default().init(init)).unwrap();
     let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let analysis = check(&model, &history, &Options::default());
     explain(&model, &history, &analysis, &Options::default()).unwrap()
@@ -716,9 +714,7 @@ fn a_value_read_too_early_keeps_its_late_write() {
     ops.extend((101..=118).map(|v| (0, "write", Value::Int(v))));
     ops.push((2, "cas", Value::Vector(vec![Value::Int(0), Value::Int(1)])));
     ops.push((3, "write", Value::Int(7)));
-    let model =
-        model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() })
-            .unwrap();
+    let model = model::builtin("cas-register", &ModelOptions::default().init(Value::Int(0))).unwrap();
     let history =
         History::complete(read::read_ops(sequential(&ops).as_bytes(), "h.edn", None).unwrap(), &model)
             .unwrap();

@@ -4,8 +4,8 @@
 //! by WGL, which must agree, and a valid verdict's linearization is replayed
 //! through the model.
 
+use knossos_rs::expert::{decide, Decline, Verdict};
 use knossos_rs::model::{self, ModelOptions, NilReads};
-use knossos_rs::search::unique::{decide, Decline, Verdict};
 use knossos_rs::{check, read, Algorithm, History, Model, Options, Validity};
 
 /// One op a line: `p type f value`, `value` as EDN; for kv, `p type f key value`.
@@ -28,7 +28,7 @@ fn history(model: &dyn Model<State = knossos_rs::Value>, ops: &str) -> History {
 
 fn model(name: &str, init: Option<&str>, nil_reads: NilReads) -> model::DynModel {
     let init = init.map(|i| read::parse_edn(i).unwrap());
-    model::builtin(name, &ModelOptions { init, nil_reads }).unwrap()
+    model::builtin(name, &ModelOptions::default().init(init).nil_reads(nil_reads)).unwrap()
 }
 
 /// The engine's verdict as `Ok(None)` (valid) or `Ok(Some(index))` (the failing
@@ -45,7 +45,7 @@ fn verdict_with(
 ) -> Result<Option<u64>, Decline> {
     let m = model(name, init, nil_reads);
     let h = history(&m, ops);
-    let wgl = check(&m, &h, &Options { algorithm: Algorithm::Wgl, partition: false, ..Default::default() });
+    let wgl = check(&m, &h, &Options::default().algorithm(Algorithm::Wgl).partition(false));
     let found = match decide(&h, &m)? {
         Verdict::Valid(order) => {
             let mut state = m.init();

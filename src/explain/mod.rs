@@ -51,6 +51,7 @@ use words::{action, list, possessive, value_text};
 
 /// Why an invalid history is invalid, in the user's terms.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Explanation {
     /// The faithful core.
     pub core: Core,

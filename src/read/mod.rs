@@ -37,6 +37,7 @@ use std::sync::Arc;
 
 /// An input format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// EDN: one op map per line or top-level form, or one vector or list of ops.
     Edn,

@@ -144,7 +144,7 @@
 //! {:process 1, :type :invoke, :f :read, :value nil}
 //! {:process 1, :type :ok, :f :read, :value 1}
 //! "#;
-//! let init = ModelOptions { init: Some(Value::Int(0)), ..Default::default() };
+//! let init = ModelOptions::default().init(Value::Int(0));
 //! let model = model::builtin("cas-register", &init).unwrap();
 //! let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
 //! let core = shrink::shrink(&model, &history, &Options::default()).core.unwrap();
@@ -170,6 +170,7 @@ use std::time::{Duration, Instant};
 
 /// A faithful core of an invalid history (see the module documentation).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Core {
     /// The key whose operations these are, for a history split by key.
     pub key: Option<Value>,
@@ -197,6 +198,7 @@ impl Core {
 
 /// A history's analysis and, when it is invalid, its core.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Shrunk {
     /// The history's analysis, as [`check`] gives it.
     pub analysis: Analysis,

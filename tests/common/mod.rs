@@ -38,7 +38,7 @@ impl Entry {
             "-" | "nil" => None,
             init => Some(knossos_rs::read::parse_edn(init).unwrap()),
         };
-        let options = knossos_rs::model::ModelOptions { init, ..Default::default() };
+        let options = knossos_rs::model::ModelOptions::default().init(init);
         knossos_rs::model::builtin(&self.model, &options).unwrap()
     }
 }
