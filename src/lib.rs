@@ -178,6 +178,7 @@ mod search;
 #[cfg(feature = "serde")]
 mod serialize;
 pub mod shrink;
+mod timed;
 pub mod value;
 
 pub use analysis::{Analysis, Validity};

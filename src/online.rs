@@ -29,12 +29,14 @@
 //! may be more, never the verdict another.
 
 use crate::analysis::Analysis;
+use crate::error::{Diagnostic, InputError};
 use crate::history::History;
 use crate::model::memo::{KindId, Memoized};
 use crate::model::Model;
 use crate::read::RawOp;
 use crate::search::linear::{Core, Snapshot};
 use crate::search::{Budget, Cause};
+use crate::timed::{place, Clocks, Place};
 use crate::value::Value;
 use crate::Options;
 use std::collections::HashMap;
@@ -60,39 +62,6 @@ pub enum Verdict {
         cause: Cause,
     },
 }
-
-/// An event the checker cannot take; nothing was recorded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Misuse {
-    /// A completion for a process with no pending invocation.
-    NotInvoked {
-        /// The process.
-        process: Value,
-    },
-    /// An invocation from a process whose previous invocation is still pending.
-    StillPending {
-        /// The process.
-        process: Value,
-    },
-    /// The model does not take the operation (its [`Model::argument`] or
-    /// [`Model::check_op`] says why).
-    Rejected {
-        /// Why.
-        message: String,
-    },
-}
-
-impl std::fmt::Display for Misuse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Misuse::NotInvoked { process } => write!(f, "process {process} has no pending invocation"),
-            Misuse::StillPending { process } => write!(f, "process {process} invokes while an op is pending"),
-            Misuse::Rejected { message } => f.write_str(message),
-        }
-    }
-}
-
-impl std::error::Error for Misuse {}
 
 /// What became of an invocation.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -154,7 +123,7 @@ enum Event {
 /// // The batch analysis of the history so far, with Knossos's `:op`.
 /// let analysis = online.analysis().unwrap();
 /// assert_eq!(analysis.op.unwrap().index, 7);
-/// # Ok::<(), knossos_rs::online::Misuse>(())
+/// # Ok::<(), knossos_rs::InputError>(())
 /// ```
 pub struct Online<M: Model> {
     options: Options,
@@ -175,6 +144,25 @@ pub struct Online<M: Model> {
     stopped: Option<Cause>,
     /// Every op fed, as a history file would hold it, for the batch analysis.
     maps: Vec<Value>,
+    /// Timed operations given and not yet fed, once the checker is fed so.
+    timeline: Option<Timeline>,
+}
+
+/// Timed events waiting for the watermark to pass them (see [the module](self)).
+#[derive(Default)]
+struct Timeline {
+    clocks: Clocks,
+    /// Each process's latest call: its `:f` and fields, for its return's value.
+    calls: HashMap<Value, (Value, Value)>,
+    /// Events given, not yet fed: a call's fields, or a return's value.
+    waiting: Vec<(Place, Value, Waiting)>,
+    /// Every event before this time has been fed; `None` once finished.
+    watermark: Option<u64>,
+}
+
+enum Waiting {
+    Call(Value),
+    Return(Value),
 }
 
 impl<M: Model> Online<M> {
@@ -207,6 +195,7 @@ impl<M: Model> Online<M> {
             failed_at: None,
             stopped: None,
             maps: Vec::new(),
+            timeline: None,
         }
     }
 
@@ -227,19 +216,24 @@ impl<M: Model> Online<M> {
         process: impl Into<Value>,
         f: &str,
         value: impl Into<Value>,
-    ) -> Result<(), Misuse> {
+    ) -> Result<(), InputError> {
         self.invoke_op(process, Value::kw_map([("f", Value::keyword(f)), ("value", value.into())]))
     }
 
     /// `process` invokes an op given as its map's other fields: `:f`, `:value`, and
     /// any a model reads besides (the `kv` model's `:key`).
-    pub fn invoke_op(&mut self, process: impl Into<Value>, fields: Value) -> Result<(), Misuse> {
-        let process = process.into();
+    pub fn invoke_op(&mut self, process: impl Into<Value>, fields: Value) -> Result<(), InputError> {
+        self.untimed()?;
+        self.take_invoke(process.into(), fields)
+    }
+
+    /// An invocation taken: it is the next event.
+    fn take_invoke(&mut self, process: Value, fields: Value) -> Result<(), InputError> {
         if self.open.contains_key(&process) {
-            return Err(Misuse::StillPending { process });
+            return Err(self.misuse(format!("process {process} invokes while its previous op is pending")));
         }
         let Value::Map(mut entries) = fields else {
-            return Err(Misuse::Rejected { message: format!("an op is a map, not {fields}") });
+            return Err(self.misuse(format!("an op is a map, not {fields}")));
         };
         // What the feed says, not the map.
         entries.retain(|(k, _)| !matches!(k.as_keyword(), Some("process" | "type" | "index" | "time")));
@@ -248,7 +242,7 @@ impl<M: Model> Online<M> {
         }
         let fields = Value::Map(entries);
         let (f, value) = (fields.get("f").cloned(), fields.get("value").cloned().unwrap_or(Value::Nil));
-        let Some(f) = f else { return Err(Misuse::Rejected { message: "an op needs an :f".into() }) };
+        let Some(f) = f else { return Err(self.misuse("an op needs an :f".into())) };
         let argument = self.argument(&f, &fields, &value)?;
         let kind = self.memo.intern_kind(&f, &argument);
         let id = self.operations.len() as u32;
@@ -284,9 +278,14 @@ impl<M: Model> Online<M> {
 
     /// `process`'s pending operation completes `:ok` with `value` (what a read
     /// read; for most other operations, the value it was invoked with).
-    pub fn ok(&mut self, process: impl Into<Value>, value: impl Into<Value>) -> Result<Verdict, Misuse> {
-        let (process, value) = (process.into(), value.into());
-        let op = *self.open.get(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
+    pub fn ok(&mut self, process: impl Into<Value>, value: impl Into<Value>) -> Result<Verdict, InputError> {
+        self.untimed()?;
+        self.take_ok(process.into(), value.into())
+    }
+
+    /// An `:ok` completion taken: it is the next event.
+    fn take_ok(&mut self, process: Value, value: Value) -> Result<Verdict, InputError> {
+        let op = *self.open.get(&process).ok_or_else(|| self.not_invoked(&process))?;
         let o = &self.operations[op as usize];
         let (f, fields) = (o.f.clone(), o.fields.clone());
         let argument = self.argument(&f, &fields, &value)?;
@@ -306,9 +305,10 @@ impl<M: Model> Online<M> {
     }
 
     /// `process`'s pending operation fails: it did not happen.
-    pub fn fail(&mut self, process: impl Into<Value>) -> Result<Verdict, Misuse> {
+    pub fn fail(&mut self, process: impl Into<Value>) -> Result<Verdict, InputError> {
+        self.untimed()?;
         let process = process.into();
-        let op = self.open.remove(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
+        let op = self.open.remove(&process).ok_or_else(|| self.not_invoked(&process))?;
         self.settle(op, Status::Failed);
         self.record(process, "fail", op, None);
         if self.stopped.is_none() && !self.core.crashed[op as usize] {
@@ -327,9 +327,10 @@ impl<M: Model> Online<M> {
     /// `process`'s pending operation crashed (`:info`): it may take effect at any
     /// time from its invocation on, or never. The verdict does not change: a pending
     /// operation is already taken so.
-    pub fn info(&mut self, process: impl Into<Value>) -> Result<Verdict, Misuse> {
+    pub fn info(&mut self, process: impl Into<Value>) -> Result<Verdict, InputError> {
+        self.untimed()?;
         let process = process.into();
-        let op = self.open.remove(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
+        let op = self.open.remove(&process).ok_or_else(|| self.not_invoked(&process))?;
         let o = &mut self.operations[op as usize];
         o.status = Status::Info;
         o.rewind = None;
@@ -372,11 +373,11 @@ impl<M: Model> Online<M> {
     ///     verdict = online.op(&read::parse_edn(line).unwrap())?;
     /// }
     /// assert_eq!(verdict, Verdict::Invalid { op: 4 });
-    /// # Ok::<(), knossos_rs::online::Misuse>(())
+    /// # Ok::<(), knossos_rs::InputError>(())
     /// ```
-    pub fn op(&mut self, map: &Value) -> Result<Verdict, Misuse> {
-        let rejected =
-            |message: &str| Misuse::Rejected { message: format!("{message}: {}", map.to_edn_short(200)) };
+    pub fn op(&mut self, map: &Value) -> Result<Verdict, InputError> {
+        self.untimed()?;
+        let rejected = |message: &str| self.misuse(format!("{message}: {}", map.to_edn_short(200)));
         let Value::Map(_) = map else { return Err(rejected("an op is a map")) };
         let Some(process) = map.get("process").cloned() else {
             return Err(rejected("an op needs a :process"));
@@ -406,6 +407,140 @@ impl<M: Model> Online<M> {
         Ok(verdict)
     }
 
+    /// Process `process` called `f` with `input` at time `at`: a timed event, given
+    /// in any order relative to other processes' events (but after
+    /// [`advance_to`](Online::advance_to) has passed no event later than it). The
+    /// event waits until the watermark passes it. A process does one thing at a
+    /// time: it calls strictly after its previous operation returned, and not again
+    /// after one that never returns.
+    ///
+    /// A checker is fed timed events or untimed ones ([`invoke`](Online::invoke) and
+    /// the rest, in real-time order), not both.
+    pub fn call(
+        &mut self,
+        process: impl Into<Value>,
+        f: &str,
+        input: impl Into<Value>,
+        at: u64,
+    ) -> Result<(), InputError> {
+        let (process, f) = (process.into(), Value::keyword(f));
+        let fields = Value::kw_map([("f", f.clone()), ("value", input.into())]);
+        self.argument(&f, &fields, fields.get("value").expect("given"))?;
+        let timeline = self.timeline(at)?;
+        timeline.clocks.call(&process, at).map_err(|why| self.misuse(why))?;
+        let timeline = self.timeline.as_mut().expect("made by timeline()");
+        timeline.calls.insert(process.clone(), (f, fields.clone()));
+        timeline.waiting.push((place(at, false, &process), process, Waiting::Call(fields)));
+        Ok(())
+    }
+
+    /// `process`'s operation returned `output` at time `at` (`:ok`); see
+    /// [`call`](Online::call). An operation that never returns (crashed) is never
+    /// given a return: it stays pending, as a crashed op does in a history.
+    pub fn returned(
+        &mut self,
+        process: impl Into<Value>,
+        output: impl Into<Value>,
+        at: u64,
+    ) -> Result<(), InputError> {
+        let (process, output) = (process.into(), output.into());
+        let (f, fields) = self.timeline(at)?.calls.get(&process).cloned().unwrap_or_default();
+        self.timeline(at)?.clocks.ret(&process, at).map_err(|why| self.misuse(why))?;
+        if let Err(e) = self.argument(&f, &fields, &output) {
+            // Not taken: the operation is open again.
+            let timeline = self.timeline.as_mut().expect("made by timeline()");
+            timeline.clocks.unreturn(&process);
+            return Err(e);
+        }
+        let timeline = self.timeline.as_mut().expect("made by timeline()");
+        timeline.waiting.push((place(at, true, &process), process, Waiting::Return(output)));
+        Ok(())
+    }
+
+    /// A whole timed operation, as Porcupine's users record it: [`call`](Online::call)
+    /// at `call`, then [`returned`](Online::returned) `output` at `ret`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn timed(
+        &mut self,
+        process: impl Into<Value>,
+        f: &str,
+        input: impl Into<Value>,
+        output: impl Into<Value>,
+        call: u64,
+        ret: u64,
+    ) -> Result<(), InputError> {
+        let process = process.into();
+        self.call(process.clone(), f, input, call)?;
+        self.returned(process, output, ret)
+    }
+
+    /// The promise that every timed event before `time` has been given: those
+    /// events are fed in real-time order, and the verdict is a batch check's of the
+    /// history they make (see [the module](self)). An event given later with an
+    /// earlier time is refused. The watermark never goes back: an earlier `time`
+    /// changes nothing.
+    pub fn advance_to(&mut self, time: u64) -> Result<Verdict, InputError> {
+        self.release(Some(time))
+    }
+
+    /// The promise that every timed event has been given: they are all fed, and the
+    /// verdict is a batch check's of the whole history. No event is taken after.
+    pub fn finish(&mut self) -> Result<Verdict, InputError> {
+        self.release(None)
+    }
+
+    /// The timeline, refusing an event at `at` that the watermark has passed.
+    fn timeline(&mut self, at: u64) -> Result<&mut Timeline, InputError> {
+        if self.timeline.is_none() && !self.maps.is_empty() {
+            return Err(
+                self.misuse("this checker is fed untimed events: give this one without times too".into())
+            );
+        }
+        let watermark = self
+            .timeline
+            .get_or_insert_with(|| Timeline { watermark: Some(0), ..Timeline::default() })
+            .watermark;
+        match watermark {
+            Some(w) if at >= w => Ok(self.timeline.as_mut().expect("just made")),
+            Some(w) => {
+                Err(self.misuse(format!("an event at {at} after advance_to({w}) promised every earlier one")))
+            }
+            None => Err(self.misuse(format!("an event at {at} after finish() promised every event"))),
+        }
+    }
+
+    /// Feeds the waiting events before `until` (all, if `None`) in real-time order.
+    fn release(&mut self, until: Option<u64>) -> Result<Verdict, InputError> {
+        let Some(timeline) = self.timeline.as_mut() else { return Ok(self.verdict()) };
+        let watermark = match (timeline.watermark, until) {
+            (None, _) => return Ok(self.verdict()),
+            (Some(w), Some(t)) => Some(w.max(t)),
+            (Some(_), None) => None,
+        };
+        timeline.watermark = watermark;
+        timeline.waiting.sort_by(|a, b| a.0.cmp(&b.0));
+        let due = timeline.waiting.partition_point(|(p, _, _)| watermark.is_none_or(|w| p.0 < w));
+        let due: Vec<_> = timeline.waiting.drain(..due).collect();
+        let mut verdict = self.verdict();
+        for (_, process, event) in due {
+            verdict = match event {
+                Waiting::Call(fields) => self.take_invoke(process, fields).map(|()| self.verdict())?,
+                Waiting::Return(output) => self.take_ok(process, output)?,
+            };
+        }
+        Ok(verdict)
+    }
+
+    /// Refuses an untimed event once the checker is fed timed ones.
+    fn untimed(&self) -> Result<(), InputError> {
+        match self.timeline {
+            Some(_) => {
+                Err(self.misuse("this checker is fed timed operations: give this one with its times".into()))
+            }
+            None => Ok(()),
+        }
+    }
+
     /// The batch analysis of the history so far ([`check`](crate::check) with the
     /// options given): on a failure, the same `:op`, with Knossos's previous ok and
     /// final paths. It checks the history again. `None` before the first op.
@@ -416,9 +551,19 @@ impl<M: Model> Online<M> {
         Some(crate::check(self.memo.model(), &history, &self.options))
     }
 
+    /// An op the checker cannot take (nothing was recorded), named by the index it
+    /// would have had.
+    fn misuse(&self, message: String) -> InputError {
+        InputError::new("", vec![Diagnostic::new(0, 0, message).with_op_index(self.maps.len() as u64)])
+    }
+
+    fn not_invoked(&self, process: &Value) -> InputError {
+        self.misuse(format!("process {process} has no pending invocation"))
+    }
+
     /// The model's argument for an op, checked.
-    fn argument(&self, f: &Value, fields: &Value, value: &Value) -> Result<Value, Misuse> {
-        let rejected = |message| Misuse::Rejected { message };
+    fn argument(&self, f: &Value, fields: &Value, value: &Value) -> Result<Value, InputError> {
+        let rejected = |message| self.misuse(message);
         let argument = self.memo.model().argument(fields, value).map_err(rejected)?;
         self.memo.model().check_op(f, &argument).map_err(rejected)?;
         Ok(argument)

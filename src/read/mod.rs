@@ -17,7 +17,7 @@
 //!
 //! Readers collect every problem they can find rather than stopping at the first, so one
 //! run shows a user all the bad lines of a file (an [`InputError`] keeps the first
-//! [`MAX_DIAGNOSTICS`](crate::error::MAX_DIAGNOSTICS) and counts the rest).
+//! [`InputError::MAX_DIAGNOSTICS`](crate::InputError::MAX_DIAGNOSTICS) and counts the rest).
 
 mod edn;
 mod fast;
