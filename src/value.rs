@@ -129,6 +129,32 @@ impl Value {
         }
     }
 
+    /// The string's text, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is `true` or `false`.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The number as a float, if this is a float or an integer of 64 bits (the
+    /// nearest float to it).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Float(f) => Some(*f),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+
     /// The elements of a vector or list.
     pub fn as_seq(&self) -> Option<&[Value]> {
         match self {

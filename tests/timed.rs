@@ -130,7 +130,11 @@ fn shuffled_timed_operations_check_as_the_ordered_history() {
             }
         }
         // noop allows everything.
-        assert!(valid > 30 && (invalid > 30 || w.model == "noop"), "{}: {valid} valid, {invalid} invalid", w.model);
+        assert!(
+            valid > 30 && (invalid > 30 || w.model == "noop"),
+            "{}: {valid} valid, {invalid} invalid",
+            w.model
+        );
     }
 }
 
