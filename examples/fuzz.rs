@@ -8,7 +8,7 @@
 //!    its fast path for Jepsen's op lines), which must read the same history;
 //! 2. `History::complete` with the seed's model;
 //! 3. `check` with WGL, the linear engine and the competition (and the unique-value
-//!    engine wherever `unique_applies` says it applies; a keyed history also whole and
+//!    engine wherever `History::unique_applies` says it applies; a keyed history also whole and
 //!    with `fail_fast`; an invalid one also explained, `explain::explain`), each under a
 //!    small time and memory limit;
 //! 4. `render` of every analysis as EDN, JSON and text, and one `report::html` page of
@@ -108,7 +108,7 @@ use knossos_rs::partition::Independent;
 use knossos_rs::read;
 use knossos_rs::render::{render, OutputFormat};
 use knossos_rs::report::{self, Entry, Rejected};
-use knossos_rs::{check, unique_applies, Algorithm, Analysis, History, Model, Options, Validity, Value};
+use knossos_rs::{check, Algorithm, Analysis, History, Model, Options, Validity, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -314,7 +314,7 @@ pub fn seeds(corpus: Option<&Path>, fixtures: &Path, generated: bool) -> Vec<See
                     else {
                         continue;
                     };
-                    let init = if *init == "-" { None } else { read::parse_edn(init).ok() };
+                    let init = if *init == "-" { None } else { Value::from_edn(init).ok() };
                     if let Ok(bytes) = std::fs::read(dir.join(path)) {
                         seeds.push(Seed::new(format!("corpus/{path}"), bytes, model, init, false));
                     }
@@ -343,7 +343,7 @@ pub fn seeds(corpus: Option<&Path>, fixtures: &Path, generated: bool) -> Vec<See
 /// values, with each anomaly, and keyed; the corpus has no set or queue histories.
 fn generated_seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
-    for (m, &name) in model::BUILTIN.iter().enumerate() {
+    for (m, &name) in model::ModelInfo::NAMES.iter().enumerate() {
         let variants: [(&str, Option<Anomaly>, bool, Option<usize>); 6] = [
             ("plain", None, false, None),
             ("unique", None, true, None),
@@ -570,7 +570,7 @@ impl Pool {
         }
         texts.push(format!("\"{}\"", "x".repeat(10_000)));
         texts.push(format!("[{}]", (0..2000).map(|i| i.to_string()).collect::<Vec<_>>().join(" ")));
-        let mut values: Vec<Value> = texts.iter().filter_map(|t| read::parse_edn(t).ok()).collect();
+        let mut values: Vec<Value> = texts.iter().filter_map(|t| Value::from_edn(t).ok()).collect();
         let kw = Value::keyword;
         values.extend([
             Value::Float(-0.0),
@@ -599,7 +599,7 @@ impl Pool {
         let processes =
             ["99999999999999999999999", "\"p1\"", "nil", ":nemesis", "-1", "1.0", "[1 2]", ":p", "p"]
                 .iter()
-                .filter_map(|t| read::parse_edn(t).ok())
+                .filter_map(|t| Value::from_edn(t).ok())
                 .chain([
                     Value::Int(i64::MAX),
                     Value::Int(i64::MIN),
@@ -911,7 +911,7 @@ fn rearrange<T: Clone>(rng: &mut StdRng, items: &mut Vec<T>, i: usize, kind: usi
 /// One mutation of the ops; says what it did.
 fn op_mutation(rng: &mut StdRng, ops: &mut Vec<Value>, input: &Input, pool: &Pool) -> String {
     if ops.is_empty() {
-        ops.push(read::parse_edn("{:process 0, :type :invoke, :f :read, :value nil}").unwrap_or(Value::Nil));
+        ops.push(Value::from_edn("{:process 0, :type :invoke, :f :read, :value nil}").unwrap_or(Value::Nil));
         return "added an op to an empty history".into();
     }
     let n = ops.len();
@@ -995,7 +995,7 @@ fn op_mutation(rng: &mut StdRng, ops: &mut Vec<Value>, input: &Input, pool: &Poo
                     match rng.random_range(0..4) {
                         0 => Value::Int(rng.random_range(0..n as i64 + 2)),
                         1 => Value::Int(-1),
-                        2 => read::parse_edn("99999999999999999999999").unwrap_or(Value::Nil),
+                        2 => Value::from_edn("99999999999999999999999").unwrap_or(Value::Nil),
                         _ => pick(rng, &pool.values).clone(),
                     },
                 ),
@@ -1518,7 +1518,7 @@ fn check_all<M: Model>(
     {
         runs.extend(run(label, base.clone().algorithm(algorithm), findings));
     }
-    let applies = guarded("unique_applies", findings, || unique_applies(model, history, &base).is_ok());
+    let applies = guarded("unique_applies", findings, || history.unique_applies(model, &base).is_ok());
     if applies == Some(true) {
         stats.unique += 1;
         runs.extend(run("unique", base.clone().algorithm(Algorithm::Unique), findings));
@@ -1536,7 +1536,7 @@ fn check_all<M: Model>(
             runs.extend(run(label, whole.clone().algorithm(algorithm), findings));
         }
         let applies =
-            guarded("unique_applies (whole)", findings, || unique_applies(model, history, &whole).is_ok());
+            guarded("unique_applies (whole)", findings, || history.unique_applies(model, &whole).is_ok());
         if applies == Some(true) {
             runs.extend(run("whole unique", whole.algorithm(Algorithm::Unique), findings));
         }
@@ -1747,8 +1747,8 @@ fn render_all(name: &str, history: &History, runs: &[Run], findings: &mut Vec<Fi
         let Some((edn, json, _)) = outputs else { continue };
         let back = guarded("parse_edn of an analysis", findings, || {
             (
-                read::parse_edn(&edn).map(|_| ()),
-                read::parse_edn(&a.to_value().to_edn()).map(|v| v == a.to_value()),
+                Value::from_edn(&edn).map(|_| ()),
+                Value::from_edn(&a.to_value().to_edn()).map(|v| v == a.to_value()),
             )
         });
         match back {

@@ -51,7 +51,7 @@ impl Diagnostic {
 /// line, each as `file:line:column: op N: message` with what is known of where.
 ///
 /// ```
-/// let e = knossos_rs::read::parse_edn("[1 2").unwrap_err();
+/// let e = knossos_rs::Value::from_edn("[1 2").unwrap_err();
 /// assert_eq!(e.to_string(), "line 1, column 1: unterminated vector: the input ends before its closing `]`");
 /// let e = knossos_rs::model::builtin("regsiter", &Default::default()).err().unwrap();
 /// assert!(e.to_string().starts_with("unknown model `regsiter`"));

@@ -5,11 +5,8 @@
 //! - [`decide`]: the unique-value engine alone, on a history whose written values
 //!   are unique ([`Algorithm::Unique`](crate::Algorithm::Unique) through
 //!   [`check`](crate::check) gives its analysis).
-//! - [`default_memory_limit`]: the memory limit when
-//!   [`Options::memory_limit`](crate::Options::memory_limit) is `None`.
 //! - [`write_atomically`]: how the reports and results files are written.
 
-pub use crate::search::budget::default_memory_limit;
 pub use crate::search::unique::{decide, Decline, Verdict};
 use std::path::Path;
 

@@ -137,7 +137,7 @@ use std::str::FromStr;
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spec {
-    /// The model whose objects are simulated: any of [`crate::model::BUILTIN`].
+    /// The model whose objects are simulated: any of [`crate::model::ModelInfo::NAMES`].
     pub model: String,
     /// Client processes per object (per key), each with at most one operation open.
     pub processes: usize,

@@ -224,7 +224,7 @@ impl History {
 
     /// As [`History::read_with`], for a history that may be `jepsen.independent`'s:
     /// one whose client ops' values are all `[key value]` tuples
-    /// ([`looks_independent`]) is completed for `model` itself, any other for its
+    /// ([`History::looks_independent`]) is completed for `model` itself, any other for its
     /// inner model (`model.0`). Says which: `true` for tuples, to be checked with
     /// `model`, and then the first of [`History::warnings`] says so too (line 0: the
     /// whole file), and each operation the model refuses has a hint naming
@@ -396,6 +396,15 @@ impl History {
             warnings: Vec::new(),
             source: self.source.clone(),
         }
+    }
+
+    /// Whether its ops are `jepsen.independent`'s: every client op's value is a
+    /// `[key value]` pair whose key is not a collection (invocations, completions and
+    /// crashes alike, the nemesis's ops aside), and not every client op is a `:cas`
+    /// (whose `[old new]` is one too). [`History::read_detecting_tuples`] asks it
+    /// of a file's ops before completing them.
+    pub fn looks_independent(&self) -> bool {
+        looks_independent(&self.ops)
     }
 
     /// The last `:ok` of a client before position `pos`, if any.

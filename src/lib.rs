@@ -299,6 +299,12 @@ impl Options {
         Options { witness, ..self }
     }
 
+    /// The memory limit in force: [`Options::memory_limit`], or half of physical
+    /// memory without one.
+    pub fn memory_limit_in_force(&self) -> usize {
+        self.memory_limit.unwrap_or_else(search::budget::default_memory_limit)
+    }
+
     /// These options for what follows a step that took `elapsed`: the time limit is
     /// what is left of it.
     pub fn after(&self, elapsed: Duration) -> Options {
@@ -397,20 +403,18 @@ fn slice(deadline: Option<Instant>) -> Duration {
     (left / 20).clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
-/// Whether the unique-value engine ([`Algorithm::Unique`]) applies to every part
-/// [`check`] would search (each key, if the history is split), or where it first
-/// does not: the input error `--algorithm unique` reports.
-pub fn unique_applies<M: Model + ?Sized>(
-    model: &M,
-    history: &History,
-    options: &Options,
-) -> Result<(), Diagnostic> {
-    match options.partition.then(|| partition::by_key(history, model)).flatten() {
-        None => search::unique::applies(history, model).map_err(|d| d.diagnostic(history)),
-        Some(parts) => parts.iter().try_for_each(|part| {
-            let history = part.history(history);
-            search::unique::applies(&history, model).map_err(|d| d.diagnostic(&history))
-        }),
+impl History {
+    /// Whether the unique-value engine ([`Algorithm::Unique`]) applies to every
+    /// part [`check`] would search (each key, if the history is split), or where it
+    /// first does not: the error a check with that engine alone should report.
+    pub fn unique_applies<M: Model + ?Sized>(&self, model: &M, options: &Options) -> Result<(), Diagnostic> {
+        match options.partition.then(|| partition::by_key(self, model)).flatten() {
+            None => search::unique::applies(self, model).map_err(|d| d.diagnostic(self)),
+            Some(parts) => parts.iter().try_for_each(|part| {
+                let history = part.history(self);
+                search::unique::applies(&history, model).map_err(|d| d.diagnostic(&history))
+            }),
+        }
     }
 }
 

@@ -178,7 +178,7 @@ impl<M: Model> Online<M> {
         let now = Instant::now();
         // A limit too long to add to now is no limit.
         let deadline = options.time_limit.and_then(|t| now.checked_add(t));
-        let memory = options.memory_limit.unwrap_or_else(crate::search::budget::default_memory_limit);
+        let memory = options.memory_limit_in_force();
         let budget = Budget::new(deadline, memory, options.cancel.clone());
         let memo = Memoized::new(model, &History::default(), false);
         let core = Core::new(Vec::new(), Vec::new(), Vec::new(), memo.init(), false);
@@ -370,7 +370,7 @@ impl<M: Model> Online<M> {
     ///            {:process 1, :type :ok, :f :read, :value 2}";
     /// let mut verdict = Verdict::Valid;
     /// for line in log.lines() {
-    ///     verdict = online.op(&read::parse_edn(line).unwrap())?;
+    ///     verdict = online.op(&Value::from_edn(line).unwrap())?;
     /// }
     /// assert_eq!(verdict, Verdict::Invalid { op: 4 });
     /// # Ok::<(), knossos_rs::InputError>(())

@@ -176,7 +176,7 @@ impl<M: Model> Model for Independent<M> {
 /// `[old new]` is one too). Jepsen wraps every value of an independent test, a read's
 /// invocation `[k nil]` included, where a plain history's reads invoke nil; and a
 /// multi-register transaction of two micro-ops is a pair of vectors.
-pub fn looks_independent(ops: &[Op]) -> bool {
+pub(crate) fn looks_independent(ops: &[Op]) -> bool {
     let mut not_cas = false;
     for op in ops.iter().filter(|op| !op.is_nemesis()) {
         match op.value().as_seq() {

@@ -11,6 +11,7 @@
 //! holding `NaN` can be interned and found again), and `#inst`/`#uuid` compare by
 //! their text rather than by the instant or UUID they denote.
 
+use crate::error::InputError;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
@@ -101,6 +102,21 @@ impl Decimal {
 }
 
 impl Value {
+    /// Parses exactly one EDN value (an initial state, say); empty text or anything
+    /// after the value is an error. `str::parse` does the same.
+    ///
+    /// ```
+    /// use knossos_rs::Value;
+    ///
+    /// let v = Value::from_edn("{:x [1 2N]}").unwrap();
+    /// assert_eq!(v.get("x"), Some(&Value::from(vec![1, 2])));
+    /// assert_eq!("nil".parse::<Value>().unwrap(), Value::Nil);
+    /// assert!(Value::from_edn("[1 2").is_err());
+    /// ```
+    pub fn from_edn(text: &str) -> Result<Value, InputError> {
+        crate::read::parse_edn(text)
+    }
+
     /// A keyword value (`Value::keyword("read")` is `:read`).
     pub fn keyword(name: &str) -> Value {
         Value::Keyword(name.into())
@@ -287,6 +303,13 @@ impl Value {
             }
             Value::Tagged(_, v) => v.write_json(out),
         }
+    }
+}
+
+impl std::str::FromStr for Value {
+    type Err = InputError;
+    fn from_str(text: &str) -> Result<Value, InputError> {
+        Value::from_edn(text)
     }
 }
 

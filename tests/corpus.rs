@@ -14,7 +14,7 @@ const ALGORITHMS: [Algorithm; 3] = [Algorithm::Wgl, Algorithm::Linear, Algorithm
 
 /// Checks one file; `init` is the `--init` EDN, if any.
 fn analyse_with(path: &std::path::Path, model_name: &str, init: Option<&str>, options: &Options) -> Analysis {
-    let init = init.map(|i| read::parse_edn(i).unwrap());
+    let init = init.map(|i| Value::from_edn(i).unwrap());
     let model = model::builtin(model_name, &ModelOptions::default().init(init)).unwrap();
     let ops = read::read_path(path, None).unwrap_or_else(|e| panic!("{e}"));
     let history = History::complete(ops, &model).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
@@ -58,7 +58,7 @@ fn every_history(algorithm: Algorithm, may_give_up: bool) -> usize {
                 // Every analysis reads back as EDN, with a general reader and with ours.
                 let edn = analysis.to_value().to_edn();
                 clojure_reader::edn::read_string(&edn).unwrap_or_else(|e| panic!("{what}: {e:?}"));
-                assert_eq!(read::parse_edn(&edn).unwrap(), analysis.to_value(), "{what}");
+                assert_eq!(Value::from_edn(&edn).unwrap(), analysis.to_value(), "{what}");
             }
         }
     }
@@ -224,7 +224,7 @@ fn batch(args: &[&str], files: &[String]) -> (Option<i32>, Vec<(String, Value)>)
     let verdicts = stdout
         .lines()
         .map(|line| {
-            let analysis = read::parse_edn(line).unwrap_or_else(|e| panic!("{e:?}: {line}"));
+            let analysis = Value::from_edn(line).unwrap_or_else(|e| panic!("{e:?}: {line}"));
             (analysis.get("file").unwrap().to_str(), analysis.get("valid?").unwrap().clone())
         })
         .collect();
@@ -320,7 +320,7 @@ fn histories_with_unique_values_get_their_verdict_from_the_unique_engine() {
         let ops = read::read_path(&entry.path, None).unwrap();
         let history = History::complete(ops, &model).unwrap();
         let options = Options::default().algorithm(Algorithm::Unique);
-        if knossos_rs::unique_applies(&model, &history, &options).is_err() {
+        if history.unique_applies(&model, &options).is_err() {
             declined += 1;
             continue;
         }

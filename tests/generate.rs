@@ -31,7 +31,7 @@ fn models() -> Vec<(&'static str, &'static [Anomaly])> {
     MODELS
         .into_iter()
         .filter(|(name, _)| {
-            let known = model::BUILTIN.contains(name);
+            let known = model::ModelInfo::NAMES.contains(name);
             if !known {
                 eprintln!(
                     "note: the checker has no `{name}` model yet; its generated histories are not checked"

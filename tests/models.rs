@@ -47,7 +47,7 @@ fn model(name: &str, init: Option<&str>) -> model::DynModel {
 }
 
 fn model_with(name: &str, init: Option<&str>, nil_reads: NilReads) -> model::DynModel {
-    let init = init.map(|i| read::parse_edn(i).unwrap());
+    let init = init.map(|i| Value::from_edn(i).unwrap());
     model::builtin(name, &ModelOptions::default().init(init).nil_reads(nil_reads))
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -761,7 +761,7 @@ fn fifo_queue_dequeues_of_nil() {
 /// (Knossos's `str` prints it as nothing: `can't CAS  from 1 to 2`), a string quoted.
 #[test]
 fn inconsistencies_print_nil_as_nil() {
-    let v = |edn: &str| read::parse_edn(edn).unwrap();
+    let v = |edn: &str| Value::from_edn(edn).unwrap();
     /// A model with its meaning of nil and initial state, steps to a state, the step
     /// it refuses there, and its message.
     type Case<'a> =
@@ -834,7 +834,7 @@ fn inconsistencies_print_nil_as_nil() {
         models.push(name);
     }
     // Every model that can refuse a step (noop never does) is exercised.
-    let refusing: Vec<&str> = model::BUILTIN.iter().copied().filter(|&n| n != "noop").collect();
+    let refusing: Vec<&str> = model::ModelInfo::NAMES.iter().copied().filter(|&n| n != "noop").collect();
     assert!(refusing.iter().all(|n| models.contains(n)), "{refusing:?}");
 }
 

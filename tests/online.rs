@@ -119,7 +119,7 @@ fn op_maps_are_fed_as_a_batch_check_reads_them() {
         (10, "{:process :nemesis, :type :info, :f :start, :value [:isolated \"n1\"]}"),
         (1, "{:process 9, :type :info, :f :read, :value nil}"),
     ] {
-        log.insert(at, read::parse_edn(op).unwrap());
+        log.insert(at, Value::from_edn(op).unwrap());
     }
     for (i, op) in log.iter_mut().enumerate() {
         if let Value::Map(entries) = op {
@@ -146,7 +146,7 @@ fn op_maps_are_fed_as_a_batch_check_reads_them() {
     assert_eq!(online.analysis().unwrap().to_value(), whole.to_value());
     // What no op map is, said as such.
     for bad in ["[1 2]", "{:type :invoke, :f :read}", "{:process 3, :type :done, :f :read}"] {
-        let e = online.op(&read::parse_edn(bad).unwrap()).unwrap_err();
+        let e = online.op(&Value::from_edn(bad).unwrap()).unwrap_err();
         assert!(e.to_string().contains(bad), "{bad}: {e}");
     }
 }

@@ -1,7 +1,7 @@
 //! Partitions: jepsen.independent histories checked key by key.
 
 use knossos_rs::model::{self, DynModel};
-use knossos_rs::partition::{looks_independent, Independent};
+use knossos_rs::partition::Independent;
 use knossos_rs::read::RawOp;
 use knossos_rs::{check, History, Model, Options, Progress, Validity, Value};
 use rand::rngs::StdRng;
@@ -102,7 +102,7 @@ fn a_valid_independent_history_is_valid_key_by_key() {
     let model = independent();
     let (log, _) = generate(1, 40, 300, None);
     let h = history(&log, &model);
-    assert!(looks_independent(&h.ops));
+    assert!(h.looks_independent());
     let progress = Progress::default();
     let a = check(&model, &h, &Options::default().progress(progress.clone()));
     assert_eq!(a.valid, Validity::Valid);
@@ -162,7 +162,7 @@ fn split_and_whole_agree() {
 fn plain_histories_do_not_look_independent() {
     let m = model::builtin("cas-register", &Default::default()).unwrap();
     let raw = |text: &str| knossos_rs::read::read_ops(text.as_bytes(), "t", None).unwrap();
-    let looks = |text: &str| looks_independent(&History::complete(raw(text), &m).unwrap().ops);
+    let looks = |text: &str| History::complete(raw(text), &m).unwrap().looks_independent();
     let plain =
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n";
     assert!(!looks(plain));
@@ -182,7 +182,7 @@ fn plain_histories_do_not_look_independent() {
     let txn = "{:process 0, :type :invoke, :f :txn, :value [[:read :x nil] [:write :y 1]]}\n\
                {:process 0, :type :ok, :f :txn, :value [[:read :x 0] [:write :y 1]]}\n";
     let multi = model::builtin("multi-register", &Default::default()).unwrap();
-    assert!(!looks_independent(&History::complete(raw(txn), &multi).unwrap().ops));
+    assert!(!History::complete(raw(txn), &multi).unwrap().looks_independent());
     // --independent with a value that is not a tuple is an input error naming the op
     let e = History::complete(raw(plain), &Independent(m)).unwrap_err();
     assert!(e.diagnostics[0].message.contains("[key value]"), "{e}");

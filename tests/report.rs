@@ -113,7 +113,7 @@ fn corpus_reports_are_well_formed_and_name_the_failing_op() {
     let Some(dir) = common::corpus() else { return };
     let mut checked = 0;
     for entry in common::manifest(&dir) {
-        if entry.expected || !model::BUILTIN.contains(&entry.model.as_str()) {
+        if entry.expected || !model::ModelInfo::NAMES.contains(&entry.model.as_str()) {
             continue;
         }
         let model = entry.model();

@@ -334,7 +334,7 @@ fn a_core_cut_short_by_the_time_limit_is_invalid_and_says_so() {
     // A check that is decided, with no time left to shrink it.
     let analysis = check(&model, &history, &Options::default());
     let options = Options::default().time_limit(std::time::Duration::ZERO);
-    let core = knossos_rs::shrink::core(&model, &history, &analysis, &options).unwrap();
+    let core = knossos_rs::shrink::Core::find(&model, &history, &analysis, &options).unwrap();
     assert!(!core.minimal);
     assert_eq!(core.checks, 0);
     assert!(matches!(checked(&model, &printed(&core)), Said::Invalid(_)));
@@ -466,12 +466,12 @@ fn the_shrink_command_writes_a_core_that_fails_again() {
     // Checking the core gives a failure again, at one of its ops.
     let again = knossos(&["check", "-m", "cas-register", core.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(1));
-    let op = read::parse_edn(&text(&again.stdout)).unwrap().get("op").cloned().unwrap();
+    let op = Value::from_edn(&text(&again.stdout)).unwrap().get("op").cloned().unwrap();
     assert!(written.iter().any(|w| w.value == op));
 
     // It fails where the whole history does: the stale read at op 10.
     let whole = knossos(&["check", "-m", "cas-register", "fixtures/stale-read.edn"]);
-    let failing = |o: &std::process::Output| read::parse_edn(&text(&o.stdout)).unwrap().get("op").cloned();
+    let failing = |o: &std::process::Output| Value::from_edn(&text(&o.stdout)).unwrap().get("op").cloned();
     assert_eq!(failing(&again), failing(&whole));
 
     // Nothing to shrink in a linearizable history; an unreadable one is an input error.
@@ -513,7 +513,7 @@ fn check_shows_the_core_for_people_and_on_request() {
     let plain = knossos(&args);
     assert!(!text(&plain.stdout).contains(":core"), "EDN is Knossos's unless asked");
     let asked = knossos(&[&args[..], &["--shrink"]].concat());
-    let analysis = read::parse_edn(&text(&asked.stdout)).unwrap();
+    let analysis = Value::from_edn(&text(&asked.stdout)).unwrap();
     // The write of 1, the compare-and-set from 1 to 2 and the read of 1 after both.
     let core: Vec<Value> = [0, 2, 5, 6, 8, 10].into_iter().map(Value::Int).collect();
     assert_eq!(analysis.get("core"), Some(&Value::Vector(core)));

@@ -27,7 +27,7 @@ fn history(model: &dyn Model<State = knossos_rs::Value>, ops: &str) -> History {
 }
 
 fn model(name: &str, init: Option<&str>, nil_reads: NilReads) -> model::DynModel {
-    let init = init.map(|i| read::parse_edn(i).unwrap());
+    let init = init.map(|i| knossos_rs::Value::from_edn(i).unwrap());
     model::builtin(name, &ModelOptions::default().init(init).nil_reads(nil_reads)).unwrap()
 }
 

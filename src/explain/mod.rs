@@ -120,7 +120,7 @@ pub fn explain<M: Model + ?Sized>(
     options: &Options,
 ) -> Option<Explanation> {
     let start = Instant::now();
-    let core = shrink::core(model, history, analysis, options)?;
+    let core = shrink::Core::find(model, history, analysis, options)?;
     // A few operations, checked in moments; a core cut short by the time limit may
     // be bigger, and gets a moment at least.
     let time_limit = options.after(start.elapsed()).time_limit.map(|t| t.max(Duration::from_millis(100)));

@@ -6,7 +6,7 @@
 //! produces to small integers and caches every transition it has computed, so a
 //! model may be as slow and as allocation-happy as is convenient to write.
 //!
-//! The built-in models are named by [`builtin`] and described by [`catalog`]; their
+//! The built-in models are named by [`builtin`] and described by [`ModelInfo::all`]; their
 //! messages are Knossos's words, so analyses read the same, with values printed as
 //! EDN (Knossos's `str` prints nil as nothing: `can't read 1 from register `). Each lives in a module named
 //! after it, and all of them keep their state as a [`Value`] in one canonical form
@@ -619,21 +619,23 @@ const CATALOG: [ModelInfo; 9] = [
     },
 ];
 
-/// The built-in models, in [`BUILTIN`] order.
-pub fn catalog() -> &'static [ModelInfo] {
-    &CATALOG
-}
-
-/// The names of the built-in models, for `--model`.
-pub const BUILTIN: &[&str] = &{
-    let mut names = [""; CATALOG.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = CATALOG[i].name;
-        i += 1;
+impl ModelInfo {
+    /// The built-in models, in [`ModelInfo::NAMES`] order.
+    pub fn all() -> &'static [ModelInfo] {
+        &CATALOG
     }
-    names
-};
+
+    /// The names of the built-in models, for `--model`.
+    pub const NAMES: &'static [&'static str] = &{
+        let mut names = [""; CATALOG.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = CATALOG[i].name;
+            i += 1;
+        }
+        names
+    };
+}
 
 /// The built-in model with this name, or why it cannot be built (an unknown name,
 /// or an `--init` of the wrong shape for the model).
@@ -656,7 +658,7 @@ fn built(name: &str, options: &ModelOptions) -> Result<DynModel, String> {
         "noop" if init.is_some() => return Err("noop has no state: --init does not apply to it".into()),
         "noop" => Box::new(Noop),
         "kv" => Box::new(Kv::with_init(init, nil_reads)?),
-        _ => return Err(format!("unknown model `{name}`; the models are: {}", BUILTIN.join(", "))),
+        _ => return Err(format!("unknown model `{name}`; the models are: {}", ModelInfo::NAMES.join(", "))),
     };
     Ok(model)
 }
@@ -776,8 +778,8 @@ mod tests {
 
     #[test]
     fn catalog_names_every_builtin_and_its_example_is_understood() {
-        assert_eq!(BUILTIN.len(), catalog().len());
-        for info in catalog() {
+        assert_eq!(ModelInfo::NAMES.len(), ModelInfo::all().len());
+        for info in ModelInfo::all() {
             let model = builtin(info.name, &ModelOptions::default()).unwrap();
             assert_eq!(model.name(), info.name);
             let op = parse_edn(info.example).unwrap();
