@@ -133,27 +133,68 @@
 //! several things is modelled exactly by a state that is the set of states it may be
 //! in (see [`Model`]).
 //!
-//! # A witness, and checking online
+//! # A witness, timed operations, and checking online
 //!
 //! With [`Options::witness`], a valid history's analysis carries
-//! [`Analysis::linearization`]: an order of its operations that explains it. And
-//! [`Online`] checks a history as it happens, op by op, answering after each
-//! completion as a batch check of the history so far would.
+//! [`Analysis::linearization`]: an order of its operations that explains it.
+//!
+//! A harness that records each operation's call and return times, as Porcupine's
+//! users do, gives them in any order: [`HistoryBuilder::timed`] (and
+//! [`HistoryBuilder::timed_crash`] for one that never returned) builds the history
+//! in real-time order, an operation called at the very time another returned being
+//! concurrent with it.
+//!
+//! [`Online`] checks a history as it happens, answering after each completion as a
+//! batch check of the history so far would: fed op by op in real-time order
+//! ([`Online::invoke`], [`Online::ok`]…), or fed timed events out of order with a
+//! watermark ([`Online::call`], [`Online::returned`], [`Online::advance_to`]). It
+//! owns its model: `Online<M>` for any model `M`, a borrow `&M` or an `Arc<M>`
+//! included ([`Model`] is implemented for `&M`, `Box<M>` and `Arc<M>`), so a
+//! harness can hold one in a struct, or share one behind a mutex.
+//!
+//! ```
+//! use knossos_rs::online::{Online, Verdict};
+//! use knossos_rs::{model, Value};
+//! use std::sync::{Arc, Mutex};
+//!
+//! struct Harness {
+//!     checker: Mutex<Online<Arc<model::DynModel>>>,
+//! }
+//! let model = Arc::new(model::builtin("register", &Default::default()).unwrap());
+//! let harness = Harness { checker: Mutex::new(Online::new(model)) };
+//! let mut checker = harness.checker.lock().unwrap();
+//! // Client 1's read reported before client 0's write, which returned first.
+//! checker.call(1, "read", Value::Nil, 20)?;
+//! checker.returned(1, 2, 30)?;
+//! checker.call(0, "write", 1, 0)?;
+//! checker.returned(0, 1, 10)?;
+//! // Every event before 40 is in: the read of 2 follows the write of 1.
+//! assert_eq!(checker.advance_to(40)?, Verdict::Invalid { op: 3 });
+//! # Ok::<(), knossos_rs::InputError>(())
+//! ```
+//!
+//! # Errors
+//!
+//! Every fallible call returns the one error type, [`InputError`]: each problem a
+//! [`Diagnostic`] saying what and where (file, line, column, op), with a hint. Its
+//! `Debug` is its message, so `fn main() -> Result<(), InputError>` prints it as is.
 //!
 //! # What is where
 //!
-//! At the top, what most users need: [`check`] with its [`Options`]; a [`History`],
-//! read from a file ([`History::read`]), completed from ops in memory
-//! ([`History::complete`]) or built in code ([`HistoryBuilder`]); the [`Model`] trait
-//! and the built-in models ([`model::builtin`]); the [`Online`] checker; the
-//! [`Analysis`] and its [`Validity`]; [`Value`]; and the one error type,
-//! [`InputError`]. Then a module per stage, for what goes beyond: [`read`] (formats),
-//! [`partition`] ([`partition::Independent`] for Jepsen's `[key value]` tuples),
-//! [`shrink`] (faithful cores), [`explain`] (the anomaly named and said in a
-//! sentence), [`render`] and [`report`] (output for people),
-//! [`generate`] (synthetic histories). [`expert`] holds the few pieces below
-//! [`check`] that tools such as the command need: the unique-value engine alone,
-//! the default memory limit, atomic writes.
+//! At the top, what most users need: [`check`] with its [`Options`] (built with
+//! methods: `Options::default().time_limit(d)`); a [`History`], read from a file
+//! ([`History::read`]), completed from ops in memory ([`History::complete`]) or
+//! built in code ([`HistoryBuilder`]); the [`Model`] trait and the built-in models
+//! ([`model::builtin`]); the [`Online`] checker; the [`Analysis`] and its
+//! [`Validity`]; [`Value`]; and the one error type, [`InputError`]. Then a module per
+//! stage, for what goes beyond: [`read`] (formats), [`partition`]
+//! ([`partition::Independent`] for Jepsen's `[key value]` tuples), [`shrink`]
+//! (faithful cores), [`explain`] (the anomaly named and said in a sentence),
+//! [`render`] and [`report`] (output for people), [`generate`] (synthetic
+//! histories). The engines, their budgets and the memo of states are private;
+//! [`expert`] holds the few pieces below [`check`] that tools such as the command
+//! need: the unique-value engine alone, atomic writes. Types that will grow are
+//! `#[non_exhaustive]`.
 //!
 //! Features: `cli` (default) builds the command; `report` the SVG and HTML reports;
 //! `serde` a `serde::Serialize` for [`Value`] and [`Analysis`].

@@ -27,6 +27,35 @@
 //! A taken-as-`:ok` pending operation escapes the search's rules for crashed
 //! operations, which only prune orders that others stand for: the configurations
 //! may be more, never the verdict another.
+//!
+//! # Timed events, out of order
+//!
+//! A harness of concurrent clients learns of events late and out of order: a
+//! client that returned at 5 may report it after another reported a call at 7.
+//! [`Online::call`] and [`Online::returned`] take events with their times in any
+//! order across processes (each process's own in order), and hold them;
+//! [`Online::advance_to`]`(w)` is the harness's promise that every event before
+//! time `w` has been given, and feeds those events to the checker in real-time
+//! order (by time, calls before returns at equal times, then by process: the
+//! order [`HistoryBuilder::timed`](crate::HistoryBuilder::timed) builds).
+//!
+//! This is exact: after `advance_to(w)` the verdict, and the failing op, are a
+//! batch check's of the history of the operations called before `w`, those not
+//! returned before `w` pending. Proof: by the promise, the events before `w` are
+//! all known when it is made, and in real-time order every one of them comes
+//! before every event at `w` or later; so the events fed are a prefix of the
+//! whole history's order, the same prefix whatever order they arrived in, fed in
+//! that order; and the checker's verdict after each event is a batch check's of
+//! the prefix fed (above). An event given after the watermark passed its time
+//! could belong anywhere in what was fed, so it is refused, never guessed at.
+//! Nothing before `w` can be decided earlier: a call still unknown at time `t <
+//! w` might precede a return fed at `t`, and make it concurrent with an
+//! operation it would otherwise follow. [`Online::finish`] promises every
+//! event; the verdict is then the whole history's. An operation that never
+//! returns is never given a return: it stays pending, as a crashed one is.
+//!
+//! A harness that knows when each client last reported can advance to the
+//! earliest such time; a simulation, to its clock after each step.
 
 use crate::analysis::Analysis;
 use crate::error::{Diagnostic, InputError};
@@ -359,7 +388,7 @@ impl<M: Model> Online<M> {
     ///
     /// ```
     /// use knossos_rs::online::{Online, Verdict};
-    /// use knossos_rs::{model, read};
+    /// use knossos_rs::{model, Value};
     ///
     /// let model = model::builtin("register", &Default::default()).unwrap();
     /// let mut online = Online::new(&model);
