@@ -46,10 +46,10 @@ fn corpus(c: &mut Criterion) {
         ("etcd", vec![root.join("porcupine/etcd")], None, &["etcd_002", "etcd_007"][..]),
     ];
     for (suite, dirs, init, hardest) in suites {
-        let model = model::builtin("cas-register", &ModelOptions { init, ..Default::default() }).unwrap();
+        let model = model::builtin("cas-register", &ModelOptions::default().init(init)).unwrap();
         let all = histories(&dirs, &model);
         for algorithm in [Algorithm::Competition, Algorithm::Wgl] {
-            let opts = Options { algorithm, ..Default::default() };
+            let opts = Options::default().algorithm(algorithm);
             let name = format!("check/{suite}-all-{}/{algorithm:?}", all.len());
             c.bench_function(&name, |b| {
                 b.iter(|| {
@@ -78,7 +78,7 @@ fn kv(c: &mut Criterion) {
         let ops = read::read_path(&dir.join(format!("{name}.txt")), None).expect("corpus files read");
         let history = History::complete(ops, &model).expect("corpus files complete");
         for partition in [false, true] {
-            let opts = Options { partition, ..Default::default() };
+            let opts = Options::default().partition(partition);
             let label = if partition { "split" } else { "whole" };
             c.bench_function(&format!("check/kv-{name}/{label}"), |b| {
                 b.iter(|| check(&model, &history, &opts))
@@ -115,7 +115,7 @@ fn unique(c: &mut Criterion) {
             let mut edn = Vec::new();
             generate::generate(&spec, OutFormat::Edn, &mut edn).expect("a generated history");
             let init = name.contains("register").then_some(Value::Int(0));
-            let model = model::builtin(name, &ModelOptions { init, ..Default::default() }).unwrap();
+            let model = model::builtin(name, &ModelOptions::default().init(init)).unwrap();
             let history =
                 History::complete(read::read_ops(&edn, "generated.edn", None).unwrap(), &model).unwrap();
             let opts = Options::default();
@@ -130,7 +130,7 @@ fn unique(c: &mut Criterion) {
 }
 
 /// Feeds a history's op maps to an online checker, one by one.
-fn feed(online: &mut Online<'_, DynModel>, ops: &[Value]) -> Verdict {
+fn feed(online: &mut Online<&DynModel>, ops: &[Value]) -> Verdict {
     let mut verdict = Verdict::Valid;
     for op in ops {
         verdict = online.op(op).expect("a well-formed history");
@@ -162,7 +162,7 @@ fn online(c: &mut Criterion) {
     });
     for algorithm in [Algorithm::Linear, Algorithm::Wgl, Algorithm::Competition] {
         for witness in [false, true] {
-            let opts = Options { algorithm, witness, ..Default::default() };
+            let opts = Options::default().algorithm(algorithm).witness(witness);
             let name = format!(
                 "online/{}-ops/batch/{algorithm:?}{}",
                 ops.len(),

@@ -8,7 +8,7 @@
 //!    its fast path for Jepsen's op lines), which must read the same history;
 //! 2. `History::complete` with the seed's model;
 //! 3. `check` with WGL, the linear engine and the competition (and the unique-value
-//!    engine wherever `unique_applies` says it applies; a keyed history also whole and
+//!    engine wherever `History::unique_applies` says it applies; a keyed history also whole and
 //!    with `fail_fast`; an invalid one also explained, `explain::explain`), each under a
 //!    small time and memory limit;
 //! 4. `render` of every analysis as EDN, JSON and text, and one `report::html` page of
@@ -108,7 +108,7 @@ use knossos_rs::partition::Independent;
 use knossos_rs::read;
 use knossos_rs::render::{render, OutputFormat};
 use knossos_rs::report::{self, Entry, Rejected};
-use knossos_rs::{check, unique_applies, Algorithm, Analysis, History, Model, Options, Validity, Value};
+use knossos_rs::{check, Algorithm, Analysis, History, Model, Options, Validity, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -314,7 +314,7 @@ pub fn seeds(corpus: Option<&Path>, fixtures: &Path, generated: bool) -> Vec<See
                     else {
                         continue;
                     };
-                    let init = if *init == "-" { None } else { read::parse_edn(init).ok() };
+                    let init = if *init == "-" { None } else { Value::from_edn(init).ok() };
                     if let Ok(bytes) = std::fs::read(dir.join(path)) {
                         seeds.push(Seed::new(format!("corpus/{path}"), bytes, model, init, false));
                     }
@@ -343,7 +343,7 @@ pub fn seeds(corpus: Option<&Path>, fixtures: &Path, generated: bool) -> Vec<See
 /// values, with each anomaly, and keyed; the corpus has no set or queue histories.
 fn generated_seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
-    for (m, &name) in model::BUILTIN.iter().enumerate() {
+    for (m, &name) in model::ModelInfo::NAMES.iter().enumerate() {
         let variants: [(&str, Option<Anomaly>, bool, Option<usize>); 6] = [
             ("plain", None, false, None),
             ("unique", None, true, None),
@@ -407,7 +407,7 @@ pub struct Input {
 impl Input {
     /// The model it is checked against (without `Independent`), or why it cannot be built.
     pub fn model(&self) -> Result<DynModel, String> {
-        let options = ModelOptions { init: self.init.clone(), nil_reads: self.nil_reads };
+        let options = ModelOptions::default().init(self.init.clone()).nil_reads(self.nil_reads);
         model::builtin(&self.model, &options).map_err(|e| e.to_string())
     }
 
@@ -570,7 +570,7 @@ impl Pool {
         }
         texts.push(format!("\"{}\"", "x".repeat(10_000)));
         texts.push(format!("[{}]", (0..2000).map(|i| i.to_string()).collect::<Vec<_>>().join(" ")));
-        let mut values: Vec<Value> = texts.iter().filter_map(|t| read::parse_edn(t).ok()).collect();
+        let mut values: Vec<Value> = texts.iter().filter_map(|t| Value::from_edn(t).ok()).collect();
         let kw = Value::keyword;
         values.extend([
             Value::Float(-0.0),
@@ -599,7 +599,7 @@ impl Pool {
         let processes =
             ["99999999999999999999999", "\"p1\"", "nil", ":nemesis", "-1", "1.0", "[1 2]", ":p", "p"]
                 .iter()
-                .filter_map(|t| read::parse_edn(t).ok())
+                .filter_map(|t| Value::from_edn(t).ok())
                 .chain([
                     Value::Int(i64::MAX),
                     Value::Int(i64::MIN),
@@ -911,7 +911,7 @@ fn rearrange<T: Clone>(rng: &mut StdRng, items: &mut Vec<T>, i: usize, kind: usi
 /// One mutation of the ops; says what it did.
 fn op_mutation(rng: &mut StdRng, ops: &mut Vec<Value>, input: &Input, pool: &Pool) -> String {
     if ops.is_empty() {
-        ops.push(read::parse_edn("{:process 0, :type :invoke, :f :read, :value nil}").unwrap_or(Value::Nil));
+        ops.push(Value::from_edn("{:process 0, :type :invoke, :f :read, :value nil}").unwrap_or(Value::Nil));
         return "added an op to an empty history".into();
     }
     let n = ops.len();
@@ -995,7 +995,7 @@ fn op_mutation(rng: &mut StdRng, ops: &mut Vec<Value>, input: &Input, pool: &Poo
                     match rng.random_range(0..4) {
                         0 => Value::Int(rng.random_range(0..n as i64 + 2)),
                         1 => Value::Int(-1),
-                        2 => read::parse_edn("99999999999999999999999").unwrap_or(Value::Nil),
+                        2 => Value::from_edn("99999999999999999999999").unwrap_or(Value::Nil),
                         _ => pick(rng, &pool.values).clone(),
                     },
                 ),
@@ -1459,11 +1459,7 @@ fn online<M: Model>(
     config: &Config,
     findings: &mut Vec<Finding>,
 ) {
-    let options = Options {
-        time_limit: Some(config.time_limit),
-        memory_limit: Some(config.memory_limit),
-        ..Options::default()
-    };
+    let options = Options::default().time_limit(config.time_limit).memory_limit(config.memory_limit);
     let fed = guarded("online", findings, || {
         let mut online = Online::with_options(model, options);
         let mut every = true;
@@ -1501,12 +1497,10 @@ fn check_all<M: Model>(
     stats: &mut Stats,
     findings: &mut Vec<Finding>,
 ) -> Vec<Run> {
-    let base = Options {
-        max_paths: config.max_paths,
-        time_limit: Some(config.time_limit),
-        memory_limit: Some(config.memory_limit),
-        ..Options::default()
-    };
+    let base = Options::default()
+        .max_paths(config.max_paths)
+        .time_limit(config.time_limit)
+        .memory_limit(config.memory_limit);
     let run = |label: &'static str, options: Options, findings: &mut Vec<Finding>| {
         let start = Instant::now();
         let analysis = guarded(&format!("check ({label})"), findings, || check(model, history, &options))?;
@@ -1522,31 +1516,31 @@ fn check_all<M: Model>(
     for (label, algorithm) in
         [("wgl", Algorithm::Wgl), ("linear", Algorithm::Linear), ("competition", Algorithm::Competition)]
     {
-        runs.extend(run(label, Options { algorithm, ..base.clone() }, findings));
+        runs.extend(run(label, base.clone().algorithm(algorithm), findings));
     }
-    let applies = guarded("unique_applies", findings, || unique_applies(model, history, &base).is_ok());
+    let applies = guarded("unique_applies", findings, || history.unique_applies(model, &base).is_ok());
     if applies == Some(true) {
         stats.unique += 1;
-        runs.extend(run("unique", Options { algorithm: Algorithm::Unique, ..base.clone() }, findings));
+        runs.extend(run("unique", base.clone().algorithm(Algorithm::Unique), findings));
     }
     // A keyed history, split by key above, also whole (by every engine), and split
     // with `fail_fast`.
     if runs.iter().any(|r| !r.analysis.results.is_empty()) {
         stats.keyed += 1;
-        let whole = Options { partition: false, ..base.clone() };
+        let whole = base.clone().partition(false);
         for (label, algorithm) in [
             ("whole wgl", Algorithm::Wgl),
             ("whole linear", Algorithm::Linear),
             ("whole competition", Algorithm::Competition),
         ] {
-            runs.extend(run(label, Options { algorithm, ..whole.clone() }, findings));
+            runs.extend(run(label, whole.clone().algorithm(algorithm), findings));
         }
         let applies =
-            guarded("unique_applies (whole)", findings, || unique_applies(model, history, &whole).is_ok());
+            guarded("unique_applies (whole)", findings, || history.unique_applies(model, &whole).is_ok());
         if applies == Some(true) {
-            runs.extend(run("whole unique", Options { algorithm: Algorithm::Unique, ..whole }, findings));
+            runs.extend(run("whole unique", whole.algorithm(Algorithm::Unique), findings));
         }
-        runs.extend(run("fail-fast", Options { fail_fast: true, ..base.clone() }, findings));
+        runs.extend(run("fail-fast", base.clone().fail_fast(true), findings));
     }
     // An invalid history explained: the core, its words and its part of the page.
     if let Some(r) = runs.iter().find(|r| r.label == "competition" && r.analysis.valid == Validity::Invalid) {
@@ -1753,8 +1747,8 @@ fn render_all(name: &str, history: &History, runs: &[Run], findings: &mut Vec<Fi
         let Some((edn, json, _)) = outputs else { continue };
         let back = guarded("parse_edn of an analysis", findings, || {
             (
-                read::parse_edn(&edn).map(|_| ()),
-                read::parse_edn(&a.to_value().to_edn()).map(|v| v == a.to_value()),
+                Value::from_edn(&edn).map(|_| ()),
+                Value::from_edn(&a.to_value().to_edn()).map(|v| v == a.to_value()),
             )
         });
         match back {

@@ -375,7 +375,7 @@ async fn nemesis(log: Sender<Event>) -> turmoil::Result {
 /// verdict after each completion) and kept to explain a violation.
 struct Checker<'m> {
     model: &'m DynModel,
-    online: Online<'m, DynModel>,
+    online: Online<&'m DynModel>,
     ops: HistoryBuilder,
 }
 
@@ -423,6 +423,7 @@ impl<'m> Checker<'m> {
             Verdict::Valid => Ok(None),
             Verdict::Invalid { op } => Ok(Some(op)),
             Verdict::Unknown { cause } => Err(format!("no verdict: {cause:?}").into()),
+            other => Err(format!("a verdict this example does not know: {other:?}").into()),
         }
     }
 

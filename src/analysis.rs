@@ -58,6 +58,7 @@ pub struct ConfigReport {
 
 /// How far a search got: every `:ok` operation before `next_index` was linearized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Prefix {
     /// How many `:ok` operations completed before the one the search could not pass.
     pub linearized: usize,
@@ -186,7 +187,7 @@ impl Analysis {
     /// The analysis of a history checked key by key, as `jepsen.independent`
     /// writes it: invalid if any key is, else unknown if any key is, else valid;
     /// `:results` maps each key to its analysis and `:failures` lists the invalid keys.
-    pub fn combine(results: Vec<(Value, Analysis)>) -> Analysis {
+    pub(crate) fn combine(results: Vec<(Value, Analysis)>) -> Analysis {
         let any = |v| results.iter().any(|(_, a)| a.valid == v);
         let valid = if any(Validity::Invalid) {
             Validity::Invalid
@@ -243,7 +244,7 @@ impl Analysis {
 const MAX_REPORTED_CONFIGS: usize = 10;
 
 /// Builds the analysis of a search's decision.
-pub fn analyse<M: Model + ?Sized>(
+pub(crate) fn analyse<M: Model + ?Sized>(
     history: &History,
     decision: Decision<'_, M>,
     max_paths: usize,

@@ -7,10 +7,11 @@
 //! Completion is then exactly as for a file ([`History::complete`]): the same pairing,
 //! the same errors.
 
-use crate::error::InputError;
+use crate::error::{Diagnostic, InputError};
 use crate::history::History;
 use crate::model::Model;
 use crate::read::{OpType, RawOp};
+use crate::timed::{place, Clocks};
 use crate::value::Value;
 use std::collections::HashMap;
 
@@ -43,6 +44,20 @@ pub struct HistoryBuilder {
     /// The `:index` of the next op, once an op had one (appending to a history read
     /// from a file): every op has an `:index` or none does.
     next_index: Option<i64>,
+    /// Operations with their times, in the order given: put in real-time order by
+    /// [`build`](HistoryBuilder::build).
+    timed: Vec<Timed>,
+}
+
+/// An operation with its call time and, unless it crashed, its output and return
+/// time.
+#[derive(Clone, Debug)]
+struct Timed {
+    process: Value,
+    f: Value,
+    input: Value,
+    call: u64,
+    ret: Option<(Value, u64)>,
 }
 
 impl HistoryBuilder {
@@ -95,20 +110,87 @@ impl HistoryBuilder {
         self
     }
 
-    /// How many ops were recorded.
+    /// Process `process` called `f` with `input` at time `call`, and it returned
+    /// `output` at time `ret` (`:ok`): an operation as Porcupine's users record it,
+    /// given in any order relative to the others. Times are any clock's ticks
+    /// (nanoseconds since the test began, say).
+    ///
+    /// [`build`](HistoryBuilder::build) puts the events of all timed operations in
+    /// real-time order: by time, and at equal times calls before returns, so that an
+    /// operation called at the very time another returned is concurrent with it, as
+    /// in Porcupine. A process does one thing at a time: its next call must come
+    /// strictly after its previous operation returned. An operation known to have
+    /// failed did not happen: leave it out. A builder holds timed operations or
+    /// untimed events, not both.
+    ///
+    /// ```
+    /// use knossos_rs::{check, model, HistoryBuilder, Options, Validity, Value};
+    ///
+    /// let model = model::builtin("cas-register", &Default::default()).unwrap();
+    /// let mut ops = HistoryBuilder::new();
+    /// // Given as they finished, not as they started.
+    /// ops.timed(1, "read", Value::Nil, 2, 30, 40); // starts after the write of 2 returned
+    /// ops.timed(0, "write", 1, 1, 0, 10);
+    /// ops.timed(2, "write", 2, 2, 5, 20);
+    /// ops.timed_crash(3, "write", 3, 25); // never returned: it may have taken effect
+    /// let history = ops.build(&model).unwrap();
+    /// assert_eq!(history.ops[0].value(), &Value::Int(1)); // the write of 1 is called first
+    /// assert_eq!(check(&model, &history, &Options::default()).valid, Validity::Valid);
+    /// ```
+    pub fn timed(
+        &mut self,
+        process: impl Into<Value>,
+        f: &str,
+        input: impl Into<Value>,
+        output: impl Into<Value>,
+        call: u64,
+        ret: u64,
+    ) -> &mut Self {
+        let (process, f, input) = (process.into(), Value::keyword(f), input.into());
+        self.timed.push(Timed { process, f, input, call, ret: Some((output.into(), ret)) });
+        self
+    }
+
+    /// Process `process` called `f` with `input` at time `call`, and it never
+    /// returned (it crashed, or timed out): it may take effect at any time from its
+    /// call on, or never (`:info`). Its process calls no more: give the next
+    /// operations another process, as Jepsen does.
+    pub fn timed_crash(
+        &mut self,
+        process: impl Into<Value>,
+        f: &str,
+        input: impl Into<Value>,
+        call: u64,
+    ) -> &mut Self {
+        let (process, f, input) = (process.into(), Value::keyword(f), input.into());
+        self.timed.push(Timed { process, f, input, call, ret: None });
+        self
+    }
+
+    /// How many ops were recorded (a timed operation counts once).
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.ops.len() + self.timed.len()
     }
 
     /// Whether no op was recorded.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.len() == 0
     }
 
     /// The completed history, or what is wrong with it (each problem naming its op by
-    /// index), as [`History::complete`].
+    /// index, or a timed operation by its place in the order given), as
+    /// [`History::complete`].
     pub fn build<M: Model + ?Sized>(self, model: &M) -> Result<History, InputError> {
-        let ops = self.ops.into_iter().map(|value| RawOp { value, line: 0, column: 0, span: 0..0 }).collect();
+        let ops = match (self.timed.is_empty(), self.ops.is_empty()) {
+            (true, _) => self.ops,
+            (false, true) => in_real_time(self.timed)?,
+            (false, false) => {
+                let why =
+                    "a history is built from timed operations or from events in real-time order, not both";
+                return Err(InputError::new("", vec![Diagnostic::new(0, 0, why)]));
+            }
+        };
+        let ops = ops.into_iter().map(|value| RawOp { value, line: 0, column: 0, span: 0..0 }).collect();
         History::complete(ops, model)
     }
 
@@ -131,6 +213,49 @@ impl HistoryBuilder {
         self.ops.push(map);
         self
     }
+}
+
+/// Timed operations as op maps in real-time order (see [`crate::timed`]), each with
+/// its `:time`; a crashed operation's `:info` at the end, where it constrains
+/// nothing. Every process's operations are checked to follow one another.
+fn in_real_time(timed: Vec<Timed>) -> Result<Vec<Value>, InputError> {
+    let mut by_call: Vec<usize> = (0..timed.len()).collect();
+    by_call.sort_by_cached_key(|&i| place(timed[i].call, false, &timed[i].process));
+    let (mut clocks, mut problems) = (Clocks::default(), InputError::new("", Vec::new()));
+    for &i in &by_call {
+        let t = &timed[i];
+        let ret = |clocks: &mut Clocks| t.ret.as_ref().map_or(Ok(()), |(_, at)| clocks.ret(&t.process, *at));
+        if let Err(why) = clocks.call(&t.process, t.call).and_then(|()| ret(&mut clocks)) {
+            problems.push(Diagnostic::new(0, 0, format!("timed operation {i} (from 0, as given): {why}")));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut events: Vec<(usize, bool)> = (0..timed.len()).map(|i| (i, false)).collect();
+    events.extend(timed.iter().enumerate().filter(|(_, t)| t.ret.is_some()).map(|(i, _)| (i, true)));
+    events.sort_by_cached_key(|&(i, returns)| {
+        let t = &timed[i];
+        place(if returns { t.ret.as_ref().map_or(t.call, |r| r.1) } else { t.call }, returns, &t.process)
+    });
+    let crashed = by_call.iter().filter(|&&i| timed[i].ret.is_none()).map(|&i| (i, true));
+    let map = |(i, returns): (usize, bool)| {
+        let t = &timed[i];
+        let (kind, value, at) = match (&t.ret, returns) {
+            (_, false) => ("invoke", &t.input, Some(t.call)),
+            (Some((output, at)), true) => ("ok", output, Some(*at)),
+            (None, true) => ("info", &t.input, None),
+        };
+        let mut map = vec![
+            ("process", t.process.clone()),
+            ("type", Value::keyword(kind)),
+            ("f", t.f.clone()),
+            ("value", value.clone()),
+        ];
+        map.extend(at.map(|at| ("time", Value::from(at))));
+        Value::kw_map(map)
+    };
+    Ok(events.into_iter().chain(crashed).map(map).collect())
 }
 
 impl History {

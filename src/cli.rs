@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use knossos_rs::explain::{self, Explanation};
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::partition::Independent;
-use knossos_rs::read::{self, Format};
+use knossos_rs::read::Format;
 use knossos_rs::render::{render, OutputFormat};
 use knossos_rs::Model;
 use knossos_rs::{check, Algorithm, History, InputError, Options, Pairing, Progress, Validity};
@@ -77,7 +77,7 @@ struct ShrinkArgs {
 #[derive(clap::Args)]
 struct Checking {
     /// The model the history is checked against (see `knossos-rs models`).
-    #[arg(long, short, value_parser = clap::builder::PossibleValuesParser::new(model::BUILTIN))]
+    #[arg(long, short, value_parser = clap::builder::PossibleValuesParser::new(model::ModelInfo::NAMES))]
     model: String,
 
     /// The model's initial state, as EDN (for the registers, the value: `--init 0`).
@@ -143,7 +143,7 @@ struct Checking {
 impl Checking {
     /// The model the flags name, or `None` after saying why not.
     fn model(&self) -> Option<CheckedBy> {
-        let init = match self.init.as_deref().map(read::parse_edn).transpose() {
+        let init = match self.init.as_deref().map(knossos_rs::Value::from_edn).transpose() {
             Ok(init) => init,
             Err(e) => {
                 eprintln!("knossos-rs: --init: {e}");
@@ -155,7 +155,7 @@ impl Checking {
             (false, true) => Values::AsRead,
             (false, false) => Values::Detect,
         };
-        match model::builtin(&self.model, &ModelOptions { init, nil_reads: self.nil_reads }) {
+        match model::builtin(&self.model, &ModelOptions::default().init(init).nil_reads(self.nil_reads)) {
             Ok(m) => Some(CheckedBy { model: Independent(m), values }),
             Err(e) => {
                 eprintln!("knossos-rs: {e}");
@@ -178,12 +178,10 @@ impl Checking {
 
     /// The search's options these flags set, with this time limit.
     fn options(&self, time_limit: Option<std::time::Duration>) -> Options {
-        Options {
-            algorithm: self.algorithm.parse::<Algorithm>().expect("clap checked it"),
-            time_limit,
-            memory_limit: self.memory_limit,
-            ..Options::default()
-        }
+        Options::default()
+            .algorithm(self.algorithm.parse::<Algorithm>().expect("clap checked it"))
+            .time_limit(time_limit)
+            .memory_limit(self.memory_limit)
     }
 }
 
@@ -200,7 +198,7 @@ enum CoreFormat {
 struct GenerateArgs {
     /// The model whose objects are simulated (see `knossos-rs models`).
     #[arg(long, short, default_value = "cas-register",
-          value_parser = clap::builder::PossibleValuesParser::new(model::BUILTIN))]
+          value_parser = clap::builder::PossibleValuesParser::new(model::ModelInfo::NAMES))]
     model: String,
     /// Client invocations in all (at least the few of the probe that runs halfway).
     #[arg(long, default_value_t = 1000)]
@@ -340,7 +338,7 @@ pub fn run() -> i32 {
         Command::Check(args) => run_check(args),
         Command::Models => {
             let mut stdout = std::io::stdout().lock();
-            for m in model::catalog() {
+            for m in model::ModelInfo::all() {
                 // A closed pipe (`knossos-rs models | head`) ends the listing, quietly.
                 let _ = writeln!(
                     stdout,
@@ -419,7 +417,7 @@ fn shrink_history<M: Model + ?Sized>(args: &ShrinkArgs, model: &M, history: &His
     let name = args.file.display().to_string();
     let options = args.checking.options(args.time_limit);
     if options.algorithm == Algorithm::Unique {
-        if let Err(d) = knossos_rs::unique_applies(model, history, &options) {
+        if let Err(d) = history.unique_applies(model, &options) {
             eprintln!("{}", InputError::new(&name, vec![d]));
             return ERROR;
         }
@@ -455,7 +453,7 @@ fn shrink_history<M: Model + ?Sized>(args: &ShrinkArgs, model: &M, history: &His
         })
         .collect();
     let written = match args.output.as_deref().filter(|p| *p != Path::new("-")) {
-        Some(path) => report::write_atomically(path, text.as_bytes()),
+        Some(path) => knossos_rs::expert::write_atomically(path, text.as_bytes()),
         None => std::io::stdout().lock().write_all(text.as_bytes()).and_then(|()| std::io::stdout().flush()),
     };
     if let Err(e) = written {
@@ -465,7 +463,7 @@ fn shrink_history<M: Model + ?Sized>(args: &ShrinkArgs, model: &M, history: &His
     let key = core.key.as_ref().map_or_else(String::new, |k| format!(" of key {}", k.to_edn_short(40)));
     let minimal = if core.minimal {
         "core is 1-minimal"
-    } else if start.elapsed() >= options.time_limit.unwrap_or(knossos_rs::shrink::DEFAULT_TIME_LIMIT) {
+    } else if start.elapsed() >= options.time_limit.unwrap_or(knossos_rs::shrink::Core::DEFAULT_TIME_LIMIT) {
         "core is NOT proven 1-minimal: the time limit ran out"
     } else {
         "core is NOT proven 1-minimal: a check was undecided"
@@ -488,7 +486,7 @@ fn sniff(path: &Path) -> Option<Format> {
     use std::io::Read;
     let mut head = Vec::new();
     std::fs::File::open(path).ok()?.take(1 << 16).read_to_end(&mut head).ok()?;
-    Some(read::detect(&head))
+    Some(Format::detect(&head))
 }
 
 /// Exit statuses, and their order from best to worst.
@@ -519,13 +517,13 @@ fn run_check(args: CheckArgs) -> i32 {
         Out::Json => OutputFormat::Json,
         Out::Text => OutputFormat::Text,
     };
-    let options = Options {
-        max_paths: args.max_paths,
-        partition: !args.checking.no_partition,
-        fail_fast: args.fail_fast,
-        witness: args.witness,
-        ..args.checking.options(args.time_limit)
-    };
+    let options = args
+        .checking
+        .options(args.time_limit)
+        .max_paths(args.max_paths)
+        .partition(!args.checking.no_partition)
+        .fail_fast(args.fail_fast)
+        .witness(args.witness);
     if stdout_closed() {
         eprintln!("knossos-rs: standard output is closed: the analysis would be lost");
         return ERROR;
@@ -585,7 +583,7 @@ fn run_check(args: CheckArgs) -> i32 {
         outcomes
     } else {
         let progress = Progress::default();
-        let options = Options { progress: Some(progress.clone()), ..options.clone() };
+        let options = options.clone().progress(progress.clone());
         let bar = if shown { stages_bar(progress) } else { ProgressBar::hidden() };
         let outcome = check(&files[0], &options, Some(&bar));
         bar.finish_and_clear();
@@ -735,7 +733,7 @@ const MEMORY_PER_KIB: u64 = 1536;
 fn memory_warning(path: &Path, options: &Options) -> Option<String> {
     let size = std::fs::metadata(path).ok()?.len();
     let need = size.saturating_mul(MEMORY_PER_KIB) / 1024;
-    let limit = options.memory_limit.unwrap_or_else(knossos_rs::search::budget::default_memory_limit);
+    let limit = options.memory_limit_in_force();
     (need > limit as u64).then(|| {
         format!(
             "holding this {} history takes about {} of memory, more than the memory limit ({}), \
@@ -859,7 +857,7 @@ fn check_history<M: Model + ?Sized>(
 ) -> Result<(knossos_rs::Analysis, Option<Explanation>), knossos_rs::Diagnostic> {
     let start = Instant::now();
     if options.algorithm == Algorithm::Unique {
-        knossos_rs::unique_applies(model, history, options)?;
+        history.unique_applies(model, options)?;
     }
     let analysis = check(model, history, options);
     let explanation = explaining
@@ -951,7 +949,7 @@ fn write_result(
     target.push(".");
     target.push(extension);
     let text = render(analysis, explanation, None, None, format) + "\n";
-    knossos_rs::report::write_atomically(Path::new(&target), text.as_bytes())
+    knossos_rs::expert::write_atomically(Path::new(&target), text.as_bytes())
 }
 
 /// The table printed after checking several files.

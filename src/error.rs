@@ -2,17 +2,18 @@
 //!
 //! Every problem found in a file is a [`Diagnostic`] with the line and column (and the
 //! op's index, once it is known). Reading and completion collect all the problems of a
-//! file, up to [`MAX_DIAGNOSTICS`], and report them together as an [`InputError`], the
-//! one error type of every fallible call: reading, completing a history (from a file or
-//! built in code), parsing a value, building a model.
+//! file, up to [`InputError::MAX_DIAGNOSTICS`], and report them together as an
+//! [`InputError`], the one error type of every fallible call: reading, completing a
+//! history (from a file, built in code or from timed operations), parsing a value,
+//! building a model, feeding the [`Online`](crate::Online) checker an op it cannot
+//! take. Its `Debug` is its message, so that `fn main() -> Result<(), InputError>`
+//! and `unwrap` print what is wrong, not the struct.
 
 use std::fmt;
 
-/// How many problems of one file are reported before the rest are only counted.
-pub const MAX_DIAGNOSTICS: usize = 20;
-
 /// One problem in an input file.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// 1-based line.
     pub line: u32,
@@ -50,23 +51,29 @@ impl Diagnostic {
 /// line, each as `file:line:column: op N: message` with what is known of where.
 ///
 /// ```
-/// let e = knossos_rs::read::parse_edn("[1 2").unwrap_err();
+/// let e = knossos_rs::Value::from_edn("[1 2").unwrap_err();
 /// assert_eq!(e.to_string(), "line 1, column 1: unterminated vector: the input ends before its closing `]`");
 /// let e = knossos_rs::model::builtin("regsiter", &Default::default()).err().unwrap();
 /// assert!(e.to_string().starts_with("unknown model `regsiter`"));
+/// // `{:?}` says the same, not the struct's fields.
+/// assert_eq!(format!("{e:?}"), e.to_string());
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InputError {
     /// The file, or empty for an input that is not one (ops in memory, a value).
     pub file: String,
-    /// The first [`MAX_DIAGNOSTICS`] problems, in file order.
+    /// The first [`InputError::MAX_DIAGNOSTICS`] problems, in file order.
     pub diagnostics: Vec<Diagnostic>,
     /// How many more problems there were.
     pub more: usize,
 }
 
 impl InputError {
-    /// The problems of `file`, at most [`MAX_DIAGNOSTICS`] kept and the rest counted.
+    /// How many problems of one input are kept before the rest are only counted.
+    pub const MAX_DIAGNOSTICS: usize = 20;
+
+    /// The problems of `file`, at most [`InputError::MAX_DIAGNOSTICS`] kept and the rest counted.
     pub fn new(file: &str, diagnostics: Vec<Diagnostic>) -> InputError {
         let mut e = InputError { file: file.to_string(), diagnostics: Vec::new(), more: 0 };
         for d in diagnostics {
@@ -77,7 +84,7 @@ impl InputError {
 
     /// Adds a problem, or counts it once the cap is reached.
     pub fn push(&mut self, d: Diagnostic) {
-        if self.diagnostics.len() < MAX_DIAGNOSTICS {
+        if self.diagnostics.len() < InputError::MAX_DIAGNOSTICS {
             self.diagnostics.push(d);
         } else {
             self.more += 1;
@@ -124,6 +131,14 @@ impl fmt::Display for InputError {
             write!(f, "\n{file}and {} more problems", self.more)?;
         }
         Ok(())
+    }
+}
+
+/// The message, as [`Display`](fmt::Display) gives it: what `fn main() -> Result<(),
+/// InputError>` prints, and `unwrap` shows.
+impl fmt::Debug for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

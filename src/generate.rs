@@ -137,7 +137,7 @@ use std::str::FromStr;
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spec {
-    /// The model whose objects are simulated: any of [`crate::model::BUILTIN`].
+    /// The model whose objects are simulated: any of [`crate::model::ModelInfo::NAMES`].
     pub model: String,
     /// Client processes per object (per key), each with at most one operation open.
     pub processes: usize,
@@ -197,6 +197,7 @@ impl Default for Spec {
 
 /// A non-linearizable behaviour to inject (see the module docs for each model's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Anomaly {
     /// A read (or acquire, or dequeue) sees the object as it was before an operation
     /// that completed before the read began.

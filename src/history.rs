@@ -38,6 +38,7 @@ use std::sync::Arc;
 /// One op of the log, compact: its map is read again from the history's source
 /// when it is printed ([`History::op_map`]).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Op {
     /// The op's index: its `:index`, or its position in the file.
     pub index: u64,
@@ -119,6 +120,7 @@ pub(crate) fn line_note(line: u32) -> String {
 
 /// An operation that takes part in the search: an invocation and its outcome.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Operation {
     /// Position of the `:invoke` in [`History::ops`].
     pub invoke: usize,
@@ -143,6 +145,7 @@ enum Source {
 
 /// A completed history: every op of the log, and the operations to search.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct History {
     /// Every op, in file order.
     pub ops: Vec<Op>,
@@ -222,7 +225,7 @@ impl History {
 
     /// As [`History::read_with`], for a history that may be `jepsen.independent`'s:
     /// one whose client ops' values are all `[key value]` tuples
-    /// ([`looks_independent`]) is completed for `model` itself, any other for its
+    /// ([`History::looks_independent`]) is completed for `model` itself, any other for its
     /// inner model (`model.0`). Says which: `true` for tuples, to be checked with
     /// `model`, and then the first of [`History::warnings`] says so too (line 0: the
     /// whole file), and each operation the model refuses has a hint naming
@@ -389,6 +392,15 @@ impl History {
             warnings: Vec::new(),
             source: self.source.clone(),
         }
+    }
+
+    /// Whether its ops are `jepsen.independent`'s: every client op's value is a
+    /// `[key value]` pair whose key is not a collection (invocations, completions and
+    /// crashes alike, the nemesis's ops aside), and not every client op is a `:cas`
+    /// (whose `[old new]` is one too). [`History::read_detecting_tuples`] asks it
+    /// of a file's ops before completing them.
+    pub fn looks_independent(&self) -> bool {
+        looks_independent(&self.ops)
     }
 
     /// The last `:ok` of a client before position `pos`, if any.
@@ -579,6 +591,7 @@ impl Ops {
 
 /// What to do with ops that cannot be paired into operations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Pairing {
     /// Each is an input error (Knossos would stop on an assertion).
     #[default]

@@ -133,26 +133,68 @@
 //! several things is modelled exactly by a state that is the set of states it may be
 //! in (see [`Model`]).
 //!
-//! # A witness, and checking online
+//! # A witness, timed operations, and checking online
 //!
 //! With [`Options::witness`], a valid history's analysis carries
-//! [`Analysis::linearization`]: an order of its operations that explains it. And
-//! [`Online`] checks a history as it happens, op by op, answering after each
-//! completion as a batch check of the history so far would.
+//! [`Analysis::linearization`]: an order of its operations that explains it.
+//!
+//! A harness that records each operation's call and return times, as Porcupine's
+//! users do, gives them in any order: [`HistoryBuilder::timed`] (and
+//! [`HistoryBuilder::timed_crash`] for one that never returned) builds the history
+//! in real-time order, an operation called at the very time another returned being
+//! concurrent with it.
+//!
+//! [`Online`] checks a history as it happens, answering after each completion as a
+//! batch check of the history so far would: fed op by op in real-time order
+//! ([`Online::invoke`], [`Online::ok`]…), or fed timed events out of order with a
+//! watermark ([`Online::call`], [`Online::returned`], [`Online::advance_to`]). It
+//! owns its model: `Online<M>` for any model `M`, a borrow `&M` or an `Arc<M>`
+//! included ([`Model`] is implemented for `&M`, `Box<M>` and `Arc<M>`), so a
+//! harness can hold one in a struct, or share one behind a mutex.
+//!
+//! ```
+//! use knossos_rs::online::{Online, Verdict};
+//! use knossos_rs::{model, Value};
+//! use std::sync::{Arc, Mutex};
+//!
+//! struct Harness {
+//!     checker: Mutex<Online<Arc<model::DynModel>>>,
+//! }
+//! let model = Arc::new(model::builtin("register", &Default::default()).unwrap());
+//! let harness = Harness { checker: Mutex::new(Online::new(model)) };
+//! let mut checker = harness.checker.lock().unwrap();
+//! // Client 1's read reported before client 0's write, which returned first.
+//! checker.call(1, "read", Value::Nil, 20)?;
+//! checker.returned(1, 2, 30)?;
+//! checker.call(0, "write", 1, 0)?;
+//! checker.returned(0, 1, 10)?;
+//! // Every event before 40 is in: the read of 2 follows the write of 1.
+//! assert_eq!(checker.advance_to(40)?, Verdict::Invalid { op: 3 });
+//! # Ok::<(), knossos_rs::InputError>(())
+//! ```
+//!
+//! # Errors
+//!
+//! Every fallible call returns the one error type, [`InputError`]: each problem a
+//! [`Diagnostic`] saying what and where (file, line, column, op), with a hint. Its
+//! `Debug` is its message, so `fn main() -> Result<(), InputError>` prints it as is.
 //!
 //! # What is where
 //!
-//! At the top, what most users need: [`check`] with its [`Options`]; a [`History`],
-//! read from a file ([`History::read`]), completed from ops in memory
-//! ([`History::complete`]) or built in code ([`HistoryBuilder`]); the [`Model`] trait
-//! and the built-in models ([`model::builtin`]); the [`Online`] checker; the
-//! [`Analysis`] and its [`Validity`]; [`Value`]; and the one error type,
-//! [`InputError`]. Then a module per stage, for what goes beyond: [`read`] (formats),
-//! [`partition`] ([`partition::Independent`] for Jepsen's `[key value]` tuples),
-//! [`shrink`] (faithful cores), [`explain`] (the anomaly named and said in a
-//! sentence), [`render`] and [`report`] (output for people),
-//! [`generate`] (synthetic histories). [`search`] is for experts: the engines one by
-//! one, their budgets, and the memo of states their outcomes refer to.
+//! At the top, what most users need: [`check`] with its [`Options`] (built with
+//! methods: `Options::default().time_limit(d)`); a [`History`], read from a file
+//! ([`History::read`]), completed from ops in memory ([`History::complete`]) or
+//! built in code ([`HistoryBuilder`]); the [`Model`] trait and the built-in models
+//! ([`model::builtin`]); the [`Online`] checker; the [`Analysis`] and its
+//! [`Validity`]; [`Value`]; and the one error type, [`InputError`]. Then a module per
+//! stage, for what goes beyond: [`read`] (formats), [`partition`]
+//! ([`partition::Independent`] for Jepsen's `[key value]` tuples), [`shrink`]
+//! (faithful cores), [`explain`] (the anomaly named and said in a sentence),
+//! [`render`] and [`report`] (output for people), [`generate`] (synthetic
+//! histories). The engines, their budgets and the memo of states are private;
+//! [`expert`] holds the few pieces below [`check`] that tools such as the command
+//! need: the unique-value engine alone, atomic writes. Types that will grow are
+//! `#[non_exhaustive]`.
 //!
 //! Features: `cli` (default) builds the command; `report` the SVG and HTML reports;
 //! `serde` a `serde::Serialize` for [`Value`] and [`Analysis`].
@@ -162,6 +204,7 @@
 pub mod analysis;
 mod builder;
 pub mod error;
+pub mod expert;
 pub mod explain;
 pub mod generate;
 pub mod history;
@@ -172,10 +215,11 @@ pub mod partition;
 pub mod read;
 pub mod render;
 pub mod report;
-pub mod search;
+mod search;
 #[cfg(feature = "serde")]
 mod serialize;
 pub mod shrink;
+mod timed;
 pub mod value;
 
 pub use analysis::{Analysis, Validity};
@@ -192,8 +236,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How to check.
+/// How to check: [`Options::default`], changed by the builder methods of the same
+/// names as the fields.
+///
+/// ```
+/// use knossos_rs::{Algorithm, Options};
+/// use std::time::Duration;
+///
+/// let options = Options::default().time_limit(Duration::from_secs(10)).algorithm(Algorithm::Wgl);
+/// assert_eq!(options.time_limit, Some(Duration::from_secs(10)));
+/// ```
+///
+/// The limits and handles take a value or an `Option` of one (`None` removes it).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Options {
     /// At most this many final paths in an invalid analysis.
     pub max_paths: usize,
@@ -238,6 +294,58 @@ impl Default for Options {
 }
 
 impl Options {
+    /// At most `n` final paths in an invalid analysis.
+    pub fn max_paths(self, n: usize) -> Options {
+        Options { max_paths: n, ..self }
+    }
+
+    /// Which engine decides.
+    pub fn algorithm(self, algorithm: Algorithm) -> Options {
+        Options { algorithm, ..self }
+    }
+
+    /// Stop with `:unknown` (cause `:timeout`) after `limit`.
+    pub fn time_limit(self, limit: impl Into<Option<Duration>>) -> Options {
+        Options { time_limit: limit.into(), ..self }
+    }
+
+    /// Stop with `:unknown` (cause `:memory-limit`) before the caches hold more
+    /// than `bytes`.
+    pub fn memory_limit(self, bytes: impl Into<Option<usize>>) -> Options {
+        Options { memory_limit: bytes.into(), ..self }
+    }
+
+    /// Stop with `:unknown` (cause `:cancelled`) when `cancel` is tripped.
+    pub fn cancel(self, cancel: impl Into<Option<Cancel>>) -> Options {
+        Options { cancel: cancel.into(), ..self }
+    }
+
+    /// Whether to check a keyed model's history key by key (the default).
+    pub fn partition(self, partition: bool) -> Options {
+        Options { partition, ..self }
+    }
+
+    /// Count the partitions checked in `progress`.
+    pub fn progress(self, progress: impl Into<Option<Progress>>) -> Options {
+        Options { progress: progress.into(), ..self }
+    }
+
+    /// Whether to stop every key at the first that is not linearizable.
+    pub fn fail_fast(self, fail_fast: bool) -> Options {
+        Options { fail_fast, ..self }
+    }
+
+    /// Whether to give a valid history's [`Analysis::linearization`].
+    pub fn witness(self, witness: bool) -> Options {
+        Options { witness, ..self }
+    }
+
+    /// The memory limit in force: [`Options::memory_limit`], or half of physical
+    /// memory without one.
+    pub fn memory_limit_in_force(&self) -> usize {
+        self.memory_limit.unwrap_or_else(search::budget::default_memory_limit)
+    }
+
     /// These options for what follows a step that took `elapsed`: the time limit is
     /// what is left of it.
     pub fn after(&self, elapsed: Duration) -> Options {
@@ -345,20 +453,18 @@ fn slice(deadline: Option<Instant>) -> Duration {
     (left / 20).clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
-/// Whether the unique-value engine ([`search::unique`]) applies to every part
-/// [`check`] would search (each key, if the history is split), or where it first
-/// does not: the input error `--algorithm unique` reports.
-pub fn unique_applies<M: Model + ?Sized>(
-    model: &M,
-    history: &History,
-    options: &Options,
-) -> Result<(), Diagnostic> {
-    match options.partition.then(|| partition::by_key(history, model)).flatten() {
-        None => search::unique::applies(history, model).map_err(|d| d.diagnostic(history)),
-        Some(parts) => parts.iter().try_for_each(|part| {
-            let history = part.history(history);
-            search::unique::applies(&history, model).map_err(|d| d.diagnostic(&history))
-        }),
+impl History {
+    /// Whether the unique-value engine ([`Algorithm::Unique`]) applies to every
+    /// part [`check`] would search (each key, if the history is split), or where it
+    /// first does not: the error a check with that engine alone should report.
+    pub fn unique_applies<M: Model + ?Sized>(&self, model: &M, options: &Options) -> Result<(), Diagnostic> {
+        match options.partition.then(|| partition::by_key(self, model)).flatten() {
+            None => search::unique::applies(self, model).map_err(|d| d.diagnostic(self)),
+            Some(parts) => parts.iter().try_for_each(|part| {
+                let history = part.history(self);
+                search::unique::applies(&history, model).map_err(|d| d.diagnostic(&history))
+            }),
+        }
     }
 }
 

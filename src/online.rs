@@ -2,7 +2,7 @@
 //! each completion.
 //!
 //! Re-checking each prefix costs a whole check per completion. [`Online`] instead
-//! keeps the just-in-time engine's configurations ([`crate::search::linear`]'s
+//! keeps the just-in-time engine's configurations (the `linear` engine's
 //! core, the very one a batch check runs) and feeds it each event once. Its verdict
 //! after a completion is exactly a batch check's of the history so far, in which
 //! the operations not yet completed are indeterminate, taking effect or not, with
@@ -24,17 +24,48 @@
 //! costs the returns its rewind replays: amortized, a few batch checks of the
 //! linear engine, where re-checking prefixes costs a check per completion.
 //!
-//! A taken-as-`:ok` pending operation escapes the crashed-operation rules of [the
-//! search](crate::search#crashed-operations), which only prune orders that others
-//! stand for: the configurations may be more, never the verdict another.
+//! A taken-as-`:ok` pending operation escapes the search's rules for crashed
+//! operations, which only prune orders that others stand for: the configurations
+//! may be more, never the verdict another.
+//!
+//! # Timed events, out of order
+//!
+//! A harness of concurrent clients learns of events late and out of order: a
+//! client that returned at 5 may report it after another reported a call at 7.
+//! [`Online::call`] and [`Online::returned`] take events with their times in any
+//! order across processes (each process's own in order), and hold them;
+//! [`Online::advance_to`]`(w)` is the harness's promise that every event before
+//! time `w` has been given, and feeds those events to the checker in real-time
+//! order (by time, calls before returns at equal times, then by process: the
+//! order [`HistoryBuilder::timed`](crate::HistoryBuilder::timed) builds).
+//!
+//! This is exact: after `advance_to(w)` the verdict, and the failing op, are a
+//! batch check's of the history of the operations called before `w`, those not
+//! returned before `w` pending. Proof: by the promise, the events before `w` are
+//! all known when it is made, and in real-time order every one of them comes
+//! before every event at `w` or later; so the events fed are a prefix of the
+//! whole history's order, the same prefix whatever order they arrived in, fed in
+//! that order; and the checker's verdict after each event is a batch check's of
+//! the prefix fed (above). An event given after the watermark passed its time
+//! could belong anywhere in what was fed, so it is refused, never guessed at.
+//! Nothing before `w` can be decided earlier: a call still unknown at time `t <
+//! w` might precede a return fed at `t`, and make it concurrent with an
+//! operation it would otherwise follow. [`Online::finish`] promises every
+//! event; the verdict is then the whole history's. An operation that never
+//! returns is never given a return: it stays pending, as a crashed one is.
+//!
+//! A harness that knows when each client last reported can advance to the
+//! earliest such time; a simulation, to its clock after each step.
 
 use crate::analysis::Analysis;
+use crate::error::{Diagnostic, InputError};
 use crate::history::History;
-use crate::model::memo::{KindId, Memo};
+use crate::model::memo::{KindId, Memoized};
 use crate::model::Model;
 use crate::read::RawOp;
 use crate::search::linear::{Core, Snapshot};
 use crate::search::{Budget, Cause};
+use crate::timed::{place, Clocks, Place};
 use crate::value::Value;
 use crate::Options;
 use std::collections::HashMap;
@@ -42,6 +73,7 @@ use std::time::Instant;
 
 /// The verdict on the history fed so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// Linearizable so far.
     Valid,
@@ -59,39 +91,6 @@ pub enum Verdict {
         cause: Cause,
     },
 }
-
-/// An event the checker cannot take; nothing was recorded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Misuse {
-    /// A completion for a process with no pending invocation.
-    NotInvoked {
-        /// The process.
-        process: Value,
-    },
-    /// An invocation from a process whose previous invocation is still pending.
-    StillPending {
-        /// The process.
-        process: Value,
-    },
-    /// The model does not take the operation (its [`Model::argument`] or
-    /// [`Model::check_op`] says why).
-    Rejected {
-        /// Why.
-        message: String,
-    },
-}
-
-impl std::fmt::Display for Misuse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Misuse::NotInvoked { process } => write!(f, "process {process} has no pending invocation"),
-            Misuse::StillPending { process } => write!(f, "process {process} invokes while an op is pending"),
-            Misuse::Rejected { message } => f.write_str(message),
-        }
-    }
-}
-
-impl std::error::Error for Misuse {}
 
 /// What became of an invocation.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -153,12 +152,12 @@ enum Event {
 /// // The batch analysis of the history so far, with Knossos's `:op`.
 /// let analysis = online.analysis().unwrap();
 /// assert_eq!(analysis.op.unwrap().index, 7);
-/// # Ok::<(), knossos_rs::online::Misuse>(())
+/// # Ok::<(), knossos_rs::InputError>(())
 /// ```
-pub struct Online<'m, M: Model + ?Sized> {
-    model: &'m M,
+pub struct Online<M: Model> {
     options: Options,
-    memo: Memo<'m, M>,
+    /// The model is the memo's.
+    memo: Memoized<M>,
     core: Core,
     budget: Budget,
     operations: Vec<Operation>,
@@ -174,27 +173,45 @@ pub struct Online<'m, M: Model + ?Sized> {
     stopped: Option<Cause>,
     /// Every op fed, as a history file would hold it, for the batch analysis.
     maps: Vec<Value>,
+    /// Timed operations given and not yet fed, once the checker is fed so.
+    timeline: Option<Timeline>,
 }
 
-impl<'m, M: Model + ?Sized> Online<'m, M> {
+/// Timed events waiting for the watermark to pass them (see [the module](self)).
+#[derive(Default)]
+struct Timeline {
+    clocks: Clocks,
+    /// Each process's latest call: its `:f` and fields, for its return's value.
+    calls: HashMap<Value, (Value, Value)>,
+    /// Events given, not yet fed: a call's fields, or a return's value.
+    waiting: Vec<(Place, Value, Waiting)>,
+    /// Every event before this time has been fed; `None` once finished.
+    watermark: Option<u64>,
+}
+
+enum Waiting {
+    Call(Value),
+    Return(Value),
+}
+
+impl<M: Model> Online<M> {
     /// A checker of histories of `model`, without limits.
-    pub fn new(model: &'m M) -> Self {
+    pub fn new(model: M) -> Self {
         Online::with_options(model, Options::default())
     }
 
     /// A checker within `options`' time limit (from now), memory limit and
     /// cancellation; its `max_paths`, `algorithm` and `partition` are the
     /// [`analysis`](Online::analysis)'s.
-    pub fn with_options(model: &'m M, options: Options) -> Self {
+    pub fn with_options(model: M, options: Options) -> Self {
         let now = Instant::now();
         // A limit too long to add to now is no limit.
         let deadline = options.time_limit.and_then(|t| now.checked_add(t));
-        let memory = options.memory_limit.unwrap_or_else(crate::search::budget::default_memory_limit);
+        let memory = options.memory_limit_in_force();
         let budget = Budget::new(deadline, memory, options.cancel.clone());
-        let memo = Memo::new(model, &History::default(), false);
+        let memo = Memoized::new(model, &History::default(), false);
         let core = Core::new(Vec::new(), Vec::new(), Vec::new(), memo.init(), false);
         Online {
-            model,
             options,
             memo,
             core,
@@ -207,6 +224,7 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
             failed_at: None,
             stopped: None,
             maps: Vec::new(),
+            timeline: None,
         }
     }
 
@@ -227,19 +245,24 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         process: impl Into<Value>,
         f: &str,
         value: impl Into<Value>,
-    ) -> Result<(), Misuse> {
+    ) -> Result<(), InputError> {
         self.invoke_op(process, Value::kw_map([("f", Value::keyword(f)), ("value", value.into())]))
     }
 
     /// `process` invokes an op given as its map's other fields: `:f`, `:value`, and
     /// any a model reads besides (the `kv` model's `:key`).
-    pub fn invoke_op(&mut self, process: impl Into<Value>, fields: Value) -> Result<(), Misuse> {
-        let process = process.into();
+    pub fn invoke_op(&mut self, process: impl Into<Value>, fields: Value) -> Result<(), InputError> {
+        self.untimed()?;
+        self.take_invoke(process.into(), fields)
+    }
+
+    /// An invocation taken: it is the next event.
+    fn take_invoke(&mut self, process: Value, fields: Value) -> Result<(), InputError> {
         if self.open.contains_key(&process) {
-            return Err(Misuse::StillPending { process });
+            return Err(self.misuse(format!("process {process} invokes while its previous op is pending")));
         }
         let Value::Map(mut entries) = fields else {
-            return Err(Misuse::Rejected { message: format!("an op is a map, not {fields}") });
+            return Err(self.misuse(format!("an op is a map, not {fields}")));
         };
         // What the feed says, not the map.
         entries.retain(|(k, _)| !matches!(k.as_keyword(), Some("process" | "type" | "index" | "time")));
@@ -248,7 +271,7 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         }
         let fields = Value::Map(entries);
         let (f, value) = (fields.get("f").cloned(), fields.get("value").cloned().unwrap_or(Value::Nil));
-        let Some(f) = f else { return Err(Misuse::Rejected { message: "an op needs an :f".into() }) };
+        let Some(f) = f else { return Err(self.misuse("an op needs an :f".into())) };
         let argument = self.argument(&f, &fields, &value)?;
         let kind = self.memo.intern_kind(&f, &argument);
         let id = self.operations.len() as u32;
@@ -284,9 +307,14 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
 
     /// `process`'s pending operation completes `:ok` with `value` (what a read
     /// read; for most other operations, the value it was invoked with).
-    pub fn ok(&mut self, process: impl Into<Value>, value: impl Into<Value>) -> Result<Verdict, Misuse> {
-        let (process, value) = (process.into(), value.into());
-        let op = *self.open.get(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
+    pub fn ok(&mut self, process: impl Into<Value>, value: impl Into<Value>) -> Result<Verdict, InputError> {
+        self.untimed()?;
+        self.take_ok(process.into(), value.into())
+    }
+
+    /// An `:ok` completion taken: it is the next event.
+    fn take_ok(&mut self, process: Value, value: Value) -> Result<Verdict, InputError> {
+        let op = *self.open.get(&process).ok_or_else(|| self.not_invoked(&process))?;
         let o = &self.operations[op as usize];
         let (f, fields) = (o.f.clone(), o.fields.clone());
         let argument = self.argument(&f, &fields, &value)?;
@@ -306,9 +334,10 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
     }
 
     /// `process`'s pending operation fails: it did not happen.
-    pub fn fail(&mut self, process: impl Into<Value>) -> Result<Verdict, Misuse> {
+    pub fn fail(&mut self, process: impl Into<Value>) -> Result<Verdict, InputError> {
+        self.untimed()?;
         let process = process.into();
-        let op = self.open.remove(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
+        let op = self.open.remove(&process).ok_or_else(|| self.not_invoked(&process))?;
         self.settle(op, Status::Failed);
         self.record(process, "fail", op, None);
         if self.stopped.is_none() && !self.core.crashed[op as usize] {
@@ -327,9 +356,10 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
     /// `process`'s pending operation crashed (`:info`): it may take effect at any
     /// time from its invocation on, or never. The verdict does not change: a pending
     /// operation is already taken so.
-    pub fn info(&mut self, process: impl Into<Value>) -> Result<Verdict, Misuse> {
+    pub fn info(&mut self, process: impl Into<Value>) -> Result<Verdict, InputError> {
+        self.untimed()?;
         let process = process.into();
-        let op = self.open.remove(&process).ok_or_else(|| Misuse::NotInvoked { process: process.clone() })?;
+        let op = self.open.remove(&process).ok_or_else(|| self.not_invoked(&process))?;
         let o = &mut self.operations[op as usize];
         o.status = Status::Info;
         o.rewind = None;
@@ -358,7 +388,7 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
     ///
     /// ```
     /// use knossos_rs::online::{Online, Verdict};
-    /// use knossos_rs::{model, read};
+    /// use knossos_rs::{model, Value};
     ///
     /// let model = model::builtin("register", &Default::default()).unwrap();
     /// let mut online = Online::new(&model);
@@ -369,14 +399,14 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
     ///            {:process 1, :type :ok, :f :read, :value 2}";
     /// let mut verdict = Verdict::Valid;
     /// for line in log.lines() {
-    ///     verdict = online.op(&read::parse_edn(line).unwrap())?;
+    ///     verdict = online.op(&Value::from_edn(line).unwrap())?;
     /// }
     /// assert_eq!(verdict, Verdict::Invalid { op: 4 });
-    /// # Ok::<(), knossos_rs::online::Misuse>(())
+    /// # Ok::<(), knossos_rs::InputError>(())
     /// ```
-    pub fn op(&mut self, map: &Value) -> Result<Verdict, Misuse> {
-        let rejected =
-            |message: &str| Misuse::Rejected { message: format!("{message}: {}", map.to_edn_short(200)) };
+    pub fn op(&mut self, map: &Value) -> Result<Verdict, InputError> {
+        self.untimed()?;
+        let rejected = |message: &str| self.misuse(format!("{message}: {}", map.to_edn_short(200)));
         let Value::Map(_) = map else { return Err(rejected("an op is a map")) };
         let Some(process) = map.get("process").cloned() else {
             return Err(rejected("an op needs a :process"));
@@ -406,6 +436,140 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         Ok(verdict)
     }
 
+    /// Process `process` called `f` with `input` at time `at`: a timed event, given
+    /// in any order relative to other processes' events (but after
+    /// [`advance_to`](Online::advance_to) has passed no event later than it). The
+    /// event waits until the watermark passes it. A process does one thing at a
+    /// time: it calls strictly after its previous operation returned, and not again
+    /// after one that never returns.
+    ///
+    /// A checker is fed timed events or untimed ones ([`invoke`](Online::invoke) and
+    /// the rest, in real-time order), not both.
+    pub fn call(
+        &mut self,
+        process: impl Into<Value>,
+        f: &str,
+        input: impl Into<Value>,
+        at: u64,
+    ) -> Result<(), InputError> {
+        let (process, f) = (process.into(), Value::keyword(f));
+        let fields = Value::kw_map([("f", f.clone()), ("value", input.into())]);
+        self.argument(&f, &fields, fields.get("value").expect("given"))?;
+        let timeline = self.timeline(at)?;
+        timeline.clocks.call(&process, at).map_err(|why| self.misuse(why))?;
+        let timeline = self.timeline.as_mut().expect("made by timeline()");
+        timeline.calls.insert(process.clone(), (f, fields.clone()));
+        timeline.waiting.push((place(at, false, &process), process, Waiting::Call(fields)));
+        Ok(())
+    }
+
+    /// `process`'s operation returned `output` at time `at` (`:ok`); see
+    /// [`call`](Online::call). An operation that never returns (crashed) is never
+    /// given a return: it stays pending, as a crashed op does in a history.
+    pub fn returned(
+        &mut self,
+        process: impl Into<Value>,
+        output: impl Into<Value>,
+        at: u64,
+    ) -> Result<(), InputError> {
+        let (process, output) = (process.into(), output.into());
+        let (f, fields) = self.timeline(at)?.calls.get(&process).cloned().unwrap_or_default();
+        self.timeline(at)?.clocks.ret(&process, at).map_err(|why| self.misuse(why))?;
+        if let Err(e) = self.argument(&f, &fields, &output) {
+            // Not taken: the operation is open again.
+            let timeline = self.timeline.as_mut().expect("made by timeline()");
+            timeline.clocks.unreturn(&process);
+            return Err(e);
+        }
+        let timeline = self.timeline.as_mut().expect("made by timeline()");
+        timeline.waiting.push((place(at, true, &process), process, Waiting::Return(output)));
+        Ok(())
+    }
+
+    /// A whole timed operation, as Porcupine's users record it: [`call`](Online::call)
+    /// at `call`, then [`returned`](Online::returned) `output` at `ret`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn timed(
+        &mut self,
+        process: impl Into<Value>,
+        f: &str,
+        input: impl Into<Value>,
+        output: impl Into<Value>,
+        call: u64,
+        ret: u64,
+    ) -> Result<(), InputError> {
+        let process = process.into();
+        self.call(process.clone(), f, input, call)?;
+        self.returned(process, output, ret)
+    }
+
+    /// The promise that every timed event before `time` has been given: those
+    /// events are fed in real-time order, and the verdict is a batch check's of the
+    /// history they make (see [the module](self)). An event given later with an
+    /// earlier time is refused. The watermark never goes back: an earlier `time`
+    /// changes nothing.
+    pub fn advance_to(&mut self, time: u64) -> Result<Verdict, InputError> {
+        self.release(Some(time))
+    }
+
+    /// The promise that every timed event has been given: they are all fed, and the
+    /// verdict is a batch check's of the whole history. No event is taken after.
+    pub fn finish(&mut self) -> Result<Verdict, InputError> {
+        self.release(None)
+    }
+
+    /// The timeline, refusing an event at `at` that the watermark has passed.
+    fn timeline(&mut self, at: u64) -> Result<&mut Timeline, InputError> {
+        if self.timeline.is_none() && !self.maps.is_empty() {
+            return Err(
+                self.misuse("this checker is fed untimed events: give this one without times too".into())
+            );
+        }
+        let watermark = self
+            .timeline
+            .get_or_insert_with(|| Timeline { watermark: Some(0), ..Timeline::default() })
+            .watermark;
+        match watermark {
+            Some(w) if at >= w => Ok(self.timeline.as_mut().expect("just made")),
+            Some(w) => {
+                Err(self.misuse(format!("an event at {at} after advance_to({w}) promised every earlier one")))
+            }
+            None => Err(self.misuse(format!("an event at {at} after finish() promised every event"))),
+        }
+    }
+
+    /// Feeds the waiting events before `until` (all, if `None`) in real-time order.
+    fn release(&mut self, until: Option<u64>) -> Result<Verdict, InputError> {
+        let Some(timeline) = self.timeline.as_mut() else { return Ok(self.verdict()) };
+        let watermark = match (timeline.watermark, until) {
+            (None, _) => return Ok(self.verdict()),
+            (Some(w), Some(t)) => Some(w.max(t)),
+            (Some(_), None) => None,
+        };
+        timeline.watermark = watermark;
+        timeline.waiting.sort_by(|a, b| a.0.cmp(&b.0));
+        let due = timeline.waiting.partition_point(|(p, _, _)| watermark.is_none_or(|w| p.0 < w));
+        let due: Vec<_> = timeline.waiting.drain(..due).collect();
+        let mut verdict = self.verdict();
+        for (_, process, event) in due {
+            verdict = match event {
+                Waiting::Call(fields) => self.take_invoke(process, fields).map(|()| self.verdict())?,
+                Waiting::Return(output) => self.take_ok(process, output)?,
+            };
+        }
+        Ok(verdict)
+    }
+
+    /// Refuses an untimed event once the checker is fed timed ones.
+    fn untimed(&self) -> Result<(), InputError> {
+        match self.timeline {
+            Some(_) => {
+                Err(self.misuse("this checker is fed timed operations: give this one with its times".into()))
+            }
+            None => Ok(()),
+        }
+    }
+
     /// The batch analysis of the history so far ([`check`](crate::check) with the
     /// options given): on a failure, the same `:op`, with Knossos's previous ok and
     /// final paths. It checks the history again. `None` before the first op.
@@ -415,15 +579,25 @@ impl<'m, M: Model + ?Sized> Online<'m, M> {
         }
         let raw =
             self.maps.iter().map(|m| RawOp { value: m.clone(), line: 0, column: 0, span: 0..0 }).collect();
-        let history = History::complete(raw, self.model).ok()?;
-        Some(crate::check(self.model, &history, &self.options))
+        let history = History::complete(raw, self.memo.model()).ok()?;
+        Some(crate::check(self.memo.model(), &history, &self.options))
+    }
+
+    /// An op the checker cannot take (nothing was recorded), named by the index it
+    /// would have had.
+    fn misuse(&self, message: String) -> InputError {
+        InputError::new("", vec![Diagnostic::new(0, 0, message).with_op_index(self.maps.len() as u64)])
+    }
+
+    fn not_invoked(&self, process: &Value) -> InputError {
+        self.misuse(format!("process {process} has no pending invocation"))
     }
 
     /// The model's argument for an op, checked.
-    fn argument(&self, f: &Value, fields: &Value, value: &Value) -> Result<Value, Misuse> {
-        let rejected = |message| Misuse::Rejected { message };
-        let argument = self.model.argument(fields, value).map_err(rejected)?;
-        self.model.check_op(f, &argument).map_err(rejected)?;
+    fn argument(&self, f: &Value, fields: &Value, value: &Value) -> Result<Value, InputError> {
+        let rejected = |message| self.misuse(message);
+        let argument = self.memo.model().argument(fields, value).map_err(rejected)?;
+        self.memo.model().check_op(f, &argument).map_err(rejected)?;
         Ok(argument)
     }
 

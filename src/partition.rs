@@ -177,7 +177,7 @@ impl<M: Model> Model for Independent<M> {
 /// `[old new]` is one too). Jepsen wraps every value of an independent test, a read's
 /// invocation `[k nil]` included, where a plain history's reads invoke nil; and a
 /// multi-register transaction of two micro-ops is a pair of vectors.
-pub fn looks_independent(ops: &[Op]) -> bool {
+pub(crate) fn looks_independent(ops: &[Op]) -> bool {
     let mut not_cas = false;
     for op in ops.iter().filter(|op| !op.is_nemesis()) {
         match op.value().as_seq() {
@@ -193,7 +193,7 @@ pub fn looks_independent(ops: &[Op]) -> bool {
 /// key's history is built when it is checked ([`Part::history`]), so that a history
 /// split into a thousand keys is not held twice.
 #[derive(Clone, Debug)]
-pub struct Part {
+pub(crate) struct Part {
     /// The key its operations are on.
     pub key: Value,
     /// Positions of the key's ops in the whole history, in order.
@@ -222,7 +222,7 @@ impl Part {
 
 /// Splits a completed history by the model's partition key, keys in order of their
 /// first operation, then those with none; `None` if the model does not split histories.
-pub fn by_key<M: Model + ?Sized>(history: &History, model: &M) -> Option<Vec<Part>> {
+pub(crate) fn by_key<M: Model + ?Sized>(history: &History, model: &M) -> Option<Vec<Part>> {
     split_by(history, |op| model.partition_key(op.fields()))
 }
 
@@ -230,7 +230,7 @@ pub fn by_key<M: Model + ?Sized>(history: &History, model: &M) -> Option<Vec<Par
 /// model's key; `None` if some operation's invocation has no key, or no op has one.
 /// `key_of` must depend on the op's [fields](Op::fields) alone: it is asked once for
 /// all the ops that share them.
-pub fn split_by(history: &History, key_of: impl Fn(&Op) -> Option<Value>) -> Option<Vec<Part>> {
+pub(crate) fn split_by(history: &History, key_of: impl Fn(&Op) -> Option<Value>) -> Option<Vec<Part>> {
     let mut keys: Vec<Value> = Vec::new();
     let mut index: HashMap<Value, usize, FixedState> = HashMap::default();
     // Each distinct body's key slot: ops that share their fields share one value.

@@ -9,6 +9,7 @@ use std::fmt::{self, Write as _};
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// The analysis as Knossos writes it, and Jepsen reads it.
     Edn,

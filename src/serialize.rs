@@ -11,7 +11,7 @@
 //! their digits, so nothing is rounded.
 //!
 //! ```
-//! let value = knossos_rs::read::parse_edn(r#"{:f :read, :value #{1 2N}, [1] "x", :n 1.50M}"#).unwrap();
+//! let value = knossos_rs::Value::from_edn(r#"{:f :read, :value #{1 2N}, [1] "x", :n 1.50M}"#).unwrap();
 //! let json = serde_json::to_string(&value).unwrap();
 //! assert_eq!(json, r#"{"f":"read","value":[1,2],"[1]":"x","n":"1.50"}"#);
 //! ```

@@ -11,6 +11,7 @@
 //! holding `NaN` can be interned and found again), and `#inst`/`#uuid` compare by
 //! their text rather than by the instant or UUID they denote.
 
+use crate::error::InputError;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 /// An EDN value (nil by default).
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub enum Value {
     #[default]
     /// `nil`.
@@ -100,6 +102,21 @@ impl Decimal {
 }
 
 impl Value {
+    /// Parses exactly one EDN value (an initial state, say); empty text or anything
+    /// after the value is an error. `str::parse` does the same.
+    ///
+    /// ```
+    /// use knossos_rs::Value;
+    ///
+    /// let v = Value::from_edn("{:x [1 2N]}").unwrap();
+    /// assert_eq!(v.get("x"), Some(&Value::from(vec![1, 2])));
+    /// assert_eq!("nil".parse::<Value>().unwrap(), Value::Nil);
+    /// assert!(Value::from_edn("[1 2").is_err());
+    /// ```
+    pub fn from_edn(text: &str) -> Result<Value, InputError> {
+        crate::read::parse_edn(text)
+    }
+
     /// A keyword value (`Value::keyword("read")` is `:read`).
     pub fn keyword(name: &str) -> Value {
         Value::Keyword(name.into())
@@ -124,6 +141,32 @@ impl Value {
     pub fn as_keyword(&self) -> Option<&str> {
         match self {
             Value::Keyword(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The string's text, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is `true` or `false`.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The number as a float, if this is a float or an integer of 64 bits (the
+    /// nearest float to it).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Float(f) => Some(*f),
+            Value::Int(i) => Some(*i as f64),
             _ => None,
         }
     }
@@ -260,6 +303,13 @@ impl Value {
             }
             Value::Tagged(_, v) => v.write_json(out),
         }
+    }
+}
+
+impl std::str::FromStr for Value {
+    type Err = InputError;
+    fn from_str(text: &str) -> Result<Value, InputError> {
+        Value::from_edn(text)
     }
 }
 

@@ -26,8 +26,7 @@ const ALGORITHMS: [Algorithm; 3] = [Algorithm::Wgl, Algorithm::Linear, Algorithm
 fn time_limit_answers_unknown_timeout() {
     let (model, history) = hard();
     for algorithm in ALGORITHMS {
-        let options =
-            Options { algorithm, time_limit: Some(Duration::from_millis(200)), ..Default::default() };
+        let options = Options::default().algorithm(algorithm).time_limit(Duration::from_millis(200));
         let a = check(&model, &history, &options);
         assert_eq!(a.valid, Validity::Unknown, "{algorithm:?}");
         assert_eq!(a.cause, Some(Cause::Timeout), "{algorithm:?}");
@@ -50,7 +49,7 @@ fn time_limit_answers_unknown_timeout() {
 fn memory_limit_answers_unknown_memory_limit() {
     let (model, history) = hard();
     for algorithm in ALGORITHMS {
-        let options = Options { algorithm, memory_limit: Some(8 << 20), ..Default::default() };
+        let options = Options::default().algorithm(algorithm).memory_limit(8 << 20);
         let a = check(&model, &history, &options);
         assert_eq!((a.valid, a.cause), (Validity::Unknown, Some(Cause::MemoryLimit)), "{algorithm:?}");
     }
@@ -66,7 +65,7 @@ fn cancel_handle_stops_the_search() {
             std::thread::sleep(Duration::from_millis(50));
             trip.cancel();
         });
-        let a = check(&model, &history, &Options { algorithm, cancel: Some(cancel), ..Default::default() });
+        let a = check(&model, &history, &Options::default().algorithm(algorithm).cancel(cancel));
         canceller.join().unwrap();
         assert_eq!((a.valid, a.cause), (Validity::Unknown, Some(Cause::Cancelled)), "{algorithm:?}");
     }
@@ -82,12 +81,8 @@ fn budgets_do_not_change_easy_verdicts() {
     let history =
         History::complete(read::read_ops(text.as_bytes(), "easy.edn", None).unwrap(), &model).unwrap();
     for algorithm in ALGORITHMS {
-        let options = Options {
-            algorithm,
-            time_limit: Some(Duration::from_secs(60)),
-            memory_limit: Some(1 << 30),
-            ..Default::default()
-        };
+        let options =
+            Options::default().algorithm(algorithm).time_limit(Duration::from_secs(60)).memory_limit(1 << 30);
         let a = check(&model, &history, &options);
         assert_eq!(a.valid, Validity::Invalid, "{algorithm:?}");
         assert_eq!(a.op.unwrap().index, 3);
@@ -96,6 +91,7 @@ fn budgets_do_not_change_easy_verdicts() {
             Algorithm::Linear => assert_eq!(a.analyzer, "linear"),
             // One write, of a value written once: the unique-value engine applies.
             Algorithm::Competition | Algorithm::Unique => assert_eq!(a.analyzer, "unique"),
+            other => panic!("no expected analyzer for {other:?}"),
         }
     }
 }
@@ -118,7 +114,7 @@ fn final_paths_stay_within_the_memory_limit() {
         "{:process 99, :type :invoke, :f :read, :value nil}\n{:process 99, :type :ok, :f :read, :value 3}\n";
     let history =
         History::complete(read::read_ops(text.as_bytes(), "paths.edn", None).unwrap(), &model).unwrap();
-    let options = Options { max_paths: 1_000_000, memory_limit: Some(16 << 20), ..Default::default() };
+    let options = Options::default().max_paths(1_000_000).memory_limit(16 << 20);
     let a = check(&model, &history, &options);
     assert_eq!(a.valid, Validity::Invalid);
     let (count, truncated) = a.final_paths_count.unwrap();
@@ -155,7 +151,7 @@ fn many_live_operations_are_no_reason_to_stop() {
     let history =
         History::complete(read::read_ops(text.as_bytes(), "reads.edn", None).unwrap(), &model).unwrap();
     for algorithm in ALGORITHMS {
-        let options = Options { algorithm, memory_limit: Some(64 << 20), ..Default::default() };
+        let options = Options::default().algorithm(algorithm).memory_limit(64 << 20);
         let a = check(&model, &history, &options);
         assert_eq!((a.valid, a.cause), (Validity::Valid, None), "{algorithm:?}");
     }
@@ -167,7 +163,7 @@ fn no_time_left_is_an_answer_at_once() {
     // left (reading took it all) sets nothing up and says so.
     let (model, history) = hard();
     for algorithm in ALGORITHMS {
-        let options = Options { algorithm, time_limit: Some(Duration::ZERO), ..Default::default() };
+        let options = Options::default().algorithm(algorithm).time_limit(Duration::ZERO);
         let a = check(&model, &history, &options);
         assert_eq!((a.valid, a.cause), (Validity::Unknown, Some(Cause::Timeout)), "{algorithm:?}");
         assert_eq!(a.longest_prefix.map(|p| (p.linearized, p.next_index)), Some((0, None)));

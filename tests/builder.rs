@@ -140,7 +140,7 @@ fn an_empty_history_is_linearizable() {
     ] {
         let history = builder.build(model).unwrap_or_else(|e| panic!("{name}: {e}"));
         for algorithm in [Algorithm::Competition, Algorithm::Wgl, Algorithm::Linear, Algorithm::Unique] {
-            let options = Options { algorithm, witness: true, ..Options::default() };
+            let options = Options::default().algorithm(algorithm).witness(true);
             let analysis = check(model, &history, &options);
             assert_eq!(analysis.valid, Validity::Valid, "{name}, {algorithm:?}: {analysis}");
             assert!(

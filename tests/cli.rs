@@ -4,7 +4,7 @@
 #[allow(dead_code)]
 mod pathological;
 
-use knossos_rs::{read, Value};
+use knossos_rs::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -28,7 +28,7 @@ fn stderr(o: &Output) -> String {
 /// Jepsen user's `clojure.edn/read` would, and with ours.
 fn parse_analysis(text: &str) -> Value {
     clojure_reader::edn::read_string(text).unwrap_or_else(|e| panic!("not EDN: {e:?}\n{text}"));
-    read::parse_edn(text).unwrap_or_else(|e| panic!("not EDN: {e:?}\n{text}"))
+    Value::from_edn(text).unwrap_or_else(|e| panic!("not EDN: {e:?}\n{text}"))
 }
 
 #[test]
@@ -728,7 +728,7 @@ fn models_lists_every_builtin_model() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let listed: Vec<String> =
         stdout(&out).lines().filter(|l| !l.is_empty() && !l.starts_with(' ')).map(str::to_owned).collect();
-    assert_eq!(listed, knossos_rs::model::BUILTIN);
+    assert_eq!(listed, knossos_rs::model::ModelInfo::NAMES);
 }
 
 #[test]

@@ -14,8 +14,8 @@ const ALGORITHMS: [Algorithm; 3] = [Algorithm::Wgl, Algorithm::Linear, Algorithm
 
 /// Checks one file; `init` is the `--init` EDN, if any.
 fn analyse_with(path: &std::path::Path, model_name: &str, init: Option<&str>, options: &Options) -> Analysis {
-    let init = init.map(|i| read::parse_edn(i).unwrap());
-    let model = model::builtin(model_name, &ModelOptions { init, ..Default::default() }).unwrap();
+    let init = init.map(|i| Value::from_edn(i).unwrap());
+    let model = model::builtin(model_name, &ModelOptions::default().init(init)).unwrap();
     let ops = read::read_path(path, None).unwrap_or_else(|e| panic!("{e}"));
     let history = History::complete(ops, &model).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     check(&model, &history, options)
@@ -41,7 +41,7 @@ fn every_history(algorithm: Algorithm, may_give_up: bool) -> usize {
         let partitions: &[bool] = if entry.partition == "no" { &[true] } else { &[true, false] };
         for init in inits {
             for &partition in partitions {
-                let options = Options { algorithm, partition, time_limit: Some(limit), ..Default::default() };
+                let options = Options::default().algorithm(algorithm).partition(partition).time_limit(limit);
                 let analysis = analyse_with(&entry.path, &entry.model, init, &options);
                 checked += 1;
                 if may_give_up && analysis.valid == Validity::Unknown {
@@ -58,7 +58,7 @@ fn every_history(algorithm: Algorithm, may_give_up: bool) -> usize {
                 // Every analysis reads back as EDN, with a general reader and with ours.
                 let edn = analysis.to_value().to_edn();
                 clojure_reader::edn::read_string(&edn).unwrap_or_else(|e| panic!("{what}: {e:?}"));
-                assert_eq!(read::parse_edn(&edn).unwrap(), analysis.to_value(), "{what}");
+                assert_eq!(Value::from_edn(&edn).unwrap(), analysis.to_value(), "{what}");
             }
         }
     }
@@ -140,7 +140,7 @@ fn valid_histories_have_witnesses() {
         let history = History::complete(ops, &model).unwrap();
         for algorithm in ALGORITHMS {
             let limit = Some(Duration::from_secs(if algorithm == Algorithm::Linear { 1 } else { 60 }));
-            let options = Options { algorithm, time_limit: limit, witness: true, ..Default::default() };
+            let options = Options::default().algorithm(algorithm).time_limit(limit).witness(true);
             let analysis = check(&model, &history, &options);
             if analysis.valid == Validity::Unknown && algorithm == Algorithm::Linear {
                 continue; // It may give up on a few (see above).
@@ -185,7 +185,7 @@ fn invalid_knossos_histories_name_knossos_failing_op() {
     for &(name, index, process, previous) in expected {
         let path = dir.join(format!("knossos/cas-register/bad/{name}.edn"));
         for (init, algorithm) in [Some("0"), None].into_iter().flat_map(|i| ALGORITHMS.map(|a| (i, a))) {
-            let options = Options { algorithm, ..Default::default() };
+            let options = Options::default().algorithm(algorithm);
             let a = analyse_with(&path, "cas-register", init, &options);
             assert_eq!(a.valid, Validity::Invalid, "{name}");
             let op = a.op.as_ref().unwrap();
@@ -202,12 +202,10 @@ fn invalid_knossos_histories_name_knossos_failing_op() {
 fn final_paths_are_bounded() {
     let Some(dir) = common::corpus() else { return };
     let path = dir.join("knossos/cas-register/bad/cas-failure.edn");
-    let model =
-        model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() })
-            .unwrap();
+    let model = model::builtin("cas-register", &ModelOptions::default().init(Value::Int(0))).unwrap();
     let history = History::complete(read::read_path(&path, None).unwrap(), &model).unwrap();
     for max_paths in [0, 1, 3] {
-        let a = check(&model, &history, &Options { max_paths, ..Default::default() });
+        let a = check(&model, &history, &Options::default().max_paths(max_paths));
         assert!(a.final_paths.len() <= max_paths);
         let (count, _) = a.final_paths_count.unwrap();
         assert!(count >= a.final_paths.len());
@@ -226,7 +224,7 @@ fn batch(args: &[&str], files: &[String]) -> (Option<i32>, Vec<(String, Value)>)
     let verdicts = stdout
         .lines()
         .map(|line| {
-            let analysis = read::parse_edn(line).unwrap_or_else(|e| panic!("{e:?}: {line}"));
+            let analysis = Value::from_edn(line).unwrap_or_else(|e| panic!("{e:?}: {line}"));
             (analysis.get("file").unwrap().to_str(), analysis.get("valid?").unwrap().clone())
         })
         .collect();
@@ -321,8 +319,8 @@ fn histories_with_unique_values_get_their_verdict_from_the_unique_engine() {
         let model = entry.model();
         let ops = read::read_path(&entry.path, None).unwrap();
         let history = History::complete(ops, &model).unwrap();
-        let options = Options { algorithm: Algorithm::Unique, ..Default::default() };
-        if knossos_rs::unique_applies(&model, &history, &options).is_err() {
+        let options = Options::default().algorithm(Algorithm::Unique);
+        if history.unique_applies(&model, &options).is_err() {
             declined += 1;
             continue;
         }
@@ -331,7 +329,7 @@ fn histories_with_unique_values_get_their_verdict_from_the_unique_engine() {
         assert_eq!(analysis.valid, expected, "{}", entry.name);
         // The same failing op as the search's, and a final path to it.
         if expected == Validity::Invalid {
-            let wgl = check(&model, &history, &Options { algorithm: Algorithm::Wgl, ..Default::default() });
+            let wgl = check(&model, &history, &Options::default().algorithm(Algorithm::Wgl));
             // Each failed analysis (the history's, or each failed key's): its op and a final path.
             let failed = |a: &Analysis| -> Vec<(Option<u64>, bool)> {
                 let keys = a.results.iter().map(|(_, a)| a).filter(|a| a.valid == Validity::Invalid);

@@ -126,7 +126,7 @@ fn compare(w: &Workload, shape: Shape, seed: u64, histories: usize) -> (usize, u
             // The race explains a failure as the linear engine does, whichever wins.
             let mut explained = None;
             for algorithm in [Algorithm::Linear, Algorithm::Wgl, Algorithm::Competition] {
-                let options = Options { algorithm, partition, witness: true, ..Default::default() };
+                let options = Options::default().algorithm(algorithm).partition(partition).witness(true);
                 let analysis = check(&model, &history, &options);
                 // Which engine won, and so which order it found, may vary.
                 let shown_without_analyzer = |a: &Analysis| {
@@ -464,7 +464,7 @@ fn is_linearization(model: &DynModel, history: &History, order: &[usize]) -> boo
 fn compare_unique(model_name: &str, nil_reads: NilReads, seed: u64, histories: usize) -> (usize, usize) {
     let mut rng = StdRng::seed_from_u64(seed);
     let init = model_name.contains("register").then_some(Value::Int(0));
-    let model = model::builtin(model_name, &ModelOptions { init, nil_reads }).unwrap();
+    let model = model::builtin(model_name, &ModelOptions::default().init(init).nil_reads(nil_reads)).unwrap();
     let (mut valid, mut invalid) = (0, 0);
     for case in 0..histories {
         let processes = rng.random_range(2..=5);
@@ -488,7 +488,7 @@ fn compare_unique(model_name: &str, nil_reads: NilReads, seed: u64, histories: u
                     && o.get("f") == Some(&kw("dequeue"))
                     && o.get("value") == Some(&Value::Nil)
             });
-        match (knossos_rs::search::unique::decide(&history, &model), expected) {
+        match (knossos_rs::expert::decide(&history, &model), expected) {
             (Err(d), _) if unknown_ok => {
                 assert!(d.message.contains(":ok dequeue of nil"), "{case}: {}", d.message)
             }
@@ -496,22 +496,21 @@ fn compare_unique(model_name: &str, nil_reads: NilReads, seed: u64, histories: u
             (Ok(v), _) if unknown_ok => {
                 panic!("{case}: decided {v:?} with an :ok dequeue of nil\n{}", shown())
             }
-            (Ok(knossos_rs::search::unique::Verdict::Valid(order)), None) => {
+            (Ok(knossos_rs::expert::Verdict::Valid(order)), None) => {
                 assert!(
                     is_linearization(&model, &history, &order),
                     "{case}: bad witness {order:?}\n{}",
                     shown()
                 );
             }
-            (Ok(knossos_rs::search::unique::Verdict::Invalid(op)), Some(pos)) => {
+            (Ok(knossos_rs::expert::Verdict::Invalid(op)), Some(pos)) => {
                 assert_eq!(history.operations[op].complete, Some(pos), "{case}: failing op\n{}", shown());
             }
             (v, e) => panic!("{case}: engine {v:?}, oracle {e:?}\n{}", shown()),
         }
         // Through `check`, forced and in the race, the analysis agrees and names the engine.
         for algorithm in [Algorithm::Unique, Algorithm::Competition, Algorithm::Wgl, Algorithm::Linear] {
-            let analysis =
-                check(&model, &history, &Options { algorithm, witness: true, ..Default::default() });
+            let analysis = check(&model, &history, &Options::default().algorithm(algorithm).witness(true));
             if unknown_ok && algorithm == Algorithm::Unique {
                 assert_eq!(analysis.valid, Validity::Unknown, "{case}: the engine alone declines");
                 continue;

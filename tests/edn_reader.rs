@@ -95,7 +95,7 @@ fn corpus_reads_as_clojure_reader_reads_it() {
     let mut total = 0;
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
-        assert_eq!(read::detect(&bytes), Format::Edn, "{}", file.display());
+        assert_eq!(Format::detect(&bytes), Format::Edn, "{}", file.display());
         let ours = read::read_path(file, None).unwrap_or_else(|e| panic!("{e}"));
         let theirs = clojure_ops(std::str::from_utf8(&bytes).unwrap());
         assert_eq!(ours.len(), theirs.len(), "{}", file.display());
@@ -115,7 +115,7 @@ fn corpus_console_logs() {
     assert_eq!(logs.len(), 50);
     for log in logs {
         let text = std::fs::read_to_string(&log).unwrap();
-        assert_eq!(read::detect(text.as_bytes()), Format::JepsenLog, "{}", log.display());
+        assert_eq!(Format::detect(text.as_bytes()), Format::JepsenLog, "{}", log.display());
         let ops = read::read_path(&log, None).unwrap_or_else(|e| panic!("{e}"));
         let expected: Vec<_> =
             text.lines().enumerate().filter(|(_, l)| l.contains("jepsen.util - ")).collect();
@@ -209,7 +209,7 @@ fn generated_values_read_alike() {
     for _ in 0..500 {
         let value = generate(&mut rng, 4);
         let text = value.to_edn();
-        let ours = read::parse_edn(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let ours = Value::from_edn(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
         let theirs = convert(&edn::read_string(&text).unwrap_or_else(|e| panic!("{text}: {e}")));
         assert_eq!(ours, value, "{text}");
         assert_eq!(theirs, value, "{text}");

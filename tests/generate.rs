@@ -31,7 +31,7 @@ fn models() -> Vec<(&'static str, &'static [Anomaly])> {
     MODELS
         .into_iter()
         .filter(|(name, _)| {
-            let known = model::BUILTIN.contains(name);
+            let known = model::ModelInfo::NAMES.contains(name);
             if !known {
                 eprintln!(
                     "note: the checker has no `{name}` model yet; its generated histories are not checked"
@@ -79,11 +79,7 @@ fn analyse(spec: &Spec, bytes: &[u8]) -> Analysis {
 fn analyse_with<M: Model>(model: &M, spec: &Spec, bytes: &[u8]) -> Analysis {
     let ops = read::read_ops(bytes, "generated", None).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
     let history = History::complete(ops, model).unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
-    let options = Options {
-        time_limit: Some(std::time::Duration::from_secs(20)),
-        memory_limit: Some(4 << 30),
-        ..Default::default()
-    };
+    let options = Options::default().time_limit(std::time::Duration::from_secs(20)).memory_limit(4 << 30);
     check(model, &history, &options)
 }
 
@@ -417,7 +413,7 @@ fn a_fifo_queue_whose_crashed_dequeues_took_elements_is_decided_exactly() {
             }
         }
         if anomaly.is_none() {
-            let options = ModelOptions { nil_reads: NilReads::Absent, ..Default::default() };
+            let options = ModelOptions::default().nil_reads(NilReads::Absent);
             let literal = model::builtin("fifo-queue", &options).unwrap();
             assert_eq!(analyse_with(&literal, &spec, &bytes).valid, Validity::Invalid);
         }

@@ -47,8 +47,9 @@ fn model(name: &str, init: Option<&str>) -> model::DynModel {
 }
 
 fn model_with(name: &str, init: Option<&str>, nil_reads: NilReads) -> model::DynModel {
-    let init = init.map(|i| read::parse_edn(i).unwrap());
-    model::builtin(name, &ModelOptions { init, nil_reads }).unwrap_or_else(|e| panic!("{e}"))
+    let init = init.map(|i| Value::from_edn(i).unwrap());
+    model::builtin(name, &ModelOptions::default().init(init).nil_reads(nil_reads))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Completes an EDN history for a model, or returns its input errors.
@@ -79,7 +80,7 @@ fn analyses_with(
     let mut out = Vec::new();
     for &partition in partitions {
         for algorithm in ALGORITHMS {
-            let options = Options { algorithm, partition, witness: true, ..Default::default() };
+            let options = Options::default().algorithm(algorithm).partition(partition).witness(true);
             let analysis = check(&model, &history, &options);
             out.push((format!("{algorithm:?}, split {partition}\n{log}"), analysis));
         }
@@ -760,7 +761,7 @@ fn fifo_queue_dequeues_of_nil() {
 /// (Knossos's `str` prints it as nothing: `can't CAS  from 1 to 2`), a string quoted.
 #[test]
 fn inconsistencies_print_nil_as_nil() {
-    let v = |edn: &str| read::parse_edn(edn).unwrap();
+    let v = |edn: &str| Value::from_edn(edn).unwrap();
     /// A model with its meaning of nil and initial state, steps to a state, the step
     /// it refuses there, and its message.
     type Case<'a> =
@@ -833,7 +834,7 @@ fn inconsistencies_print_nil_as_nil() {
         models.push(name);
     }
     // Every model that can refuse a step (noop never does) is exercised.
-    let refusing: Vec<&str> = model::BUILTIN.iter().copied().filter(|&n| n != "noop").collect();
+    let refusing: Vec<&str> = model::ModelInfo::NAMES.iter().copied().filter(|&n| n != "noop").collect();
     assert!(refusing.iter().all(|n| models.contains(n)), "{refusing:?}");
 }
 
@@ -1053,7 +1054,7 @@ fn corpus_analysis(path: &str, name: &str, init: Option<&str>, options: &Options
 #[test]
 fn knossos_multi_register_is_valid_from_x0_y0() {
     for algorithm in ALGORITHMS {
-        let options = Options { algorithm, ..Default::default() };
+        let options = Options::default().algorithm(algorithm);
         let path = "knossos/multi-register/good/multi-register.edn";
         let Some(analysis) = corpus_analysis(path, "multi-register", XY, &options) else { return };
         assert_eq!(analysis.valid, Validity::Valid, "{algorithm:?}");
@@ -1063,7 +1064,7 @@ fn knossos_multi_register_is_valid_from_x0_y0() {
 #[test]
 fn knossos_mutex_fails_where_knossos_says() {
     for algorithm in ALGORITHMS {
-        let options = Options { algorithm, ..Default::default() };
+        let options = Options::default().algorithm(algorithm);
         let Some(analysis) = corpus_analysis("knossos/mutex/bad/etcd.edn", "mutex", None, &options) else {
             return;
         };
@@ -1090,7 +1091,7 @@ fn porcupine_kv_histories_get_their_verdicts_whole_and_split() {
     ] {
         for partition in [false, true] {
             for algorithm in ALGORITHMS {
-                let options = Options { algorithm, partition, ..Default::default() };
+                let options = Options::default().algorithm(algorithm).partition(partition);
                 let path = format!("porcupine/kv/{file}");
                 let Some(analysis) = corpus_analysis(&path, "kv", Some("{}"), &options) else { return };
                 assert_eq!(analysis.valid, expected, "{file}, split {partition}, {algorithm:?}");

@@ -1,7 +1,7 @@
 //! Partitions: jepsen.independent histories checked key by key.
 
 use knossos_rs::model::{self, DynModel};
-use knossos_rs::partition::{looks_independent, Independent};
+use knossos_rs::partition::Independent;
 use knossos_rs::read::RawOp;
 use knossos_rs::{check, History, Model, Options, Progress, Validity, Value};
 use rand::rngs::StdRng;
@@ -91,11 +91,9 @@ fn history<M: Model>(log: &[Value], model: &M) -> History {
 }
 
 fn independent() -> Independent<DynModel> {
-    let inner = model::builtin(
-        "cas-register",
-        &knossos_rs::model::ModelOptions { init: Some(Value::Int(0)), ..Default::default() },
-    )
-    .unwrap();
+    let inner =
+        model::builtin("cas-register", &knossos_rs::model::ModelOptions::default().init(Value::Int(0)))
+            .unwrap();
     Independent(inner)
 }
 
@@ -104,9 +102,9 @@ fn a_valid_independent_history_is_valid_key_by_key() {
     let model = independent();
     let (log, _) = generate(1, 40, 300, None);
     let h = history(&log, &model);
-    assert!(looks_independent(&h.ops));
+    assert!(h.looks_independent());
     let progress = Progress::default();
-    let a = check(&model, &h, &Options { progress: Some(progress.clone()), ..Options::default() });
+    let a = check(&model, &h, &Options::default().progress(progress.clone()));
     assert_eq!(a.valid, Validity::Valid);
     assert_eq!(a.results.len(), 40);
     assert!(a.failures.is_empty());
@@ -151,7 +149,7 @@ fn split_and_whole_agree() {
         let (log, injected) = generate(seed, 3, 6, stale);
         let h = history(&log, &model);
         let split = check(&model, &h, &Options::default());
-        let whole = check(&model, &h, &Options { partition: false, ..Default::default() });
+        let whole = check(&model, &h, &Options::default().partition(false));
         assert_eq!(split.valid, whole.valid, "seed {seed}");
         assert_eq!(split.valid == Validity::Invalid, injected.is_some(), "seed {seed}");
         if let Some(at) = injected {
@@ -164,7 +162,7 @@ fn split_and_whole_agree() {
 fn plain_histories_do_not_look_independent() {
     let m = model::builtin("cas-register", &Default::default()).unwrap();
     let raw = |text: &str| knossos_rs::read::read_ops(text.as_bytes(), "t", None).unwrap();
-    let looks = |text: &str| looks_independent(&History::complete(raw(text), &m).unwrap().ops);
+    let looks = |text: &str| History::complete(raw(text), &m).unwrap().looks_independent();
     let plain =
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n";
     assert!(!looks(plain));
@@ -184,7 +182,7 @@ fn plain_histories_do_not_look_independent() {
     let txn = "{:process 0, :type :invoke, :f :txn, :value [[:read :x nil] [:write :y 1]]}\n\
                {:process 0, :type :ok, :f :txn, :value [[:read :x 0] [:write :y 1]]}\n";
     let multi = model::builtin("multi-register", &Default::default()).unwrap();
-    assert!(!looks_independent(&History::complete(raw(txn), &multi).unwrap().ops));
+    assert!(!History::complete(raw(txn), &multi).unwrap().looks_independent());
     // --independent with a value that is not a tuple is an input error naming the op
     let e = History::complete(raw(plain), &Independent(m)).unwrap_err();
     assert!(e.diagnostics[0].message.contains("[key value]"), "{e}");
@@ -290,9 +288,9 @@ fn easy_and_hard() -> (Independent<DynModel>, History, Value) {
 #[test]
 fn under_a_deadline_every_key_gets_its_share() {
     let (model, history, failing) = easy_and_hard();
-    let options = Options { time_limit: Some(std::time::Duration::from_secs(3)), ..Default::default() };
+    let options = Options::default().time_limit(std::time::Duration::from_secs(3));
     let progress = Progress::default();
-    let a = check(&model, &history, &Options { progress: Some(progress.clone()), ..options });
+    let a = check(&model, &history, &options.progress(progress.clone()));
     // The generated keys are decided in their slices; the hard ones use up the rest.
     assert_eq!(a.valid, Validity::Invalid);
     assert_eq!(a.failures, vec![failing.clone()]);
@@ -312,11 +310,7 @@ fn under_a_deadline_every_key_gets_its_share() {
 #[test]
 fn fail_fast_stops_every_key_at_the_first_failure() {
     let (model, history, failing) = easy_and_hard();
-    let options = Options {
-        fail_fast: true,
-        time_limit: Some(std::time::Duration::from_secs(60)),
-        ..Default::default()
-    };
+    let options = Options::default().fail_fast(true).time_limit(std::time::Duration::from_secs(60));
     let a = check(&model, &history, &options);
     assert_eq!(a.valid, Validity::Invalid);
     assert_eq!(a.failures, vec![failing]);

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 fn model(init: Option<Value>) -> model::DynModel {
-    model::builtin("cas-register", &ModelOptions { init, ..Default::default() }).unwrap()
+    model::builtin("cas-register", &ModelOptions::default().init(init)).unwrap()
 }
 
 fn history(edn: &str) -> History {
@@ -113,7 +113,7 @@ fn corpus_reports_are_well_formed_and_name_the_failing_op() {
     let Some(dir) = common::corpus() else { return };
     let mut checked = 0;
     for entry in common::manifest(&dir) {
-        if entry.expected || !model::BUILTIN.contains(&entry.model.as_str()) {
+        if entry.expected || !model::ModelInfo::NAMES.contains(&entry.model.as_str()) {
             continue;
         }
         let model = entry.model();
@@ -166,7 +166,7 @@ fn rethink_fail_is_explained_in_words() {
 /// The first line of the explanation of a history checked whole (not key by key).
 fn explained_whole<M: knossos_rs::Model + ?Sized>(model: &M, edn: &str) -> String {
     let history = History::complete(read::read_ops(edn.as_bytes(), "t.edn", None).unwrap(), model).unwrap();
-    let analysis = check(model, &history, &Options { partition: false, ..Default::default() });
+    let analysis = check(model, &history, &Options::default().partition(false));
     assert_eq!(analysis.valid, Validity::Invalid);
     report::explain(&history, &analysis, None).unwrap().lines().next().unwrap().to_string()
 }
@@ -382,7 +382,7 @@ fn many_final_paths_are_cut() {
     }
     edn += "{:process 20, :type :invoke, :f :read}\n{:process 20, :type :ok, :f :read, :value 42}\n";
     let h = history(&edn);
-    let a = check(&model(Some(Value::Int(0))), &h, &Options { max_paths: 500, ..Default::default() });
+    let a = check(&model(Some(Value::Int(0))), &h, &Options::default().max_paths(500));
     assert_eq!(a.final_paths.len(), 500);
     let (svg, html, _) = reports("paths", &h, &a);
     assert!(svg.contains("10 of 500 final paths drawn"));
@@ -532,7 +532,7 @@ fn thousands_of_random_invalid_histories_never_panic() {
         let model = if keyed { &kv } else { &register };
         let Ok(history) = History::complete(random_log(&mut rng, keyed), model) else { continue };
         let max_paths = rng.random_range(0..4);
-        let analysis = check(model, &history, &Options { max_paths, ..Default::default() });
+        let analysis = check(model, &history, &Options::default().max_paths(max_paths));
         if analysis.valid != Validity::Invalid {
             continue;
         }
@@ -607,7 +607,7 @@ fn no_text_is_clipped() {
     edn += "{:process 1, :type :ok, :f :get, :key \"k\", :value \"w\"}";
     let kv = model::builtin("kv", &ModelOptions::default()).unwrap();
     let h = History::complete(read::read_ops(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
-    let a = check(&kv, &h, &Options { partition: false, ..Default::default() });
+    let a = check(&kv, &h, &Options::default().partition(false));
     let (svg, _, _) = reports("long states", &h, &a);
     let (width, extents) = text_extents(&svg);
     assert!(extents.iter().any(|(_, _, t)| t.starts_with("{\"a-long-key")), "a state label is drawn: {svg}");
@@ -643,7 +643,7 @@ fn final_paths_are_apart_and_under_the_labels() {
     }
     edn += "{:process 20, :type :invoke, :f :read}\n{:process 20, :type :ok, :f :read, :value 42}\n";
     let h = history(&edn);
-    let a = check(&model(Some(Value::Int(0))), &h, &Options { max_paths: 5, ..Default::default() });
+    let a = check(&model(Some(Value::Int(0))), &h, &Options::default().max_paths(5));
     assert!(a.final_paths.len() >= 3, "{}", a.to_value());
     let (svg, _, _) = reports("apart", &h, &a);
     let lines = polylines(&svg);
@@ -695,7 +695,7 @@ fn a_witness_is_drawn() {
         );
     }
     let h = history(&edn);
-    let a = check(&model(Some(Value::Int(0))), &h, &Options { witness: true, ..Default::default() });
+    let a = check(&model(Some(Value::Int(0))), &h, &Options::default().witness(true));
     let order = a.linearization.clone().expect("a witness");
     assert_eq!(order.len(), 60);
     let entry = report::Entry {
@@ -741,7 +741,7 @@ fn witnesses_are_drawn_key_by_key() {
                {:process 2, :type :ok, :f :put, :key \"b\", :value \"y\"}";
     let kv = model::builtin("kv", &ModelOptions::default()).unwrap();
     let h = History::complete(read::read_ops(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
-    let a = check(&kv, &h, &Options { witness: true, ..Default::default() });
+    let a = check(&kv, &h, &Options::default().witness(true));
     assert_eq!((a.valid, a.results.len()), (Validity::Valid, 2), "{}", a.to_value());
     let entry = report::Entry {
         name: "kv.edn".into(),

@@ -49,7 +49,7 @@ fn checked<M: Model + ?Sized>(model: &M, maps: &[Value]) -> Said {
     }
     let ops = read::read_ops(text.as_bytes(), "core.edn", None).unwrap();
     let history = History::complete(ops, model).unwrap_or_else(|e| panic!("the ops complete: {e:?}\n{text}"));
-    let options = Options { time_limit: Some(Duration::from_secs(5)), ..Options::default() };
+    let options = Options::default().time_limit(Duration::from_secs(5));
     let analysis = check(model, &history, &options);
     match analysis.valid {
         Validity::Valid => Said::Valid,
@@ -273,9 +273,7 @@ fn a_stale_read_of_the_initial_value_keeps_the_write_it_missed() {
 {:process 0, :type :invoke, :f :read, :value nil}
 {:process 0, :type :ok, :f :read, :value 1}
 "#;
-    let model =
-        model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() })
-            .unwrap();
+    let model = model::builtin("cas-register", &ModelOptions::default().init(Value::Int(0))).unwrap();
     let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let core = shrink(&model, &history, &Options::default()).core.unwrap();
     // The write of 1 and the read of 0; not the crashed write, the failed one, the
@@ -335,8 +333,8 @@ fn a_core_cut_short_by_the_time_limit_is_invalid_and_says_so() {
     let history = History::read(&dir.join("knossos/mutex/bad/etcd.edn"), None, &model).unwrap();
     // A check that is decided, with no time left to shrink it.
     let analysis = check(&model, &history, &Options::default());
-    let options = Options { time_limit: Some(std::time::Duration::ZERO), ..Default::default() };
-    let core = knossos_rs::shrink::core(&model, &history, &analysis, &options).unwrap();
+    let options = Options::default().time_limit(std::time::Duration::ZERO);
+    let core = knossos_rs::shrink::Core::find(&model, &history, &analysis, &options).unwrap();
     assert!(!core.minimal);
     assert_eq!(core.checks, 0);
     assert!(matches!(checked(&model, &printed(&core)), Said::Invalid(_)));
@@ -468,12 +466,12 @@ fn the_shrink_command_writes_a_core_that_fails_again() {
     // Checking the core gives a failure again, at one of its ops.
     let again = knossos(&["check", "-m", "cas-register", core.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(1));
-    let op = read::parse_edn(&text(&again.stdout)).unwrap().get("op").cloned().unwrap();
+    let op = Value::from_edn(&text(&again.stdout)).unwrap().get("op").cloned().unwrap();
     assert!(written.iter().any(|w| w.value == op));
 
     // It fails where the whole history does: the stale read at op 10.
     let whole = knossos(&["check", "-m", "cas-register", "fixtures/stale-read.edn"]);
-    let failing = |o: &std::process::Output| read::parse_edn(&text(&o.stdout)).unwrap().get("op").cloned();
+    let failing = |o: &std::process::Output| Value::from_edn(&text(&o.stdout)).unwrap().get("op").cloned();
     assert_eq!(failing(&again), failing(&whole));
 
     // Nothing to shrink in a linearizable history; an unreadable one is an input error.
@@ -515,7 +513,7 @@ fn check_shows_the_core_for_people_and_on_request() {
     let plain = knossos(&args);
     assert!(!text(&plain.stdout).contains(":core"), "EDN is Knossos's unless asked");
     let asked = knossos(&[&args[..], &["--shrink"]].concat());
-    let analysis = read::parse_edn(&text(&asked.stdout)).unwrap();
+    let analysis = Value::from_edn(&text(&asked.stdout)).unwrap();
     // The write of 1, the compare-and-set from 1 to 2 and the read of 1 after both.
     let core: Vec<Value> = [0, 2, 5, 6, 8, 10].into_iter().map(Value::Int).collect();
     assert_eq!(analysis.get("core"), Some(&Value::Vector(core)));
@@ -578,7 +576,7 @@ fn reports_show_the_core_first() {
 
 /// The explanation of an invalid history given as EDN lines, for a built-in model.
 fn explanation_of(model: &str, init: Option<Value>, log: &str) -> knossos_rs::explain::Explanation {
-    let model = model::builtin(model, &ModelOptions { init, ..Default::default() }).unwrap();
+    let model = model::builtin(model, &ModelOptions::default().init(init)).unwrap();
     let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let analysis = check(&model, &history, &Options::default());
     explain(&model, &history, &analysis, &Options::default()).unwrap()
@@ -716,9 +714,7 @@ fn a_value_read_too_early_keeps_its_late_write() {
     ops.extend((101..=118).map(|v| (0, "write", Value::Int(v))));
     ops.push((2, "cas", Value::Vector(vec![Value::Int(0), Value::Int(1)])));
     ops.push((3, "write", Value::Int(7)));
-    let model =
-        model::builtin("cas-register", &ModelOptions { init: Some(Value::Int(0)), ..Default::default() })
-            .unwrap();
+    let model = model::builtin("cas-register", &ModelOptions::default().init(Value::Int(0))).unwrap();
     let history =
         History::complete(read::read_ops(sequential(&ops).as_bytes(), "h.edn", None).unwrap(), &model)
             .unwrap();

@@ -7,9 +7,9 @@
 #[path = "common/oracle.rs"]
 mod oracle;
 
+use knossos_rs::expert::{decide, Decline, Verdict};
 use knossos_rs::model::{self, ModelOptions, NilReads};
 use knossos_rs::read::RawOp;
-use knossos_rs::search::unique::{decide, Decline, Verdict};
 use knossos_rs::{check, read, Algorithm, History, Model, Options, Validity, Value};
 use oracle::{op, oracle, Invocation};
 use rand::rngs::StdRng;
@@ -34,8 +34,8 @@ fn history(model: &dyn Model<State = knossos_rs::Value>, ops: &str) -> History {
 }
 
 fn model(name: &str, init: Option<&str>, nil_reads: NilReads) -> model::DynModel {
-    let init = init.map(|i| read::parse_edn(i).unwrap());
-    model::builtin(name, &ModelOptions { init, nil_reads }).unwrap()
+    let init = init.map(|i| knossos_rs::Value::from_edn(i).unwrap());
+    model::builtin(name, &ModelOptions::default().init(init).nil_reads(nil_reads)).unwrap()
 }
 
 /// The engine's verdict as `Ok(None)` (valid) or `Ok(Some(index))` (the failing
@@ -52,7 +52,7 @@ fn verdict_with(
 ) -> Result<Option<u64>, Decline> {
     let m = model(name, init, nil_reads);
     let h = history(&m, ops);
-    let wgl = check(&m, &h, &Options { algorithm: Algorithm::Wgl, partition: false, ..Default::default() });
+    let wgl = check(&m, &h, &Options::default().algorithm(Algorithm::Wgl).partition(false));
     let found = match decide(&h, &m)? {
         Verdict::Valid(order) => {
             let mut state = m.init();
@@ -514,7 +514,7 @@ fn compare_nearly(
             assert_eq!(found, oracle(&m, &log), "{case}");
         }
         for algorithm in [Algorithm::Wgl, Algorithm::Linear] {
-            let a = check(&m, &history, &Options { algorithm, partition: false, ..Default::default() });
+            let a = check(&m, &history, &Options::default().algorithm(algorithm).partition(false));
             let theirs = a.op.as_ref().map(|o| o.index as usize);
             assert_ne!(a.valid, Validity::Unknown, "{case}");
             assert_eq!(found, theirs, "{case} ({algorithm:?})");

@@ -51,6 +51,7 @@ use words::{action, list, possessive, value_text};
 
 /// Why an invalid history is invalid, in the user's terms.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Explanation {
     /// The faithful core.
     pub core: Core,
@@ -119,7 +120,7 @@ pub fn explain<M: Model + ?Sized>(
     options: &Options,
 ) -> Option<Explanation> {
     let start = Instant::now();
-    let core = shrink::core(model, history, analysis, options)?;
+    let core = shrink::Core::find(model, history, analysis, options)?;
     // A few operations, checked in moments, within what is left of the time limit:
     // out of time, the sentence falls back to naming the failing op.
     let mut own = check(model, &core.history, &options.after(start.elapsed()));

@@ -184,10 +184,14 @@ impl<S: Clone + Hash + Eq> Parts<S> {
     }
 }
 
+/// A memo stepping a borrowed model: what the searches hold.
+pub type Memo<'m, M> = Memoized<&'m M>;
+
 /// Interned states and op kinds of one model for one history, and the
-/// transitions computed so far.
-pub struct Memo<'m, M: Model + ?Sized> {
-    model: &'m M,
+/// transitions computed so far. It holds its model as `M`: a borrow ([`Memo`]) for
+/// a search, the model itself for the online checker, which owns it.
+pub struct Memoized<M: Model> {
+    model: M,
     /// Each operation's kind, by its place in the history's operations.
     op_kinds: Vec<KindId>,
     /// `(f, value, slot)`: the slot is the key's place in a tuple of parts (0 when
@@ -209,14 +213,14 @@ pub struct Memo<'m, M: Model + ?Sized> {
     heap: usize,
 }
 
-impl<'m, M: Model + ?Sized> Memo<'m, M> {
+impl<M: Model> Memoized<M> {
     /// A memo for searching `history`, its operations' kinds interned. With `by_key`
     /// (a history of several keys), states are kept by parts if the model splits
     /// them; without, or for a history of one key, whole.
-    pub fn new(model: &'m M, history: &History, by_key: bool) -> Self {
+    pub fn new(model: M, history: &History, by_key: bool) -> Self {
         let init = model.init();
         let keys = history.operations.iter().map(|o| model.partition_key(history.ops[o.invoke].fields()));
-        let split = if by_key { Parts::split(model, &init, keys) } else { None };
+        let split = if by_key { Parts::split(&model, &init, keys) } else { None };
         let (states, slots) = match split {
             Some((parts, slots)) => (States::Parts(parts), slots),
             None => {
@@ -247,7 +251,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
             States::Whole(whole) => model.state_bytes(whole.get(0)),
             States::Parts(_) => 0,
         };
-        let mut memo = Memo {
+        let mut memo = Memoized {
             model,
             op_kinds,
             kinds,
@@ -269,7 +273,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
     /// which an answer due at a deadline should not wait for.
     pub(crate) fn free(self) {
         let bytes = self.bytes();
-        let Memo { states, kinds, dense, sparse, .. } = self;
+        let Memoized { states, kinds, dense, sparse, .. } = self;
         crate::search::budget::free_in_background((states, kinds, dense, sparse), bytes);
     }
 
@@ -279,8 +283,8 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
     }
 
     /// The model it steps.
-    pub fn model(&self) -> &'m M {
-        self.model
+    pub fn model(&self) -> &M {
+        &self.model
     }
 
     /// The kind of an operation, by its place in the history's operations.
@@ -408,7 +412,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
                 }
                 None => ILLEGAL,
             },
-            States::Parts(parts) => parts.step(self.model, state, op, kind),
+            States::Parts(parts) => parts.step(&self.model, state, op, kind),
         }
     }
 
@@ -416,7 +420,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
     fn state(&self, state: StateId) -> std::borrow::Cow<'_, M::State> {
         match &self.states {
             States::Whole(states) => std::borrow::Cow::Borrowed(states.get(state)),
-            States::Parts(parts) => std::borrow::Cow::Owned(parts.whole(self.model, state)),
+            States::Parts(parts) => std::borrow::Cow::Owned(parts.whole(&self.model, state)),
         }
     }
 
@@ -424,7 +428,7 @@ impl<'m, M: Model + ?Sized> Memo<'m, M> {
     /// analysis, which needs the words the table does not keep.
     pub fn explain(&self, state: StateId, kind: KindId) -> Result<M::State, String> {
         let (f, value, _) = self.kinds.get(kind);
-        super::step_or_why(self.model, &self.state(state), f, value)
+        super::step_or_why(&self.model, &self.state(state), f, value)
     }
 
     /// A state as the analysis prints it.

@@ -2,11 +2,11 @@
 //!
 //! A [`Model`] is a sequential specification: an initial state and a step function
 //! from a state and an operation to the next state, or to an inconsistency. The
-//! search never calls a model directly: [`memo::Memo`] interns the states a model
+//! search never calls a model directly: a memo interns the states a model
 //! produces to small integers and caches every transition it has computed, so a
 //! model may be as slow and as allocation-happy as is convenient to write.
 //!
-//! The built-in models are named by [`builtin`] and described by [`catalog`]; their
+//! The built-in models are named by [`builtin`] and described by [`ModelInfo::all`]; their
 //! messages are Knossos's words, so analyses read the same, with values printed as
 //! EDN (Knossos's `str` prints nil as nothing: `can't read 1 from register `). Each lives in a module named
 //! after it, and all of them keep their state as a [`Value`] in one canonical form
@@ -29,7 +29,7 @@ macro_rules! step_by_apply {
 }
 
 mod kv;
-pub mod memo;
+pub(crate) mod memo;
 mod multi_register;
 mod mutex;
 mod noop;
@@ -37,13 +37,13 @@ mod queue;
 mod register;
 mod set;
 
-pub use kv::Kv;
-pub use multi_register::MultiRegister;
-pub use mutex::Mutex;
-pub use noop::Noop;
-pub use queue::{FifoQueue, UnorderedQueue};
-pub use register::{CasRegister, Register};
-pub use set::Set;
+pub(crate) use kv::Kv;
+pub(crate) use multi_register::MultiRegister;
+pub(crate) use mutex::Mutex;
+pub(crate) use noop::Noop;
+pub(crate) use queue::{FifoQueue, UnorderedQueue};
+pub(crate) use register::{CasRegister, Register};
+pub(crate) use set::Set;
 
 use crate::error::{Diagnostic, InputError};
 use crate::value::Value;
@@ -321,7 +321,7 @@ pub trait Model: Send + Sync {
     /// let ops = read::read_ops(log.as_bytes(), "counters.edn", None).unwrap();
     /// let history = History::complete(ops, &Counters).unwrap();
     /// // Checked whole, the states are kept by key; the analysis prints whole states.
-    /// let whole = check(&Counters, &history, &Options { partition: false, ..Default::default() });
+    /// let whole = check(&Counters, &history, &Options::default().partition(false));
     /// assert_eq!(whole.valid, Validity::Invalid);
     /// assert_eq!(whole.op.unwrap().index, 7);
     /// let before = &whole.final_paths[0][0].model;
@@ -345,7 +345,7 @@ pub trait Model: Send + Sync {
 
     /// Which built-in object this model is, for the engine that decides histories
     /// whose written values are unique in polynomial time
-    /// ([`search::unique`](crate::search::unique)). `None` (the default): the model
+    /// ([`Algorithm::Unique`](crate::Algorithm::Unique)). `None` (the default): the model
     /// is not one it knows, and the search decides as usual. A model that answers
     /// must step exactly as the built-in model it names.
     fn semantics(&self) -> Option<Semantics<'_>> {
@@ -354,8 +354,8 @@ pub trait Model: Send + Sync {
 
     /// Whether the operation is a read: in every state where it steps, it steps to
     /// that same state. The searches linearize such an operation as soon as it is
-    /// legal and take no other order for it ([reads
-    /// first](crate::search#reads-first)), which spares them most of the orders
+    /// legal and take no other order for it (the searches'
+    /// *reads first*), which spares them most of the orders
     /// many concurrent reads allow. `false` (the default) is always correct;
     /// `true` for an operation that may change the state gives wrong verdicts.
     fn is_read(&self, f: &Value, value: &Value) -> bool {
@@ -365,7 +365,8 @@ pub trait Model: Send + Sync {
 
     /// Whether the operation, crashed, never helps: removing it from any legal
     /// sequence leaves the sequence legal. The searches never linearize such a
-    /// crashed operation ([crashed operations](crate::search#crashed-operations)),
+    /// crashed operation (the searches' rules for
+    /// crashed operations),
     /// sparing the orders it would add: the unordered queue's crashed dequeues of
     /// unknown result, for one, which could take any element. `false` (the default)
     /// is always correct; `true` for an operation some history needs gives wrong
@@ -376,51 +377,59 @@ pub trait Model: Send + Sync {
     }
 }
 
-impl<M: Model + ?Sized> Model for Box<M> {
-    type State = M::State;
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-    fn init(&self) -> M::State {
-        (**self).init()
-    }
-    fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
-        (**self).check_op(f, value)
-    }
-    fn step(&self, state: &M::State, f: &Value, value: &Value) -> Option<M::State> {
-        (**self).step(state, f, value)
-    }
-    fn inconsistency(&self, state: &M::State, f: &Value, value: &Value) -> String {
-        (**self).inconsistency(state, f, value)
-    }
-    fn state_bytes(&self, state: &M::State) -> usize {
-        (**self).state_bytes(state)
-    }
-    fn render(&self, state: &M::State) -> Value {
-        (**self).render(state)
-    }
-    fn argument(&self, invoke: &Value, value: &Value) -> Result<Value, String> {
-        (**self).argument(invoke, value)
-    }
-    fn partition_key(&self, op: &Value) -> Option<Value> {
-        (**self).partition_key(op)
-    }
-    fn part(&self, state: &M::State, key: &Value) -> Option<M::State> {
-        (**self).part(state, key)
-    }
-    fn join(&self, base: &M::State, parts: &[(&Value, &M::State)]) -> M::State {
-        (**self).join(base, parts)
-    }
-    fn semantics(&self) -> Option<Semantics<'_>> {
-        (**self).semantics()
-    }
-    fn is_read(&self, f: &Value, value: &Value) -> bool {
-        (**self).is_read(f, value)
-    }
-    fn never_helps(&self, f: &Value, value: &Value) -> bool {
-        (**self).never_helps(f, value)
-    }
+/// A model behind a pointer is the model: a borrow, a box (as [`DynModel`]) or an
+/// `Arc` shared with other threads all check as the model they point to.
+macro_rules! forward_model {
+    ($($pointer:ty),*) => {$(
+        impl<M: Model + ?Sized> Model for $pointer {
+            type State = M::State;
+                fn name(&self) -> &str {
+                (**self).name()
+            }
+            fn init(&self) -> M::State {
+                (**self).init()
+            }
+            fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
+                (**self).check_op(f, value)
+            }
+            fn step(&self, state: &M::State, f: &Value, value: &Value) -> Option<M::State> {
+                (**self).step(state, f, value)
+            }
+            fn inconsistency(&self, state: &M::State, f: &Value, value: &Value) -> String {
+                (**self).inconsistency(state, f, value)
+            }
+            fn state_bytes(&self, state: &M::State) -> usize {
+                (**self).state_bytes(state)
+            }
+            fn render(&self, state: &M::State) -> Value {
+                (**self).render(state)
+            }
+            fn argument(&self, invoke: &Value, value: &Value) -> Result<Value, String> {
+                (**self).argument(invoke, value)
+            }
+            fn partition_key(&self, op: &Value) -> Option<Value> {
+                (**self).partition_key(op)
+            }
+            fn part(&self, state: &M::State, key: &Value) -> Option<M::State> {
+                (**self).part(state, key)
+            }
+            fn join(&self, base: &M::State, parts: &[(&Value, &M::State)]) -> M::State {
+                (**self).join(base, parts)
+            }
+            fn semantics(&self) -> Option<Semantics<'_>> {
+                (**self).semantics()
+            }
+            fn is_read(&self, f: &Value, value: &Value) -> bool {
+                (**self).is_read(f, value)
+            }
+            fn never_helps(&self, f: &Value, value: &Value) -> bool {
+                (**self).never_helps(f, value)
+            }
+        }
+    )*};
 }
+
+forward_model!(&M, Box<M>, std::sync::Arc<M>);
 
 /// What a built-in model does, in the terms of the unique-value engine
 /// ([`Model::semantics`]).
@@ -464,8 +473,10 @@ pub enum Semantics<'a> {
 /// A built-in model, chosen by name at run time.
 pub type DynModel = Box<dyn Model<State = Value>>;
 
-/// Options of the built-in models.
+/// Options of the built-in models: [`ModelOptions::default`], changed by the
+/// builder methods of the same names as the fields.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ModelOptions {
     /// The initial state (`--init`); each model's default when `None`. Its shape
     /// depends on the model: see [`ModelInfo::init`].
@@ -473,6 +484,18 @@ pub struct ModelOptions {
     /// What a read (or dequeue) of nil means to the models whose results may be
     /// unknown (`register`, `cas-register`, `multi-register`, `kv`, and both queues).
     pub nil_reads: NilReads,
+}
+
+impl ModelOptions {
+    /// The initial state (a value, or `None` for the model's default).
+    pub fn init(self, init: impl Into<Option<Value>>) -> ModelOptions {
+        ModelOptions { init: init.into(), ..self }
+    }
+
+    /// What a read (or dequeue) of nil means.
+    pub fn nil_reads(self, nil_reads: NilReads) -> ModelOptions {
+        ModelOptions { nil_reads, ..self }
+    }
 }
 
 /// What a read (or dequeue) that returned nil means.
@@ -510,6 +533,7 @@ impl std::str::FromStr for NilReads {
 
 /// What a built-in model accepts, for `knossos-rs models`.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct ModelInfo {
     /// The name for `--model`.
     pub name: &'static str,
@@ -596,21 +620,23 @@ const CATALOG: [ModelInfo; 9] = [
     },
 ];
 
-/// The built-in models, in [`BUILTIN`] order.
-pub fn catalog() -> &'static [ModelInfo] {
-    &CATALOG
-}
-
-/// The names of the built-in models, for `--model`.
-pub const BUILTIN: &[&str] = &{
-    let mut names = [""; CATALOG.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = CATALOG[i].name;
-        i += 1;
+impl ModelInfo {
+    /// The built-in models, in [`ModelInfo::NAMES`] order.
+    pub fn all() -> &'static [ModelInfo] {
+        &CATALOG
     }
-    names
-};
+
+    /// The names of the built-in models, for `--model`.
+    pub const NAMES: &'static [&'static str] = &{
+        let mut names = [""; CATALOG.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = CATALOG[i].name;
+            i += 1;
+        }
+        names
+    };
+}
 
 /// The built-in model with this name, or why it cannot be built (an unknown name,
 /// or an `--init` of the wrong shape for the model).
@@ -633,25 +659,14 @@ fn built(name: &str, options: &ModelOptions) -> Result<DynModel, String> {
         "noop" if init.is_some() => return Err("noop has no state: --init does not apply to it".into()),
         "noop" => Box::new(Noop),
         "kv" => Box::new(Kv::with_init(init, nil_reads)?),
-        _ => return Err(format!("unknown model `{name}`; the models are: {}", BUILTIN.join(", "))),
+        _ => return Err(format!("unknown model `{name}`; the models are: {}", ModelInfo::NAMES.join(", "))),
     };
     Ok(model)
 }
 
 /// A step with its words: the next state, or why the operation is impossible
 /// ([`Model::step`], then [`Model::inconsistency`] if it refused).
-///
-/// ```
-/// use knossos_rs::model::{self, step_or_why};
-/// use knossos_rs::Value;
-///
-/// let m = model::builtin("cas-register", &Default::default()).unwrap();
-/// let cas = |old, new| Value::Vector(vec![Value::Int(old), Value::Int(new)]);
-/// let one = step_or_why(&m, &m.init(), &Value::keyword("write"), &Value::Int(1)).unwrap();
-/// assert_eq!(step_or_why(&m, &one, &Value::keyword("cas"), &cas(1, 2)), Ok(Value::Int(2)));
-/// assert_eq!(step_or_why(&m, &one, &Value::keyword("cas"), &cas(3, 4)), Err("can't CAS 1 from 3 to 4".into()));
-/// ```
-pub fn step_or_why<M: Model + ?Sized>(
+pub(crate) fn step_or_why<M: Model + ?Sized>(
     model: &M,
     state: &M::State,
     f: &Value,
@@ -751,9 +766,21 @@ mod tests {
     use crate::read::parse_edn;
 
     #[test]
+    fn step_or_why_gives_the_next_state_or_the_words() {
+        let m = builtin("cas-register", &Default::default()).unwrap();
+        let cas = |old, new| Value::Vector(vec![Value::Int(old), Value::Int(new)]);
+        let one = step_or_why(&m, &m.init(), &Value::keyword("write"), &Value::Int(1)).unwrap();
+        assert_eq!(step_or_why(&m, &one, &Value::keyword("cas"), &cas(1, 2)), Ok(Value::Int(2)));
+        assert_eq!(
+            step_or_why(&m, &one, &Value::keyword("cas"), &cas(3, 4)),
+            Err("can't CAS 1 from 3 to 4".into())
+        );
+    }
+
+    #[test]
     fn catalog_names_every_builtin_and_its_example_is_understood() {
-        assert_eq!(BUILTIN.len(), catalog().len());
-        for info in catalog() {
+        assert_eq!(ModelInfo::NAMES.len(), ModelInfo::all().len());
+        for info in ModelInfo::all() {
             let model = builtin(info.name, &ModelOptions::default()).unwrap();
             assert_eq!(model.name(), info.name);
             let op = parse_edn(info.example).unwrap();
@@ -767,7 +794,7 @@ mod tests {
     #[test]
     fn bad_init_shapes_are_refused_with_the_model_named() {
         let init = |name: &str, edn: &str| {
-            builtin(name, &ModelOptions { init: Some(parse_edn(edn).unwrap()), ..Default::default() })
+            builtin(name, &ModelOptions::default().init(parse_edn(edn).unwrap()))
                 .map(|m| m.render(&m.init()).to_edn())
         };
         for (name, edn) in [

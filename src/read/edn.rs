@@ -106,7 +106,7 @@ pub(super) fn read_ops(src: &[u8], shared: Option<&Shared>, errors: &mut InputEr
             Ok(None) => break,
             Err(e) => {
                 errors.push(reader.fail(e));
-                if reader.pos < reader.src.len() || resumed == crate::error::MAX_DIAGNOSTICS {
+                if reader.pos < reader.src.len() || resumed == crate::error::InputError::MAX_DIAGNOSTICS {
                     reader.skip_line();
                 } else {
                     // A form left open to the end (a map missing its `}` swallows the

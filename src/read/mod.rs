@@ -17,7 +17,7 @@
 //!
 //! Readers collect every problem they can find rather than stopping at the first, so one
 //! run shows a user all the bad lines of a file (an [`InputError`] keeps the first
-//! [`MAX_DIAGNOSTICS`](crate::error::MAX_DIAGNOSTICS) and counts the rest).
+//! [`InputError::MAX_DIAGNOSTICS`](crate::InputError::MAX_DIAGNOSTICS) and counts the rest).
 
 mod edn;
 mod fast;
@@ -37,6 +37,7 @@ use std::sync::Arc;
 
 /// An input format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// EDN: one op map per line or top-level form, or one vector or list of ops.
     Edn,
@@ -49,6 +50,49 @@ pub enum Format {
 }
 
 impl Format {
+    /// Detects the format from the content.
+    ///
+    /// Whitespace, a UTF-8 byte-order mark and `;` comment lines are skipped. Then `{"` or `[{"`
+    /// means JSON; any other `{`, `[`, `(` or `#` means EDN; a line containing
+    /// `jepsen.util - ` means a console log; tab-separated fields mean `history.txt`. Anything
+    /// else is taken for EDN, whose reader then explains what it found.
+    pub fn detect(bytes: &[u8]) -> Format {
+        let bytes = strip_bom(bytes);
+        let mut i = 0;
+        loop {
+            i = skip_ascii_whitespace(bytes, i);
+            if bytes.get(i) != Some(&b';') {
+                break;
+            }
+            i = bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |n| i + n);
+        }
+        let next_after = |i: usize| bytes.get(skip_ascii_whitespace(bytes, i)).copied();
+        match bytes.get(i) {
+            Some(b'{') if next_after(i + 1) == Some(b'"') => Format::Json,
+            Some(b'[') if next_after(i + 1) == Some(b'{') => {
+                let brace = skip_ascii_whitespace(bytes, i + 1);
+                if next_after(brace + 1) == Some(b'"') {
+                    Format::Json
+                } else {
+                    Format::Edn
+                }
+            }
+            Some(b'{' | b'[' | b'(' | b'#') => Format::Edn,
+            _ => {
+                // From the first line that is not blank or a comment, however far in.
+                let window = &bytes[i..bytes.len().min(i.saturating_add(DETECT_WINDOW))];
+                let first_line = window.split(|&b| b == b'\n').next().unwrap_or_default();
+                if find(window, LOG_MARKER).is_some() {
+                    Format::JepsenLog
+                } else if first_line.contains(&b'\t') {
+                    Format::HistoryTxt
+                } else {
+                    Format::Edn
+                }
+            }
+        }
+    }
+
     /// The name `--format` accepts for this format.
     pub fn name(&self) -> &'static str {
         match self {
@@ -213,56 +257,13 @@ fn binary(bytes: &[u8], name: &str) -> Option<Diagnostic> {
     Some(Diagnostic::new(0, 0, what))
 }
 
-/// Detects the format from the content.
-///
-/// Whitespace, a UTF-8 byte-order mark and `;` comment lines are skipped. Then `{"` or `[{"`
-/// means JSON; any other `{`, `[`, `(` or `#` means EDN; a line containing
-/// `jepsen.util - ` means a console log; tab-separated fields mean `history.txt`. Anything
-/// else is taken for EDN, whose reader then explains what it found.
-pub fn detect(bytes: &[u8]) -> Format {
-    let bytes = strip_bom(bytes);
-    let mut i = 0;
-    loop {
-        i = skip_ascii_whitespace(bytes, i);
-        if bytes.get(i) != Some(&b';') {
-            break;
-        }
-        i = bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |n| i + n);
-    }
-    let next_after = |i: usize| bytes.get(skip_ascii_whitespace(bytes, i)).copied();
-    match bytes.get(i) {
-        Some(b'{') if next_after(i + 1) == Some(b'"') => Format::Json,
-        Some(b'[') if next_after(i + 1) == Some(b'{') => {
-            let brace = skip_ascii_whitespace(bytes, i + 1);
-            if next_after(brace + 1) == Some(b'"') {
-                Format::Json
-            } else {
-                Format::Edn
-            }
-        }
-        Some(b'{' | b'[' | b'(' | b'#') => Format::Edn,
-        _ => {
-            // From the first line that is not blank or a comment, however far in.
-            let window = &bytes[i..bytes.len().min(i.saturating_add(DETECT_WINDOW))];
-            let first_line = window.split(|&b| b == b'\n').next().unwrap_or_default();
-            if find(window, LOG_MARKER).is_some() {
-                Format::JepsenLog
-            } else if first_line.contains(&b'\t') {
-                Format::HistoryTxt
-            } else {
-                Format::Edn
-            }
-        }
-    }
-}
-
 /// Reads the ops of a file's contents; `file` names it in errors, and `None` detects the
 /// format. A big file of one op per line is read in pieces on every core.
 pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
     if let Some(what) = binary(bytes, file) {
         return Err(InputError::new(file, vec![what]));
     }
-    let format = format.unwrap_or_else(|| detect(bytes));
+    let format = format.unwrap_or_else(|| Format::detect(bytes));
     if bytes.len() >= PIECES_MIN && splittable(bytes, format) {
         if let Some((pieces, _)) = in_pieces(bytes, Start::default(), format, None, &raw) {
             return Ok(pieces.concat());
@@ -360,7 +361,7 @@ pub(crate) fn read_path_with<T: Send, A>(
     if let Some(what) = binary(&block, &name) {
         return Err(InputError::new(&name, vec![what]));
     }
-    let format = format.unwrap_or_else(|| detect(&block));
+    let format = format.unwrap_or_else(|| Format::detect(&block));
     let whole = |bytes: &[u8], fold: &mut dyn FnMut(&mut A, T)| {
         let mut ops = init();
         let (items, warnings, errors) = cut_short(bytes, &name, format, shared);
@@ -592,9 +593,8 @@ fn read_at_cuts<T: Send>(
     Some((pieces, line - start.line))
 }
 
-/// Parses exactly one EDN value (an `--init` value, say); empty text or anything after
-/// the value is an error.
-pub fn parse_edn(text: &str) -> Result<Value, InputError> {
+/// Parses exactly one EDN value ([`Value::from_edn`]).
+pub(crate) fn parse_edn(text: &str) -> Result<Value, InputError> {
     let bytes = text.as_bytes();
     edn::Reader::new(bytes).read_exactly_one(0, bytes.len(), 1, 0).map_err(|d| InputError::new("", vec![d]))
 }
@@ -845,15 +845,15 @@ mod tests {
             ("", Format::Edn),
         ];
         for (text, format) in cases {
-            assert_eq!(detect(text.as_bytes()), *format, "{text:?}");
+            assert_eq!(Format::detect(text.as_bytes()), *format, "{text:?}");
         }
         // More blank or comment lines than the window holds (once a panic).
         let blank = " \n".repeat(DETECT_WINDOW);
         let log = "INFO  jepsen.util - 3\t:invoke\t:read\tnil\n";
-        assert_eq!(detect(format!("{blank}{log}").as_bytes()), Format::JepsenLog);
-        assert_eq!(detect(format!("{blank}3\t:invoke\t:write\t3\n").as_bytes()), Format::HistoryTxt);
-        assert_eq!(detect(";\n".repeat(DETECT_WINDOW).as_bytes()), Format::Edn);
-        assert_eq!(detect(" ".repeat(2 * DETECT_WINDOW).as_bytes()), Format::Edn);
+        assert_eq!(Format::detect(format!("{blank}{log}").as_bytes()), Format::JepsenLog);
+        assert_eq!(Format::detect(format!("{blank}3\t:invoke\t:write\t3\n").as_bytes()), Format::HistoryTxt);
+        assert_eq!(Format::detect(";\n".repeat(DETECT_WINDOW).as_bytes()), Format::Edn);
+        assert_eq!(Format::detect(" ".repeat(2 * DETECT_WINDOW).as_bytes()), Format::Edn);
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Cause {
 ///
 /// ```
 /// let cancel = knossos_rs::Cancel::default();
-/// let options = knossos_rs::Options { cancel: Some(cancel.clone()), ..Default::default() };
+/// let options = knossos_rs::Options::default().cancel(cancel.clone());
 /// // … hand `options` to `check` on one thread, and from another:
 /// cancel.cancel();
 /// ```
@@ -81,7 +81,7 @@ impl Cancel {
 /// let model = model::builtin("register", &Default::default()).unwrap();
 /// let history = History::complete(read::read_ops(log, "h.edn", None).unwrap(), &model).unwrap();
 /// let progress = Progress::default();
-/// check(&model, &history, &Options { progress: Some(progress.clone()), ..Options::default() });
+/// check(&model, &history, &Options::default().progress(progress.clone()));
 /// assert_eq!((progress.checked(), progress.parts()), (1, 1));
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -146,11 +146,6 @@ impl Budget {
         self
     }
 
-    /// When the search must end at the latest, if it must.
-    pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
-    }
-
     /// A budget for another search under the same limits (deadline, memory pool,
     /// cancellation), with a verdict of its own; `deadline` may bring the end nearer.
     pub fn share(&self, deadline: Option<Instant>) -> Budget {
@@ -176,9 +171,9 @@ impl Budget {
         Budget { checks_left: Some(AtomicUsize::new(checks)), ..self.share(None) }
     }
 
-    /// A budget without limits (for tests and small searches).
-    pub fn unlimited() -> Budget {
-        Budget::new(None, usize::MAX, None)
+    /// When the search must end at the latest, if it must.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// How far what an engine holds may grow between two budget checks: a

@@ -30,7 +30,7 @@
 use super::budget::{drop_in_background, grow_peak, malloc_size, Budget, Cause, CHECK_EVERY};
 use super::{Config, Outcome};
 use crate::history::History;
-use crate::model::memo::{KindId, Memo, StateId};
+use crate::model::memo::{KindId, Memo, Memoized, StateId};
 use crate::model::Model;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
@@ -413,10 +413,10 @@ impl Core {
     /// analysis), `true` if some can (they are the configurations now). With `keep`,
     /// also a snapshot of the engine before the return (the configurations it
     /// replaces, moved rather than copied).
-    pub(crate) fn complete<M: Model + ?Sized>(
+    pub(crate) fn complete<M: Model>(
         &mut self,
         x: u32,
-        memo: &mut Memo<'_, M>,
+        memo: &mut Memoized<M>,
         budget: &Budget,
         keep: bool,
     ) -> Result<(bool, Option<Snapshot>), Cause> {
@@ -474,7 +474,7 @@ impl Core {
     /// operations, so counting steps alone lets memory run far past the limit
     /// between two checks, and projecting the worst growth of the next thousand
     /// steps stops searches that hold little.
-    fn tick<M: Model + ?Sized>(&mut self, memo: &Memo<'_, M>, budget: &Budget) -> Result<(), Cause> {
+    fn tick<M: Model>(&mut self, memo: &Memoized<M>, budget: &Budget) -> Result<(), Cause> {
         self.ticks += 1;
         // What it holds now, counting the grown buffer each table or vector needs
         // at its next insertion (old and new coexist while it grows).
@@ -517,9 +517,9 @@ impl Core {
     /// Whether linearizing `op` to reach `next` is allowed to a configuration that
     /// waits (`Some(before)`) for an observer of the crashed operation it linearized
     /// from `before`: `op` must step differently from there.
-    fn observes<M: Model + ?Sized>(
+    fn observes<M: Model>(
         &self,
-        memo: &mut Memo<'_, M>,
+        memo: &mut Memoized<M>,
         waiting: Option<StateId>,
         op: u32,
         next: StateId,
@@ -529,9 +529,9 @@ impl Core {
 
     /// A live `:ok` read not yet linearized (`x` first, if it is one) that is legal
     /// in `state` and may go next (see [reads first](super#reads-first)).
-    fn legal_read<M: Model + ?Sized>(
+    fn legal_read<M: Model>(
         &self,
-        memo: &mut Memo<'_, M>,
+        memo: &mut Memoized<M>,
         state: StateId,
         lin: &[u32],
         waiting: Option<StateId>,
@@ -551,11 +551,11 @@ impl Core {
     }
 
     /// Fills `next` with the configurations in which `x`, now returning, is linearized.
-    fn complete_from<M: Model + ?Sized>(
+    fn complete_from<M: Model>(
         &mut self,
         configs: &Table<Key, Reached>,
         x: u32,
-        memo: &mut Memo<'_, M>,
+        memo: &mut Memoized<M>,
         budget: &Budget,
     ) -> Result<(), Cause> {
         for ((state, lin), crashed, reached) in configs.iter() {

@@ -96,12 +96,14 @@ const MAX_CONFIGS: usize = 1024;
 
 /// Which engine decides.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Algorithm {
-    /// Wing & Gong's search with Lowe's cache ([`wgl`]).
+    /// Wing & Gong's search with Lowe's cache.
     Wgl,
-    /// Lowe's just-in-time linearization ([`linear`]).
+    /// Lowe's just-in-time linearization.
     Linear,
-    /// The unique-value engine alone ([`unique`]); a history it does not apply to
+    /// The unique-value engine alone (for histories whose written values are
+    /// unique, in polynomial time); a history it does not apply to
     /// is an input error.
     Unique,
     /// The unique-value engine where it applies; otherwise both searches on their

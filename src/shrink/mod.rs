@@ -117,7 +117,7 @@
 //! A candidate that cannot be decided (`:unknown`: out of memory, say) counts as
 //! not shown to be a core: its operation stays, and the core is not claimed
 //! 1-minimal. When the time limit ([`Options::time_limit`], the check's included;
-//! [`DEFAULT_TIME_LIMIT`] without one) runs out, the smallest core so far is the
+//! [`Core::DEFAULT_TIME_LIMIT`] without one) runs out, the smallest core so far is the
 //! core, not claimed 1-minimal either; and if it runs out before rule 2 was judged
 //! of the first search's result, the core is the failing key's whole history, which
 //! is faithful. A result the whole does not decide (whether it explains a result,
@@ -144,7 +144,7 @@
 //! {:process 1, :type :invoke, :f :read, :value nil}
 //! {:process 1, :type :ok, :f :read, :value 1}
 //! "#;
-//! let init = ModelOptions { init: Some(Value::Int(0)), ..Default::default() };
+//! let init = ModelOptions::default().init(Value::Int(0));
 //! let model = model::builtin("cas-register", &init).unwrap();
 //! let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
 //! let core = shrink::shrink(&model, &history, &Options::default()).core.unwrap();
@@ -170,6 +170,7 @@ use std::time::{Duration, Instant};
 
 /// A faithful core of an invalid history (see the module documentation).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Core {
     /// The key whose operations these are, for a history split by key.
     pub key: Option<Value>,
@@ -189,6 +190,9 @@ pub struct Core {
 }
 
 impl Core {
+    /// How long shrinking may take when the options set no time limit.
+    pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10);
+
     /// The `:index` of each op of the core, in order.
     pub fn indices(&self) -> Vec<u64> {
         self.history.ops.iter().map(|op| op.index).collect()
@@ -197,6 +201,7 @@ impl Core {
 
 /// A history's analysis and, when it is invalid, its core.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Shrunk {
     /// The history's analysis, as [`check`] gives it.
     pub analysis: Analysis,
@@ -209,100 +214,102 @@ pub struct Shrunk {
 pub fn shrink<M: Model + ?Sized>(model: &M, history: &History, options: &Options) -> Shrunk {
     let start = Instant::now();
     let analysis = check(model, history, options);
-    let core = core(model, history, &analysis, &options.after(start.elapsed()));
+    let core = Core::find(model, history, &analysis, &options.after(start.elapsed()));
     Shrunk { analysis, core }
 }
 
-/// The core of a history [`check`] found invalid, from that analysis (which names
-/// the failing key and operation, so the history is not checked again); `None` if
-/// the analysis is not invalid.
-pub fn core<M: Model + ?Sized>(
-    model: &M,
-    history: &History,
-    analysis: &Analysis,
-    options: &Options,
-) -> Option<Core> {
-    if analysis.valid != Validity::Invalid {
-        return None;
-    }
-    let start = Instant::now();
-    let (key, failing) = match analysis.results.iter().find(|(_, a)| a.valid == Validity::Invalid) {
-        Some((key, a)) => (Some(key), a.op.as_ref().map(|o| o.index)),
-        None => (None, analysis.op.as_ref().map(|o| o.index)),
-    };
-    // The failing key's part; for a keyed history checked whole, the failing op's key.
-    let part = partition::by_key(history, model).and_then(|parts| match key {
-        Some(key) => parts.into_iter().find(|p| &p.key == key),
-        None => {
-            let at = history.ops.iter().position(|op| Some(op.index) == failing)?;
-            parts.into_iter().find(|p| p.positions().binary_search(&at).is_ok())
+impl Core {
+    /// The core of a history [`check`] found invalid, from that analysis (which names
+    /// the failing key and operation, so the history is not checked again); `None` if
+    /// the analysis is not invalid.
+    pub fn find<M: Model + ?Sized>(
+        model: &M,
+        history: &History,
+        analysis: &Analysis,
+        options: &Options,
+    ) -> Option<Core> {
+        if analysis.valid != Validity::Invalid {
+            return None;
         }
-    });
-    let subject = part.as_ref().map_or(Cow::Borrowed(history), |p| Cow::Owned(p.history(history)));
-    let n = subject.operations.len();
-    let mut shrinker = Shrinker {
-        model,
-        memo: Memo::new(model, &subject, part.is_none()),
-        subject: &subject,
-        algorithm: options.algorithm,
-        by_key: part.is_none(),
-        deadline: start.checked_add(options.time_limit.unwrap_or(DEFAULT_TIME_LIMIT)),
-        memory: options.memory_limit.unwrap_or_else(crate::search::budget::default_memory_limit),
-        cancel: options.cancel.clone(),
-        checks: 0,
-        in_whole: vec![None; n],
-        explanations: vec![None; n],
-        timeless_whole: None,
-        joint: false,
-    };
-    let all: Vec<usize> = (0..n).collect();
-    let failing = subject
-        .operations
-        .iter()
-        .position(|o| o.complete.is_some_and(|c| Some(subject.ops[c].index) == failing));
-    // A core of the reported failure: first by rule 1 alone, then by both rules
-    // from the start if the one found breaks rule 2 (see the module documentation).
-    let goal = failing.map_or(Goal::Invalid, Goal::FailsAt);
-    let start = |shrinker: &mut Shrinker<M>| {
-        let cut = failing.map_or(all.clone(), |op| shrinker.cut(all.clone(), op));
-        if shrinker.faithful(&cut) == Judged::Yes {
-            cut
-        } else {
-            all.clone()
-        }
-    };
-    let first = start(&mut shrinker);
-    let (kept, minimal) = shrinker.ddmin(first, goal);
-    shrinker.joint = true;
-    let (kept, minimal) = match shrinker.faithful(&kept) {
-        Judged::Yes => (kept, minimal),
-        Judged::No | Judged::Unknown => {
-            let again = start(&mut shrinker);
-            shrinker.ddmin(again, goal)
-        }
-        // No time to judge it: the whole, which is faithful.
-        Judged::Stop => (all, false),
-    };
-    // A history of some of the subject's operations, as positions in the whole.
-    let to_whole = |p: usize| part.as_ref().map_or(p, |part| part.positions()[p]);
-    let operations: Vec<Operation> = kept
-        .iter()
-        .map(|&i| {
-            let o = &subject.operations[i];
-            Operation { invoke: to_whole(o.invoke), complete: o.complete.map(to_whole), ..o.clone() }
+        let start = Instant::now();
+        let (key, failing) = match analysis.results.iter().find(|(_, a)| a.valid == Validity::Invalid) {
+            Some((key, a)) => (Some(key), a.op.as_ref().map(|o| o.index)),
+            None => (None, analysis.op.as_ref().map(|o| o.index)),
+        };
+        // The failing key's part; for a keyed history checked whole, the failing op's key.
+        let part = partition::by_key(history, model).and_then(|parts| match key {
+            Some(key) => parts.into_iter().find(|p| &p.key == key),
+            None => {
+                let at = history.ops.iter().position(|op| Some(op.index) == failing)?;
+                parts.into_iter().find(|p| p.positions().binary_search(&at).is_ok())
+            }
+        });
+        let subject = part.as_ref().map_or(Cow::Borrowed(history), |p| Cow::Owned(p.history(history)));
+        let n = subject.operations.len();
+        let mut shrinker = Shrinker {
+            model,
+            memo: Memo::new(model, &subject, part.is_none()),
+            subject: &subject,
+            algorithm: options.algorithm,
+            by_key: part.is_none(),
+            deadline: start.checked_add(options.time_limit.unwrap_or(Core::DEFAULT_TIME_LIMIT)),
+            memory: options.memory_limit_in_force(),
+            cancel: options.cancel.clone(),
+            checks: 0,
+            in_whole: vec![None; n],
+            explanations: vec![None; n],
+            timeless_whole: None,
+            joint: false,
+        };
+        let all: Vec<usize> = (0..n).collect();
+        let failing = subject
+            .operations
+            .iter()
+            .position(|o| o.complete.is_some_and(|c| Some(subject.ops[c].index) == failing));
+        // A core of the reported failure: first by rule 1 alone, then by both rules
+        // from the start if the one found breaks rule 2 (see the module documentation).
+        let goal = failing.map_or(Goal::Invalid, Goal::FailsAt);
+        let start = |shrinker: &mut Shrinker<M>| {
+            let cut = failing.map_or(all.clone(), |op| shrinker.cut(all.clone(), op));
+            if shrinker.faithful(&cut) == Judged::Yes {
+                cut
+            } else {
+                all.clone()
+            }
+        };
+        let first = start(&mut shrinker);
+        let (kept, minimal) = shrinker.ddmin(first, goal);
+        shrinker.joint = true;
+        let (kept, minimal) = match shrinker.faithful(&kept) {
+            Judged::Yes => (kept, minimal),
+            Judged::No | Judged::Unknown => {
+                let again = start(&mut shrinker);
+                shrinker.ddmin(again, goal)
+            }
+            // No time to judge it: the whole, which is faithful.
+            Judged::Stop => (all, false),
+        };
+        // A history of some of the subject's operations, as positions in the whole.
+        let to_whole = |p: usize| part.as_ref().map_or(p, |part| part.positions()[p]);
+        let operations: Vec<Operation> = kept
+            .iter()
+            .map(|&i| {
+                let o = &subject.operations[i];
+                Operation { invoke: to_whole(o.invoke), complete: o.complete.map(to_whole), ..o.clone() }
+            })
+            .collect();
+        let mut positions: Vec<usize> =
+            operations.iter().flat_map(|o| [Some(o.invoke), o.complete]).flatten().collect();
+        positions.sort_unstable();
+        Some(Core {
+            key: part.as_ref().map(|p| p.key.clone()),
+            history: history.part(&positions, operations.into_iter()),
+            positions,
+            minimal,
+            of: n,
+            checks: shrinker.checks,
         })
-        .collect();
-    let mut positions: Vec<usize> =
-        operations.iter().flat_map(|o| [Some(o.invoke), o.complete]).flatten().collect();
-    positions.sort_unstable();
-    Some(Core {
-        key: part.as_ref().map(|p| p.key.clone()),
-        history: history.part(&positions, operations.into_iter()),
-        positions,
-        minimal,
-        of: n,
-        checks: shrinker.checks,
-    })
+    }
 }
 
 /// What a candidate must show to replace the current set (besides being faithful).
@@ -378,9 +385,6 @@ const TIMELESS_WHOLE: Duration = Duration::from_secs(1);
 /// one without an order may have to try many. One cut short counts as undecided
 /// (its candidate stays unproven).
 const TIMELESS_CHECK: Duration = Duration::from_millis(100);
-
-/// How long shrinking may take when the options set no time limit.
-pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 impl<M: Model + ?Sized> Shrinker<'_, M> {
     /// Shrinks a faithful set of operations (indices into the subject's, in order)

@@ -36,9 +36,9 @@ impl Entry {
     pub fn model(&self) -> knossos_rs::model::DynModel {
         let init = match self.init.as_str() {
             "-" | "nil" => None,
-            init => Some(knossos_rs::read::parse_edn(init).unwrap()),
+            init => Some(knossos_rs::Value::from_edn(init).unwrap()),
         };
-        let options = knossos_rs::model::ModelOptions { init, ..Default::default() };
+        let options = knossos_rs::model::ModelOptions::default().init(init);
         knossos_rs::model::builtin(&self.model, &options).unwrap()
     }
 }

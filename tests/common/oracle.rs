@@ -251,8 +251,8 @@ pub struct Shape {
 impl Workload {
     /// The workload's model, with its initial state and meaning of nil reads.
     pub fn model(&self) -> DynModel {
-        let init = self.init.map(|i| knossos_rs::read::parse_edn(i).unwrap());
-        model::builtin(self.model, &ModelOptions { init, nil_reads: self.nil_reads }).unwrap()
+        let init = self.init.map(|i| knossos_rs::Value::from_edn(i).unwrap());
+        model::builtin(self.model, &ModelOptions::default().init(init).nil_reads(self.nil_reads)).unwrap()
     }
 }
 
