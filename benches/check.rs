@@ -6,9 +6,10 @@
 //! and the analysis.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use knossos_rs::generate::{self, Anomaly, OutFormat, Spec};
+use knossos_rs::generate::{self, Anomaly, Spec};
 use knossos_rs::model::{self, DynModel, ModelOptions};
 use knossos_rs::online::{Online, Verdict};
+use knossos_rs::read::Format;
 use knossos_rs::{check, read, Algorithm, History, Options, Validity, Value};
 use std::path::{Path, PathBuf};
 
@@ -22,7 +23,7 @@ fn histories(dirs: &[PathBuf], model: &DynModel) -> Vec<(String, History)> {
     files
         .into_iter()
         .map(|p| {
-            let ops = read::read_path(&p, None).expect("corpus files read");
+            let ops = read::RawOp::read_path(&p, None).expect("corpus files read");
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
             (name, History::complete(ops, model).expect("corpus files complete"))
         })
@@ -75,7 +76,7 @@ fn kv(c: &mut Criterion) {
     }
     let model = model::builtin("kv", &ModelOptions::default()).unwrap();
     for name in ["c10-ok", "c10-bad"] {
-        let ops = read::read_path(&dir.join(format!("{name}.txt")), None).expect("corpus files read");
+        let ops = read::RawOp::read_path(&dir.join(format!("{name}.txt")), None).expect("corpus files read");
         let history = History::complete(ops, &model).expect("corpus files complete");
         for partition in [false, true] {
             let opts = Options::default().partition(partition);
@@ -113,11 +114,11 @@ fn unique(c: &mut Criterion) {
                 ..Spec::default()
             };
             let mut edn = Vec::new();
-            generate::generate(&spec, OutFormat::Edn, &mut edn).expect("a generated history");
+            generate::generate(&spec, Format::Edn, &mut edn).expect("a generated history");
             let init = name.contains("register").then_some(Value::Int(0));
             let model = model::builtin(name, &ModelOptions::default().init(init)).unwrap();
             let history =
-                History::complete(read::read_ops(&edn, "generated.edn", None).unwrap(), &model).unwrap();
+                History::complete(read::RawOp::read(&edn, "generated.edn", None).unwrap(), &model).unwrap();
             let opts = Options::default();
             let expected = if anomaly.is_some() { Validity::Invalid } else { Validity::Valid };
             assert_eq!(check(&model, &history, &opts).valid, expected, "{name}");
@@ -145,9 +146,9 @@ fn feed(online: &mut Online<&DynModel>, ops: &[Value]) -> Verdict {
 fn online(c: &mut Criterion) {
     let spec = Spec { ops: 500, seed: 1, ..Spec::default() };
     let mut edn = Vec::new();
-    generate::generate(&spec, OutFormat::Edn, &mut edn).expect("a generated history");
+    generate::generate(&spec, Format::Edn, &mut edn).expect("a generated history");
     let ops: Vec<Value> =
-        read::read_ops(&edn, "generated.edn", None).unwrap().into_iter().map(|r| r.value).collect();
+        read::RawOp::read(&edn, "generated.edn", None).unwrap().into_iter().map(|r| r.value).collect();
     let model = model::builtin("cas-register", &ModelOptions::default()).unwrap();
     let complete = |ops: &[Value]| {
         let raw =

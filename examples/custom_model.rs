@@ -2,7 +2,7 @@
 //!
 //! `cargo run --example custom_model`
 
-use knossos_rs::{check, model::f_name, HistoryBuilder, Model, Options, Value};
+use knossos_rs::{check, HistoryBuilder, Model, Options, Value};
 
 /// `:add n` adds n; `:read` returns the count (nil: not known).
 struct Counter;
@@ -13,7 +13,7 @@ impl Model for Counter {
         0
     }
     fn step(&self, count: &i64, f: &Value, value: &Value) -> Option<i64> {
-        match (f_name(f), value) {
+        match (f.as_name(), value) {
             (Some("add"), Value::Int(n)) => count.checked_add(*n),
             (Some("read"), Value::Int(n)) => (n == count).then_some(*count),
             (Some("read"), Value::Nil) => Some(*count),

@@ -3,7 +3,7 @@
 //! Each *execution* takes a seed history, mutates it structurally, and runs the whole
 //! pipeline on the result, each stage inside [`std::panic::catch_unwind`]:
 //!
-//! 1. `read::read_ops` (format detected from the bytes), and every so often
+//! 1. `read::RawOp::read` (format detected from the bytes), and every so often
 //!    `History::read` on the same bytes written to a file (the streaming reader, with
 //!    its fast path for Jepsen's op lines), which must read the same history;
 //! 2. `History::complete` with the seed's model;
@@ -101,8 +101,8 @@
 //! saved as `hang-…`, by a watchdog thread.
 
 use knossos_rs::explain::{explain, Explanation};
-use knossos_rs::generate::{self, Anomaly, OutFormat, Spec};
-use knossos_rs::model::{self, f_name, DynModel, ModelOptions, NilReads};
+use knossos_rs::generate::{self, Anomaly, Spec};
+use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::online::{Online, Verdict};
 use knossos_rs::partition::Independent;
 use knossos_rs::read;
@@ -215,7 +215,7 @@ pub struct Kind {
 /// Where the executions went.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Rejected by `read_ops` (an input error: the expected outcome of many mutations).
+    /// Rejected by `RawOp::read` (an input error: the expected outcome of many mutations).
     pub read_rejected: u64,
     /// Read, then rejected by `History::complete`.
     pub complete_rejected: u64,
@@ -295,7 +295,7 @@ pub struct Seed {
 impl Seed {
     fn new(name: String, bytes: Vec<u8>, model: &str, init: Option<Value>, independent: bool) -> Seed {
         let ops =
-            read::read_ops(&bytes, &name, None).ok().map(|ops| ops.into_iter().map(|o| o.value).collect());
+            read::RawOp::read(&bytes, &name, None).ok().map(|ops| ops.into_iter().map(|o| o.value).collect());
         Seed { name, bytes, ops, model: model.to_string(), init, independent }
     }
 }
@@ -370,7 +370,7 @@ fn generated_seeds() -> Vec<Seed> {
                 effect_inside: m % 2 == 1,
             };
             let mut bytes = Vec::new();
-            if generate::generate(&spec, OutFormat::Edn, &mut bytes).is_ok() {
+            if generate::generate(&spec, read::Format::Edn, &mut bytes).is_ok() {
                 let independent = keys.is_some() && name != "kv";
                 seeds.push(Seed::new(
                     format!("generated/{name}-{variant}.edn"),
@@ -773,7 +773,7 @@ fn repair(ops: &mut Vec<Value>) {
     for op in ops.drain(..) {
         let process = op.get("process").cloned().unwrap_or(Value::Nil);
         let at = open.iter().position(|(p, _)| *p == process);
-        match op.get("type").and_then(f_name) {
+        match op.get("type").and_then(Value::as_name) {
             Some("invoke") => {
                 if let Some(i) = at {
                     let (_, mut crashed) = open.swap_remove(i);
@@ -812,7 +812,7 @@ fn repair(ops: &mut Vec<Value>) {
 fn retarget(ops: &mut [Value], target: &str) {
     for op in ops.iter_mut() {
         let Value::Map(entries) = op else { continue };
-        let f = entries.iter().find(|(k, _)| k.as_keyword() == Some("f")).and_then(|(_, f)| f_name(f));
+        let f = entries.iter().find(|(k, _)| k.as_keyword() == Some("f")).and_then(|(_, f)| f.as_name());
         let f = f.map(str::to_string);
         let value = entries.iter().find(|(k, _)| k.as_keyword() == Some("value")).map(|(_, v)| v.clone());
         let (f, value) = match (f.as_deref(), value) {
@@ -848,7 +848,7 @@ fn tuples(rng: &mut StdRng, ops: &mut [Value], pool: &Pool) {
             continue;
         }
         let invoke =
-            entries.iter().any(|(k, v)| k.as_keyword() == Some("type") && f_name(v) == Some("invoke"));
+            entries.iter().any(|(k, v)| k.as_keyword() == Some("type") && v.as_name() == Some("invoke"));
         let fresh = |rng: &mut StdRng| match rng.random_bool(0.95) {
             true => Value::Int(rng.random_range(0..keys)),
             false => pick(rng, &pool.values).clone(),
@@ -1388,7 +1388,7 @@ fn execute_with<M: Model>(
     let mut findings = Vec::new();
     let name = format!("fuzz.{}", input.extension());
     let bytes = &input.bytes[..];
-    let Some(raw) = guarded("read", &mut findings, || read::read_ops(bytes, &name, None)) else {
+    let Some(raw) = guarded("read", &mut findings, || read::RawOp::read(bytes, &name, None)) else {
         return findings;
     };
     let mut ops: Vec<Value> = Vec::new();
@@ -1815,8 +1815,8 @@ fn well_formed(what: &str, page: &str) -> Option<String> {
 }
 
 /// `History::read` of the bytes in a file must read what `History::complete` of
-/// `read_ops` did: both fail, or both the same ops (or the file reader leaves out a
-/// last line cut short, with a warning, where `read_ops` fails; and warns of a file of
+/// `RawOp::read` did: both fail, or both the same ops (or the file reader leaves out a
+/// last line cut short, with a warning, where `RawOp::read` fails; and warns of a file of
 /// no ops).
 fn compare_file_read<M: Model>(
     path: &Path,
@@ -1835,11 +1835,11 @@ fn compare_file_read<M: Model>(
         (None, Err(_)) => {}
         (None, Ok(h)) if !h.warnings.is_empty() => {}
         (None, Ok(_)) => {
-            let message = "History::read reads a history that read_ops and complete reject";
+            let message = "History::read reads a history that RawOp::read and complete reject";
             finding(findings, "file and memory readers differ: file accepts", message);
         }
         (Some(_), Err(e)) => {
-            let message = format!("History::read rejects a history read_ops and complete accept: {e}");
+            let message = format!("History::read rejects a history RawOp::read and complete accept: {e}");
             finding(findings, "file and memory readers differ: file rejects", message);
         }
         (Some(m), Ok(f)) => {

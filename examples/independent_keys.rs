@@ -4,7 +4,7 @@
 //! `cargo run --example independent_keys`
 
 use knossos_rs::partition::Independent;
-use knossos_rs::{check, model::f_name, HistoryBuilder, Model, Options, Value};
+use knossos_rs::{check, HistoryBuilder, Model, Options, Value};
 
 /// A high-water mark: `:raise n` raises it to n if lower; `:read` returns it.
 struct Mark;
@@ -15,7 +15,7 @@ impl Model for Mark {
         0
     }
     fn step(&self, mark: &i64, f: &Value, value: &Value) -> Option<i64> {
-        match (f_name(f), value) {
+        match (f.as_name(), value) {
             (Some("raise"), Value::Int(n)) => Some(*mark.max(n)),
             (Some("read"), Value::Int(n)) => (n == mark).then_some(*mark),
             (Some("read"), Value::Nil) => Some(*mark),

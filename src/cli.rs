@@ -243,7 +243,7 @@ struct GenerateArgs {
     /// Output format: edn (Jepsen's history.edn), json (JSON Lines) or history-txt
     /// (not json for set, as JSON has no sets; not history-txt for kv, which has no `:key`).
     #[arg(long, short, default_value = "edn")]
-    format: generate::OutFormat,
+    format: Format,
 }
 
 #[derive(clap::Args)]

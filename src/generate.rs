@@ -103,7 +103,8 @@
 //! # Example
 //!
 //! ```
-//! use knossos_rs::generate::{generate, Anomaly, OutFormat, Spec};
+//! use knossos_rs::generate::{generate, Anomaly, Spec};
+//! use knossos_rs::read::Format;
 //! use knossos_rs::partition::Independent;
 //! use knossos_rs::{check, model, read, History, Options, Validity};
 //!
@@ -116,10 +117,10 @@
 //!     ..Spec::default()
 //! };
 //! let mut edn = Vec::new();
-//! let generated = generate(&spec, OutFormat::Edn, &mut edn).unwrap();
+//! let generated = generate(&spec, Format::Edn, &mut edn).unwrap();
 //!
 //! let model = Independent(model::builtin("cas-register", &Default::default()).unwrap());
-//! let history = History::complete(read::read_ops(&edn, "generated.edn", None).unwrap(), &model).unwrap();
+//! let history = History::complete(read::RawOp::read(&edn, "generated.edn", None).unwrap(), &model).unwrap();
 //! let analysis = check(&model, &history, &Options::default());
 //! let injected = generated.anomaly.unwrap();
 //! assert_eq!(analysis.valid, Validity::Invalid);
@@ -128,6 +129,7 @@
 //! assert_eq!(failed.op.as_ref().unwrap().index, injected.index);
 //! ```
 
+use crate::read::Format;
 use crate::value::Value;
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
@@ -238,48 +240,6 @@ impl FromStr for Anomaly {
     }
 }
 
-/// How the history is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutFormat {
-    /// Jepsen's `history.edn`: one op map per line, `{:index 0, :time 12, :type :invoke, …}`.
-    Edn,
-    /// JSON Lines, as knossos-rs reads JSON: `{"index":0,"time":12,"type":"invoke",…}`.
-    /// JSON has no sets, so `set` histories cannot be written in it.
-    Json,
-    /// Jepsen's `history.txt`: `process<TAB>type<TAB>f<TAB>value[<TAB>error]`, without
-    /// `:index` or `:time`. It has no field for `kv`'s `:key`.
-    HistoryTxt,
-}
-
-impl OutFormat {
-    /// The name [`FromStr`] takes: `edn`, `json`, `history-txt` (or `txt`).
-    pub fn name(self) -> &'static str {
-        match self {
-            OutFormat::Edn => "edn",
-            OutFormat::Json => "json",
-            OutFormat::HistoryTxt => "history-txt",
-        }
-    }
-}
-
-impl fmt::Display for OutFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for OutFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<OutFormat, String> {
-        match s {
-            "edn" => Ok(OutFormat::Edn),
-            "json" => Ok(OutFormat::Json),
-            "history-txt" | "txt" => Ok(OutFormat::HistoryTxt),
-            _ => Err(format!("unknown output format `{s}` (expected edn, json or history-txt)")),
-        }
-    }
-}
-
 /// What [`generate`] wrote.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Generated {
@@ -304,7 +264,7 @@ pub struct Injected {
 /// the model cannot show, a format that cannot hold the model's values, rates out of
 /// range) is an [`io::ErrorKind::InvalidInput`] error, reported before anything is
 /// written.
-pub fn generate(spec: &Spec, format: OutFormat, out: &mut impl Write) -> io::Result<Generated> {
+pub fn generate(spec: &Spec, format: Format, out: &mut impl Write) -> io::Result<Generated> {
     let kind = check_spec(spec, format).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let keys = spec.keys.unwrap_or(1);
     let keying = match (kind, spec.keys) {
@@ -343,7 +303,7 @@ pub fn generate(spec: &Spec, format: OutFormat, out: &mut impl Write) -> io::Res
 const MAX_VALUES: i64 = 1 << 60;
 const MAX_WORKERS: usize = 10_000_000;
 
-fn check_spec(spec: &Spec, format: OutFormat) -> Result<Kind, String> {
+fn check_spec(spec: &Spec, format: Format) -> Result<Kind, String> {
     let kind = Kind::from_name(&spec.model)?;
     if spec.processes == 0 {
         return Err("a history needs at least one process".into());
@@ -389,12 +349,13 @@ fn check_spec(spec: &Spec, format: OutFormat) -> Result<Kind, String> {
         }
     }
     match (kind, format) {
-        (Kind::Set, OutFormat::Json) => {
+        (Kind::Set, Format::Json) => {
             Err("JSON has no sets, and a set's reads would read back as vectors; write set histories as edn or history-txt".into())
         }
-        (Kind::Kv, OutFormat::HistoryTxt) => {
+        (Kind::Kv, Format::HistoryTxt) => {
             Err("history.txt has no field for kv's :key; write kv histories as edn or json".into())
         }
+        (_, Format::JepsenLog) => Err("Jepsen's console logs are read, not written: write edn, json or history-txt".into()),
         _ => Ok(kind),
     }
 }
@@ -993,7 +954,7 @@ const FLUSH_AT: usize = 1 << 20;
 struct Sink<'a, W: Write> {
     out: &'a mut W,
     buf: Vec<u8>,
-    format: OutFormat,
+    format: Format,
     keying: Keying,
     /// The next op's `:index`.
     index: u64,
@@ -1015,7 +976,7 @@ impl<W: Write> Sink<'_, W> {
         let index = self.index;
         self.index += 1;
         self.time += gap;
-        let json = self.format == OutFormat::Json;
+        let json = self.format == Format::Json;
         let timeout = kind == Type::Info && process.is_some();
         let b = &mut self.buf;
         let write_process = |b: &mut Vec<u8>| match process {
@@ -1025,7 +986,7 @@ impl<W: Write> Sink<'_, W> {
         };
         let tuple = key.filter(|_| self.keying == Keying::Tuple);
         match self.format {
-            OutFormat::Edn | OutFormat::Json => {
+            Format::Edn | Format::Json => {
                 let (open, sep, close) = if json { ("\"", "\":", ",") } else { (":", " ", ", ") };
                 let field = |b: &mut Vec<u8>, name: &str, first: bool| {
                     if !first {
@@ -1060,7 +1021,8 @@ impl<W: Write> Sink<'_, W> {
                 }
                 b.extend_from_slice(b"}\n");
             }
-            OutFormat::HistoryTxt => {
+            // `check_spec` refused the formats knossos-rs does not write.
+            _ => {
                 write_process(b);
                 for name in [kind.name(), f] {
                     b.extend_from_slice(b"\t:");
@@ -1214,7 +1176,7 @@ impl Rng {
 mod tests {
     use super::*;
 
-    fn lines(spec: &Spec, format: OutFormat) -> Vec<String> {
+    fn lines(spec: &Spec, format: Format) -> Vec<String> {
         let mut out = Vec::new();
         generate(spec, format, &mut out).unwrap();
         String::from_utf8(out).unwrap().lines().map(String::from).collect()
@@ -1223,12 +1185,12 @@ mod tests {
     #[test]
     fn writes_jepsen_ops_in_each_format() {
         let spec = Spec { model: "cas-register".into(), ops: 40, keys: Some(2), seed: 3, ..Spec::default() };
-        let edn = lines(&spec, OutFormat::Edn);
+        let edn = lines(&spec, Format::Edn);
         assert!(edn[0].starts_with("{:index 0, :time "), "{}", edn[0]);
         assert!(edn[0].contains(", :type :invoke, :process "), "{}", edn[0]);
-        let json = lines(&spec, OutFormat::Json);
+        let json = lines(&spec, Format::Json);
         assert!(json[0].starts_with("{\"index\":0,\"time\":"), "{}", json[0]);
-        let txt = lines(&spec, OutFormat::HistoryTxt);
+        let txt = lines(&spec, Format::HistoryTxt);
         assert_eq!(txt[0].split('\t').count(), 4, "{}", txt[0]);
         assert_eq!((edn.len(), json.len()), (txt.len(), txt.len()));
     }

@@ -32,7 +32,7 @@
 //! {:process 2, :type :ok, :f :write, :value 4}
 //! "#;
 //! let model = model::builtin("cas-register", &Default::default()).unwrap();
-//! let ops = read::read_ops(log.as_bytes(), "example.edn", None).unwrap();
+//! let ops = read::RawOp::read(log.as_bytes(), "example.edn", None).unwrap();
 //! let history = History::complete(ops, &model).unwrap();
 //! let analysis = check(&model, &history, &Options::default());
 //!
@@ -59,8 +59,7 @@
 //! counter:
 //!
 //! ```
-//! use knossos_rs::model::f_name;
-//! use knossos_rs::{check, read, History, Model, Options, Validity, Value};
+//! //! use knossos_rs::{check, read, History, Model, Options, Validity, Value};
 //!
 //! /// A counter: `:add n` adds n; `:read n` returns it (nil: the read's result is unknown).
 //! struct Counter;
@@ -75,13 +74,13 @@
 //!         0
 //!     }
 //!     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
-//!         match (f_name(f), value) {
+//!         match (f.as_name(), value) {
 //!             (Some("add"), Value::Int(_)) | (Some("read"), Value::Int(_) | Value::Nil) => Ok(()),
 //!             _ => Err(format!("expected :add n or :read n, n an integer, not {f} {value}")),
 //!         }
 //!     }
 //!     fn step(&self, n: &i64, f: &Value, value: &Value) -> Option<i64> {
-//!         match (f_name(f), value) {
+//!         match (f.as_name(), value) {
 //!             (Some("add"), Value::Int(k)) => n.checked_add(*k),
 //!             (Some("read"), Value::Int(k)) if k != n => None,
 //!             _ => Some(*n), // a read of n, or of nil; check_op let nothing else through
@@ -89,7 +88,7 @@
 //!     }
 //!     // Asked only for the steps the analysis prints.
 //!     fn inconsistency(&self, n: &i64, f: &Value, value: &Value) -> String {
-//!         match f_name(f) {
+//!         match f.as_name() {
 //!             Some("add") => format!("adding {value} to {n} overflows"),
 //!             _ => format!("can't read {value} from counter {n}"),
 //!         }
@@ -109,7 +108,7 @@
 //! {:process 1, :type :invoke, :f :read, :value nil}
 //! {:process 1, :type :ok, :f :read, :value 0}
 //! "#;
-//! let history = History::complete(read::read_ops(log.as_bytes(), "counter.edn", None).unwrap(), &Counter).unwrap();
+//! let history = History::complete(read::RawOp::read(log.as_bytes(), "counter.edn", None).unwrap(), &Counter).unwrap();
 //! let analysis = check(&Counter, &history, &Options::default());
 //! assert_eq!(analysis.valid, Validity::Invalid);
 //! assert_eq!(analysis.op.unwrap().index, 5);
@@ -117,7 +116,7 @@
 //! assert_eq!(end.to_edn(), r#"{:msg "can't read 0 from counter 2"}"#);
 //!
 //! // An op the model does not understand is an input error, with its line.
-//! let bad = read::read_ops(b"{:process 0, :type :invoke, :f :add, :value \"x\"}", "bad.edn", None).unwrap();
+//! let bad = read::RawOp::read(b"{:process 0, :type :invoke, :f :add, :value \"x\"}", "bad.edn", None).unwrap();
 //! let errors = History::complete(bad, &Counter).unwrap_err();
 //! assert_eq!(errors.diagnostics[0].line, 1);
 //! assert!(errors.to_string().starts_with("line 1, column 1: op 0: counter: expected :add n or :read n"));

@@ -182,7 +182,7 @@ pub(crate) fn looks_independent(ops: &[Op]) -> bool {
     for op in ops.iter().filter(|op| !op.is_nemesis()) {
         match op.value().as_seq() {
             Some([Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_), _]) => return false,
-            Some([_, _]) => not_cas |= crate::model::f_name(op.f()) != Some("cas"),
+            Some([_, _]) => not_cas |= op.f().as_name() != Some("cas"),
             _ => return false,
         }
     }

@@ -79,7 +79,7 @@ mod tests {
             "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
              {:process 1, :type :invoke, :f :read, :value nil}\n{:process 1, :type :ok, :f :read, :value 2}",
         ] {
-            let history = History::complete(read::read_ops(log.as_bytes(), "h", None).unwrap(), &model).unwrap();
+            let history = History::complete(read::RawOp::read(log.as_bytes(), "h", None).unwrap(), &model).unwrap();
             let analysis = check(&model, &history, &Options::default());
             let written: serde_json::Value = serde_json::from_str(&analysis.to_value().to_json()).unwrap();
             assert_eq!(serde_json::to_value(&analysis).unwrap(), written);

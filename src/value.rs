@@ -145,6 +145,22 @@ impl Value {
         }
     }
 
+    /// A name, whether written as a keyword, a string or a symbol: how an op's
+    /// `:f` (`:read`, `"read"` in JSON) or `:type` is read.
+    ///
+    /// ```
+    /// use knossos_rs::Value;
+    /// assert_eq!(Value::keyword("read").as_name(), Some("read"));
+    /// assert_eq!(Value::string("read").as_name(), Some("read"));
+    /// assert_eq!(Value::Int(1).as_name(), None);
+    /// ```
+    pub fn as_name(&self) -> Option<&str> {
+        match self {
+            Value::Keyword(s) | Value::String(s) | Value::Symbol(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The string's text, if this is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

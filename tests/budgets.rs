@@ -15,7 +15,7 @@ fn hard() -> (DynModel, History) {
     // A last enqueue of 0, invoked after everything and never completed, enqueues a
     // value twice, so that the unique-value engine declines and the searches run.
     let text = pathological::history(40) + "{:process 999, :type :invoke, :f :enqueue, :value 0}\n";
-    let ops = read::read_ops(text.as_bytes(), "pathological.edn", None).unwrap();
+    let ops = read::RawOp::read(text.as_bytes(), "pathological.edn", None).unwrap();
     let history = History::complete(ops, &model).unwrap();
     (model, history)
 }
@@ -79,7 +79,7 @@ fn budgets_do_not_change_easy_verdicts() {
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
                 {:process 1, :type :invoke, :f :read}\n{:process 1, :type :ok, :f :read, :value 2}\n";
     let history =
-        History::complete(read::read_ops(text.as_bytes(), "easy.edn", None).unwrap(), &model).unwrap();
+        History::complete(read::RawOp::read(text.as_bytes(), "easy.edn", None).unwrap(), &model).unwrap();
     for algorithm in ALGORITHMS {
         let options =
             Options::default().algorithm(algorithm).time_limit(Duration::from_secs(60)).memory_limit(1 << 30);
@@ -113,7 +113,7 @@ fn final_paths_stay_within_the_memory_limit() {
     text +=
         "{:process 99, :type :invoke, :f :read, :value nil}\n{:process 99, :type :ok, :f :read, :value 3}\n";
     let history =
-        History::complete(read::read_ops(text.as_bytes(), "paths.edn", None).unwrap(), &model).unwrap();
+        History::complete(read::RawOp::read(text.as_bytes(), "paths.edn", None).unwrap(), &model).unwrap();
     let options = Options::default().max_paths(1_000_000).memory_limit(16 << 20);
     let a = check(&model, &history, &options);
     assert_eq!(a.valid, Validity::Invalid);
@@ -149,7 +149,7 @@ fn many_live_operations_are_no_reason_to_stop() {
         }
     }
     let history =
-        History::complete(read::read_ops(text.as_bytes(), "reads.edn", None).unwrap(), &model).unwrap();
+        History::complete(read::RawOp::read(text.as_bytes(), "reads.edn", None).unwrap(), &model).unwrap();
     for algorithm in ALGORITHMS {
         let options = Options::default().algorithm(algorithm).memory_limit(64 << 20);
         let a = check(&model, &history, &options);

@@ -53,7 +53,7 @@ fn a_built_history_is_checked_as_its_text_is() {
     assert_eq!(ops.len(), 14);
     let built = ops.build(&model).unwrap();
     let read =
-        History::complete(read::read_ops(STALE_READ.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
+        History::complete(read::RawOp::read(STALE_READ.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let (a, b) = (check(&model, &built, &Options::default()), check(&model, &read, &Options::default()));
     // The read of 1 at index 10 began after the cas to 2 completed.
     assert_eq!(a.valid, Validity::Invalid);

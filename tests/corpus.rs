@@ -16,7 +16,7 @@ const ALGORITHMS: [Algorithm; 3] = [Algorithm::Wgl, Algorithm::Linear, Algorithm
 fn analyse_with(path: &std::path::Path, model_name: &str, init: Option<&str>, options: &Options) -> Analysis {
     let init = init.map(|i| Value::from_edn(i).unwrap());
     let model = model::builtin(model_name, &ModelOptions::default().init(init)).unwrap();
-    let ops = read::read_path(path, None).unwrap_or_else(|e| panic!("{e}"));
+    let ops = read::RawOp::read_path(path, None).unwrap_or_else(|e| panic!("{e}"));
     let history = History::complete(ops, &model).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     check(&model, &history, options)
 }
@@ -136,7 +136,7 @@ fn valid_histories_have_witnesses() {
     let mut checked = 0;
     for entry in common::manifest(&dir).into_iter().filter(|e| e.expected) {
         let model = entry.model();
-        let ops = read::read_path(&entry.path, None).unwrap();
+        let ops = read::RawOp::read_path(&entry.path, None).unwrap();
         let history = History::complete(ops, &model).unwrap();
         for algorithm in ALGORITHMS {
             let limit = Some(Duration::from_secs(if algorithm == Algorithm::Linear { 1 } else { 60 }));
@@ -203,7 +203,7 @@ fn final_paths_are_bounded() {
     let Some(dir) = common::corpus() else { return };
     let path = dir.join("knossos/cas-register/bad/cas-failure.edn");
     let model = model::builtin("cas-register", &ModelOptions::default().init(Value::Int(0))).unwrap();
-    let history = History::complete(read::read_path(&path, None).unwrap(), &model).unwrap();
+    let history = History::complete(read::RawOp::read_path(&path, None).unwrap(), &model).unwrap();
     for max_paths in [0, 1, 3] {
         let a = check(&model, &history, &Options::default().max_paths(max_paths));
         assert!(a.final_paths.len() <= max_paths);
@@ -288,7 +288,8 @@ fn a_history_read_from_its_file_is_the_one_read_in_memory() {
     let Some(dir) = common::corpus() else { return };
     for entry in common::manifest(&dir) {
         let model = entry.model();
-        let in_memory = History::complete(read::read_path(&entry.path, None).unwrap(), &model).unwrap();
+        let in_memory =
+            History::complete(read::RawOp::read_path(&entry.path, None).unwrap(), &model).unwrap();
         let from_file = History::read(&entry.path, None, &model).unwrap();
         let name = &entry.name;
         assert_eq!(from_file.ops.len(), in_memory.ops.len(), "{name}");
@@ -317,7 +318,7 @@ fn histories_with_unique_values_get_their_verdict_from_the_unique_engine() {
     let (mut qualified, mut declined) = (Vec::new(), 0);
     for entry in common::manifest(&dir) {
         let model = entry.model();
-        let ops = read::read_path(&entry.path, None).unwrap();
+        let ops = read::RawOp::read_path(&entry.path, None).unwrap();
         let history = History::complete(ops, &model).unwrap();
         let options = Options::default().algorithm(Algorithm::Unique);
         if history.unique_applies(&model, &options).is_err() {

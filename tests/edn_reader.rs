@@ -96,7 +96,7 @@ fn corpus_reads_as_clojure_reader_reads_it() {
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
         assert_eq!(Format::detect(&bytes), Format::Edn, "{}", file.display());
-        let ours = read::read_path(file, None).unwrap_or_else(|e| panic!("{e}"));
+        let ours = read::RawOp::read_path(file, None).unwrap_or_else(|e| panic!("{e}"));
         let theirs = clojure_ops(std::str::from_utf8(&bytes).unwrap());
         assert_eq!(ours.len(), theirs.len(), "{}", file.display());
         for (op, expected) in ours.iter().zip(&theirs) {
@@ -116,7 +116,7 @@ fn corpus_console_logs() {
     for log in logs {
         let text = std::fs::read_to_string(&log).unwrap();
         assert_eq!(Format::detect(text.as_bytes()), Format::JepsenLog, "{}", log.display());
-        let ops = read::read_path(&log, None).unwrap_or_else(|e| panic!("{e}"));
+        let ops = read::RawOp::read_path(&log, None).unwrap_or_else(|e| panic!("{e}"));
         let expected: Vec<_> =
             text.lines().enumerate().filter(|(_, l)| l.contains("jepsen.util - ")).collect();
         assert_eq!(ops.len(), expected.len(), "{}", log.display());

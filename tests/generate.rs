@@ -2,9 +2,10 @@
 //! exactly the op and key the generator names, a seed always gives the same bytes, and
 //! every output format reads back to the same ops.
 
-use knossos_rs::generate::{generate, Anomaly, Generated, OutFormat, Spec};
+use knossos_rs::generate::{generate, Anomaly, Generated, Spec};
 use knossos_rs::model::{self, ModelOptions, NilReads};
 use knossos_rs::partition::Independent;
+use knossos_rs::read::Format;
 use knossos_rs::{check, read, Analysis, History, Model, Options, Validity, Value};
 use std::io::ErrorKind;
 use std::time::Instant;
@@ -61,7 +62,7 @@ fn spec(model: &str, keys: Option<usize>, seed: u64) -> Spec {
     }
 }
 
-fn generated(spec: &Spec, format: OutFormat) -> (Vec<u8>, Generated) {
+fn generated(spec: &Spec, format: Format) -> (Vec<u8>, Generated) {
     let mut out = Vec::new();
     let generated = generate(spec, format, &mut out).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
     (out, generated)
@@ -77,7 +78,7 @@ fn analyse(spec: &Spec, bytes: &[u8]) -> Analysis {
 }
 
 fn analyse_with<M: Model>(model: &M, spec: &Spec, bytes: &[u8]) -> Analysis {
-    let ops = read::read_ops(bytes, "generated", None).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
+    let ops = read::RawOp::read(bytes, "generated", None).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
     let history = History::complete(ops, model).unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
     let options = Options::default().time_limit(std::time::Duration::from_secs(20)).memory_limit(4 << 30);
     check(model, &history, &options)
@@ -95,7 +96,7 @@ fn generated_histories_are_linearizable() {
         for keys in keyings() {
             for (seed, effect_inside) in (0..5).flat_map(|seed| [(seed, false), (seed, true)]) {
                 let spec = Spec { effect_inside, ..spec(name, keys, seed) };
-                let (bytes, generated) = generated(&spec, OutFormat::Edn);
+                let (bytes, generated) = generated(&spec, Format::Edn);
                 assert!(generated.anomaly.is_none());
                 let analysis = analyse(&spec, &bytes);
                 assert_eq!(analysis.valid, Validity::Valid, "{spec:?}");
@@ -114,7 +115,7 @@ fn an_injected_anomaly_fails_exactly_its_op_and_key() {
             for keys in keyings() {
                 for (seed, effect_inside) in (0..5).flat_map(|seed| [(seed, false), (seed, true)]) {
                     let spec = Spec { anomaly: Some(anomaly), effect_inside, ..spec(name, keys, seed) };
-                    let (bytes, generated) = generated(&spec, OutFormat::Edn);
+                    let (bytes, generated) = generated(&spec, Format::Edn);
                     let injected = generated.anomaly.expect("the anomaly is located");
                     let analysis = analyse(&spec, &bytes);
                     assert_eq!(analysis.valid, Validity::Invalid, "{spec:?}");
@@ -141,7 +142,7 @@ fn an_injected_anomaly_fails_exactly_its_op_and_key() {
 /// legal run of the model (no crashes, no failures: every operation is `:ok`).
 fn completion_order_is_legal(bytes: &[u8]) -> bool {
     let model = model::builtin("cas-register", &Default::default()).unwrap();
-    let history = History::complete(read::read_ops(bytes, "g", None).unwrap(), &model).unwrap();
+    let history = History::complete(read::RawOp::read(bytes, "g", None).unwrap(), &model).unwrap();
     let mut by_completion: Vec<_> = history.operations.iter().collect();
     by_completion.sort_by_key(|o| o.complete);
     let mut state = model.init();
@@ -162,10 +163,10 @@ fn effects_fall_at_completion_or_inside_the_interval() {
     let mut inside_differs = 0;
     for seed in 0..20 {
         let spec = Spec { processes: 8, ops: 300, crash_rate: 0.0, fail_rate: 0.0, seed, ..Spec::default() };
-        let (at_completion, _) = generated(&spec, OutFormat::Edn);
+        let (at_completion, _) = generated(&spec, Format::Edn);
         assert!(completion_order_is_legal(&at_completion), "{spec:?}");
         let inside = Spec { effect_inside: true, ..spec };
-        let (bytes, _) = generated(&inside, OutFormat::Edn);
+        let (bytes, _) = generated(&inside, Format::Edn);
         assert_eq!(analyse(&inside, &bytes).valid, Validity::Valid, "{inside:?}");
         inside_differs += usize::from(!completion_order_is_legal(&bytes));
     }
@@ -177,9 +178,9 @@ fn an_anomalous_history_is_its_honest_twin_but_for_the_anomaly() {
     for (name, anomalies) in models() {
         for &anomaly in anomalies {
             let honest = spec(name, Some(3), 11);
-            let (clean, _) = generated(&honest, OutFormat::Edn);
+            let (clean, _) = generated(&honest, Format::Edn);
             let (dirty, generated) =
-                generated(&Spec { anomaly: Some(anomaly), ..honest.clone() }, OutFormat::Edn);
+                generated(&Spec { anomaly: Some(anomaly), ..honest.clone() }, Format::Edn);
             let index = generated.anomaly.unwrap().index as usize;
             let first_difference =
                 clean.split(|&b| b == b'\n').zip(dirty.split(|&b| b == b'\n')).position(|(a, b)| a != b);
@@ -196,43 +197,43 @@ fn anomalies_a_model_cannot_show_are_refused() {
     for (name, anomalies) in MODELS {
         for anomaly in Anomaly::ALL.into_iter().filter(|a| !anomalies.contains(a)) {
             let spec = Spec { anomaly: Some(anomaly), ..spec(name, None, 0) };
-            let e = generate(&spec, OutFormat::Edn, &mut Vec::new()).unwrap_err();
+            let e = generate(&spec, Format::Edn, &mut Vec::new()).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput);
             assert!(e.to_string().contains(name), "{e}");
         }
     }
-    let refused = |spec: Spec, format: OutFormat, needle: &str| {
+    let refused = |spec: Spec, format: Format, needle: &str| {
         let mut out = Vec::new();
         let e = generate(&spec, format, &mut out).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert!(e.to_string().contains(needle), "{e}");
         assert!(out.is_empty(), "nothing is written for a refused spec");
     };
-    refused(spec("set", None, 0), OutFormat::Json, "JSON has no sets");
-    refused(spec("kv", None, 0), OutFormat::HistoryTxt, ":key");
-    refused(spec("queue", None, 0), OutFormat::Edn, "fifo-queue");
-    refused(Spec { processes: 0, ..Spec::default() }, OutFormat::Edn, "process");
-    refused(Spec { keys: Some(0), ..Spec::default() }, OutFormat::Edn, "key");
-    refused(Spec { values: 0, ..Spec::default() }, OutFormat::Edn, "values");
+    refused(spec("set", None, 0), Format::Json, "JSON has no sets");
+    refused(spec("kv", None, 0), Format::HistoryTxt, ":key");
+    refused(spec("queue", None, 0), Format::Edn, "fifo-queue");
+    refused(Spec { processes: 0, ..Spec::default() }, Format::Edn, "process");
+    refused(Spec { keys: Some(0), ..Spec::default() }, Format::Edn, "key");
+    refused(Spec { values: 0, ..Spec::default() }, Format::Edn, "values");
     // Sizes that would overflow, or exhaust memory, before the first op.
-    refused(Spec { values: i64::MAX, ..Spec::default() }, OutFormat::Edn, "values");
-    refused(Spec { processes: usize::MAX, keys: Some(2), ..Spec::default() }, OutFormat::Edn, "processes");
-    refused(Spec { keys: Some(100_000_000_000), ..Spec::default() }, OutFormat::Edn, "processes");
-    refused(Spec { crash_rate: 1.5, ..Spec::default() }, OutFormat::Edn, "crash rate");
-    refused(Spec { crash_rate: 0.6, fail_rate: 0.6, ..Spec::default() }, OutFormat::Edn, "add up");
+    refused(Spec { values: i64::MAX, ..Spec::default() }, Format::Edn, "values");
+    refused(Spec { processes: usize::MAX, keys: Some(2), ..Spec::default() }, Format::Edn, "processes");
+    refused(Spec { keys: Some(100_000_000_000), ..Spec::default() }, Format::Edn, "processes");
+    refused(Spec { crash_rate: 1.5, ..Spec::default() }, Format::Edn, "crash rate");
+    refused(Spec { crash_rate: 0.6, fail_rate: 0.6, ..Spec::default() }, Format::Edn, "add up");
     assert_eq!("double-apply".parse(), Ok(Anomaly::DoubleApply));
     assert!("stale".parse::<Anomaly>().unwrap_err().contains("stale-read"));
-    assert_eq!("txt".parse(), Ok(OutFormat::HistoryTxt));
+    assert_eq!("txt".parse(), Ok(Format::HistoryTxt));
 }
 
 #[test]
 fn a_seed_always_gives_the_same_bytes() {
     for (name, anomalies) in MODELS {
         let spec = Spec { anomaly: anomalies.first().copied(), ..spec(name, Some(2), 5) };
-        let (a, _) = generated(&spec, OutFormat::Edn);
-        let (b, _) = generated(&spec, OutFormat::Edn);
+        let (a, _) = generated(&spec, Format::Edn);
+        let (b, _) = generated(&spec, Format::Edn);
         assert!(a == b, "{name}");
-        let (c, _) = generated(&Spec { seed: 6, ..spec }, OutFormat::Edn);
+        let (c, _) = generated(&Spec { seed: 6, ..spec }, Format::Edn);
         assert!(a != c, "{name}");
     }
 }
@@ -240,7 +241,7 @@ fn a_seed_always_gives_the_same_bytes() {
 /// An op as compared across formats: its map as JSON, or for history.txt the fields
 /// that format has.
 fn ops(bytes: &[u8], txt_fields: bool) -> Vec<String> {
-    let ops = read::read_ops(bytes, "generated", None).unwrap();
+    let ops = read::RawOp::read(bytes, "generated", None).unwrap();
     ops.iter()
         .map(|op| match txt_fields {
             false => op.value.to_json(),
@@ -261,14 +262,14 @@ fn every_format_reads_back_to_the_same_ops_and_verdict() {
         for keys in keyings() {
             let spec = Spec { anomaly: anomalies.first().copied(), ..spec(name, keys, 2) };
             let verdict = if anomalies.is_empty() { Validity::Valid } else { Validity::Invalid };
-            let (edn, made) = generated(&spec, OutFormat::Edn);
+            let (edn, made) = generated(&spec, Format::Edn);
             assert_eq!(ops(&edn, false).len() as u64, made.ops);
             assert_eq!(analyse(&spec, &edn).valid, verdict, "{spec:?}");
             // JSON has no sets, history.txt no :key.
-            let formats = [(OutFormat::Json, name != "set"), (OutFormat::HistoryTxt, name != "kv")];
+            let formats = [(Format::Json, name != "set"), (Format::HistoryTxt, name != "kv")];
             for (format, _) in formats.into_iter().filter(|&(_, possible)| possible) {
                 let (bytes, _) = generated(&spec, format);
-                let txt = format == OutFormat::HistoryTxt;
+                let txt = format == Format::HistoryTxt;
                 assert_eq!(ops(&edn, txt), ops(&bytes, txt), "{spec:?} as {format}");
                 assert_eq!(analyse(&spec, &bytes).valid, verdict, "{spec:?} as {format}");
             }
@@ -289,7 +290,7 @@ fn a_large_independent_history_fails_exactly_its_key() {
         ..Spec::default()
     };
     let start = Instant::now();
-    let (bytes, generated) = generated(&spec, OutFormat::Edn);
+    let (bytes, generated) = generated(&spec, Format::Edn);
     let made = start.elapsed();
     let analysis = analyse(&spec, &bytes);
     let injected = generated.anomaly.unwrap();
@@ -307,8 +308,8 @@ fn a_large_independent_history_fails_exactly_its_key() {
 #[test]
 fn crashed_processes_are_replaced_and_every_invocation_is_counted() {
     let spec = Spec { keys: Some(3), ..spec("cas-register", None, 4) };
-    let (bytes, generated) = generated(&spec, OutFormat::Edn);
-    let ops = read::read_ops(&bytes, "generated", None).unwrap();
+    let (bytes, generated) = generated(&spec, Format::Edn);
+    let ops = read::RawOp::read(&bytes, "generated", None).unwrap();
     assert_eq!(ops.len() as u64, generated.ops);
     let field = |op: &read::RawOp, key| op.value.get(key).cloned().unwrap_or(Value::Nil);
     let (mut invocations, mut crashed) = (0, Vec::new());
@@ -346,7 +347,7 @@ fn unique_histories_write_each_value_once_and_the_unique_engine_decides_them() {
             for keys in keyings() {
                 let spec =
                     Spec { processes: 12, crash_rate: 0.05, unique: true, anomaly, ..spec(name, keys, 3) };
-                let (bytes, generated) = generated(&spec, OutFormat::Edn);
+                let (bytes, generated) = generated(&spec, Format::Edn);
                 let analysis = analyse(&spec, &bytes);
                 let all = if analysis.results.is_empty() {
                     vec![&analysis]
@@ -392,8 +393,8 @@ fn a_fifo_queue_whose_crashed_dequeues_took_elements_is_decided_exactly() {
             seed: 5,
             ..Spec::default()
         };
-        let (bytes, generated) = generated(&spec, OutFormat::Edn);
-        let ops = read::read_ops(&bytes, "generated", None).unwrap();
+        let (bytes, generated) = generated(&spec, Format::Edn);
+        let ops = read::RawOp::read(&bytes, "generated", None).unwrap();
         let crashed_dequeues = ops
             .iter()
             .filter(|op| {

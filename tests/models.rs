@@ -54,7 +54,7 @@ fn model_with(name: &str, init: Option<&str>, nil_reads: NilReads) -> model::Dyn
 
 /// Completes an EDN history for a model, or returns its input errors.
 fn complete(name: &str, init: Option<&str>, log: &str) -> Result<History, knossos_rs::InputError> {
-    let ops = read::read_ops(log.as_bytes(), "test.edn", None).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    let ops = read::RawOp::read(log.as_bytes(), "test.edn", None).unwrap_or_else(|e| panic!("{e}\n{log}"));
     History::complete(ops, &model(name, init))
 }
 
@@ -74,7 +74,7 @@ fn analyses_with(
     let keyed = name == "kv";
     let log = edn(compact, keyed);
     let model = model_with(name, init, nil_reads);
-    let ops = read::read_ops(log.as_bytes(), "test.edn", None).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    let ops = read::RawOp::read(log.as_bytes(), "test.edn", None).unwrap_or_else(|e| panic!("{e}\n{log}"));
     let history = History::complete(ops, &model).unwrap_or_else(|e| panic!("{e:?}\n{log}"));
     let partitions: &[bool] = if keyed { &[true, false] } else { &[true] };
     let mut out = Vec::new();
@@ -1045,7 +1045,7 @@ fn model_specific_input_errors_name_the_op_and_line() {
 
 fn corpus_analysis(path: &str, name: &str, init: Option<&str>, options: &Options) -> Option<Analysis> {
     let dir = common::corpus()?;
-    let ops = read::read_path(&dir.join(path), None).unwrap_or_else(|e| panic!("{e}"));
+    let ops = read::RawOp::read_path(&dir.join(path), None).unwrap_or_else(|e| panic!("{e}"));
     let model = model(name, init);
     let history = History::complete(ops, &model).unwrap_or_else(|e| panic!("{path}: {e:?}"));
     Some(check(&model, &history, options))

@@ -9,10 +9,10 @@
 #[path = "common/oracle.rs"]
 mod oracle;
 
-use knossos_rs::generate::{self, Anomaly, OutFormat, Spec};
+use knossos_rs::generate::{self, Anomaly, Spec};
 use knossos_rs::model::{self, DynModel, ModelOptions, NilReads};
 use knossos_rs::online::{Online, Verdict};
-use knossos_rs::read::{self, RawOp};
+use knossos_rs::read::{self, Format, RawOp};
 use knossos_rs::{check, Analysis, Cancel, Cause, History, Options, Validity, Value};
 use oracle::*;
 use rand::rngs::StdRng;
@@ -108,9 +108,9 @@ fn op_maps_are_fed_as_a_batch_check_reads_them() {
         ..Spec::default()
     };
     let mut edn = Vec::new();
-    let injected = generate::generate(&spec, OutFormat::Edn, &mut edn).unwrap().anomaly.unwrap();
+    let injected = generate::generate(&spec, Format::Edn, &mut edn).unwrap().anomaly.unwrap();
     let mut log: Vec<Value> =
-        read::read_ops(&edn, "g.edn", None).unwrap().into_iter().map(|o| o.value).collect();
+        read::RawOp::read(&edn, "g.edn", None).unwrap().into_iter().map(|o| o.value).collect();
     // The nemesis's ops, and an :info of a process with nothing pending (as Jepsen
     // logs for some clients), all before the stale read.
     assert!(injected.index > 200);

@@ -161,7 +161,7 @@ fn split_and_whole_agree() {
 #[test]
 fn plain_histories_do_not_look_independent() {
     let m = model::builtin("cas-register", &Default::default()).unwrap();
-    let raw = |text: &str| knossos_rs::read::read_ops(text.as_bytes(), "t", None).unwrap();
+    let raw = |text: &str| knossos_rs::read::RawOp::read(text.as_bytes(), "t", None).unwrap();
     let looks = |text: &str| History::complete(raw(text), &m).unwrap().looks_independent();
     let plain =
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n";
@@ -242,7 +242,8 @@ fn tuples_are_detected_when_reading() {
 /// generated keys need thousands of search steps, so they check the budget and
 /// would then stop at once.
 fn easy_and_hard() -> (Independent<DynModel>, History, Value) {
-    use knossos_rs::generate::{generate, Anomaly, OutFormat, Spec};
+    use knossos_rs::generate::{generate, Anomaly, Spec};
+    use knossos_rs::read::Format;
     let spec = Spec {
         model: "unordered-queue".into(),
         keys: Some(6),
@@ -253,7 +254,7 @@ fn easy_and_hard() -> (Independent<DynModel>, History, Value) {
         ..Spec::default()
     };
     let mut edn = Vec::new();
-    let generated = generate(&spec, OutFormat::Edn, &mut edn).unwrap();
+    let generated = generate(&spec, Format::Edn, &mut edn).unwrap();
     let mut index = generated.ops;
     let mut line = |process: i64, kind: &str, f: &str, key: i64, value: &str| {
         let text = format!(
@@ -281,7 +282,7 @@ fn easy_and_hard() -> (Independent<DynModel>, History, Value) {
     }
     let model = Independent(model::builtin("unordered-queue", &Default::default()).unwrap());
     let history =
-        History::complete(knossos_rs::read::read_ops(&edn, "mixed.edn", None).unwrap(), &model).unwrap();
+        History::complete(knossos_rs::read::RawOp::read(&edn, "mixed.edn", None).unwrap(), &model).unwrap();
     (model, history, generated.anomaly.unwrap().key.unwrap())
 }
 

@@ -22,7 +22,7 @@ fn model(init: Option<Value>) -> model::DynModel {
 }
 
 fn history(edn: &str) -> History {
-    let ops = read::read_ops(edn.as_bytes(), "test.edn", None).unwrap();
+    let ops = read::RawOp::read(edn.as_bytes(), "test.edn", None).unwrap();
     History::complete(ops, &model(Some(Value::Int(0)))).unwrap()
 }
 
@@ -117,7 +117,7 @@ fn corpus_reports_are_well_formed_and_name_the_failing_op() {
             continue;
         }
         let model = entry.model();
-        let history = History::complete(read::read_path(&entry.path, None).unwrap(), &model).unwrap();
+        let history = History::complete(read::RawOp::read_path(&entry.path, None).unwrap(), &model).unwrap();
         let started = std::time::Instant::now();
         let analysis = check(&model, &history, &Options::default());
         let elapsed = started.elapsed();
@@ -152,7 +152,7 @@ fn rethink_fail_is_explained_in_words() {
     let Some(dir) = common::corpus() else { return };
     let path = dir.join("knossos/cas-register/bad/rethink-fail.edn");
     let model = model(Some(Value::Int(0)));
-    let history = History::complete(read::read_path(&path, None).unwrap(), &model).unwrap();
+    let history = History::complete(read::RawOp::read_path(&path, None).unwrap(), &model).unwrap();
     let analysis = check(&model, &history, &Options::default());
     let words = report::explain(&history, &analysis, None).unwrap();
     let first = words.lines().next().unwrap();
@@ -165,7 +165,8 @@ fn rethink_fail_is_explained_in_words() {
 
 /// The first line of the explanation of a history checked whole (not key by key).
 fn explained_whole<M: knossos_rs::Model + ?Sized>(model: &M, edn: &str) -> String {
-    let history = History::complete(read::read_ops(edn.as_bytes(), "t.edn", None).unwrap(), model).unwrap();
+    let history =
+        History::complete(read::RawOp::read(edn.as_bytes(), "t.edn", None).unwrap(), model).unwrap();
     let analysis = check(model, &history, &Options::default().partition(false));
     assert_eq!(analysis.valid, Validity::Invalid);
     report::explain(&history, &analysis, None).unwrap().lines().next().unwrap().to_string()
@@ -345,7 +346,7 @@ fn keyed_histories_are_reported_key_by_key() {
                {:process 3, :type :ok, :f :get, :key \"b\", :value \"zz\"}\n\
                {:process 4, :type :ok, :f :get, :key \"c\", :value \"q\"}";
     let kv = model::builtin("kv", &ModelOptions::default()).unwrap();
-    let h = History::complete(read::read_ops(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
+    let h = History::complete(read::RawOp::read(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
     let a = check(&kv, &h, &Options::default());
     assert_eq!((a.results.len(), a.failures.len()), (3, 2), "{}", a.to_value());
     let (svg, html, words) = reports("kv", &h, &a);
@@ -606,7 +607,7 @@ fn no_text_is_clipped() {
     edn += &(put("invoke", "k") + &put("ok", "k"));
     edn += "{:process 1, :type :ok, :f :get, :key \"k\", :value \"w\"}";
     let kv = model::builtin("kv", &ModelOptions::default()).unwrap();
-    let h = History::complete(read::read_ops(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
+    let h = History::complete(read::RawOp::read(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
     let a = check(&kv, &h, &Options::default().partition(false));
     let (svg, _, _) = reports("long states", &h, &a);
     let (width, extents) = text_extents(&svg);
@@ -740,7 +741,7 @@ fn witnesses_are_drawn_key_by_key() {
                {:process 2, :type :invoke, :f :put, :key \"b\", :value \"y\"}\n\
                {:process 2, :type :ok, :f :put, :key \"b\", :value \"y\"}";
     let kv = model::builtin("kv", &ModelOptions::default()).unwrap();
-    let h = History::complete(read::read_ops(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
+    let h = History::complete(read::RawOp::read(edn.as_bytes(), "kv.edn", None).unwrap(), &kv).unwrap();
     let a = check(&kv, &h, &Options::default().witness(true));
     assert_eq!((a.valid, a.results.len()), (Validity::Valid, 2), "{}", a.to_value());
     let entry = report::Entry {

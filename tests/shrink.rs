@@ -14,10 +14,10 @@ mod common;
 mod oracle;
 
 use knossos_rs::explain::{explain, Anomaly};
-use knossos_rs::generate::{self, OutFormat, Spec};
+use knossos_rs::generate::{self, Spec};
 use knossos_rs::model::{self, ModelOptions, NilReads};
 use knossos_rs::partition::Independent;
-use knossos_rs::read::{self, RawOp};
+use knossos_rs::read::{self, Format, RawOp};
 use knossos_rs::shrink::{shrink, Core};
 use knossos_rs::{check, report, History, Model, Options, Validity, Value};
 use rand::rngs::StdRng;
@@ -47,7 +47,7 @@ fn checked<M: Model + ?Sized>(model: &M, maps: &[Value]) -> Said {
     if text.is_empty() {
         return Said::Valid;
     }
-    let ops = read::read_ops(text.as_bytes(), "core.edn", None).unwrap();
+    let ops = read::RawOp::read(text.as_bytes(), "core.edn", None).unwrap();
     let history = History::complete(ops, model).unwrap_or_else(|e| panic!("the ops complete: {e:?}\n{text}"));
     let options = Options::default().time_limit(Duration::from_secs(5));
     let analysis = check(model, &history, &options);
@@ -274,7 +274,8 @@ fn a_stale_read_of_the_initial_value_keeps_the_write_it_missed() {
 {:process 0, :type :ok, :f :read, :value 1}
 "#;
     let model = model::builtin("cas-register", &ModelOptions::default().init(Value::Int(0))).unwrap();
-    let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
+    let history =
+        History::complete(read::RawOp::read(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let core = shrink(&model, &history, &Options::default()).core.unwrap();
     // The write of 1 and the read of 0; not the crashed write, the failed one, the
     // nemesis, nor what came after.
@@ -290,7 +291,8 @@ fn a_linearizable_history_has_no_core() {
     let log =
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n";
     let model = model::builtin("cas-register", &ModelOptions::default()).unwrap();
-    let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
+    let history =
+        History::complete(read::RawOp::read(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let result = shrink(&model, &history, &Options::default());
     assert_eq!(result.analysis.valid, Validity::Valid);
     assert!(result.core.is_none());
@@ -308,9 +310,9 @@ fn an_injected_stale_read_in_an_independent_history_shrinks_to_its_key() {
         ..Spec::default()
     };
     let mut edn = Vec::new();
-    let injected = generate::generate(&spec, OutFormat::Edn, &mut edn).unwrap().anomaly.unwrap();
+    let injected = generate::generate(&spec, Format::Edn, &mut edn).unwrap().anomaly.unwrap();
     let model = Independent(model::builtin("cas-register", &Default::default()).unwrap());
-    let history = History::complete(read::read_ops(&edn, "g.edn", None).unwrap(), &model).unwrap();
+    let history = History::complete(read::RawOp::read(&edn, "g.edn", None).unwrap(), &model).unwrap();
     let result = shrink(&model, &history, &Options::default());
     let core = result.core.unwrap();
     assert_eq!(core.key, injected.key);
@@ -446,8 +448,8 @@ fn the_shrink_command_writes_a_core_that_fails_again() {
     assert!(said.contains("\nfixtures/stale-read.edn: kept 3 of 6 operations"), "{said}");
     assert!(said.contains(" operations (") && said.contains("; core is 1-minimal ("), "{said}");
     // Each op as it was read: the same map as the fixture's op with that index.
-    let original = read::read_path(std::path::Path::new("fixtures/stale-read.edn"), None).unwrap();
-    let written = read::read_path(&core, None).unwrap();
+    let original = read::RawOp::read_path(std::path::Path::new("fixtures/stale-read.edn"), None).unwrap();
+    let written = read::RawOp::read_path(&core, None).unwrap();
     assert!(!written.is_empty() && written.len() < original.len());
     for op in &written {
         let index = op.value.get("index").and_then(Value::as_i64).unwrap();
@@ -577,7 +579,8 @@ fn reports_show_the_core_first() {
 /// The explanation of an invalid history given as EDN lines, for a built-in model.
 fn explanation_of(model: &str, init: Option<Value>, log: &str) -> knossos_rs::explain::Explanation {
     let model = model::builtin(model, &ModelOptions::default().init(init)).unwrap();
-    let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
+    let history =
+        History::complete(read::RawOp::read(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
     let analysis = check(&model, &history, &Options::default());
     explain(&model, &history, &analysis, &Options::default()).unwrap()
 }
@@ -696,7 +699,7 @@ fn a_value_nothing_wrote_is_found_alone_after_many_writes() {
     ops.push((1, "read", Value::Int(99_999)));
     let model = model::builtin("cas-register", &ModelOptions::default()).unwrap();
     let history =
-        History::complete(read::read_ops(sequential(&ops).as_bytes(), "h.edn", None).unwrap(), &model)
+        History::complete(read::RawOp::read(sequential(&ops).as_bytes(), "h.edn", None).unwrap(), &model)
             .unwrap();
     let analysis = check(&model, &history, &Options::default());
     let e = explain(&model, &history, &analysis, &Options::default()).unwrap();
@@ -716,7 +719,7 @@ fn a_value_read_too_early_keeps_its_late_write() {
     ops.push((3, "write", Value::Int(7)));
     let model = model::builtin("cas-register", &ModelOptions::default().init(Value::Int(0))).unwrap();
     let history =
-        History::complete(read::read_ops(sequential(&ops).as_bytes(), "h.edn", None).unwrap(), &model)
+        History::complete(read::RawOp::read(sequential(&ops).as_bytes(), "h.edn", None).unwrap(), &model)
             .unwrap();
     let analysis = check(&model, &history, &Options::default());
     let e = explain(&model, &history, &analysis, &Options::default()).unwrap();

@@ -30,7 +30,7 @@ fn history(model: &dyn Model<State = knossos_rs::Value>, ops: &str) -> History {
         };
         edn += &format!("{{:process {p}, :type :{t}, :f :{f}{key}, :value {value}}}\n");
     }
-    History::complete(read::read_ops(edn.as_bytes(), "case.edn", None).unwrap(), model).unwrap()
+    History::complete(read::RawOp::read(edn.as_bytes(), "case.edn", None).unwrap(), model).unwrap()
 }
 
 fn model(name: &str, init: Option<&str>, nil_reads: NilReads) -> model::DynModel {

@@ -26,7 +26,7 @@
 //! {:process 2, :type :ok, :f :read, :value 3}
 //! "#;
 //! let model = model::builtin("register", &Default::default()).unwrap();
-//! let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
+//! let history = History::complete(read::RawOp::read(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
 //! let analysis = check(&model, &history, &Options::default());
 //! let explanation = explain(&model, &history, &analysis, &Options::default()).unwrap();
 //! assert_eq!(explanation.anomaly, Anomaly::StaleRead);
@@ -42,7 +42,7 @@ pub(crate) mod words;
 
 use crate::analysis::{Analysis, Validity};
 use crate::history::{line_note, History, OpMap};
-use crate::model::{f_name, Model, Semantics};
+use crate::model::{Model, Semantics};
 use crate::shrink::{self, Core};
 use crate::value::Value;
 use crate::{check, partition, Options};
@@ -233,7 +233,7 @@ fn parts_of(history: &History, keyed: bool) -> Vec<Part<'_>> {
                 complete: o.complete.map(|c| history.ops[c].index),
                 process: history.ops[result].process().clone(),
                 result,
-                f: f_name(&o.f).unwrap_or_default().to_string(),
+                f: o.f.as_name().unwrap_or_default().to_string(),
                 value,
             }
         })

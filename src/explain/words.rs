@@ -1,7 +1,6 @@
 //! Words for operations, shared by the sentence and the reports: "process 15 read
 //! 0", "process 5's write of 4", lists that read naturally.
 
-use crate::model::f_name;
 use crate::value::Value;
 
 /// Values in sentences are cut to about this many characters.
@@ -37,7 +36,7 @@ pub(crate) fn value_text(v: &Value) -> String {
 pub(crate) fn action(map: &Value) -> String {
     let ok = map.get("type").and_then(Value::as_keyword) == Some("ok");
     let value = map.get("value").unwrap_or(&Value::Nil);
-    let f = map.get("f").and_then(f_name);
+    let f = map.get("f").and_then(Value::as_name);
     if let (Some("cas"), Some([old, new])) = (f, value.as_seq()) {
         let tried = if ok { "changed" } else { "tried to change" };
         return format!("{tried} {} to {} by compare-and-set", value_text(old), value_text(new));
@@ -63,7 +62,7 @@ pub(crate) fn deed(map: &Value) -> String {
 /// "process 5's write of 4", "process 2's compare-and-set of 1 to 2".
 pub(crate) fn possessive(map: &Value) -> String {
     let value = map.get("value").unwrap_or(&Value::Nil);
-    let f = map.get("f").and_then(f_name);
+    let f = map.get("f").and_then(Value::as_name);
     let what = match (f, value.as_seq()) {
         (Some("cas"), Some([old, new])) => {
             format!("compare-and-set of {} to {}", value_text(old), value_text(new))
@@ -91,7 +90,7 @@ fn process(map: &Value) -> String {
 pub(crate) fn op_text(map: &Value, max: usize) -> String {
     let nil = Value::Nil;
     let f = map.get("f").unwrap_or(&nil);
-    let f = f_name(f).map_or_else(|| f.to_edn_short(max), |name| cut(name, max));
+    let f = f.as_name().map_or_else(|| f.to_edn_short(max), |name| cut(name, max));
     let value = map.get("value").unwrap_or(&nil);
     let ok = map.get("type").and_then(Value::as_keyword) == Some("ok");
     if value.is_nil() && !ok {

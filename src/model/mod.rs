@@ -67,8 +67,7 @@ use std::hash::Hash;
 /// this:
 ///
 /// ```
-/// use knossos_rs::model::f_name;
-/// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
+/// /// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
 ///
 /// /// A register of integers, 0 at first: `:write n` and `:read n`.
 /// struct IntRegister;
@@ -79,7 +78,7 @@ use std::hash::Hash;
 ///         0
 ///     }
 ///     fn step(&self, held: &i64, f: &Value, value: &Value) -> Option<i64> {
-///         match (f_name(f)?, value.as_i64()?) {
+///         match (f.as_name()?, value.as_i64()?) {
 ///             ("write", n) => Some(n),
 ///             ("read", n) => (n == *held).then_some(n),
 ///             _ => None,
@@ -89,7 +88,7 @@ use std::hash::Hash;
 ///
 /// let log = "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
 ///            {:process 1, :type :invoke, :f :read, :value nil}\n{:process 1, :type :ok, :f :read, :value 0}";
-/// let history = History::complete(read::read_ops(log.as_bytes(), "log.edn", None).unwrap(), &IntRegister).unwrap();
+/// let history = History::complete(read::RawOp::read(log.as_bytes(), "log.edn", None).unwrap(), &IntRegister).unwrap();
 /// let analysis = check(&IntRegister, &history, &Options::default());
 /// assert_eq!(analysis.valid, Validity::Invalid);
 /// // The default words for an impossible step, and for a state.
@@ -117,8 +116,7 @@ use std::hash::Hash;
 /// canonical form, a `BTreeSet` say, so that equal sets hash equally:
 ///
 /// ```
-/// use knossos_rs::model::f_name;
-/// use knossos_rs::{Model, Value};
+/// /// use knossos_rs::{Model, Value};
 /// use std::collections::BTreeSet;
 ///
 /// /// A counter whose `:add n` may be applied twice (an at-least-once retry).
@@ -135,14 +133,14 @@ use std::hash::Hash;
 ///         BTreeSet::from([0])
 ///     }
 ///     fn check_op(&self, f: &Value, value: &Value) -> Result<(), String> {
-///         match (f_name(f), value.as_i64()) {
+///         match (f.as_name(), value.as_i64()) {
 ///             (Some("add" | "read"), Some(_)) => Ok(()),
 ///             _ => Err("expected :add n or :read n, n an integer".into()),
 ///         }
 ///     }
 ///     fn step(&self, states: &BTreeSet<i64>, f: &Value, value: &Value) -> Option<BTreeSet<i64>> {
 ///         let n = value.as_i64()?;
-///         let next: BTreeSet<i64> = match f_name(f) {
+///         let next: BTreeSet<i64> = match f.as_name() {
 ///             // Applied once or twice: both outcomes are possible.
 ///             Some("add") => states.iter().flat_map(|s| [s.wrapping_add(n), s.wrapping_add(2 * n)]).collect(),
 ///             // A read keeps the states it could have seen.
@@ -255,8 +253,7 @@ pub trait Model: Send + Sync {
     /// part of the stepped state: `step(part(s, k), op on k) = part(step(s, op on k), k)`.
     ///
     /// ```
-    /// use knossos_rs::model::f_name;
-    /// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
+    ///     /// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
     /// use std::collections::BTreeMap;
     ///
     /// /// Counters by `:key`, each `:add n` or `:read n`; a state maps keys (as EDN) to counts.
@@ -271,7 +268,7 @@ pub trait Model: Send + Sync {
     ///         BTreeMap::new()
     ///     }
     ///     fn check_op(&self, f: &Value, argument: &Value) -> Result<(), String> {
-    ///         match (f_name(f), argument.as_seq()) {
+    ///         match (f.as_name(), argument.as_seq()) {
     ///             (Some("add" | "read"), Some([_, Value::Int(_)])) => Ok(()),
     ///             _ => Err("expected :add n or :read n on a :key".into()),
     ///         }
@@ -279,7 +276,7 @@ pub trait Model: Send + Sync {
     ///     fn step(&self, s: &Self::State, f: &Value, argument: &Value) -> Option<Self::State> {
     ///         let Some([key, Value::Int(n)]) = argument.as_seq() else { unreachable!("check_op") };
     ///         let (key, count) = (key.to_edn(), s.get(&key.to_edn()).copied().unwrap_or(0));
-    ///         match f_name(f) {
+    ///         match f.as_name() {
     ///             Some("add") => Some(s.clone().into_iter().chain([(key, count + n)]).collect()),
     ///             _ => (count == *n).then(|| s.clone()),
     ///         }
@@ -318,7 +315,7 @@ pub trait Model: Send + Sync {
     /// {:process 0, :type :ok, :f :read, :key :a, :value 2}
     /// {:process 1, :type :ok, :f :read, :key :b, :value 0}
     /// "#;
-    /// let ops = read::read_ops(log.as_bytes(), "counters.edn", None).unwrap();
+    /// let ops = read::RawOp::read(log.as_bytes(), "counters.edn", None).unwrap();
     /// let history = History::complete(ops, &Counters).unwrap();
     /// // Checked whole, the states are kept by key; the analysis prints whole states.
     /// let whole = check(&Counters, &history, &Options::default().partition(false));
@@ -685,17 +682,9 @@ fn why(explain: bool, message: impl FnOnce() -> String) -> String {
     }
 }
 
-/// The name of an operation's function, whether written as a keyword, string or symbol.
-pub fn f_name(f: &Value) -> Option<&str> {
-    match f {
-        Value::Keyword(s) | Value::String(s) | Value::Symbol(s) => Some(s),
-        _ => None,
-    }
-}
-
 /// Which of the functions a model knows `f` names, or an error listing them.
 fn function<'k>(f: &Value, known: &[&'k str]) -> Result<&'k str, String> {
-    let name = f_name(f);
+    let name = f.as_name();
     known.iter().find(|k| Some(**k) == name).copied().ok_or_else(|| {
         let names: Vec<String> = known.iter().map(|k| format!(":{k}")).collect();
         let list = match names.split_last() {

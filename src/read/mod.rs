@@ -141,6 +141,25 @@ pub struct RawOp {
     pub span: Range<usize>,
 }
 
+impl RawOp {
+    /// Reads the ops of a file's contents; `file` names it in errors, and `None`
+    /// detects the format. A big file of one op per line is read in pieces on every core.
+    ///
+    /// ```
+    /// let ops = knossos_rs::read::RawOp::read(b"{:process 0, :type :invoke, :f :read}", "h.edn", None).unwrap();
+    /// assert_eq!((ops.len(), ops[0].line), (1, 1));
+    /// ```
+    pub fn read(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
+        read_ops(bytes, file, format)
+    }
+
+    /// Reads the ops of a file, as [`RawOp::read`] does: a last line cut short is
+    /// an error here ([`History::read`](crate::History::read) leaves it out).
+    pub fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
+        read_path(path, format)
+    }
+}
+
 /// The type of an op: its `:type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpType {
@@ -157,7 +176,7 @@ pub enum OpType {
 impl OpType {
     /// The type a `:type` value names, if any.
     pub fn parse(v: &Value) -> Option<OpType> {
-        match crate::model::f_name(v)? {
+        match v.as_name()? {
             "invoke" => Some(OpType::Invoke),
             "ok" => Some(OpType::Ok),
             "fail" => Some(OpType::Fail),
@@ -257,9 +276,8 @@ fn binary(bytes: &[u8], name: &str) -> Option<Diagnostic> {
     Some(Diagnostic::new(0, 0, what))
 }
 
-/// Reads the ops of a file's contents; `file` names it in errors, and `None` detects the
-/// format. A big file of one op per line is read in pieces on every core.
-pub fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
+/// [`RawOp::read`].
+pub(crate) fn read_ops(bytes: &[u8], file: &str, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
     if let Some(what) = binary(bytes, file) {
         return Err(InputError::new(file, vec![what]));
     }
@@ -287,9 +305,8 @@ pub(crate) fn read_one(bytes: &[u8], format: Format) -> Option<Value> {
     (ops.len() == 1).then(|| ops.swap_remove(0).value)
 }
 
-/// Reads the ops of a file, as [`read_ops`] does: a last line cut short is an
-/// error here ([`History::read`](crate::History::read) leaves it out).
-pub fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
+/// [`RawOp::read_path`].
+pub(crate) fn read_path(path: &Path, format: Option<Format>) -> Result<Vec<RawOp>, InputError> {
     let read = read_path_with(path, format, None, raw, Vec::new, |all, mut ops| all.append(&mut ops))?;
     match (read.errors.is_empty(), read.warnings.is_empty()) {
         (true, true) => Ok(read.ops),

@@ -79,7 +79,7 @@ impl Cancel {
 ///
 /// let log = b"{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}";
 /// let model = model::builtin("register", &Default::default()).unwrap();
-/// let history = History::complete(read::read_ops(log, "h.edn", None).unwrap(), &model).unwrap();
+/// let history = History::complete(read::RawOp::read(log, "h.edn", None).unwrap(), &model).unwrap();
 /// let progress = Progress::default();
 /// check(&model, &history, &Options::default().progress(progress.clone()));
 /// assert_eq!((progress.checked(), progress.parts()), (1, 1));

@@ -146,7 +146,7 @@
 //! "#;
 //! let init = ModelOptions::default().init(Value::Int(0));
 //! let model = model::builtin("cas-register", &init).unwrap();
-//! let history = History::complete(read::read_ops(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
+//! let history = History::complete(read::RawOp::read(log.as_bytes(), "h.edn", None).unwrap(), &model).unwrap();
 //! let core = shrink::shrink(&model, &history, &Options::default()).core.unwrap();
 //! // The write of 1, the write of 2 and the stale read: without the write of 1
 //! // nothing would explain the read's 1 (a lone read of 1 is invalid too, but for

@@ -32,7 +32,7 @@ fn main() {
     let model = knossos_rs::model::builtin("register", &Default::default()).unwrap();
     let log =
         b"{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n";
-    let ops = knossos_rs::read::read_ops(log, "h.edn", None).unwrap();
+    let ops = knossos_rs::read::RawOp::read(log, "h.edn", None).unwrap();
     let history = knossos_rs::History::complete(ops, &model).unwrap();
     let analysis = knossos_rs::check(&model, &history, &Default::default());
     assert_eq!(analysis.valid, knossos_rs::Validity::Valid);

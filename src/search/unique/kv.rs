@@ -52,7 +52,7 @@
 
 use super::{order, Block, Cut, Decline, Reduce, Shape};
 use crate::history::History;
-use crate::model::{f_name, NilReads};
+use crate::model::NilReads;
 use crate::value::Value;
 use foldhash::fast::FixedState;
 use std::collections::{BTreeSet, HashMap};
@@ -157,7 +157,7 @@ impl Kv {
             Value::String(s) => Some(s.as_bytes()),
             _ => None,
         };
-        let f = |i: usize| f_name(&history.operations[i].f);
+        let f = |i: usize| history.operations[i].f.as_name();
         let line = |i: usize| history.ops[history.operations[i].invoke].line;
         let mut reader = Reader {
             bases: HashMap::default(),

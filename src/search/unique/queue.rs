@@ -27,7 +27,7 @@
 
 use super::{written_twice, Cut, Decline, Ids, Reduce, Shape, Writers};
 use crate::history::History;
-use crate::model::{f_name, NilReads};
+use crate::model::NilReads;
 use crate::value::Value;
 
 /// A queue operation, with its element's id.
@@ -68,7 +68,7 @@ impl Queue {
         let mut ops = Vec::with_capacity(values.len());
         for (i, value) in values.into_iter().enumerate() {
             let id = ids.id(value);
-            ops.push(match f_name(&history.operations[i].f) {
+            ops.push(match history.operations[i].f.as_name() {
                 Some("enqueue") => {
                     writers
                         .set(id, Ok(i as u32))

@@ -23,7 +23,7 @@
 
 use super::{written_twice, Block, Cut, Decline, Ids, Reduce, Shape, Writers};
 use crate::history::History;
-use crate::model::{f_name, NilReads};
+use crate::model::NilReads;
 use crate::value::Value;
 
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +57,7 @@ impl Register {
         let mut ops = Vec::with_capacity(values.len());
         for (i, value) in values.into_iter().enumerate() {
             let operation = &history.operations[i];
-            let (op, written) = match (f_name(&operation.f), value.as_seq()) {
+            let (op, written) = match (operation.f.as_name(), value.as_seq()) {
                 (Some("read"), _) if nil_reads.is_unknown(value) => (Op::Skip, None),
                 (Some("read"), _) => (Op::Read(ids.id(value)), None),
                 (Some("write"), _) => (Op::Write(ids.id(value)), Some(value)),

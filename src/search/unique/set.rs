@@ -20,7 +20,6 @@
 
 use super::{written_twice, Block, Cut, Decline, Ids, Reduce, Shape, Writers};
 use crate::history::History;
-use crate::model::f_name;
 use crate::value::Value;
 
 enum Op {
@@ -49,7 +48,7 @@ impl Set {
         }
         let mut ops = Vec::with_capacity(values.len());
         for (i, value) in values.into_iter().enumerate() {
-            ops.push(match (f_name(&history.operations[i].f), value) {
+            ops.push(match (history.operations[i].f.as_name(), value) {
                 (Some("add"), _) => {
                     let id = ids.id(value);
                     writers
