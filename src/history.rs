@@ -618,7 +618,8 @@ fn by<M: Model + ?Sized>(model: &M) -> impl Checker + '_ {
 const TUPLES: &str = "every client op's value is a [key value] tuple";
 
 /// The hint of an error about pairing.
-const DROP_HINT: &str = "--drop-unpaired checks the rest of the history, leaving such ops out";
+const DROP_HINT: &str =
+    "leaving such ops out (`Pairing::DropUnpaired`, `--drop-unpaired`) checks the rest of the history";
 
 /// Pairs invocations with their completions (see the module's comment), and checks
 /// each operation's argument against the model. What cannot be paired goes to

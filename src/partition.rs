@@ -129,7 +129,8 @@ impl<M: Model> Model for Independent<M> {
             }
             Some([k, v]) => Ok(Value::Vector(vec![k.clone(), self.0.argument(invoke, v)?])),
             _ => Err(format!(
-                "with --independent every client op's value must be a [key value] tuple, not {}",
+                "read as jepsen.independent's (`Independent`, `--independent`), every client op's value \
+                 must be a [key value] tuple, not {}",
                 value.to_edn_short(60)
             )),
         }

@@ -660,7 +660,7 @@ fn a_mixed_store_is_checked_run_by_run_as_each_run_is() {
     assert_eq!(lines[0].get("warnings"), None, "asked for: nothing to say");
     let err = stderr(&out);
     for (run, at) in [("20270101T000000", "3:1: op 2"), ("20270103T000000", "2:1: op 1")] {
-        let said = format!("{run}/history.edn:{at}: cas-register: with --independent every client op's value must be a [key value] tuple");
+        let said = format!("{run}/history.edn:{at}: cas-register: read as jepsen.independent's (`Independent`, `--independent`), every client op's value must be a [key value] tuple");
         assert!(err.contains(&said), "{err}");
     }
 }

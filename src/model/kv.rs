@@ -35,7 +35,7 @@ impl Kv {
     /// A store holding `init` (a map from keys to strings; `None`: empty).
     pub fn with_init(init: Option<&Value>, nil_reads: NilReads) -> Result<Kv, String> {
         let bad = |v: &Value| {
-            expected("--init for kv must be a map from keys to strings, such as {\"a\" \"x\"}", v)
+            expected("the initial state (`ModelOptions::init`, `--init`) for kv must be a map from keys to strings, such as {\"a\" \"x\"}", v)
         };
         let init = match init {
             None => Vec::new(),

@@ -653,7 +653,12 @@ fn built(name: &str, options: &ModelOptions) -> Result<DynModel, String> {
         "set" => Box::new(init.map_or(Ok(Set::default()), Set::with_init)?),
         "unordered-queue" => Box::new(UnorderedQueue::with_init(init, nil_reads)?),
         "fifo-queue" => Box::new(FifoQueue::with_init(init, nil_reads)?),
-        "noop" if init.is_some() => return Err("noop has no state: --init does not apply to it".into()),
+        "noop" if init.is_some() => {
+            return Err(
+                "noop has no state: an initial state (`ModelOptions::init`, `--init`) does not apply to it"
+                    .into(),
+            )
+        }
         "noop" => Box::new(Noop),
         "kv" => Box::new(Kv::with_init(init, nil_reads)?),
         _ => return Err(format!("unknown model `{name}`; the models are: {}", ModelInfo::NAMES.join(", "))),

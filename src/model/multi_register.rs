@@ -30,7 +30,7 @@ impl MultiRegister {
             None => Vec::new(),
             Some(Value::Map(entries)) => entries.iter().filter(|(_, v)| !v.is_nil()).cloned().collect(),
             Some(other) => {
-                return Err(expected("--init for multi-register must be a map such as {:x 0 :y 0}", other))
+                return Err(expected("the initial state (`ModelOptions::init`, `--init`) for multi-register must be a map such as {:x 0 :y 0}", other))
             }
         };
         Ok(MultiRegister { init, nil_reads })

@@ -19,7 +19,7 @@ impl Mutex {
     pub fn with_init(init: &Value) -> Result<Mutex, String> {
         match init {
             Value::Bool(locked) => Ok(Mutex { locked: *locked }),
-            other => Err(expected("--init for mutex must be true (locked) or false (unlocked)", other)),
+            other => Err(expected("the initial state (`ModelOptions::init`, `--init`) for mutex must be true (locked) or false (unlocked)", other)),
         }
     }
 }

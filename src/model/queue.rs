@@ -118,7 +118,7 @@ fn initial<'a>(model: &str, init: Option<&'a Value>) -> Result<&'a [Value], Stri
         None => Ok(&[]),
         Some(init) => init
             .as_seq()
-            .ok_or_else(|| expected(&format!("--init for {model} must be a vector of elements"), init)),
+            .ok_or_else(|| expected(&format!("the initial state (`ModelOptions::init`, `--init`) for {model} must be a vector of elements"), init)),
     }
 }
 

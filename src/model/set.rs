@@ -23,7 +23,7 @@ impl Set {
         let elements = match init {
             Value::Set(elements) => elements,
             Value::Vector(elements) | Value::List(elements) => elements,
-            other => return Err(expected("--init for set must be a set or a vector, e.g. #{1 2}", other)),
+            other => return Err(expected("the initial state (`ModelOptions::init`, `--init`) for set must be a set or a vector, e.g. #{1 2}", other)),
         };
         let mut set = Vec::new();
         for e in elements {

@@ -118,8 +118,9 @@ impl Decline {
         let mut d = Diagnostic::new(op.map_or(0, |op| op.line), op.map_or(0, |op| op.column), &self.message);
         d.op_index = op.map(|op| op.index);
         d.with_hint(
-            "--algorithm unique decides only histories whose written values are distinct \
-             (for kv, nearly so); the default, --algorithm competition, checks any history",
+            "the unique-value engine (`Algorithm::Unique`, `--algorithm unique`) decides only histories \
+             whose written values are distinct (for kv, nearly so); the default, `Algorithm::Competition`, \
+             checks any history",
         )
     }
 }
