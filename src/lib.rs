@@ -59,7 +59,7 @@
 //! counter:
 //!
 //! ```
-//! //! use knossos_rs::{check, read, History, Model, Options, Validity, Value};
+//! use knossos_rs::{check, read, History, Model, Options, Validity, Value};
 //!
 //! /// A counter: `:add n` adds n; `:read n` returns it (nil: the read's result is unknown).
 //! struct Counter;

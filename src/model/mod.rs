@@ -67,7 +67,7 @@ use std::hash::Hash;
 /// this:
 ///
 /// ```
-/// /// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
+/// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
 ///
 /// /// A register of integers, 0 at first: `:write n` and `:read n`.
 /// struct IntRegister;
@@ -116,7 +116,7 @@ use std::hash::Hash;
 /// canonical form, a `BTreeSet` say, so that equal sets hash equally:
 ///
 /// ```
-/// /// use knossos_rs::{Model, Value};
+/// use knossos_rs::{Model, Value};
 /// use std::collections::BTreeSet;
 ///
 /// /// A counter whose `:add n` may be applied twice (an at-least-once retry).
@@ -253,7 +253,7 @@ pub trait Model: Send + Sync {
     /// part of the stepped state: `step(part(s, k), op on k) = part(step(s, op on k), k)`.
     ///
     /// ```
-    ///     /// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
+    /// use knossos_rs::{check, read, History, Model, Options, Validity, Value};
     /// use std::collections::BTreeMap;
     ///
     /// /// Counters by `:key`, each `:add n` or `:read n`; a state maps keys (as EDN) to counts.
