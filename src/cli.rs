@@ -846,9 +846,22 @@ fn check_history<M: Model + ?Sized>(
     }
     let analysis = check(model, history, options);
     let explanation = explaining
-        .then(|| explain::explain(model, history, &analysis, &options.after(start.elapsed())))
+        .then(|| explain::explain(model, history, &analysis, &explaining_options(options, start.elapsed())))
         .flatten();
     Ok((analysis, explanation))
+}
+
+/// What the explanation of a check that took `spent` may take: what is left of the
+/// time limit, or without one, fifty times the check's own time, from 1 s to the
+/// library's 10 s. A verdict found in milliseconds (Porcupine's `c50-bad`, 0.02 s)
+/// should not wait 10 s, and a search's gigabytes, for a core proven minimal.
+fn explaining_options(options: &Options, spent: Duration) -> Options {
+    match options.time_limit {
+        Some(_) => options.after(spent),
+        None => options.clone().time_limit(
+            (spent * 50).clamp(Duration::from_secs(1), knossos_rs::shrink::Core::DEFAULT_TIME_LIMIT),
+        ),
+    }
 }
 
 /// A file to check, or an entry of a directory that could not be read (with why).
