@@ -972,3 +972,22 @@ fn summary(outcomes: &[FileOutcome]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explanation_takes_what_the_check_leaves_or_a_multiple_of_its_time() {
+        let limit = |o: Options| o.time_limit.expect("a time limit");
+        let ms = Duration::from_millis;
+        // Without a limit: fifty times the check's time, from 1 s to the library's 10 s.
+        assert_eq!(limit(explaining_options(&Options::default(), ms(20))), ms(1000));
+        assert_eq!(limit(explaining_options(&Options::default(), ms(100))), ms(5000));
+        assert_eq!(limit(explaining_options(&Options::default(), ms(900))), ms(10_000));
+        // With one: what the check left of it.
+        let given = Options::default().time_limit(ms(3000));
+        assert_eq!(limit(explaining_options(&given, ms(100))), ms(2900));
+        assert_eq!(limit(explaining_options(&given, ms(5000))), Duration::ZERO);
+    }
+}
