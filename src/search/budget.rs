@@ -122,7 +122,7 @@ pub struct Budget {
     memory_limit: usize,
     cancel: Option<Cancel>,
     /// Set when another engine has already decided.
-    decided: AtomicBool,
+    decided: Arc<AtomicBool>,
     /// Bytes held by every search sharing this budget's pool.
     used: Arc<AtomicUsize>,
     /// Set when another key has failed and the check stops at the first failure.
@@ -136,7 +136,7 @@ impl Budget {
     /// cancellation handle.
     pub fn new(deadline: Option<Instant>, memory_limit: usize, cancel: Option<Cancel>) -> Budget {
         let used = Arc::new(AtomicUsize::new(0));
-        let decided = AtomicBool::new(false);
+        let decided = Arc::new(AtomicBool::new(false));
         Budget { deadline, memory_limit, cancel, decided, used, stop: None, checks_left: None }
     }
 
@@ -157,11 +157,17 @@ impl Budget {
             deadline,
             memory_limit: self.memory_limit,
             cancel: self.cancel.clone(),
-            decided: AtomicBool::new(false),
+            decided: Arc::new(AtomicBool::new(false)),
             used: Arc::clone(&self.used),
             stop: self.stop.clone(),
             checks_left: None,
         }
+    }
+
+    /// This budget, verdict included (an engine of the race may end it), that
+    /// `deadline` may bring nearer: for a stage of an engine that runs in stages.
+    pub(crate) fn until(&self, deadline: Option<Instant>) -> Budget {
+        Budget { decided: Arc::clone(&self.decided), ..self.share(deadline) }
     }
 
     /// A share of this budget ([`Budget::share`]) that also ends (with

@@ -22,7 +22,7 @@
 //! on some runs and not on others. `:analyzer` says `:competition`.
 
 use super::budget::{Budget, Cause};
-use super::{linear, unique, wgl, Algorithm, Outcome};
+use super::{linear, refute, unique, wgl, Algorithm, Outcome};
 use crate::history::History;
 use crate::model::memo::Memo;
 use crate::model::Model;
@@ -110,7 +110,7 @@ pub fn run<'m, M: Model + ?Sized>(
         }
     }
     let mut decision = race(history, model, by_key, budget, witness);
-    if matches!(decision.outcome, Outcome::Invalid { .. }) && decision.analyzer == "wgl" {
+    if matches!(decision.outcome, Outcome::Invalid { .. }) && decision.analyzer != "linear" {
         let explained = engine("linear", history, model, by_key, &budget.capped(EXPLAIN_CHECKS), false);
         if let (Outcome::Invalid { op: a, .. }, Outcome::Invalid { op: b, .. }) =
             (&explained.outcome, &decision.outcome)
@@ -168,7 +168,13 @@ fn race<'m, M: Model + ?Sized>(
                 let _ = tx.send(decision);
             });
         }
-        drop(tx);
+        // Beside them, the search of relaxations that only proves invalidity.
+        scope.spawn(move || {
+            if let Some(decision) = refute::search(history, model, by_key, budget) {
+                budget.decide();
+                let _ = tx.send(decision);
+            }
+        });
         let mut unknown: Option<Decision<'m, M>> = None;
         for decision in rx {
             match (&decision.outcome, &mut unknown) {

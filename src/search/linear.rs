@@ -257,6 +257,18 @@ pub(crate) struct Core {
     /// Bytes the caller holds for the engine (the online checker's snapshots),
     /// counted in each budget check.
     pub(crate) outside: usize,
+    /// The relaxation searched, if any (see [`relaxed`]).
+    relax: Option<Relax>,
+}
+
+/// How [`relaxed`] loosens the history: crashed operations reusable, and every
+/// live operation made so once the configurations are more than `widen_above`.
+struct Relax {
+    widen_above: usize,
+    /// The kinds of the reusable operations live: one of each kind is enough.
+    reusable: hashbrown::HashSet<KindId, FixedState>,
+    /// Whether the history was widened anywhere.
+    widened: bool,
 }
 
 /// The configurations and live operations between two events, to rewind to.
@@ -316,10 +328,40 @@ pub fn search<M: Model + ?Sized>(
     budget: &Budget,
     witness: bool,
 ) -> Outcome {
+    run(history, memo, budget, witness, None).0
+}
+
+/// Searches a relaxation of the history (see [`refute`](super::refute)): crashed
+/// operations may take effect any number of times, and whenever a return leaves
+/// more than `widen_above` configurations, every live operation becomes such an
+/// operation. An invalid outcome (without configurations) proves the history
+/// invalid; a valid one proves nothing. Also whether it widened anywhere.
+pub(super) fn relaxed<M: Model + ?Sized>(
+    history: &History,
+    memo: &mut Memo<'_, M>,
+    budget: &Budget,
+    widen_above: usize,
+) -> (Outcome, bool) {
+    let relax = Relax { widen_above, reusable: Default::default(), widened: false };
+    run(history, memo, budget, false, Some(relax))
+}
+
+fn run<M: Model + ?Sized>(
+    history: &History,
+    memo: &mut Memo<'_, M>,
+    budget: &Budget,
+    witness: bool,
+    relax: Option<Relax>,
+) -> (Outcome, bool) {
     let kinds: Vec<KindId> = memo.kinds().to_vec();
-    let twins = super::twins(history, &kinds);
+    // Relaxed, twins are not taken in order but left out at their invocation.
+    let twins = match relax {
+        None => super::twins(history, &kinds),
+        Some(_) => vec![None; kinds.len()],
+    };
     let crashed = history.operations.iter().map(|o| o.complete.is_none()).collect();
     let mut core = Core::new(kinds, crashed, twins, memo.init(), witness);
+    core.relax = relax;
     let mut events: Vec<(usize, u32, bool)> = Vec::new();
     for (id, o) in history.operations.iter().enumerate() {
         events.push((o.invoke, id as u32, true));
@@ -334,20 +376,30 @@ pub fn search<M: Model + ?Sized>(
             core.invoke(op);
             continue;
         }
+        if core.crashed[op as usize] {
+            // Widened: reusable now, its return binds no more.
+            continue;
+        }
+        if core.relax.as_ref().is_some_and(|r| core.work(op) > r.widen_above) {
+            core.widen(memo, op);
+        }
         match core.complete(op, memo, budget, false) {
             Err(cause) => outcome = Some(Outcome::Unknown { cause, furthest: Some(op as usize) }),
             Ok((false, _)) => {
-                outcome = Some(Outcome::Invalid { op: op as usize, configs: core.to_configs(history, op) })
+                // A relaxed search's configurations may be out of reach of the history's.
+                let configs = if core.relax.is_some() { Vec::new() } else { core.to_configs(history, op) };
+                outcome = Some(Outcome::Invalid { op: op as usize, configs })
             }
             Ok((true, _)) => continue,
         }
         break;
     }
     let outcome = outcome.unwrap_or_else(|| Outcome::Valid { linearization: core.witness() });
+    let widened = core.relax.as_ref().is_some_and(|r| r.widened);
     let bytes = core.bytes();
     let held = core.held;
     drop_in_background((core.configs, core.next, core.visited, core.paths), bytes, budget, held);
-    outcome
+    (outcome, widened)
 }
 
 impl Core {
@@ -376,12 +428,46 @@ impl Core {
             held: 0,
             completing: 0,
             outside: 0,
+            relax: None,
         }
     }
 
-    /// Operation `op` is invoked: it is live.
+    /// Operation `op` is invoked: it is live (unless, relaxed, a reusable one of
+    /// its kind already is).
     pub(crate) fn invoke(&mut self, op: u32) {
+        if let Some(relax) = &mut self.relax {
+            if self.crashed[op as usize] && !relax.reusable.insert(self.kinds[op as usize]) {
+                return;
+            }
+        }
         self.live.push(op);
+    }
+
+    /// What the return of `x` may cost: the configurations, times the subsets of
+    /// the other live `:ok` operations (up to 2⁴⁰).
+    fn work(&self, x: u32) -> usize {
+        let others = self.live.iter().filter(|&&op| op != x && !self.crashed[op as usize]).count();
+        self.configs.map.len().saturating_mul(1 << others.min(40))
+    }
+
+    /// Relaxed, before the return of `x`: every other live operation becomes
+    /// reusable (one of each kind, reads left out: they never change the state), and
+    /// the configurations forget them.
+    fn widen<M: Model + ?Sized>(&mut self, memo: &mut Memo<'_, M>, x: u32) {
+        let Some(relax) = &mut self.relax else { return };
+        relax.widened = true;
+        relax.reusable.clear();
+        let (crashed, kinds) = (&mut self.crashed, &self.kinds);
+        self.live.retain(|&op| {
+            if op == x {
+                return true;
+            }
+            crashed[op as usize] = true;
+            let kind = kinds[op as usize];
+            !memo.is_read(kind) && relax.reusable.insert(kind)
+        });
+        self.configs = std::mem::take(&mut self.configs)
+            .rebuild(|(state, lin), crashed| Some(((state, lin.iter().copied().filter(|&op| op == x).collect()), crashed)));
     }
 
     /// Keeps live only the operations `keep` says: the others failed (they never
@@ -613,7 +699,9 @@ impl Core {
                     }
                     let path = self.extend(path, op);
                     self.push(if is_crashed {
-                        (((s, lin.clone()), Some(state)), with(&crashed, op), path)
+                        // Relaxed, it stays available (reusable).
+                        let crashed = if self.relax.is_some() { crashed.clone() } else { with(&crashed, op) };
+                        (((s, lin.clone()), Some(state)), crashed, path)
                     } else {
                         (((s, with(&lin, op)), None), crashed.clone(), path)
                     });

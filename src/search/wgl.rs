@@ -129,10 +129,34 @@ pub fn search<M: Model + ?Sized>(
     budget: &Budget,
     witness: bool,
 ) -> Outcome {
+    with_cache(history, memo, budget, witness, None)
+}
+
+/// The search, known (from [`refute`](super::refute)) to fail at the `:ok`
+/// operation `fails` or before: it stops at the first configuration that reaches
+/// `fails`'s return, which is then the failing operation, with that configuration.
+/// Far quicker than exhausting every order before it, and as exact: no
+/// configuration gets past that return, and this one gets as far.
+pub(super) fn reach<M: Model + ?Sized>(
+    history: &History,
+    memo: &mut Memo<'_, M>,
+    budget: &Budget,
+    fails: usize,
+) -> Outcome {
+    with_cache(history, memo, budget, false, Some(fails))
+}
+
+fn with_cache<M: Model + ?Sized>(
+    history: &History,
+    memo: &mut Memo<'_, M>,
+    budget: &Budget,
+    witness: bool,
+    fails: Option<usize>,
+) -> Outcome {
     let mut held = 0;
     let crashed = history.operations.iter().filter(|o| o.complete.is_none()).count();
     let mut cache = ConfigCache::new(history.operations.len(), crashed);
-    let outcome = run(history, memo, budget, &mut cache, &mut held, witness);
+    let outcome = run(history, memo, budget, &mut cache, &mut held, witness, fails);
     let bytes = cache.peak_bytes(0);
     drop_in_background(cache, bytes, budget, held);
     outcome
@@ -145,6 +169,7 @@ fn run<M: Model + ?Sized>(
     cache: &mut ConfigCache,
     held: &mut usize,
     witness: bool,
+    fails: Option<usize>,
 ) -> Outcome {
     let n = history.operations.len();
     let kinds: Vec<KindId> = memo.kinds().to_vec();
@@ -236,6 +261,9 @@ fn run<M: Model + ?Sized>(
             if entry == furthest && configs.len() < MAX_CONFIGS {
                 let last = stack.last().map(|&(call, ..)| entries.op[call as usize] as usize);
                 configs.push(Config { state, linearized: lin.all(), last });
+            }
+            if fails == Some(op) {
+                return Outcome::Invalid { op, configs };
             }
             dead = true;
         }

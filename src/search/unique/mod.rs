@@ -372,7 +372,7 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
         }
         Bisected::Invalid { op, before } => {
             let config = before.and_then(|w| replay(history, &mut memo, &w));
-            let configs = config.map_or_else(Vec::new, |c| around(history, &mut memo, c, op));
+            let configs = config.map_or_else(Vec::new, |c| super::around(history, &mut memo, c, op));
             Outcome::Invalid { op, configs }
         }
         Bisected::Stopped => Outcome::Unknown { cause: stop.expect("a cause"), furthest: None },
@@ -533,53 +533,6 @@ fn order(blocks: &[Block], cut: Cut) -> Option<Vec<u32>> {
         }
     }
     Some(witness)
-}
-
-/// How many configurations [`around`] gives at most: enough for the analysis's
-/// ten configurations and final paths, and few enough that a set's or a kv
-/// string's states, copied at each step, stay cheap.
-const AROUND: usize = 64;
-
-/// The configurations that reach the failing operation's completion from
-/// `config` by linearizing operations still open there, `config` first; at most
-/// [`AROUND`]. An open operation overlaps every other operation open there
-/// and follows nothing linearized before it in real time, so any legal sequence of
-/// them extends `config`. These are the search's configurations at that point
-/// which extend the engine's (the search may find more, through other orders of
-/// earlier operations).
-fn around<M: Model + ?Sized>(
-    history: &History,
-    memo: &mut Memo<'_, M>,
-    config: Config,
-    failing: usize,
-) -> Vec<Config> {
-    let at = history.operations[failing].complete.expect("an :ok operation");
-    let open: Vec<usize> = (0..history.operations.len())
-        .filter(|&o| {
-            let operation = &history.operations[o];
-            o != failing && operation.invoke < at && operation.complete.is_none_or(|c| c > at)
-        })
-        .collect();
-    let mut seen = std::collections::HashSet::new();
-    seen.insert((config.state, config.linearized.clone()));
-    let mut configs = vec![config];
-    let mut next = 0;
-    while next < configs.len() && configs.len() < AROUND {
-        for &o in &open {
-            let c = &configs[next];
-            if c.is_linearized(o) || configs.len() >= AROUND {
-                continue;
-            }
-            let Some(state) = memo.step(c.state, memo.kind(o)) else { continue };
-            let mut linearized = c.linearized.clone();
-            linearized[o / 64] |= 1 << (o % 64);
-            if seen.insert((state, linearized.clone())) {
-                configs.push(Config { state, linearized, last: Some(o) });
-            }
-        }
-        next += 1;
-    }
-    configs
 }
 
 /// The most the memo may hold while a linearization is replayed for the analysis:
