@@ -5,9 +5,13 @@
 //! - [`decide`]: the unique-value engine alone, on a history whose written values
 //!   are unique ([`Algorithm::Unique`](crate::Algorithm::Unique) through
 //!   [`check`](crate::check) gives its analysis).
+//! - [`refute`]: the search that proves invalidity through relaxations of the
+//!   history, alone (the default [`Algorithm::Competition`](crate::Algorithm::Competition)
+//!   races it against the others).
 //! - [`write_atomically`]: how the reports and results files are written.
 
 pub use crate::search::unique::{decide, Decline, Verdict};
+use crate::{History, Model};
 use std::path::Path;
 
 /// Writes a file whole or not at all: into a temporary file beside it, flushed to
@@ -37,5 +41,35 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
             let _ = std::fs::remove_file(&temporary);
             Err(e)
         }
+    }
+}
+
+/// Proves a history invalid by searching looser ones: crashed operations that may
+/// take effect any number of times, and operations whose returns stop binding where
+/// too many overlap (the relaxations, and why their failures are the history's,
+/// are set out in the source's `search/refute.rs`). `Some(op)`: the history is
+/// invalid and `op` (an index into [`History::operations`]) is its failing
+/// operation, the one [`check`](crate::check) reports. `None` proves nothing: the
+/// history may be valid or not. No time or memory limit: a history of many
+/// overlapping operations can take long.
+///
+/// ```
+/// use knossos_rs::{expert, model, History, HistoryBuilder, Value};
+///
+/// // A write of 3 crashes; then 1 is written, 2 is written, and 1 is read.
+/// let mut ops = HistoryBuilder::new();
+/// ops.invoke(3, "write", 3).info(3);
+/// ops.invoke(0, "write", 1).ok(0, 1).invoke(0, "write", 2).ok(0, 2);
+/// ops.invoke(1, "read", Value::Nil).ok(1, 1);
+/// let model = model::builtin("cas-register", &Default::default()).unwrap();
+/// let history: History = ops.build(&model).unwrap();
+/// let failing = expert::refute(&model, &history).unwrap();
+/// assert_eq!(history.operations[failing].f.as_name(), Some("read"));
+/// ```
+pub fn refute<M: Model + ?Sized>(model: &M, history: &History) -> Option<usize> {
+    let budget = crate::search::Budget::new(None, usize::MAX, None);
+    match crate::search::refute::search(history, model, true, &budget)?.outcome {
+        crate::search::Outcome::Invalid { op, .. } => Some(op),
+        _ => None,
     }
 }

@@ -165,9 +165,10 @@ impl Budget {
     }
 
     /// This budget, verdict included (an engine of the race may end it), that
-    /// `deadline` may bring nearer: for a stage of an engine that runs in stages.
-    pub(crate) fn until(&self, deadline: Option<Instant>) -> Budget {
-        Budget { decided: Arc::clone(&self.decided), ..self.share(deadline) }
+    /// also ends (with [`Cause::Timeout`]) after `checks` checks: for a stage of an
+    /// engine that runs in stages, each of a bounded amount of work.
+    pub(crate) fn stage(&self, checks: usize) -> Budget {
+        Budget { decided: Arc::clone(&self.decided), ..self.capped(checks) }
     }
 
     /// A share of this budget ([`Budget::share`]) that also ends (with

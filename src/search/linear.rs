@@ -261,11 +261,13 @@ pub(crate) struct Core {
     relax: Option<Relax>,
 }
 
-/// How [`relaxed`] loosens the history: crashed operations reusable, and every
-/// live operation made so once the configurations are more than `widen_above`.
+/// How [`relaxed`] loosens the history: crashed operations reusable, and the
+/// live operations but the returning one made so where the return may cost more
+/// than `widen_above` (see [`Core::work`]). A reusable operation stays available
+/// once used: configurations do not record it, and one of each kind is enough.
 struct Relax {
     widen_above: usize,
-    /// The kinds of the reusable operations live: one of each kind is enough.
+    /// The kinds of the reusable operations live.
     reusable: hashbrown::HashSet<KindId, FixedState>,
     /// Whether the history was widened anywhere.
     widened: bool,
@@ -456,18 +458,18 @@ impl Core {
     fn widen<M: Model + ?Sized>(&mut self, memo: &mut Memo<'_, M>, x: u32) {
         let Some(relax) = &mut self.relax else { return };
         relax.widened = true;
-        relax.reusable.clear();
         let (crashed, kinds) = (&mut self.crashed, &self.kinds);
         self.live.retain(|&op| {
-            if op == x {
+            if op == x || crashed[op as usize] {
                 return true;
             }
             crashed[op as usize] = true;
             let kind = kinds[op as usize];
             !memo.is_read(kind) && relax.reusable.insert(kind)
         });
-        self.configs = std::mem::take(&mut self.configs)
-            .rebuild(|(state, lin), crashed| Some(((state, lin.iter().copied().filter(|&op| op == x).collect()), crashed)));
+        self.configs = std::mem::take(&mut self.configs).rebuild(|(state, lin), crashed| {
+            Some(((state, lin.iter().copied().filter(|&op| op == x).collect()), crashed))
+        });
     }
 
     /// Keeps live only the operations `keep` says: the others failed (they never
@@ -699,7 +701,7 @@ impl Core {
                     }
                     let path = self.extend(path, op);
                     self.push(if is_crashed {
-                        // Relaxed, it stays available (reusable).
+                        // Relaxed, it stays available.
                         let crashed = if self.relax.is_some() { crashed.clone() } else { with(&crashed, op) };
                         (((s, lin.clone()), Some(state)), crashed, path)
                     } else {

@@ -83,7 +83,7 @@ pub mod budget;
 mod cache;
 pub mod competition;
 pub mod linear;
-mod refute;
+pub(crate) mod refute;
 pub mod unique;
 pub mod wgl;
 
