@@ -59,9 +59,14 @@ fn proofs_agree_with_brute_force() {
     // (The oracle's time goes mostly to the histories with many crashes.)
     for (shape, seed, histories) in [(ORDINARY, 100, 1500), (CRASHING, 200, 400)] {
         for (i, w) in workloads().into_iter().enumerate() {
+            let bounded = !matches!(w.model, "unordered-queue" | "fifo-queue" | "kv");
             let (invalid, proven) = against_oracle(w, shape, seed + i as u64, histories);
-            // Not a vacuous agreement: the relaxations prove a good share of them.
-            assert!(proven * 4 > invalid, "{proven} of {invalid} proven");
+            // Not a vacuous agreement: the relaxations prove most of them where the
+            // states are few, and some where reusable operations grow them without end.
+            match bounded {
+                true => assert!(proven * 4 > invalid * 3, "{proven} of {invalid} proven"),
+                false => assert!(proven * 10 > invalid, "{proven} of {invalid} proven"),
+            }
         }
     }
 }

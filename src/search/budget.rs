@@ -129,6 +129,8 @@ pub struct Budget {
     stop: Option<Arc<AtomicBool>>,
     /// How many more checks the search may make, if its work is capped.
     checks_left: Option<AtomicUsize>,
+    /// The most this search alone may hold, if that is capped.
+    own_limit: Option<usize>,
 }
 
 impl Budget {
@@ -137,7 +139,16 @@ impl Budget {
     pub fn new(deadline: Option<Instant>, memory_limit: usize, cancel: Option<Cancel>) -> Budget {
         let used = Arc::new(AtomicUsize::new(0));
         let decided = Arc::new(AtomicBool::new(false));
-        Budget { deadline, memory_limit, cancel, decided, used, stop: None, checks_left: None }
+        Budget {
+            deadline,
+            memory_limit,
+            cancel,
+            decided,
+            used,
+            stop: None,
+            checks_left: None,
+            own_limit: None,
+        }
     }
 
     /// This budget, ending (with [`Cause::Stopped`]) once `stop` is set.
@@ -161,14 +172,16 @@ impl Budget {
             used: Arc::clone(&self.used),
             stop: self.stop.clone(),
             checks_left: None,
+            own_limit: None,
         }
     }
 
     /// This budget, verdict included (an engine of the race may end it), that
-    /// also ends (with [`Cause::Timeout`]) after `checks` checks: for a stage of an
+    /// also ends after `checks` checks (with [`Cause::Timeout`]) or once the search
+    /// holds more than `bytes` (with [`Cause::MemoryLimit`]): for a stage of an
     /// engine that runs in stages, each of a bounded amount of work.
-    pub(crate) fn stage(&self, checks: usize) -> Budget {
-        Budget { decided: Arc::clone(&self.decided), ..self.capped(checks) }
+    pub(crate) fn stage(&self, checks: usize, bytes: usize) -> Budget {
+        Budget { decided: Arc::clone(&self.decided), own_limit: Some(bytes), ..self.capped(checks) }
     }
 
     /// A share of this budget ([`Budget::share`]) that also ends (with
@@ -209,7 +222,7 @@ impl Budget {
         if self.stop.as_ref().is_some_and(|stop| stop.load(Ordering::Relaxed)) {
             return Some(Cause::Stopped);
         }
-        if total > self.memory_limit {
+        if total > self.memory_limit || self.own_limit.is_some_and(|limit| holds > limit) {
             return Some(Cause::MemoryLimit);
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {

@@ -1,4 +1,4 @@
-//! Running the engines: one alone, or both searches racing on their own threads,
+//! Running the engines: one alone, or the searches racing on their own threads,
 //! after the unique-value engine where it applies.
 //!
 //! In a race the first *verdict* wins: the winner marks the shared [`Budget`] as
@@ -7,19 +7,21 @@
 //! the other goes on alone, with the memory given back.
 //!
 //! Most histories are decided by WGL in microseconds, less than it takes to start
-//! two threads and stop the loser. So a race starts with a [`SPRINT`] of WGL alone
-//! on the calling thread, and only a history still undecided after it is raced.
+//! threads and stop the losers. So a race starts with a [`SPRINT`] of WGL alone
+//! on the calling thread, and only a history still undecided after it is raced:
+//! WGL, the linear engine, and [`refute`](super::refute), which can only prove a
+//! history invalid, and gives up after a bounded amount of work.
 //!
 //! Which engine wins depends on timing, but the analysis must not: users diff
 //! stored results. The verdict and the failing operation are the same whichever
 //! wins (each engine finds the first `:ok` no configuration gets past), but the
 //! configurations at the failure, and so the final paths, are each engine's own.
-//! So an invalid verdict is always explained the linear engine's way: if WGL won,
-//! the linear engine reruns with its work (not its time) capped at
+//! So an invalid verdict is always explained the linear engine's way: if WGL or
+//! `refute` won, the linear engine reruns with its work (not its time) capped at
 //! [`EXPLAIN_CHECKS`] budget checks, and only where that is not enough does
-//! WGL's explanation stand. Either way the same history gives the same analysis,
-//! except where the linear engine needs more than its cap and still wins the race
-//! on some runs and not on others. `:analyzer` says `:competition`.
+//! the winner's explanation stand. Either way the same history gives the same
+//! analysis, except where the linear engine needs more than its cap and which
+//! engine wins varies from run to run. `:analyzer` says `:competition`.
 
 use super::budget::{Budget, Cause};
 use super::{linear, refute, unique, wgl, Algorithm, Outcome};

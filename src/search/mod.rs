@@ -4,9 +4,10 @@
 //! Gong's depth-first search over orders, with Lowe's configuration cache) and
 //! [`linear`] (Lowe's just-in-time linearization, breadth-first over the
 //! history). Each is fast where the other is exponential, so by default they race
-//! ([`competition`]) and the first verdict wins. Before them, where every written
-//! value is unique, [`unique`] decides in polynomial time what both may find
-//! exponential. All of them poll one [`Budget`].
+//! ([`competition`]) and the first verdict wins, beside [`refute`], which proves
+//! invalidity by searching looser histories where exhausting the orders is out of
+//! reach. Before them, where every written value is unique, [`unique`] decides in
+//! polynomial time what both may find exponential. All of them poll one [`Budget`].
 //!
 //! # Crashed operations
 //!
@@ -109,7 +110,8 @@ pub enum Algorithm {
     /// is an input error.
     Unique,
     /// The unique-value engine where it applies; otherwise both searches on their
-    /// own threads, the first verdict winning.
+    /// own threads, with a third that proves invalidity through relaxations of the
+    /// history, the first verdict winning.
     #[default]
     Competition,
 }

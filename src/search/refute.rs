@@ -35,7 +35,7 @@
 //! without a return to meet): a reusable step is taken only just before a step
 //! that observes it, and never to no effect. On a model of unbounded states (a
 //! queue that reusable enqueues grow for ever) the relaxation's configurations
-//! need not be finite: each stage's work is bounded (below).
+//! need not be finite: each stage's work and memory are bounded (below).
 
 //! # The failing operation
 //!
@@ -54,8 +54,8 @@
 //! # Stages
 //!
 //! The less the relaxation loosens, the more it proves and the more it costs. The
-//! engine widens above each of [`WIDEN`] in turn, each stage with an amount of
-//! work in proportion to the history ([`STAGE_STEPS_PER_OP`]). It stops at the
+//! engine widens above each of [`WIDEN`] in turn, each stage with work and memory
+//! in proportion to the history ([`STAGE_STEPS_PER_OP`], [`STAGE_BYTES_PER_OP`]). It stops at the
 //! first proof, after a stage that never widened (the later ones would search
 //! the same relaxation), or after one that ran out of work (the later ones would
 //! take more). Bounded by work rather than time, what the stages find is the same
@@ -82,7 +82,15 @@ const WIDEN: [usize; 4] = [1, 16, 256, 4096];
 const STAGE_STEPS_PER_OP: usize = 64;
 
 /// The steps a stage may take besides those per operation.
-const STAGE_BASE: usize = 1 << 13;
+const STAGE_BASE: usize = 1 << 10;
+
+/// How much memory a stage may hold: this much per operation, and
+/// [`STAGE_BASE_BYTES`]. A step's cost grows with the states it steps, which on a
+/// model of unbounded states (a queue, a kv string) the relaxation can grow fast.
+const STAGE_BYTES_PER_OP: usize = 4 << 10;
+
+/// The memory a stage may hold besides that per operation.
+const STAGE_BASE_BYTES: usize = 8 << 20;
 
 /// The history proven invalid, with its failing operation and a configuration
 /// that reaches it (as the analysis takes them); `None` if no stage proved it
@@ -93,10 +101,11 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
     by_key: bool,
     budget: &Budget,
 ) -> Option<Decision<'m, M>> {
-    let steps = STAGE_BASE + STAGE_STEPS_PER_OP * history.operations.len();
+    let n = history.operations.len();
+    let (steps, bytes) = (STAGE_BASE + STAGE_STEPS_PER_OP * n, STAGE_BASE_BYTES + STAGE_BYTES_PER_OP * n);
     for widen_above in WIDEN {
         let mut memo = Memo::new(model, history, by_key);
-        let stage = budget.stage(steps / CHECK_EVERY as usize);
+        let stage = budget.stage(steps / CHECK_EVERY as usize, bytes);
         let (outcome, widened) = linear::relaxed(history, &mut memo, &stage, widen_above);
         memo.free();
         match outcome {
