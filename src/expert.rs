@@ -50,8 +50,9 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 /// are set out in the source's `search/refute.rs`). `Some(op)`: the history is
 /// invalid and `op` (an index into [`History::operations`]) is its failing
 /// operation, the one [`check`](crate::check) reports. `None` proves nothing: the
-/// history may be valid or not. No time or memory limit: a history of many
-/// overlapping operations can take long.
+/// history may be valid or not. The relaxations are searched with work and
+/// memory in proportion to the history; the WGL search that then confirms the
+/// failing operation has no limit, and on many overlapping operations can take long.
 ///
 /// ```
 /// use knossos_rs::{expert, model, History, HistoryBuilder, Value};

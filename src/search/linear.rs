@@ -334,10 +334,11 @@ pub fn search<M: Model + ?Sized>(
 }
 
 /// Searches a relaxation of the history (see [`refute`](super::refute)): crashed
-/// operations may take effect any number of times, and whenever a return leaves
-/// more than `widen_above` configurations, every live operation becomes such an
-/// operation. An invalid outcome (without configurations) proves the history
-/// invalid; a valid one proves nothing. Also whether it widened anywhere.
+/// operations may take effect any number of times, and before a return whose
+/// search may cost more than `widen_above` ([`Core::work`]), every other live
+/// operation becomes such an operation. An invalid outcome (without
+/// configurations) proves the history invalid; a valid one proves nothing. Also
+/// whether it widened anywhere.
 pub(super) fn relaxed<M: Model + ?Sized>(
     history: &History,
     memo: &mut Memo<'_, M>,

@@ -62,8 +62,8 @@
 //! on every run.
 //!
 //! An anomaly among operations that overlap few others is proven at the first
-//! stage, in milliseconds: a stale read by 100 clients amid 100 crashed writes in
-//! 5 000 operations, which the searches cannot decide in minutes. An anomaly that
+//! stage, in milliseconds: a stale read among 100 clients and 100 crashed
+//! operations in 5 000, which the searches do not decide in a minute. An anomaly that
 //! only the order of many overlapping operations shows is out of reach of every
 //! stage; the searches go on racing for it.
 
