@@ -44,7 +44,7 @@ pub const EXPLAIN_CHECKS: usize = 2048;
 pub struct Decision<'m, M: Model + ?Sized> {
     /// What the search found.
     pub outcome: Outcome,
-    /// The engine: `unique`, `competition`, `wgl` or `linear`.
+    /// The engine: `unique`, `competition`, `wgl`, `linear` or `refute`.
     pub analyzer: &'static str,
     /// The engine's memo.
     pub memo: Memo<'m, M>,
