@@ -156,9 +156,9 @@ fn the_race_proves_what_the_searches_cannot() {
         .into();
     specs.push(Spec {
         ops: 3_000,
-        processes: 8,
         values: 3,
         crash_rate: 0.1,
+        effect_inside: false,
         ..register(8, 2, Some(Anomaly::StaleRead))
     });
     specs.push(Spec { ops: 20_000, crash_rate: 0.005, ..register(10, 20, Some(Anomaly::LostWrite)) });
