@@ -36,7 +36,7 @@
 //! that observes it, and never to no effect. On a model of unbounded states (a
 //! queue that reusable enqueues grow for ever) the relaxation's configurations
 //! need not be finite: each stage's work and memory are bounded (below).
-
+//!
 //! # The failing operation
 //!
 //! The relaxed search fails at the return of some `:ok` operation F: no order
@@ -55,17 +55,18 @@
 //!
 //! The less the relaxation loosens, the more it proves and the more it costs. The
 //! engine widens above each of [`WIDEN`] in turn, each stage with work and memory
-//! in proportion to the history ([`STAGE_STEPS_PER_OP`], [`STAGE_BYTES_PER_OP`]). It stops at the
-//! first proof, after a stage that never widened (the later ones would search
-//! the same relaxation), or after one that ran out of work (the later ones would
-//! take more). Bounded by work rather than time, what the stages find is the same
-//! on every run.
+//! in proportion to the history ([`STAGE_STEPS_PER_OP`], [`STAGE_BYTES_PER_OP`]).
+//! It stops at the first proof, after a stage that never widened (the later ones
+//! would search the same relaxation), or after one that ran out of work (the later
+//! ones would take more). Bounded by work and memory rather than time, what the
+//! stages find does not depend on the machine's speed, unless the command's own
+//! limits end them first.
 //!
 //! An anomaly among operations that overlap few others is proven at the first
 //! stage, in milliseconds: a stale read among 100 clients and 100 crashed
-//! operations in 5 000, which the searches do not decide in a minute. An anomaly that
-//! only the order of many overlapping operations shows is out of reach of every
-//! stage; the searches go on racing for it.
+//! operations in 5 000, which the searches do not decide in a minute. An anomaly
+//! that only the order of many overlapping operations shows is out of reach of
+//! every stage; the searches go on racing for it.
 
 use super::budget::CHECK_EVERY;
 use super::competition::Decision;
