@@ -542,12 +542,18 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
         let cap = if whole { TIMELESS_WHOLE } else { TIMELESS_CHECK };
         let soon = Instant::now() + cap;
         let deadline = self.deadline.map_or(soon, |d| d.min(soon));
+        // The checks without real time share the memo, within half the memory limit: it
+        // only saves the next ones work, so past a quarter it starts afresh.
+        let max_bytes = self.memory / 2;
+        if layout != Layout::RealTime && self.memo.bytes() > max_bytes / 2 {
+            self.memo = Memo::new(self.model, self.subject, self.by_key);
+        }
         let found = match layout {
             Layout::RealTime => return self.real_time(kept),
             Layout::Timeless => {
                 let (ok, crashed): (Vec<usize>, Vec<usize>) =
                     kept.iter().partition(|&&i| operations[i].complete.is_some());
-                timeless::decide(&mut self.memo, &ok, &crashed, timeless::Goal::All, deadline)
+                timeless::decide(&mut self.memo, &ok, &crashed, timeless::Goal::All, deadline, max_bytes)
             }
             Layout::Explaining(o) => {
                 // What could take effect before it: anything invoked before it completed.
@@ -555,7 +561,7 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
                 let before: Vec<usize> =
                     kept.iter().copied().filter(|&i| i != o && operations[i].invoke < end).collect();
                 let goal = timeless::Goal::Legal(self.memo.kind(o));
-                timeless::decide(&mut self.memo, &[], &before, goal, deadline)
+                timeless::decide(&mut self.memo, &[], &before, goal, deadline, max_bytes)
             }
         };
         match found {
@@ -577,7 +583,8 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
             .collect();
         positions.sort_unstable();
         let candidate = self.subject.part(&positions, kept.iter().map(|&i| operations[i].clone()));
-        let budget = Budget::new(self.deadline, self.memory, self.cancel.clone());
+        let budget =
+            Budget::new(self.deadline, self.memory.saturating_sub(self.memo.bytes()), self.cancel.clone());
         match competition::verdict(&candidate, self.model, self.algorithm, self.by_key, &budget) {
             Outcome::Invalid { op, .. } => Test::Invalid(kept[op]),
             Outcome::Valid { .. } => Test::Valid(Vec::new()),

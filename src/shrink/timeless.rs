@@ -51,18 +51,21 @@ pub(super) enum Found {
     /// An order: the optional operations it took.
     Yes(Vec<usize>),
     No,
-    /// It gave up (its deadline, or its memory of dead ends).
+    /// It gave up (its deadline, its memory of dead ends, or the memo's size).
     Unknown,
 }
 
 /// Searches `required` (every one taken) and `optional` (any taken at most once)
-/// operations, indices into the memo's history's operations, for `goal`.
+/// operations, indices into the memo's history's operations, for `goal`, giving up
+/// at `deadline` or once the memo holds more than `max_bytes` (states grow: a queue's
+/// or kv's appends).
 pub(super) fn decide<M: Model + ?Sized>(
     memo: &mut Memo<'_, M>,
     required: &[usize],
     optional: &[usize],
     goal: Goal,
     deadline: Instant,
+    max_bytes: usize,
 ) -> Found {
     // Per kind met: how many `:ok` and optional operations, and the optional ones.
     let mut kinds: Vec<KindId> = Vec::new();
@@ -85,7 +88,7 @@ pub(super) fn decide<M: Model + ?Sized>(
             need[i] += 1;
         }
     }
-    if unreachable(memo, &kinds, goal, &need, deadline) {
+    if unreachable(memo, &kinds, goal, &need, deadline, max_bytes) {
         return Found::No;
     }
     let mut search = Search {
@@ -98,6 +101,7 @@ pub(super) fn decide<M: Model + ?Sized>(
         path: Vec::new(),
         nodes: 0,
         deadline,
+        max_bytes,
         gave_up: false,
     };
     let init = search.memo.init();
@@ -128,13 +132,14 @@ fn unreachable<M: Model + ?Sized>(
     goal: Goal,
     need: &[u32],
     deadline: Instant,
+    max_bytes: usize,
 ) -> bool {
     let mut seen: HashSet<StateId> = HashSet::from([memo.init()]);
     let mut todo = vec![memo.init()];
     let mut steps = 0;
     while let Some(state) = todo.pop() {
         steps += kinds.len();
-        if steps > MAX_REACHABLE || Instant::now() >= deadline {
+        if steps > MAX_REACHABLE || Instant::now() >= deadline || memo.bytes() > max_bytes {
             return false;
         }
         for &kind in kinds {
@@ -168,6 +173,7 @@ struct Search<'s, 'm, M: Model + ?Sized> {
     path: Vec<(usize, bool)>,
     nodes: usize,
     deadline: Instant,
+    max_bytes: usize,
     gave_up: bool,
 }
 
@@ -182,7 +188,10 @@ impl<M: Model + ?Sized> Search<'_, '_, M> {
             return true;
         }
         self.nodes += 1;
+        // A dead end holds its key (two vectors of counts) in the table.
+        let dead_bytes = self.dead.len() * (8 * self.kinds.len() + 64);
         if self.nodes % 1024 == 0 && Instant::now() >= self.deadline
+            || self.memo.bytes() + dead_bytes > self.max_bytes
             || self.dead.len() * 2 * self.kinds.len().max(1) >= MAX_DEAD
         {
             self.gave_up = true;
@@ -252,5 +261,37 @@ impl<M: Model + ?Sized> Search<'_, '_, M> {
         } else {
             self.path.pop();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::builtin;
+    use crate::{HistoryBuilder, Value};
+    use std::time::Duration;
+
+    /// Eight crashed enqueues and a dequeue of a value none of them enqueued. Each
+    /// enqueue usable any number of times reaches ever larger queues, so listing the
+    /// reachable states stops at its step cap, and the search proves the dequeue
+    /// impossible; with no memory to grow the memo in, it gives up instead.
+    #[test]
+    fn gives_up_when_the_memo_outgrows_its_bytes() {
+        let model = builtin("unordered-queue", &Default::default()).unwrap();
+        let mut b = HistoryBuilder::new();
+        for p in 0..8 {
+            b.invoke(p, "enqueue", p).info(p);
+        }
+        b.invoke(99, "dequeue", Value::Nil).ok(99, 99);
+        let history = b.build(&model).unwrap();
+        let crashed: Vec<usize> = (0..8).collect();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let decide_within = |max_bytes| {
+            let mut memo = Memo::new(&model, &history, true);
+            let goal = Goal::Legal(memo.kind(8));
+            decide(&mut memo, &[], &crashed, goal, deadline, max_bytes)
+        };
+        assert!(matches!(decide_within(usize::MAX), Found::No));
+        assert!(matches!(decide_within(0), Found::Unknown));
     }
 }
