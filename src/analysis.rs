@@ -287,7 +287,7 @@ pub(crate) fn analyse<M: Model + ?Sized>(
             analysis.final_paths_count = Some((paths.count, paths.truncated));
         }
     }
-    memo.free();
+    memo.free(budget);
     analysis
 }
 

@@ -19,6 +19,7 @@
 
 use super::Model;
 use crate::history::History;
+use crate::search::budget::{drop_in_background, Budget};
 use crate::value::Value;
 use foldhash::fast::FixedState;
 use hashbrown::{HashMap, HashTable};
@@ -268,13 +269,14 @@ impl<M: Model> Memoized<M> {
         memo
     }
 
-    /// Frees what the memo learned, on another thread if it is large: a search
+    /// Frees what the memo learned, on another thread if it is large (a search
     /// of long kv strings interns so many that freeing them took up to a second,
-    /// which an answer due at a deadline should not wait for.
-    pub(crate) fn free(self) {
+    /// which an answer due at a deadline should not wait for), or when `budget`'s
+    /// searches are over if it defers. The budget does not count a memo's bytes.
+    pub(crate) fn free(self, budget: &Budget) {
         let bytes = self.bytes();
         let Memoized { states, kinds, dense, sparse, .. } = self;
-        crate::search::budget::free_in_background((states, kinds, dense, sparse), bytes);
+        drop_in_background((states, kinds, dense, sparse), bytes, budget, 0);
     }
 
     /// The initial state's id.

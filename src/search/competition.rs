@@ -66,7 +66,7 @@ fn engine<'m, M: Model + ?Sized>(
     if let Outcome::Unknown { .. } = outcome {
         // Nothing refers to its states: free them now, not when the race ends (the
         // search gave their bytes back to the budget, for the other engine to use).
-        std::mem::replace(&mut memo, Memo::new(model, history, by_key)).free();
+        std::mem::replace(&mut memo, Memo::new(model, history, by_key)).free(budget);
     }
     Decision { outcome, analyzer: name, memo }
 }
@@ -111,9 +111,10 @@ pub fn run<'m, M: Model + ?Sized>(
             }
         }
     }
-    let mut decision = race(history, model, by_key, budget, witness);
+    let racing = budget.deferring();
+    let mut decision = race(history, model, by_key, &racing, witness);
     if matches!(decision.outcome, Outcome::Invalid { .. }) && decision.analyzer != "linear" {
-        let explained = engine("linear", history, model, by_key, &budget.capped(EXPLAIN_CHECKS), false);
+        let explained = engine("linear", history, model, by_key, &racing.capped(EXPLAIN_CHECKS), false);
         if let (Outcome::Invalid { op: a, .. }, Outcome::Invalid { op: b, .. }) =
             (&explained.outcome, &decision.outcome)
         {
@@ -121,6 +122,7 @@ pub fn run<'m, M: Model + ?Sized>(
             decision = explained;
         }
     }
+    racing.free_deferred();
     decision.analyzer = "competition";
     decision
 }
@@ -139,7 +141,12 @@ pub fn verdict<M: Model + ?Sized>(
     match algorithm {
         Algorithm::Competition => match unique(history, model, by_key, budget, false) {
             Ok(decision) => decision.outcome,
-            Err(_) => race(history, model, by_key, budget, false).outcome,
+            Err(_) => {
+                let racing = budget.deferring();
+                let outcome = race(history, model, by_key, &racing, false).outcome;
+                racing.free_deferred();
+                outcome
+            }
         },
         _ => run(history, model, algorithm, by_key, budget, false).outcome,
     }

@@ -108,7 +108,7 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
         let mut memo = Memo::new(model, history, by_key);
         let stage = budget.stage(steps / CHECK_EVERY as usize, bytes);
         let (outcome, widened) = linear::relaxed(history, &mut memo, &stage, widen_above);
-        memo.free();
+        memo.free(budget);
         match outcome {
             Outcome::Invalid { op, .. } => return confirm(history, model, by_key, budget, op),
             // Too loose: a tighter relaxation may prove it, unless it would be the same.
