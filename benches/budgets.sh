@@ -11,6 +11,10 @@
 #   keys-1000     1 000 keys of 30 processes, 10 % crashed, a stale read injected
 #   paths         12 crashed writes of two values and a read of a third, --max-paths 100000
 #   ops-300k      a 300 000-op single-key cas-register history
+#   set-whole     a 20 000-op set history whose reads return the whole set (206 MiB)
+#   explain-kv    the text summary of Porcupine's c50-bad (or the corpus's c10-bad): its
+#                 explanation shrinks key by key (set PORCUPINE_KV to Porcupine's
+#                 test_data/kv for c50; docs/porcupine.md)
 #   crashes-5pct  ten 2 000-op registers with 5 % crashes: decided as without a limit?
 #   number        a ratio literal of a million digits: refused at once
 #   full-disk     the verdict written to /dev/full: exit 2
@@ -56,16 +60,20 @@ EOF
 "$bin" generate --keys 1000 --processes 30 --ops 100000 --crash-rate 0.1 --values 3 --seed 2 \
     --anomaly stale-read > "$dir/keys-1000.edn" 2>/dev/null
 "$bin" generate --ops 300000 --seed 1 > "$dir/ops-300k.edn"
+"$bin" generate -m set --unique --ops 20000 --seed 1 > "$dir/set-whole.edn"
+kv="${PORCUPINE_KV:-../shared/corpus/porcupine/kv}"
+kv=$(ls "$kv/c50-bad.txt" "$kv/c10-bad.txt" 2>/dev/null | head -n 1 || true)
 
 limits=(--time-limit 1s --memory-limit 100MiB)
 printf '%-13s %-12s %7s %9s %9s  %s\n' case algorithm wall-s rss-MiB file-MiB answer
-run() { # case file algorithm model [args...]
+run() { # case file algorithm model [args...]; the output's format is $format
   local name=$1 file=$2 algorithm=$3 model=$4; shift 4
   local out wall rss answer size
   out=$( { /usr/bin/time -f '%e %M' "$bin" check -m "$model" --algorithm "$algorithm" "${limits[@]}" \
-      -f edn "$@" "$file" 2>&1 >"$dir/out.edn"; } || true)
+      -f "${format:-edn}" "$@" "$file" 2>&1 >"$dir/out.edn"; } || true)
   answer=$(grep -o ':valid? [a-z:]*' "$dir/out.edn" | head -n 1 || true)
   answer="$answer $(grep -o ':cause :[a-z-]*' "$dir/out.edn" | head -n 1 || true)"
+  [ "${format:-edn}" = edn ] || answer=$(head -n 1 "$dir/out.edn" | sed 's/^[^:]*: //' | cut -c 1-60)
   [ -s "$dir/out.edn" ] || answer=$(echo "$out" | grep -v '^[0-9.]* [0-9]*$' | head -n 1 | cut -c 1-60)
   read -r wall rss < <(echo "$out" | tail -n 1)
   size=$(( $(stat -c %s "$file") / 1048576 ))
@@ -78,6 +86,12 @@ for algorithm in competition wgl linear; do
   run keys-1000 "$dir/keys-1000.edn" "$algorithm" cas-register
   run paths "$dir/paths.edn" "$algorithm" cas-register --max-paths 100000
   run ops-300k "$dir/ops-300k.edn" "$algorithm" cas-register
+  run set-whole "$dir/set-whole.edn" "$algorithm" set
+  if [ -n "$kv" ]; then
+    format=text run explain-kv "$kv" "$algorithm" kv
+  else
+    echo "explain-kv: skipped, no c50-bad.txt or c10-bad.txt (set PORCUPINE_KV)"
+  fi
 done
 run number "$dir/number.edn" competition register
 
