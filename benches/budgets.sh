@@ -12,9 +12,9 @@
 #   paths         12 crashed writes of two values and a read of a third, --max-paths 100000
 #   ops-300k      a 300 000-op single-key cas-register history
 #   set-whole     a 20 000-op set history whose reads return the whole set (206 MiB)
-#   explain-kv    the text summary of Porcupine's c50-bad (or the corpus's c10-bad): its
-#                 explanation shrinks key by key (set PORCUPINE_KV to Porcupine's
-#                 test_data/kv for c50; docs/porcupine.md)
+#   explain-kv    the text summary of Porcupine's c50-bad (or the corpus's c10-bad), whose
+#                 explanation runs the shrinker on the failing key (set PORCUPINE_KV to
+#                 Porcupine's test_data/kv for c50; docs/porcupine.md)
 #   crashes-5pct  ten 2 000-op registers with 5 % crashes: decided as without a limit?
 #   number        a ratio literal of a million digits: refused at once
 #   full-disk     the verdict written to /dev/full: exit 2
