@@ -583,7 +583,7 @@ impl Pool {
             Value::string(&"y".repeat(100_000)),
             Value::string("\u{0}\u{1b}[31m<&\"'>]]>"),
             // Collections the reader would refuse: a set with a repeated element, a map with a repeated key.
-            Value::Set(vec![Value::Int(1), Value::Int(1)]),
+            Value::Set(vec![Value::Int(1), Value::Int(1)].into()),
             Value::Map(vec![(kw("a"), Value::Int(1)), (kw("a"), Value::Int(2))]),
             Value::Map((0..200).map(|i| (Value::Int(i), Value::Int(i))).collect()),
             Value::Set((0..500).map(Value::Int).collect()),
@@ -823,7 +823,7 @@ fn retarget(ops: &mut [Value], target: &str) {
         let (f, value) = match (target, f) {
             ("set", "write") => ("add", value),
             ("set", _) if value.is_nil() => ("read", value),
-            ("set", _) => ("read", Value::Set(vec![value])),
+            ("set", _) => ("read", Value::Set(vec![value].into())),
             ("unordered-queue" | "fifo-queue", "write") => ("enqueue", value),
             ("unordered-queue" | "fifo-queue", _) => ("dequeue", value),
             ("mutex", "write") => ("acquire", Value::Nil),

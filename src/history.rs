@@ -27,11 +27,10 @@ use crate::intern::Shared;
 use crate::model::Model;
 use crate::partition::{looks_independent, Independent};
 pub use crate::read::OpType;
-use crate::read::{op_body, Format, Item, OpFields, RawOp};
+use crate::read::{Format, Item, OpFields, RawOp};
 use crate::value::Value;
 use foldhash::fast::FixedState;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -510,19 +509,7 @@ fn compact(r: &RawOp, (at, len): (u64, u32), shared: &Shared) -> Result<Op, Diag
             )))
         }
     };
-    let body = shared.bodies.get(
-        FixedState::default().hash_one((f, value, &rest)),
-        |(), b| match b {
-            Value::Map(b) => {
-                b.len() == rest.len() + 2
-                    && b[0].1 == *f
-                    && b[1].1 == *value
-                    && b[2..].iter().zip(&rest).all(|(a, b)| a == *b)
-            }
-            _ => false,
-        },
-        || ((), Arc::new(op_body(f.clone(), value.clone(), rest.iter().map(|&entry| entry.clone())))),
-    );
+    let body = shared.body(f, value, &rest);
     let process = shared.process(process);
     Ok(Op {
         index: index.unwrap_or(0),

@@ -9,6 +9,7 @@
 //! a value by the text it was read from (the key `K` is that text), an op read in full
 //! by the value itself (`K` is `()`).
 
+use crate::read::op_body;
 use crate::value::Value;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
@@ -46,8 +47,9 @@ pub(crate) struct Shared {
     /// Processes by value: completion tells processes apart by their address, so equal
     /// processes must be one value, whichever way they were read.
     processes: Interner<()>,
-    /// The bodies of ops read by the full reader, by value.
-    pub bodies: Interner<()>,
+    /// The bodies of ops read by the full reader, and of those with a long `:value`, by
+    /// value (see [`Shared::body`]).
+    bodies: Interner<()>,
     /// On the readers' fast paths, by text: processes (each the one in `processes`),
     /// and bodies by their `:f`, `:value` and `:key` texts (the key holds the three,
     /// and where the first two end).
@@ -56,6 +58,24 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The shared body ([`op_body`]) of the ops with this `:f`, `:value` and other
+    /// fields, found by value.
+    pub(crate) fn body(&self, f: &Value, value: &Value, rest: &[&(Value, Value)]) -> Arc<Value> {
+        self.bodies.get(
+            FixedState::default().hash_one((f, value, rest)),
+            |(), b| match b {
+                Value::Map(b) => {
+                    b.len() == rest.len() + 2
+                        && b[0].1 == *f
+                        && b[1].1 == *value
+                        && b[2..].iter().zip(rest).all(|(a, b)| a == *b)
+                }
+                _ => false,
+            },
+            || ((), Arc::new(op_body(f.clone(), value.clone(), rest.iter().map(|&entry| entry.clone())))),
+        )
+    }
+
     /// The shared copy of a process.
     pub(crate) fn process(&self, process: &Value) -> Arc<Value> {
         let hash = FixedState::default().hash_one(process);

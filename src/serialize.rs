@@ -19,7 +19,7 @@
 use crate::analysis::Analysis;
 use crate::value::Value;
 use num_traits::ToPrimitive;
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -36,13 +36,8 @@ impl Serialize for Value {
             Value::Decimal(d) => s.serialize_str(d.as_str()),
             Value::Float(_) | Value::Ratio(_) | Value::Char(_) => s.serialize_str(&self.to_str()),
             Value::String(text) | Value::Keyword(text) | Value::Symbol(text) => s.serialize_str(text),
-            Value::List(items) | Value::Vector(items) | Value::Set(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
+            Value::List(items) | Value::Vector(items) => s.collect_seq(items),
+            Value::Set(items) => s.collect_seq(items.iter()),
             Value::Map(entries) => {
                 let mut map = s.serialize_map(Some(entries.len()))?;
                 for (k, v) in entries {

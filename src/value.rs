@@ -15,6 +15,7 @@ use crate::error::InputError;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -52,11 +53,171 @@ pub enum Value {
     Vector(Vec<Value>),
     /// Entries in the order they were read; equality ignores the order.
     Map(Vec<(Value, Value)>),
-    /// Elements in the order they were read; equality ignores the order.
-    Set(Vec<Value>),
+    /// Elements, each once; equality ignores the order.
+    Set(Elements),
     /// A tagged literal the reader does not interpret (`#inst`, `#uuid`, `#object`, …).
     Tagged(Arc<str>, Box<Value>),
 }
+
+/// A set's elements. Integers of 64 bits, all of them (as the reads of a Jepsen set
+/// test hold: a whole set, read again and again), are packed, sorted, 8 bytes each and
+/// shared by clones, so that a history of such reads takes about the memory of its
+/// text; any other elements are values in the order they were read (or built).
+///
+/// ```
+/// use knossos_rs::value::Elements;
+/// use knossos_rs::Value;
+///
+/// let read = Value::from_edn("#{3 1 2}").unwrap();
+/// let Value::Set(elements) = &read else { unreachable!() };
+/// assert_eq!(elements.len(), 3);
+/// assert!(elements.contains(&Value::Int(2)));
+/// assert_eq!(read, Value::Set(Elements::from(vec![Value::Int(1), Value::Int(2), Value::Int(3)])));
+/// assert_eq!(read.to_edn(), "#{1 2 3}");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Elements(Repr);
+
+#[derive(Clone, Debug)]
+enum Repr {
+    Values(Vec<Value>),
+    /// Sorted and distinct.
+    Ints(Arc<[i64]>),
+}
+
+impl Default for Repr {
+    fn default() -> Repr {
+        Repr::Values(Vec::new())
+    }
+}
+
+impl Elements {
+    /// How many elements.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Values(v) => v.len(),
+            Repr::Ints(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The elements: borrowed, or made for packed integers.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(match &self.0 {
+            Repr::Values(v) => IterRepr::Values(v.iter()),
+            Repr::Ints(v) => IterRepr::Ints(v.iter()),
+        })
+    }
+
+    /// Whether `value` is one of the elements (by Clojure's equality: `2N` is in `#{2}`).
+    pub fn contains(&self, value: &Value) -> bool {
+        match &self.0 {
+            Repr::Values(v) => v.contains(value),
+            Repr::Ints(v) => value.as_i64().is_some_and(|i| v.binary_search(&i).is_ok()),
+        }
+    }
+
+    /// These elements and `value`, if it is not one of them yet.
+    pub fn with(&self, value: &Value) -> Elements {
+        match (&self.0, value) {
+            _ if self.contains(value) => self.clone(),
+            (Repr::Ints(v), Value::Int(i)) => {
+                let at = v.partition_point(|x| x < i);
+                Elements(Repr::Ints(v[..at].iter().chain([i]).chain(&v[at..]).copied().collect()))
+            }
+            _ => Elements::from(self.iter().map(Cow::into_owned).chain([value.clone()]).collect::<Vec<_>>()),
+        }
+    }
+
+    /// The elements as they are held: packed integers, sorted, or values.
+    pub(crate) fn held(&self) -> Result<&[i64], &[Value]> {
+        match &self.0 {
+            Repr::Ints(v) => Ok(v),
+            Repr::Values(v) => Err(v),
+        }
+    }
+
+    /// The elements as values, borrowed if they are held so.
+    pub(crate) fn values(&self) -> Cow<'_, [Value]> {
+        match &self.0 {
+            Repr::Values(v) => Cow::Borrowed(v),
+            Repr::Ints(v) => Cow::Owned(v.iter().map(|&i| Value::Int(i)).collect()),
+        }
+    }
+}
+
+/// Packs the elements if they are distinct integers of 64 bits; else keeps them in
+/// their order (a set built in code may list an element twice: it then equals no set
+/// read from EDN, whose reader refuses such sets).
+impl From<Vec<Value>> for Elements {
+    fn from(values: Vec<Value>) -> Elements {
+        let ints: Option<Vec<i64>> =
+            values.iter().map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect();
+        match ints {
+            Some(mut ints) if !ints.is_empty() => {
+                ints.sort_unstable();
+                if ints.windows(2).all(|w| w[0] < w[1]) {
+                    return Elements(Repr::Ints(ints.into()));
+                }
+                Elements(Repr::Values(values))
+            }
+            _ => Elements(Repr::Values(values)),
+        }
+    }
+}
+
+impl FromIterator<Value> for Elements {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Elements {
+        Elements::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl<'a> IntoIterator for &'a Elements {
+    type Item = Cow<'a, Value>;
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl PartialEq for Elements {
+    fn eq(&self, other: &Elements) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Ints(a), Repr::Ints(b)) => Arc::ptr_eq(a, b) || a == b,
+            _ => unordered_eq(&self.values(), &other.values(), |x, y| x == y, |v| v),
+        }
+    }
+}
+
+/// The elements of a set, as [`Elements::iter`] gives them.
+pub struct Iter<'a>(IterRepr<'a>);
+
+enum IterRepr<'a> {
+    Values(std::slice::Iter<'a, Value>),
+    Ints(std::slice::Iter<'a, i64>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Cow<'a, Value>;
+    fn next(&mut self) -> Option<Cow<'a, Value>> {
+        match &mut self.0 {
+            IterRepr::Values(v) => v.next().map(Cow::Borrowed),
+            IterRepr::Ints(v) => v.next().map(|&i| Cow::Owned(Value::Int(i))),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            IterRepr::Values(v) => v.size_hint(),
+            IterRepr::Ints(v) => v.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 /// An arbitrary-precision decimal (`1.50M`), kept as written and compared by value
 /// (`1.5M` = `1.50M`, as Clojure's `=` on `BigDecimal`s).
@@ -292,16 +453,8 @@ impl Value {
                 json_string(&self.to_str(), out)
             }
             Value::String(s) | Value::Keyword(s) | Value::Symbol(s) => json_string(s, out),
-            Value::List(items) | Value::Vector(items) | Value::Set(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.write_json(out);
-                }
-                out.push(']');
-            }
+            Value::List(items) | Value::Vector(items) => json_array(items.iter(), out),
+            Value::Set(items) => json_array(items.iter(), out),
             Value::Map(entries) => {
                 out.push('{');
                 for (i, (k, v)) in entries.iter().enumerate() {
@@ -409,6 +562,18 @@ fn is_json_number(text: &str) -> bool {
         && exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)))
 }
 
+/// Writes the items as a JSON array.
+fn json_array<V: std::ops::Deref<Target = Value>>(items: impl Iterator<Item = V>, out: &mut String) {
+    out.push('[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item.write_json(out);
+    }
+    out.push(']');
+}
+
 /// Writes `s` as a JSON string.
 fn json_string(s: &str, out: &mut String) {
     use fmt::Write as _;
@@ -452,9 +617,14 @@ impl fmt::Write for Limited {
 
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn seq(f: &mut fmt::Formatter<'_>, open: &str, items: &[Value], close: &str) -> fmt::Result {
+        fn seq<V: fmt::Display>(
+            f: &mut fmt::Formatter<'_>,
+            open: &str,
+            items: impl Iterator<Item = V>,
+            close: &str,
+        ) -> fmt::Result {
             f.write_str(open)?;
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.enumerate() {
                 if i > 0 {
                     f.write_char(' ')?;
                 }
@@ -500,9 +670,9 @@ impl fmt::Display for Value {
             }
             Value::Keyword(k) => write!(f, ":{k}"),
             Value::Symbol(s) => f.write_str(s),
-            Value::List(items) => seq(f, "(", items, ")"),
-            Value::Vector(items) => seq(f, "[", items, "]"),
-            Value::Set(items) => seq(f, "#{", items, "}"),
+            Value::List(items) => seq(f, "(", items.iter(), ")"),
+            Value::Vector(items) => seq(f, "[", items.iter(), "]"),
+            Value::Set(items) => seq(f, "#{", items.iter(), "}"),
             Value::Map(entries) => {
                 f.write_char('{')?;
                 for (i, (k, v)) in entries.iter().enumerate() {
@@ -549,9 +719,13 @@ impl Value {
         match self {
             Value::BigInt(_) | Value::Decimal(_) | Value::Ratio(_) => 32,
             Value::String(s) | Value::Keyword(s) | Value::Symbol(s) => s.len() + 16,
-            Value::List(items) | Value::Vector(items) | Value::Set(items) => {
+            Value::List(items) | Value::Vector(items) => {
                 items.capacity() * inline + items.iter().map(Value::heap_bytes).sum::<usize>()
             }
+            Value::Set(items) => match &items.0 {
+                Repr::Values(v) => v.capacity() * inline + v.iter().map(Value::heap_bytes).sum::<usize>(),
+                Repr::Ints(v) => v.len() * 8 + 16,
+            },
             Value::Map(entries) => {
                 entries.capacity() * 2 * inline
                     + entries.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum::<usize>()
@@ -581,7 +755,7 @@ impl PartialEq for Value {
             }
             (List(a) | Vector(a), List(b) | Vector(b)) => a == b,
             (Map(a), Map(b)) => unordered_eq(a, b, |x, y| x == y, |e| &e.0),
-            (Set(a), Set(b)) => unordered_eq(a, b, |x, y| x == y, |v| v),
+            (Set(a), Set(b)) => a == b,
             (Tagged(t, a), Tagged(u, b)) => t == u && a == b,
             _ => false,
         }
@@ -670,7 +844,7 @@ impl Hash for Value {
             Set(items) => {
                 h.write_u8(13);
                 h.write_usize(items.len());
-                h.write_u64(items.iter().map(item_hash).fold(0, u64::wrapping_add))
+                h.write_u64(items.iter().map(|item| item_hash(&*item)).fold(0, u64::wrapping_add))
             }
             Tagged(tag, v) => {
                 h.write_u8(14);
@@ -715,7 +889,7 @@ mod tests {
         let m3 = Value::kw_map([("b", Value::Int(2)), ("a", Value::Int(3))]);
         assert_ne!(m1, m3);
         // a vector never equals a set
-        assert_ne!(Value::Set(vec![Value::Int(1)]), Value::Vector(vec![Value::Int(1)]));
+        assert_ne!(Value::Set(vec![Value::Int(1)].into()), Value::Vector(vec![Value::Int(1)]));
         // 1.5M = 1.50M, but ≠ 1.5
         let d1 = Value::Decimal(Box::new(Decimal::parse("1.5").unwrap()));
         let d2 = Value::Decimal(Box::new(Decimal::parse("1.50").unwrap()));
@@ -731,9 +905,87 @@ mod tests {
         let a: Vec<Value> = (0..100).map(Value::Int).collect();
         let mut b = a.clone();
         b.reverse();
-        assert_eq!(Value::Set(a.clone()), Value::Set(b.clone()));
+        assert_eq!(Value::Set(a.clone().into()), Value::Set(b.clone().into()));
         b[0] = Value::Int(1000);
-        assert_ne!(Value::Set(a), Value::Set(b));
+        assert_ne!(Value::Set(a.into()), Value::Set(b.into()));
+    }
+
+    #[test]
+    fn sets_of_integers_are_packed_and_shared() {
+        let read = Value::from_edn("#{3 1 2}").unwrap();
+        let Value::Set(elements) = &read else { panic!("{read}") };
+        assert_eq!(elements.held(), Ok(&[1, 2, 3][..]));
+        let copy = elements.clone();
+        assert!(matches!((&copy.0, &elements.0), (Repr::Ints(a), Repr::Ints(b)) if Arc::ptr_eq(a, b)));
+        assert_eq!(read.heap_bytes(), 3 * 8 + 16);
+        // Anything but integers of 64 bits keeps its values, in their order.
+        let mixed = Value::from_edn("#{3 1 2N}").unwrap();
+        let Value::Set(values) = &mixed else { panic!("{mixed}") };
+        assert!(values.held().is_err());
+        assert_eq!(mixed.to_edn(), "#{3 1 2N}");
+        assert_eq!(mixed, read);
+        assert_eq!(hash(&mixed), hash(&read));
+        // Listed twice (as code may build it), an element leaves a set unpacked.
+        assert!(Elements::from(vec![Value::Int(1), Value::Int(1)]).held().is_err());
+        assert!(Elements::default().held().is_err());
+    }
+
+    /// Random sets of a few elements, each built from values (packed when they can
+    /// be), against a reference that names each element by its value: equality,
+    /// hashes, `contains`, `with`, and printing back.
+    #[test]
+    fn packed_sets_are_sets_of_their_values() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(7);
+        fn element(rng: &mut StdRng) -> Value {
+            match rng.random_range(0..12) {
+                0 => big(&rng.random_range(0..6).to_string()),
+                1 => big("99999999999999999999"),
+                2 => Value::keyword("k"),
+                _ => Value::Int(rng.random_range(0..6)),
+            }
+        }
+        // 3 and 3N are one element.
+        let name = |e: &Value| e.as_i64().map_or(e.to_edn(), |i| i.to_string());
+        let names = |elements: &mut dyn Iterator<Item = Value>| {
+            let mut names: Vec<String> = elements.map(|e| name(&e)).collect();
+            names.sort();
+            names
+        };
+        let draw = |rng: &mut StdRng| {
+            let mut set: Vec<Value> = Vec::new();
+            for _ in 0..rng.random_range(0..6) {
+                let e = element(rng);
+                if !set.contains(&e) {
+                    set.push(e);
+                }
+            }
+            set
+        };
+        let mut packed = 0;
+        for _ in 0..5000 {
+            let (a, b) = (draw(&mut rng), draw(&mut rng));
+            let (ea, eb) = (Elements::from(a.clone()), Elements::from(b.clone()));
+            packed += ea.held().is_ok() as usize;
+            let (sa, sb) = (Value::Set(ea.clone()), Value::Set(eb));
+            let same = names(&mut a.iter().cloned()) == names(&mut b.iter().cloned());
+            assert_eq!(sa == sb, same, "{sa} {sb}");
+            if same {
+                assert_eq!(hash(&sa), hash(&sb), "{sa} {sb}");
+            }
+            assert_eq!(ea.len(), a.len());
+            assert_eq!(names(&mut ea.iter().map(Cow::into_owned)), names(&mut a.iter().cloned()));
+            let x = element(&mut rng);
+            assert_eq!(ea.contains(&x), a.iter().any(|e| name(e) == name(&x)), "{sa} {x}");
+            let mut with = names(&mut a.iter().cloned());
+            if !with.contains(&name(&x)) {
+                with.push(name(&x));
+                with.sort();
+            }
+            assert_eq!(names(&mut ea.with(&x).iter().map(Cow::into_owned)), with, "{sa} {x}");
+            assert_eq!(Value::from_edn(&sa.to_edn()).unwrap(), sa);
+        }
+        assert!(packed > 1000, "{packed}");
     }
 
     #[test]

@@ -332,16 +332,12 @@ fn unique_results(rng: &mut StdRng, inv: &Invocation, state: &Value, written: &[
     match inv.f {
         "read" if matches!(state, Value::Set(_)) => {
             let Value::Set(elements) = state else { unreachable!() };
-            let mut fewer = elements.clone();
+            let mut fewer: Vec<Value> = elements.iter().map(|e| e.into_owned()).collect();
             if !fewer.is_empty() {
                 fewer.remove(rng.random_range(0..fewer.len()));
             }
-            let mut more = elements.clone();
-            let extra = any(rng);
-            if !more.contains(&extra) {
-                more.push(extra);
-            }
-            [state.clone(), Value::Set(fewer), Value::Set(more)].into()
+            let more = elements.with(&any(rng));
+            [state.clone(), Value::Set(fewer.into()), Value::Set(more)].into()
         }
         "read" | "dequeue" => {
             let mut r: Vec<Value> = written.to_vec();

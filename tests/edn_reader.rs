@@ -38,7 +38,7 @@ fn convert(edn: &Edn) -> Value {
         Edn::Symbol(s) => Value::Symbol(s.as_ref().into()),
         Edn::List(items) => Value::List(all(&mut items.iter())),
         Edn::Vector(items) => Value::Vector(all(&mut items.iter())),
-        Edn::Set(items) => Value::Set(all(&mut items.iter())),
+        Edn::Set(items) => Value::Set(all(&mut items.iter()).into()),
         Edn::Map(entries) => Value::Map(entries.iter().map(|(k, v)| (convert(k), convert(v))).collect()),
         Edn::Tagged(tag, value) => Value::Tagged(tag.as_ref().into(), Box::new(convert(value))),
         other => panic!("clojure-reader value not converted: {other:?}"),
@@ -175,7 +175,7 @@ fn generate(rng: &mut StdRng, depth: u32) -> Value {
     match rng.random_range(0..5) {
         0 => Value::Vector(items),
         1 => Value::List(items),
-        2 => Value::Set(items),
+        2 => Value::Set(items.into()),
         3 => Value::Map(items.into_iter().map(|k| (k, generate(rng, depth - 1))).collect()),
         _ => Value::Tagged(
             ["inst", "uuid", "my.ns/tag"][rng.random_range(0..3)].into(),

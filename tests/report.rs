@@ -440,7 +440,7 @@ fn awkward(rng: &mut StdRng) -> Value {
         3 => Value::string(&"é".repeat(rng.random_range(0..300))),
         4 => Value::Vector(vec![Value::Nil; rng.random_range(0..50)]),
         5 => Value::Float(f64::NAN),
-        6 => Value::Map(vec![(Value::string("a\"b"), Value::Set(vec![Value::Char('<')]))]),
+        6 => Value::Map(vec![(Value::string("a\"b"), Value::Set(vec![Value::Char('<')].into()))]),
         _ => Value::Int(rng.random_range(-2..3)),
     }
 }

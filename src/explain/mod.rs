@@ -46,6 +46,7 @@ use crate::model::{Model, Semantics};
 use crate::shrink::{self, Core};
 use crate::value::Value;
 use crate::{check, partition, Options};
+use std::borrow::Cow;
 use std::time::Instant;
 use words::{action, list, possessive, value_text};
 
@@ -458,7 +459,8 @@ fn set(
 ) -> Option<(Anomaly, String, Option<String>)> {
     let failing = &parts[f];
     let read = match (&failing.f[..], &failing.value) {
-        ("read", Value::Set(items) | Value::Vector(items) | Value::List(items)) => items,
+        ("read", Value::Set(items)) => items.values(),
+        ("read", Value::Vector(items) | Value::List(items)) => Cow::Borrowed(&items[..]),
         _ => return None,
     };
     for x in read.iter().filter(|x| !init.contains(x)) {

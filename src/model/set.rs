@@ -7,7 +7,8 @@
 //! effect.
 
 use super::{expected, function, labelled, why, Model, Semantics};
-use crate::value::Value;
+use crate::value::{Elements, Value};
+use std::borrow::Cow;
 
 /// A set, empty at first unless an initial set says otherwise.
 #[derive(Clone, Debug, Default)]
@@ -21,12 +22,12 @@ impl Set {
     /// elements count once).
     pub fn with_init(init: &Value) -> Result<Set, String> {
         let elements = match init {
-            Value::Set(elements) => elements,
-            Value::Vector(elements) | Value::List(elements) => elements,
+            Value::Set(elements) => elements.values(),
+            Value::Vector(elements) | Value::List(elements) => Cow::Borrowed(&elements[..]),
             other => return Err(expected("the initial state (`ModelOptions::init`, `--init`) for set must be a set or a vector, e.g. #{1 2}", other)),
         };
         let mut set = Vec::new();
-        for e in elements {
+        for e in elements.iter() {
             if !set.contains(e) {
                 set.push(e.clone());
             }
@@ -38,13 +39,14 @@ impl Set {
 impl Set {
     /// A step, with its inconsistency message if `explain` asks for it.
     fn apply(&self, state: &Value, f: &Value, value: &Value, explain: bool) -> Result<Value, String> {
+        let empty = Elements::default();
         let elements = match state {
-            Value::Set(elements) => elements.as_slice(),
-            _ => &[],
+            Value::Set(elements) => elements,
+            _ => &empty,
         };
         match function(f, &["add", "read"])? {
             "add" if elements.contains(value) => Ok(state.clone()),
-            "add" => Ok(Value::Set(elements.iter().chain([value]).cloned().collect())),
+            "add" => Ok(Value::Set(elements.with(value))),
             _ if value == state => Ok(state.clone()),
             _ => Err(why(explain, || format!("can't read {value} from {state}"))),
         }
@@ -58,7 +60,7 @@ impl Model for Set {
         "set"
     }
     fn init(&self) -> Value {
-        Value::Set(self.init.clone())
+        Value::Set(self.init.clone().into())
     }
     fn check_op(&self, f: &Value, _value: &Value) -> Result<(), String> {
         function(f, &["add", "read"]).map(|_| ())

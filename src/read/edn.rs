@@ -43,7 +43,7 @@ mod fields;
 use super::{column_after, Item, Names, RawOp};
 use crate::error::{Diagnostic, InputError};
 use crate::intern::Shared;
-use crate::value::{Decimal, Value};
+use crate::value::{Decimal, Elements, Value};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
@@ -486,8 +486,9 @@ impl<'a> Reader<'a> {
             Coll::List => Value::List(self.items.drain(items..).collect()),
             Coll::Vector => Value::Vector(self.items.drain(items..).collect()),
             Coll::Set => {
-                let items: Vec<Value> = self.items.drain(items..).collect();
-                if let Some(item) = first_duplicate(items.iter()) {
+                let items = Elements::from(self.items.drain(items..).collect::<Vec<_>>());
+                // (Packed integers are distinct.)
+                if let Some(item) = items.held().err().and_then(|values| first_duplicate(values.iter())) {
                     let item = item.to_edn_short(QUOTE_MAX);
                     return Err(error(open, format!("set has duplicate element `{item}`")));
                 }
@@ -1227,7 +1228,7 @@ mod tests {
         assert_eq!(read("[]"), vector([]));
         assert_eq!(read("[1 [2 (3)] #{4}]").to_edn(), "[1 [2 (3)] #{4}]");
         assert_eq!(read("{}"), Value::Map(vec![]));
-        assert_eq!(read("#{}"), Value::Set(vec![]));
+        assert_eq!(read("#{}"), Value::Set(vec![].into()));
         // Maps keep the order they were read in; commas are whitespace.
         let map = read("{:b 1,, :a 2,}");
         assert_eq!(map.to_edn(), "{:b 1, :a 2}");

@@ -118,6 +118,24 @@ impl Line {
             Some(range) => parse(field, range.clone()).ok_or(()),
             None => Ok(Value::Nil),
         };
+        if value.len() > LONG_VALUE {
+            let f = parse_or_nil(Field::F, &self.f).ok()?;
+            let value = parse_or_nil(Field::Value, &self.value).ok()?;
+            let key = match &self.key {
+                Some(_) => Some((Value::keyword("key"), parse_or_nil(Field::Key, &self.key).ok()?)),
+                None => None,
+            };
+            let body = shared.body(&f, &value, &key.iter().collect::<Vec<_>>());
+            return Some(OpFields {
+                line,
+                column,
+                span: start..self.end,
+                index: self.index,
+                kind,
+                process,
+                body,
+            });
+        }
         let body = shared
             .body_texts
             .try_get(
@@ -146,6 +164,11 @@ impl Line {
         Some(OpFields { line, column, span: start..self.end, index: self.index, kind, process, body })
     }
 }
+
+/// The length of the longest `:value` text by which a body is found; a longer one
+/// (a set test's read of the whole set) is found by its value instead, so that the
+/// table does not hold a second copy of what is most of the file.
+pub(super) const LONG_VALUE: usize = 256;
 
 /// Just after the string whose `"` is at `open`, if it ends on this line.
 pub(super) fn string_end(src: &[u8], open: usize) -> Option<usize> {

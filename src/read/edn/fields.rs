@@ -199,6 +199,35 @@ mod tests {
         assert!(Arc::ptr_eq(&fields[0].process, &shared.process(&Value::Int(3))));
     }
 
+    #[test]
+    fn long_values_are_shared_by_value() {
+        let set = |elements: &mut dyn Iterator<Item = u32>| {
+            format!("#{{{}}}", elements.map(|e| e.to_string()).collect::<Vec<_>>().join(" "))
+        };
+        let (up, down, other) = (set(&mut (0..200)), set(&mut (0..200).rev()), set(&mut (1..201)));
+        assert!(up.len() > crate::read::fast::LONG_VALUE);
+        let text = format!(
+            "{{:type :ok, :process 3, :f :read, :value {up}}}\n\
+             {{:type :ok, :process 4, :f :read, :value {down}}}\n\
+             {{:type :ok, :process 4, :f :read, :value {other}}}"
+        );
+        let Both { fast: ops, full: raw, .. } = both(&text, Format::Edn);
+        let bodies: Vec<&Arc<Value>> = ops
+            .iter()
+            .zip(&raw)
+            .map(|(op, raw)| match op {
+                Item::Fields(op) => {
+                    same_op(op, raw, &text);
+                    &op.body
+                }
+                Item::Raw(_) => panic!("not on the fast path"),
+            })
+            .collect();
+        // The same set written in another order is the same body; another set is not.
+        assert!(Arc::ptr_eq(bodies[0], bodies[1]));
+        assert!(!Arc::ptr_eq(bodies[1], bodies[2]));
+    }
+
     /// An op line of the usual keys and values in any order, some missing, with up to
     /// two changes: an odd value, an odd key, or an odd entry more.
     fn random_line(rng: &mut StdRng) -> String {
@@ -232,6 +261,10 @@ mod tests {
             "\"\\u00e9\"",
             "\"\\q\"",
         ];
+        // Longer than a body is found by its text; now and then with an element twice.
+        let twice = if rng.random_bool(0.2) { " 1" } else { "" };
+        let long_set =
+            format!("#{{{}{twice}}}", (0..100).map(|e| e.to_string()).collect::<Vec<_>>().join(" "));
         let mut entries: Vec<(&str, &str)> = [
             (":index", pick(rng, &["0", "7", "123456789012345678", "12345678901234567"])),
             (":time", pick(rng, &["0", "-5", "99340"])),
@@ -242,7 +275,17 @@ mod tests {
                 ":value",
                 pick(
                     rng,
-                    &["nil", "[1 2]", "[1 [nil 3]]", "#{1 2}", "(a b)", "{:a 1}", "\"s\"", "\"a \\\" ]\""],
+                    &[
+                        "nil",
+                        "[1 2]",
+                        "[1 [nil 3]]",
+                        "#{1 2}",
+                        "(a b)",
+                        "{:a 1}",
+                        "\"s\"",
+                        "\"a \\\" ]\"",
+                        &long_set,
+                    ],
                 ),
             ),
         ]

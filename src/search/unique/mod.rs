@@ -214,13 +214,17 @@ impl<'a> Ids<'a> {
         let next = self.len() as u32;
         // `5` and `5N` are one value, as everywhere.
         match v {
-            Value::Int(n) => *self.ints.entry(*n).or_insert(next),
+            Value::Int(n) => self.int(*n),
             Value::BigInt(n) => match num_traits::ToPrimitive::to_i64(&**n) {
-                Some(n) => *self.ints.entry(n).or_insert(next),
+                Some(n) => self.int(n),
                 None => *self.others.entry(v).or_insert(next),
             },
             _ => *self.others.entry(v).or_insert(next),
         }
+    }
+    fn int(&mut self, n: i64) -> u32 {
+        let next = self.len() as u32;
+        *self.ints.entry(n).or_insert(next)
     }
     fn len(&self) -> usize {
         self.ints.len() + self.others.len()

@@ -58,7 +58,10 @@ impl Set {
                 }
                 (Some("read"), Value::Set(elements)) => {
                     // A set built in code may list an element twice; it then equals no state.
-                    let mut read: Vec<u32> = elements.iter().map(|e| ids.id(e)).collect();
+                    let mut read: Vec<u32> = match elements.held() {
+                        Ok(ints) => ints.iter().map(|&n| ids.int(n)).collect(),
+                        Err(values) => values.iter().map(|e| ids.id(e)).collect(),
+                    };
                     read.sort_unstable();
                     read.dedup();
                     Op::Read((read.len() == elements.len()).then_some(read))
