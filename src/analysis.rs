@@ -331,10 +331,11 @@ struct FinalPaths<'h, 'a, 'm, M: Model + ?Sized> {
     out: Vec<Vec<PathStep>>,
     /// The time and memory the enumeration may take, checked every [`CHECK_EVERY`]
     /// visits with an estimate of what `seen` and `out` hold (`bytes`; `held`: as
-    /// last reported).
+    /// last reported, and `memo_held`, the memo's part of it).
     budget: &'a Budget,
     bytes: usize,
     held: usize,
+    memo_held: usize,
 }
 
 /// How many visits the enumeration makes between two budget checks.
@@ -370,6 +371,7 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
             budget,
             bytes: 0,
             held: 0,
+            memo_held: 0,
         }
     }
 
@@ -378,7 +380,8 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
             let mut path = Vec::new();
             self.extend(config, config.state, &mut path);
         }
-        self.budget.release(self.held);
+        self.memo.keep_counted(self.budget, self.memo_held);
+        self.budget.release(self.held - self.memo_held);
         Enumerated { count: self.seen.len(), truncated: self.visits_left == 0, paths: self.out }
     }
 
@@ -392,11 +395,12 @@ impl<'h, 'a, 'm, M: Model + ?Sized> FinalPaths<'h, 'a, 'm, M> {
         }
         self.visits_left -= 1;
         if self.visits_left % CHECK_EVERY == 0 {
-            if self.budget.check(self.held, self.bytes + self.memo.bytes()).is_some() {
+            self.memo_held = self.memo.uncounted();
+            if self.budget.check(self.held, self.bytes + self.memo_held).is_some() {
                 // Out of time or memory: what was found stands, counted as a lower bound.
                 self.visits_left = 0;
             }
-            self.held = self.bytes + self.memo.bytes();
+            self.held = self.bytes + self.memo_held;
         }
         let failing_kind = self.kind(self.failing);
         if self.memo.step(state, failing_kind).is_none()

@@ -226,6 +226,11 @@ impl Budget {
         Budget { checks_left: Some(AtomicUsize::new(checks)), ..self.share(None) }
     }
 
+    /// The count of bytes held by every search sharing this budget's pool.
+    pub(crate) fn pool(&self) -> &Arc<AtomicUsize> {
+        &self.used
+    }
+
     /// When the search must end at the latest, if it must.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.deadline

@@ -252,6 +252,8 @@ pub(crate) struct Core {
     paths: Option<Paths>,
     ticks: u32,
     held: usize,
+    /// The memo's part of `held`, which the memo keeps counted once the search ends.
+    memo_held: usize,
     /// Bytes of the configurations taken out of `configs` while a return is completed.
     completing: usize,
     /// Bytes the caller holds for the engine (the online checker's snapshots),
@@ -400,7 +402,8 @@ fn run<M: Model + ?Sized>(
     let outcome = outcome.unwrap_or_else(|| Outcome::Valid { linearization: core.witness() });
     let widened = core.relax.as_ref().is_some_and(|r| r.widened);
     let bytes = core.bytes();
-    let held = core.held;
+    memo.keep_counted(budget, core.memo_held);
+    let held = core.held - core.memo_held;
     drop_in_background((core.configs, core.next, core.visited, core.paths), bytes, budget, held);
     (outcome, widened)
 }
@@ -429,6 +432,7 @@ impl Core {
             paths: witness.then(Paths::default),
             ticks: 0,
             held: 0,
+            memo_held: 0,
             completing: 0,
             outside: 0,
             relax: None,
@@ -576,12 +580,13 @@ impl Core {
             + self.visited.peak_bytes(1)
             + self.paths.as_ref().map_or(0, |p| p.bytes(2))
             + stack
-            + memo.bytes();
+            + memo.uncounted();
         if self.ticks % CHECK_EVERY != 0 && holds < self.held + budget.slack() {
             return Ok(());
         }
         let stop = budget.check(self.held, holds);
         self.held = holds;
+        self.memo_held = memo.uncounted();
         stop.map_or(Ok(()), Err)
     }
 

@@ -153,12 +153,14 @@ fn with_cache<M: Model + ?Sized>(
     witness: bool,
     fails: Option<usize>,
 ) -> Outcome {
-    let mut held = 0;
+    // What the search held at its last check, and the memo's part of it.
+    let mut held = (0, 0);
     let crashed = history.operations.iter().filter(|o| o.complete.is_none()).count();
     let mut cache = ConfigCache::new(history.operations.len(), crashed);
     let outcome = run(history, memo, budget, &mut cache, &mut held, witness, fails);
     let bytes = cache.peak_bytes(0);
-    drop_in_background(cache, bytes, budget, held);
+    memo.keep_counted(budget, held.1);
+    drop_in_background(cache, bytes, budget, held.0 - held.1);
     outcome
 }
 
@@ -167,7 +169,7 @@ fn run<M: Model + ?Sized>(
     memo: &mut Memo<'_, M>,
     budget: &Budget,
     cache: &mut ConfigCache,
-    held: &mut usize,
+    held: &mut (usize, usize),
     witness: bool,
     fails: Option<usize>,
 ) -> Outcome {
@@ -199,10 +201,11 @@ fn run<M: Model + ?Sized>(
     loop {
         ticks = ticks.wrapping_add(1);
         if ticks % CHECK_EVERY == 0 {
+            let memo_bytes = memo.uncounted();
             let holds =
-                cache.peak_bytes(CHECK_EVERY as usize) + memo.bytes() + configs.len() * 8 * lin.ok.len();
-            let stop = budget.check(*held, holds);
-            *held = holds;
+                cache.peak_bytes(CHECK_EVERY as usize) + memo_bytes + configs.len() * 8 * lin.ok.len();
+            let stop = budget.check(held.0, holds);
+            *held = (holds, memo_bytes);
             if let Some(cause) = stop {
                 let furthest = (furthest != HEAD).then(|| entries.op[furthest as usize] as usize);
                 return Outcome::Unknown { cause, furthest };
