@@ -223,7 +223,7 @@ pub struct Memoized<M: Model> {
 /// memo outlives its search (the winner's, for the explanation; any, until a race
 /// ends); given back with the search's caches, it was held uncounted, and another
 /// key's search, counting on the memory, took a process with a 100 MiB limit to
-/// 150–180 MiB (measured on six hard queue keys).
+/// 130–180 MiB (measured on six hard queue keys).
 #[derive(Default)]
 struct Counted {
     pool: Option<Arc<AtomicUsize>>,
