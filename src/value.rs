@@ -53,7 +53,7 @@ pub enum Value {
     Vector(Vec<Value>),
     /// Entries in the order they were read; equality ignores the order.
     Map(Vec<(Value, Value)>),
-    /// Elements, each once; equality ignores the order.
+    /// A set (see [`Elements`] for how its elements are held); equality ignores the order.
     Set(Elements),
     /// A tagged literal the reader does not interpret (`#inst`, `#uuid`, `#object`, …).
     Tagged(Arc<str>, Box<Value>),
@@ -157,16 +157,13 @@ impl From<Vec<Value>> for Elements {
     fn from(values: Vec<Value>) -> Elements {
         let ints: Option<Vec<i64>> =
             values.iter().map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect();
-        match ints {
-            Some(mut ints) if !ints.is_empty() => {
-                ints.sort_unstable();
-                if ints.windows(2).all(|w| w[0] < w[1]) {
-                    return Elements(Repr::Ints(ints.into()));
-                }
-                Elements(Repr::Values(values))
+        if let Some(mut ints) = ints.filter(|ints| !ints.is_empty()) {
+            ints.sort_unstable();
+            if ints.windows(2).all(|w| w[0] < w[1]) {
+                return Elements(Repr::Ints(ints.into()));
             }
-            _ => Elements(Repr::Values(values)),
         }
+        Elements(Repr::Values(values))
     }
 }
 
