@@ -70,6 +70,7 @@
 
 use super::budget::CHECK_EVERY;
 use super::competition::Decision;
+use super::wgl::Order;
 use super::{around, linear, wgl, Budget, Outcome};
 use crate::history::History;
 use crate::model::memo::Memo;
@@ -122,6 +123,14 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
 
 /// WGL's search to the return of `fails`, which the relaxation showed no order
 /// gets past.
+///
+/// How soon WGL gets there depends on which calls it tries first: in list order it
+/// got there in 0.5 s on a 100-client history whose operations take effect inside
+/// their intervals, where returns first had not after 20 s; returns first gets there
+/// at once on histories whose operations take effect as they complete, where list
+/// order did not in 10 s. So the two take turns, each with a cap on its work that
+/// grows fourfold a round, until one gets there or the budget ends: at most a few
+/// times the work of the quicker one.
 fn confirm<'m, M: Model + ?Sized>(
     history: &History,
     model: &'m M,
@@ -130,13 +139,25 @@ fn confirm<'m, M: Model + ?Sized>(
     fails: usize,
 ) -> Option<Decision<'m, M>> {
     let mut memo = Memo::new(model, history, by_key);
-    let outcome = match wgl::reach(history, &mut memo, budget, fails) {
-        Outcome::Invalid { op, mut configs } if op == fails && configs.len() == 1 => {
-            let config = configs.pop().expect("one");
-            Outcome::Invalid { op, configs: around(history, &mut memo, config, op) }
+    let mut checks = CONFIRM_CHECKS;
+    loop {
+        for order in [Order::Calls, Order::Returns] {
+            let outcome =
+                match wgl::reach(history, &mut memo, &budget.stage(checks, usize::MAX), fails, order) {
+                    Outcome::Invalid { op, mut configs } if op == fails && configs.len() == 1 => {
+                        let config = configs.pop().expect("one");
+                        Outcome::Invalid { op, configs: around(history, &mut memo, config, op) }
+                    }
+                    outcome @ Outcome::Invalid { .. } => outcome,
+                    Outcome::Unknown { .. } if budget.check(0, 0).is_none() => continue,
+                    _ => return None,
+                };
+            return Some(Decision { outcome, analyzer: "refute", memo });
         }
-        outcome @ Outcome::Invalid { .. } => outcome,
-        _ => return None,
-    };
-    Some(Decision { outcome, analyzer: "refute", memo })
+        checks = checks.saturating_mul(4);
+    }
 }
+
+/// The first round's cap on each of [`confirm`]'s searches, in budget checks (of
+/// [`CHECK_EVERY`] steps each).
+const CONFIRM_CHECKS: usize = 64;
