@@ -541,3 +541,30 @@ fn nearly_unique_kv_agrees_with_brute_force() {
 fn nearly_unique_kv_agrees_with_the_searches() {
     compare_nearly(Nearly { chunks: 60, processes: 5, ops: 30, wrong: 5 }, NilReads::Unknown, 3, 1000, false);
 }
+
+/// Twenty clients putting and appending five values: every string a get returns
+/// has readings by the hundred, and real time keeps the few around the get (see the
+/// kv engine's docs, "Real time prunes"). Without that pruning the engine declined
+/// each of these; its verdicts are the oracle's on the small histories above.
+#[test]
+fn real_time_prunes_the_readings_of_a_few_values_written_over_and_over() {
+    use knossos_rs::generate::{generate, Spec};
+    let m = model("kv", None, NilReads::Unknown);
+    for (ops, seed) in [(40, 1), (40, 3), (60, 1)] {
+        let spec = Spec {
+            model: "kv".into(),
+            keys: Some(1),
+            processes: 20,
+            ops,
+            effect_inside: true,
+            seed,
+            ..Spec::default()
+        };
+        let mut edn = Vec::new();
+        generate(&spec, read::Format::Edn, &mut edn).unwrap();
+        let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
+        let case = format!("{ops} ops, seed {seed}");
+        let found = engine(&m, &history, &case).unwrap_or_else(|d| panic!("{case}: declined: {}", d.message));
+        assert_eq!(found, None, "{case}: generated valid");
+    }
+}

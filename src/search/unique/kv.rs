@@ -45,7 +45,19 @@
 //! string first: a place already filled by an earlier get's reading is forced, an
 //! append already placed elsewhere is not a candidate, and a choice is made only
 //! where two candidates remain, so a value written once costs no branching, and a
-//! history of unique values whose strings each split one way has one choice. The enumeration gives up (the engine
+//! history of unique values whose strings each split one way has one choice.
+//!
+//! **Real time prunes.** A choice is tried only if real time allows it, by three
+//! facts of every legal sequence that gives the gets their readings: what goes
+//! before a get in its segment (the put heading it, each append it reads) is invoked
+//! before the get returns; no `:ok` put comes between such an operation and the get,
+//! so none is invoked after the operation returned and returns before the get is
+//! invoked (it would start a segment in between); and each append comes after what
+//! precedes it in its segment, so it returns after that was invoked. A choice that
+//! breaks one has no legal sequence, so leaving it out loses none; the order of the
+//! blocks still checks real time in full. Many clients writing a few values over and
+//! over (a value written hundreds of times) give each string hundreds of candidate
+//! readings, of which real time keeps the few around the get. The enumeration gives up (the engine
 //! declines, the search runs) past [`BRANCHES`] alternatives tried or a depth of
 //! [`DEPTH`] choices; nothing else is pruned, so within those caps every
 //! consistent choice is tried.
@@ -269,9 +281,20 @@ impl Reduce for Kv {
             _ => 0,
         };
         gets.sort_by_key(|&g| std::cmp::Reverse(length(g)));
+        // The `:ok` puts by invocation, with the earliest return from each on.
+        let mut puts: Vec<(i64, i64)> = (1..self.puts.len())
+            .filter_map(|s| self.puts[s])
+            .filter(|&p| cut.ok(p as usize))
+            .map(|p| (cut.inv(p), cut.ret(p)))
+            .collect();
+        puts.sort_unstable();
+        for i in (0..puts.len().saturating_sub(1)).rev() {
+            puts[i].1 = puts[i].1.min(puts[i + 1].1);
+        }
         let mut search = Search {
             kv: self,
             cut,
+            puts,
             placed: vec![Vec::new(); self.puts.len()],
             segment: vec![None; self.ops.len()],
             trail: Vec::new(),
@@ -304,6 +327,9 @@ struct Cursor {
 struct Search<'k, 'h> {
     kv: &'k Kv,
     cut: Cut<'h>,
+    /// The `:ok` puts' invocations, in order, each with the earliest return of the
+    /// puts invoked then or later (see *Real time prunes*).
+    puts: Vec<(i64, i64)>,
     /// The `:ok` gets, in the order they are read.
     gets: Vec<u32>,
     /// Each segment's appends, by position.
@@ -319,6 +345,25 @@ struct Search<'k, 'h> {
 }
 
 impl Search<'_, '_> {
+    /// Whether `x` (an operation, or the initial string for `None`) may come before
+    /// get `g` in its segment, by real time: invoked before `g` returns, and no `:ok`
+    /// put between them.
+    fn may_precede(&self, x: Option<u32>, g: u32) -> bool {
+        let cut = self.cut;
+        if x.is_some_and(|x| cut.inv(x) >= cut.ret(g)) {
+            return false;
+        }
+        let returned = x.map_or(i64::MIN, |x| cut.ret(x));
+        let from = self.puts.partition_point(|&(inv, _)| inv <= returned);
+        self.puts.get(from).is_none_or(|&(_, earliest)| earliest >= cut.inv(g))
+    }
+
+    /// Whether append `a` may come after `x` (the operation before it in its
+    /// segment, if any), by real time.
+    fn may_follow(&self, x: Option<u32>, a: u32) -> bool {
+        x.is_none_or(|x| self.cut.inv(x) < self.cut.ret(a))
+    }
+
     /// Lays the readings of `gets[i..]`, `gets[i]`'s from `at` if given; a
     /// witness, `None` if no choice has an order, or `GaveUp`.
     fn explore(&mut self, mut i: usize, mut at: Option<Cursor>) -> Result<Option<Vec<u32>>, GaveUp> {
@@ -333,7 +378,8 @@ impl Search<'_, '_> {
                         self.kv.bases[reading.base as usize]
                             .iter()
                             .filter(|&&s| {
-                                self.kv.puts[s as usize].is_none_or(|p| self.cut.invoked(p as usize))
+                                let put = self.kv.puts[s as usize];
+                                put.is_none_or(|p| self.cut.invoked(p as usize)) && self.may_precede(put, g)
                             })
                             .map(move |&segment| Cursor { reading: r, segment, k: 0 })
                     })
@@ -349,7 +395,8 @@ impl Search<'_, '_> {
                 }
                 return Ok(None);
             };
-            let Op::Get(readings) = &self.kv.ops[self.gets[i] as usize] else { unreachable!("a get") };
+            let g = self.gets[i];
+            let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
             let Some(&chunk) = readings[reading].chunks.get(k) else {
                 self.read[i] = (segment, k);
                 (i, at) = (i + 1, None);
@@ -357,13 +404,27 @@ impl Search<'_, '_> {
             };
             let next = Cursor { reading, segment, k: k + 1 };
             match self.placed[segment as usize].get(k) {
-                Some(&a) if matches!(self.kv.ops[a as usize], Op::Append(c) if c == chunk) => at = Some(next),
+                Some(&a)
+                    if matches!(self.kv.ops[a as usize], Op::Append(c) if c == chunk)
+                        && self.may_precede(Some(a), g) =>
+                {
+                    at = Some(next)
+                }
                 Some(_) => return Ok(None),
                 None => {
+                    let before = match k.checked_sub(1) {
+                        Some(j) => self.placed[segment as usize].get(j).copied(),
+                        None => self.kv.puts[segment as usize],
+                    };
                     let candidates: Vec<u32> = self.kv.chunks[chunk as usize]
                         .iter()
                         .copied()
-                        .filter(|&a| self.segment[a as usize].is_none() && self.cut.invoked(a as usize))
+                        .filter(|&a| {
+                            self.segment[a as usize].is_none()
+                                && self.cut.invoked(a as usize)
+                                && self.may_precede(Some(a), g)
+                                && self.may_follow(before, a)
+                        })
                         .collect();
                     if let [a] = candidates[..] {
                         self.place(segment, a);
