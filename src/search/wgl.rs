@@ -24,7 +24,8 @@
 //!
 //! At a configuration met for the first time, one call is tried before the others: a
 //! legal read ([reads first](super#reads-first)), else the call of the operation whose
-//! return comes first in the list. That choice alone linearizes operations in the
+//! return comes first in the list ([`Order::Returns`]; [`reach`] may ask for list
+//! order instead). That choice alone linearizes operations in the
 //! order of their returns, which explains, without a step back, a history whose
 //! operations take effect as they complete: with 100 clients, such a history has
 //! hundreds of calls open at once, and the calls tried in list order (by invocation)
@@ -256,10 +257,10 @@ fn run<M: Model + ?Sized>(
             fresh = false;
             if let Some(read) = legal_read(&entries, memo, &kinds, state, waiting) {
                 (entry, tried) = (read, Tried::ReadOnly);
-            } else if let Some(call) =
-                entries.first_return_call().filter(|&call| order == Order::Returns && call != entry)
-            {
-                (entry, tried) = (call, Tried::ReturnFirst);
+            } else if order == Order::Returns {
+                if let Some(call) = entries.first_return_call().filter(|&call| call != entry) {
+                    (entry, tried) = (call, Tried::ReturnFirst);
+                }
             }
         }
         let op = entries.op[entry as usize] as usize;
