@@ -162,6 +162,9 @@ fn the_race_proves_what_the_searches_cannot() {
         ..register(8, 2, Some(Anomaly::StaleRead))
     });
     specs.push(Spec { ops: 20_000, crash_rate: 0.005, ..register(10, 20, Some(Anomaly::LostWrite)) });
+    // Effects at completion, 200 clients: the failing return is confirmed returns
+    // first (list order alone had not confirmed it after 30 s).
+    specs.push(Spec { crash_rate: 0.0, effect_inside: false, ..register(200, 1, Some(Anomaly::StaleRead)) });
     specs.extend([(10, 2), (100, 1)].map(|(p, seed)| register(p, seed, None)));
     for spec in specs {
         let (model, history, anomaly) = generated(&spec);

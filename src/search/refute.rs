@@ -149,6 +149,7 @@ fn confirm<'m, M: Model + ?Sized>(
                         Outcome::Invalid { op, configs: around(history, &mut memo, config, op) }
                     }
                     outcome @ Outcome::Invalid { .. } => outcome,
+                    // Out of its cap, not of the budget's time or memory: the other order's turn.
                     Outcome::Unknown { .. } if budget.check(0, 0).is_none() => continue,
                     _ => return None,
                 };
