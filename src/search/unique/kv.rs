@@ -41,11 +41,12 @@
 //! the pending operations no reading holds removed (still legal, still in
 //! real-time order), gives every get its op reading, and is a concatenation of
 //! those readings' blocks in an order `order` finds, as that order is complete.
-//! The engine enumerates the consistent choices depth first, get by get, longest
-//! string first: a place already filled by an earlier get's reading is forced, an
-//! append already placed elsewhere is not a candidate, and a choice is made only
-//! where two candidates remain, so a value written once costs no branching, and a
-//! history of unique values whose strings each split one way has one choice.
+//! The engine enumerates the consistent choices depth first, get by get in order
+//! of return (each get a *level*; a level's choices are the whole readings it may
+//! take): a place already filled by an earlier level's reading is forced, and an
+//! append already placed elsewhere is not a candidate, so a value written once
+//! costs no branching, and a history of unique values whose strings each split one
+//! way has one choice per level.
 //!
 //! **Real time prunes.** A choice is tried only if real time allows it, by three
 //! facts of every legal sequence that gives the gets their readings: what goes
@@ -57,25 +58,45 @@
 //! breaks one has no legal sequence, so leaving it out loses none; the order of the
 //! blocks still checks real time in full. Many clients writing a few values over and
 //! over (a value written hundreds of times) give each string hundreds of candidate
-//! readings, of which real time keeps the few around the get. The enumeration gives up (the engine
-//! declines, the search runs) past [`BRANCHES`] alternatives tried or a depth of
-//! [`DEPTH`] choices; nothing else is pruned, so within those caps every
-//! consistent choice is tried.
+//! readings, of which real time keeps the few around the get.
+//!
+//! **Checked on the way.** Where a choice is still open at some level, each level's
+//! choice is followed by a check of what is fixed so far, and a failure there ends
+//! the branch. The check orders the blocks of the segments read by the levels so
+//! far (with every append they read), the `:ok` puts heading no such segment and
+//! the `:ok` appends in none, each on its own — but of those, only the ones no
+//! later level may read: every later get that returns after the operation is
+//! invoked starts after an `:ok` put that follows the operation (as above: the
+//! earliest return among the puts invoked after it returned comes before the
+//! earliest such invocation). Exact, because what is checked only grows: a later
+//! level adds gets to a segment's groups or new groups after them (a group's
+//! condition and a block's `s` and `f` only tighten), adds blocks, and never
+//! places an operation checked on its own (no later level may read it), so a
+//! failure, an unordered group or a cycle among blocks, stays one in every
+//! completion. Choices are tried latest written first, as an operation read is
+//! most often among the last before the get. The enumeration gives up (the engine
+//! declines, the search runs) past [`CHOICES`] readings of one get, or past
+//! [`WORK`] (about a second) on a history, and asks the caller whether to stop
+//! every [`STOP_EVERY`] checks, so a time limit holds.
 
-use super::{order, Block, Cut, Decline, Reduce, Shape};
+use super::{order, Block, Cut, Decline, Reduce, Shape, NEVER};
 use crate::history::History;
 use crate::model::NilReads;
 use crate::value::Value;
 use foldhash::fast::FixedState;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The most readings a get's string may have.
 const READINGS: usize = 64;
-/// The most alternatives (choices of a candidate where several remain) a cut may
-/// try before the engine gives up.
-const BRANCHES: usize = 4096;
-/// The most nested choices: each is a frame on the stack.
-const DEPTH: usize = 256;
+/// How many checks of an order go between two questions to the caller whether
+/// to stop.
+const STOP_EVERY: usize = 64;
+/// The most ways one get may be read.
+const CHOICES: usize = 4096;
+/// The most work the engine may do on a history before it gives up: operations
+/// visited by checks of an order, about a second's worth.
+const WORK: usize = 1 << 24;
 
 /// A reading of a returned string, by values: a base value and chunk values.
 struct Reading {
@@ -105,6 +126,8 @@ pub(super) struct Kv {
     /// Each base value's string, and each chunk value's.
     base_texts: Vec<Box<[u8]>>,
     chunk_texts: Vec<Box<[u8]>>,
+    /// The work done on all cuts so far (see [`WORK`]).
+    work: AtomicUsize,
 }
 
 /// The tables a returned string is read with.
@@ -184,6 +207,7 @@ impl Kv {
             chunks: Vec::new(),
             base_texts: Vec::new(),
             chunk_texts: Vec::new(),
+            work: AtomicUsize::new(0),
         };
         // A value's id in `table`, numbered in `writers` from 0 as first seen.
         fn id<'a>(
@@ -273,14 +297,14 @@ impl Kv {
 
 impl Reduce for Kv {
     fn reduce(&self, cut: Cut) -> Option<Shape> {
+        self.reduce_until(cut, &mut || false)
+    }
+
+    fn reduce_until(&self, cut: Cut, stop: &mut dyn FnMut() -> bool) -> Option<Shape> {
         let mut gets: Vec<u32> = (0..self.ops.len() as u32)
             .filter(|&o| cut.ok(o as usize) && matches!(self.ops[o as usize], Op::Get(_)))
             .collect();
-        let length = |g: u32| match &self.ops[g as usize] {
-            Op::Get(readings) => readings.iter().map(|r| r.chunks.len()).max().unwrap_or(0),
-            _ => 0,
-        };
-        gets.sort_by_key(|&g| std::cmp::Reverse(length(g)));
+        gets.sort_unstable_by_key(|&g| cut.ret(g));
         // The `:ok` puts by invocation, with the earliest return from each on.
         let mut puts: Vec<(i64, i64)> = (1..self.puts.len())
             .filter_map(|s| self.puts[s])
@@ -291,19 +315,21 @@ impl Reduce for Kv {
         for i in (0..puts.len().saturating_sub(1)).rev() {
             puts[i].1 = puts[i].1.min(puts[i + 1].1);
         }
+        let mut later = vec![NEVER; gets.len() + 1];
+        for i in (0..gets.len()).rev() {
+            later[i] = later[i + 1].min(cut.inv(gets[i]));
+        }
         let mut search = Search {
             kv: self,
             cut,
             puts,
             placed: vec![Vec::new(); self.puts.len()],
-            segment: vec![None; self.ops.len()],
-            trail: Vec::new(),
+            placed_in: vec![None; self.ops.len()],
             read: vec![(0, 0); gets.len()],
             gets,
-            branches: 0,
-            depth: 0,
+            later,
         };
-        match search.explore(0, None) {
+        match search.run(stop) {
             Ok(Some(witness)) => Some(Shape::Linearized(self.without_idle_puts(cut, witness))),
             Ok(None) => None,
             Err(GaveUp) => Some(Shape::Undecided),
@@ -311,51 +337,59 @@ impl Reduce for Kv {
     }
 }
 
-/// The enumeration passed [`BRANCHES`] or [`DEPTH`].
+/// The enumeration passed [`CHOICES`] or [`WORK`].
 struct GaveUp;
 
-/// Where a get's reading is being laid: which reading, in which segment, and how
-/// many of its chunks are placed.
-#[derive(Clone, Copy)]
-struct Cursor {
-    reading: usize,
+/// One way to read a get: its segment, how many appends it reads there, and the
+/// appends it places past those already placed.
+#[derive(Clone)]
+struct Choice {
     segment: u32,
     k: usize,
+    new: Vec<u32>,
 }
 
-/// The depth-first enumeration of a cut's op readings (see *Branching*).
+/// A get being read: its choices, and how many are tried.
+struct Level {
+    choices: Vec<Choice>,
+    next: usize,
+}
+
+/// The enumeration of a cut's op readings, get by get in order of return (see
+/// *Branching*).
 struct Search<'k, 'h> {
     kv: &'k Kv,
     cut: Cut<'h>,
     /// The `:ok` puts' invocations, in order, each with the earliest return of the
     /// puts invoked then or later (see *Real time prunes*).
     puts: Vec<(i64, i64)>,
-    /// The `:ok` gets, in the order they are read.
+    /// The `:ok` gets, by return: level `i` reads `gets[i]`.
     gets: Vec<u32>,
+    /// `later[i]`: the earliest invocation among `gets[i..]`.
+    later: Vec<i64>,
     /// Each segment's appends, by position.
     placed: Vec<Vec<u32>>,
     /// Each append's segment, if it is placed.
-    segment: Vec<Option<u32>>,
-    /// The segments appends were placed in, latest last, to undo them.
-    trail: Vec<u32>,
-    /// Each get's segment and how many appends it reads (for `gets[i]`, once read).
+    placed_in: Vec<Option<u32>>,
+    /// Each level's segment and how many appends it reads, while it has a choice.
     read: Vec<(u32, usize)>,
-    branches: usize,
-    depth: usize,
 }
 
 impl Search<'_, '_> {
+    /// Whether the put invoked first after `x` returned (or after everything, for
+    /// `None`) and every later one return before `before`: if so, no operation
+    /// invoked at `before` or later is in `x`'s segment.
+    fn put_between(&self, x: Option<u32>, before: i64) -> bool {
+        let returned = x.map_or(i64::MIN, |x| self.cut.ret(x));
+        let from = self.puts.partition_point(|&(inv, _)| inv <= returned);
+        self.puts.get(from).is_some_and(|&(_, earliest)| earliest < before)
+    }
+
     /// Whether `x` (an operation, or the initial string for `None`) may come before
     /// get `g` in its segment, by real time: invoked before `g` returns, and no `:ok`
     /// put between them.
     fn may_precede(&self, x: Option<u32>, g: u32) -> bool {
-        let cut = self.cut;
-        if x.is_some_and(|x| cut.inv(x) >= cut.ret(g)) {
-            return false;
-        }
-        let returned = x.map_or(i64::MIN, |x| cut.ret(x));
-        let from = self.puts.partition_point(|&(inv, _)| inv <= returned);
-        self.puts.get(from).is_none_or(|&(_, earliest)| earliest >= cut.inv(g))
+        x.is_none_or(|x| self.cut.inv(x) < self.cut.ret(g)) && !self.put_between(x, self.cut.inv(g))
     }
 
     /// Whether append `a` may come after `x` (the operation before it in its
@@ -364,143 +398,175 @@ impl Search<'_, '_> {
         x.is_none_or(|x| self.cut.inv(x) < self.cut.ret(a))
     }
 
-    /// Lays the readings of `gets[i..]`, `gets[i]`'s from `at` if given; a
-    /// witness, `None` if no choice has an order, or `GaveUp`.
-    fn explore(&mut self, mut i: usize, mut at: Option<Cursor>) -> Result<Option<Vec<u32>>, GaveUp> {
-        loop {
-            let Some(Cursor { reading, segment, k }) = at else {
-                let Some(&g) = self.gets.get(i) else { return Ok(self.leaf()) };
-                let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
-                let options: Vec<Cursor> = readings
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(r, reading)| {
-                        self.kv.bases[reading.base as usize]
-                            .iter()
-                            .filter(|&&s| {
-                                let put = self.kv.puts[s as usize];
-                                put.is_none_or(|p| self.cut.invoked(p as usize)) && self.may_precede(put, g)
-                            })
-                            .map(move |&segment| Cursor { reading: r, segment, k: 0 })
-                    })
-                    .collect();
-                if let [only] = options[..] {
-                    at = Some(only);
+    /// Every way to read level `i`'s get given the appends placed, at most
+    /// [`CHOICES`].
+    fn choices(&self, i: usize) -> Result<Vec<Choice>, GaveUp> {
+        let g = self.gets[i];
+        let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
+        let mut out = Vec::new();
+        for reading in readings {
+            for &segment in self.kv.bases[reading.base as usize].iter().rev() {
+                let put = self.kv.puts[segment as usize];
+                if !put.is_none_or(|p| self.cut.invoked(p as usize)) || !self.may_precede(put, g) {
                     continue;
                 }
-                for option in options {
-                    if let Some(w) = self.alternative(i, option, None)? {
-                        return Ok(Some(w));
-                    }
-                }
-                return Ok(None);
-            };
-            let g = self.gets[i];
-            let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
-            let Some(&chunk) = readings[reading].chunks.get(k) else {
-                self.read[i] = (segment, k);
-                (i, at) = (i + 1, None);
-                continue;
-            };
-            let next = Cursor { reading, segment, k: k + 1 };
-            match self.placed[segment as usize].get(k) {
-                Some(&a)
-                    if matches!(self.kv.ops[a as usize], Op::Append(c) if c == chunk)
-                        && self.may_precede(Some(a), g) =>
-                {
-                    at = Some(next)
-                }
-                Some(_) => return Ok(None),
-                None => {
-                    let before = match k.checked_sub(1) {
-                        Some(j) => self.placed[segment as usize].get(j).copied(),
-                        None => self.kv.puts[segment as usize],
-                    };
-                    let candidates: Vec<u32> = self.kv.chunks[chunk as usize]
-                        .iter()
-                        .copied()
-                        .filter(|&a| {
-                            self.segment[a as usize].is_none()
-                                && self.cut.invoked(a as usize)
-                                && self.may_precede(Some(a), g)
-                                && self.may_follow(before, a)
-                        })
-                        .collect();
-                    if let [a] = candidates[..] {
-                        self.place(segment, a);
-                        at = Some(next);
-                        continue;
-                    }
-                    for a in candidates {
-                        if let Some(w) = self.alternative(i, next, Some(a))? {
-                            return Ok(Some(w));
-                        }
-                    }
-                    return Ok(None);
+                let placed = &self.placed[segment as usize];
+                let k = placed.len().min(reading.chunks.len());
+                let matches = placed[..k].iter().zip(&reading.chunks).all(|(&a, &c)| {
+                    matches!(self.kv.ops[a as usize], Op::Append(x) if x == c) && self.may_precede(Some(a), g)
+                });
+                if matches {
+                    let before = k.checked_sub(1).map_or(put, |j| Some(placed[j]));
+                    let mut new = Vec::new();
+                    let at = (segment, reading.chunks.len());
+                    self.extend(g, at, &reading.chunks[k..], before, &mut new, &mut out)?;
                 }
             }
         }
+        Ok(out)
     }
 
-    /// One alternative where several remain: `append` (if given) placed at the
-    /// cursor's previous position, and the rest explored from there; undone after.
-    fn alternative(&mut self, i: usize, at: Cursor, append: Option<u32>) -> Result<Option<Vec<u32>>, GaveUp> {
-        self.branches += 1;
-        if self.branches > BRANCHES || self.depth == DEPTH {
-            return Err(GaveUp);
+    /// The choices that place `chunks` after `before` in `segment`, `new` placed so far.
+    fn extend(
+        &self,
+        g: u32,
+        (segment, k): (u32, usize),
+        chunks: &[u32],
+        before: Option<u32>,
+        new: &mut Vec<u32>,
+        out: &mut Vec<Choice>,
+    ) -> Result<(), GaveUp> {
+        let Some((&chunk, rest)) = chunks.split_first() else {
+            if out.len() == CHOICES {
+                return Err(GaveUp);
+            }
+            out.push(Choice { segment, k, new: new.clone() });
+            return Ok(());
+        };
+        for &a in self.kv.chunks[chunk as usize].iter().rev() {
+            if self.placed_in[a as usize].is_some()
+                || new.contains(&a)
+                || !self.cut.invoked(a as usize)
+                || !self.may_precede(Some(a), g)
+                || !self.may_follow(before, a)
+            {
+                continue;
+            }
+            new.push(a);
+            self.extend(g, (segment, k), rest, Some(a), new, out)?;
+            new.pop();
         }
-        let mark = self.trail.len();
-        if let Some(a) = append {
-            self.place(at.segment, a);
+        Ok(())
+    }
+
+    fn apply(&mut self, i: usize, choice: &Choice) {
+        for &a in &choice.new {
+            self.placed[choice.segment as usize].push(a);
+            self.placed_in[a as usize] = Some(choice.segment);
         }
-        self.depth += 1;
-        let found = self.explore(i, Some(at));
-        self.depth -= 1;
-        self.undo(mark);
-        found
+        self.read[i] = (choice.segment, choice.k);
     }
 
-    fn place(&mut self, segment: u32, append: u32) {
-        self.placed[segment as usize].push(append);
-        self.segment[append as usize] = Some(segment);
-        self.trail.push(segment);
-    }
-
-    fn undo(&mut self, mark: usize) {
-        while self.trail.len() > mark {
-            let s = self.trail.pop().expect("above the mark") as usize;
-            let a = self.placed[s].pop().expect("placed");
-            self.segment[a as usize] = None;
+    fn unapply(&mut self, choice: &Choice) {
+        for &a in &choice.new {
+            self.placed[choice.segment as usize].pop();
+            self.placed_in[a as usize] = None;
         }
     }
 
-    /// The blocks of the readings chosen, in an order if there is one.
-    fn leaf(&self) -> Option<Vec<u32>> {
+    /// Reads every get, one level each, depth first: a witness, or `None` if no
+    /// choice of readings has an order.
+    fn run(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<Option<Vec<u32>>, GaveUp> {
+        let n = self.gets.len();
+        if n == 0 {
+            return Ok(self.check(n));
+        }
+        // How many levels have choices not yet tried: with none, a failure found
+        // later is as final, so the checks on the way are left out.
+        let mut open = 0;
+        let mut checks = 0;
+        let mut levels: Vec<Level> = Vec::new();
+        let choices = self.choices(0)?;
+        open += usize::from(choices.len() > 1);
+        levels.push(Level { choices, next: 0 });
+        while let Some(i) = levels.len().checked_sub(1) {
+            let level = &mut levels[i];
+            let Some(choice) = level.choices.get(level.next).cloned() else {
+                // Every choice failed: back to the level before.
+                levels.pop();
+                if let Some(level) = levels.last() {
+                    let choice = level.choices[level.next - 1].clone();
+                    self.unapply(&choice);
+                }
+                continue;
+            };
+            level.next += 1;
+            if level.next == level.choices.len() && level.next > 1 {
+                open -= 1;
+            }
+            self.apply(i, &choice);
+            if i + 1 == n || open > 0 {
+                checks += 1;
+                let work = self.kv.work.fetch_add(self.kv.ops.len(), Ordering::Relaxed);
+                if work > WORK || (checks % STOP_EVERY == 0 && stop()) {
+                    return Err(GaveUp);
+                }
+                match self.check(i + 1) {
+                    Some(witness) if i + 1 == n => return Ok(Some(witness)),
+                    Some(_) => {}
+                    None => {
+                        self.unapply(&choice);
+                        continue;
+                    }
+                }
+            }
+            let choices = self.choices(i + 1)?;
+            open += usize::from(choices.len() > 1);
+            levels.push(Level { choices, next: 0 });
+        }
+        Ok(None)
+    }
+
+    /// The blocks of the readings of levels `..m`, with the puts and appends no
+    /// later level can read on their own, in an order if there is one.
+    fn check(&self, m: usize) -> Option<Vec<u32>> {
         let (kv, cut) = (self.kv, self.cut);
-        let mut gets: Vec<Vec<Vec<u32>>> =
-            self.placed.iter().map(|p| vec![Vec::new(); p.len() + 1]).collect();
-        for (&g, &(s, k)) in self.gets.iter().zip(&self.read) {
-            gets[s as usize][k].push(g);
+        // Whether no level from `m` on may read `x`'s segment: those that return
+        // after `x` is invoked all start after a put that follows `x`.
+        let lone = |x: u32| {
+            let from = self.gets.partition_point(|&g| cut.ret(g) <= cut.inv(x)).max(m);
+            self.later[from] == NEVER || self.put_between(Some(x), self.later[from])
+        };
+        let mut gets: Vec<Vec<Vec<u32>>> = vec![Vec::new(); self.placed.len()];
+        for j in 0..m {
+            let (s, k) = self.read[j];
+            let groups = &mut gets[s as usize];
+            if groups.len() <= k {
+                groups.resize(k + 1, Vec::new());
+            }
+            groups[k].push(self.gets[j]);
         }
+        let mut kept = vec![false; kv.ops.len()];
         let mut blocks = Vec::new();
         for (s, gets) in gets.into_iter().enumerate() {
-            let read = gets.iter().any(|g| !g.is_empty());
             let mut block = match kv.puts[s] {
                 None => Block { initial: true, groups: Vec::new() },
-                Some(p) if cut.ok(p as usize) || read => Block::headed(p),
+                Some(p) if !gets.is_empty() || (cut.ok(p as usize) && lone(p)) => Block::headed(p),
                 Some(_) => continue,
             };
             let mut gets = gets.into_iter();
             block.push(gets.next().unwrap_or_default());
             for (&a, gets) in self.placed[s].iter().zip(gets) {
+                kept[a as usize] = true;
                 block.push(vec![a]);
                 block.push(gets);
             }
             blocks.push(block);
         }
-        let lone = (0..kv.ops.len())
-            .filter(|&o| matches!(kv.ops[o], Op::Append(_)) && cut.ok(o) && self.segment[o].is_none());
-        blocks.extend(lone.map(|o| Block::headed(o as u32)));
+        let alone = (0..kv.ops.len() as u32).filter(|&o| {
+            matches!(kv.ops[o as usize], Op::Append(_)) && cut.ok(o as usize) && !kept[o as usize] && lone(o)
+        });
+        blocks.extend(alone.map(Block::headed));
         order(&blocks, cut)
     }
 }

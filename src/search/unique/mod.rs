@@ -199,6 +199,12 @@ impl Block {
 /// read of a value never written, two dequeues of one element).
 trait Reduce: Send + Sync {
     fn reduce(&self, cut: Cut) -> Option<Shape>;
+
+    /// As `reduce`, for a reduction that may take long: it asks `stop` now and
+    /// then, and gives [`Shape::Undecided`] when told to.
+    fn reduce_until(&self, cut: Cut, _stop: &mut dyn FnMut() -> bool) -> Option<Shape> {
+        self.reduce(cut)
+    }
 }
 
 /// Distinct values numbered. Integers, the usual values, are found by their
@@ -435,14 +441,19 @@ enum Bisected {
 /// Decides the whole history, and if it fails, finds the failing operation by
 /// bisection on cuts (see the module docs). `stop` is asked between checks.
 fn bisect(history: &History, reduce: &dyn Reduce, stop: &mut dyn FnMut() -> bool) -> Bisected {
-    let linearize = |at: usize| {
+    let linearize = |at: usize, stop: &mut dyn FnMut() -> bool| {
         let cut = Cut { history, at };
-        reduce.reduce(cut).map_or(Ok(None), |shape| solve(shape, cut))
+        match reduce.reduce_until(cut, stop).map_or(Ok(None), |shape| solve(shape, cut)) {
+            // Undecided because it was told to stop, or for good.
+            Err(Undecided) if stop() => Err(Bisected::Stopped),
+            Err(Undecided) => Err(Bisected::Undecided),
+            Ok(found) => Ok(found),
+        }
     };
-    match linearize(history.ops.len()) {
+    match linearize(history.ops.len(), stop) {
         Ok(Some(witness)) => return Bisected::Valid(witness),
         Ok(None) => {}
-        Err(Undecided) => return Bisected::Undecided,
+        Err(end) => return end,
     }
     let mut oks: Vec<(usize, usize)> =
         history.operations.iter().enumerate().filter_map(|(i, o)| Some((o.complete?, i))).collect();
@@ -455,16 +466,16 @@ fn bisect(history: &History, reduce: &dyn Reduce, stop: &mut dyn FnMut() -> bool
             return Bisected::Stopped;
         }
         let mid = (lo + hi) / 2;
-        match linearize(oks[mid].0 + 1) {
+        match linearize(oks[mid].0 + 1, stop) {
             Ok(None) => hi = mid,
             Ok(Some(_)) => lo = mid + 1,
-            Err(Undecided) => return Bisected::Undecided,
+            Err(end) => return end,
         }
     }
     let Some(&(at, op)) = oks.get(lo) else { return Bisected::Undecided };
-    match linearize(at) {
+    match linearize(at, stop) {
         Ok(before) => Bisected::Invalid { op, before },
-        Err(Undecided) => Bisected::Undecided,
+        Err(end) => end,
     }
 }
 
