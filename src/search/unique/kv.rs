@@ -63,20 +63,33 @@
 //! **Checked on the way.** Where a choice is still open at some level, each level's
 //! choice is followed by a check of what is fixed so far, and a failure there ends
 //! the branch. The check orders the blocks of the segments read by the levels so
-//! far (with every append they read), the `:ok` puts heading no such segment and
-//! the `:ok` appends in none, each on its own — but of those, only the ones no
-//! later level may read: every later get that returns after the operation is
-//! invoked starts after an `:ok` put that follows the operation (as above: the
-//! earliest return among the puts invoked after it returned comes before the
-//! earliest such invocation). Exact, because what is checked only grows: a later
-//! level adds gets to a segment's groups or new groups after them (a group's
-//! condition and a block's `s` and `f` only tighten), adds blocks, and never
-//! places an operation checked on its own (no later level may read it), so a
-//! failure, an unordered group or a cycle among blocks, stays one in every
-//! completion. Choices are tried latest written first, as an operation read is
-//! most often among the last before the get. The enumeration gives up (the engine
-//! declines, the search runs) past [`CHOICES`] readings of one get, or past
-//! [`WORK`] (about a second) on a history, and asks the caller whether to stop
+//! far (with every append they read), every other `:ok` put on its own, and the
+//! `:ok` appends in no such segment on their own — but of those, only the ones no
+//! later level may read: every later get that returns after the append is invoked
+//! starts after an `:ok` put that follows it (as above: the earliest return among
+//! the puts invoked after it returned comes before the earliest such invocation).
+//! Exact, because what is checked only grows: a later level adds gets to a block's
+//! groups or new groups after them (a group's condition and a block's `s` and `f`
+//! only tighten), adds blocks, or makes a put's block its segment's (a put heads its
+//! own block whatever reads it), and never places an append checked on its own (no
+//! later level may read it), so a failure, an unordered group or a cycle among
+//! blocks, stays one in every completion. An append is not checked on its own
+//! before that: placed in a segment later, it would join that segment's block, and
+//! a cycle through both may vanish.
+//!
+//! **Backjumping.** A failure names the levels it depends on: the latest level
+//! without which the check passes (levels left out count as later ones), found by
+//! bisection, then the latest below it without which the rest passes, and so on;
+//! and the levels whose placements took an append a choice needed or fixed a place
+//! it reads. When every choice of a level has failed, the search goes back to the
+//! latest level in the union of its failures' sets, not to the one before, and
+//! that level inherits the rest of the set (conflict-directed backjumping,
+//! Prosser's). Exact: the levels jumped over neither gave nor took any of the
+//! choices, and with theirs left out each choice still fails, so no choice of
+//! theirs makes one pass; the level jumped to must change. Choices are tried
+//! nearest the get in time first ([`Search::nearest`]). The enumeration gives up
+//! (the engine declines, the search runs) past [`CHOICES`] readings of one get, or
+//! past [`WORK`] (about a second) on a history, and asks the caller whether to stop
 //! every [`STOP_EVERY`] checks, so a time limit holds.
 
 use super::{order, Block, Cut, Decline, Reduce, Shape, NEVER};
@@ -324,7 +337,7 @@ impl Reduce for Kv {
             cut,
             puts,
             placed: vec![Vec::new(); self.puts.len()],
-            placed_in: vec![None; self.ops.len()],
+            placer: vec![None; self.ops.len()],
             read: vec![(0, 0); gets.len()],
             gets,
             later,
@@ -349,10 +362,41 @@ struct Choice {
     new: Vec<u32>,
 }
 
-/// A get being read: its choices, and how many are tried.
+/// A set of levels: those whose choices a failure depends on.
+#[derive(Clone, Default)]
+struct Levels(Vec<u64>);
+
+impl Levels {
+    fn add(&mut self, level: usize) {
+        if self.0.len() <= level / 64 {
+            self.0.resize(level / 64 + 1, 0);
+        }
+        self.0[level / 64] |= 1 << (level % 64);
+    }
+
+    fn max(&self) -> Option<usize> {
+        let w = self.0.iter().rposition(|&w| w != 0)?;
+        Some(w * 64 + 63 - self.0[w].leading_zeros() as usize)
+    }
+
+    /// Adds `other`'s levels but `level`.
+    fn merge_without(&mut self, other: &Levels, level: usize) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        self.0.iter_mut().zip(&other.0).for_each(|(w, &o)| *w |= o);
+        if let Some(w) = self.0.get_mut(level / 64) {
+            *w &= !(1 << (level % 64));
+        }
+    }
+}
+
+/// A get being read: its choices, how many are tried, and the levels its
+/// failures so far depend on.
 struct Level {
     choices: Vec<Choice>,
     next: usize,
+    conflict: Levels,
 }
 
 /// The enumeration of a cut's op readings, get by get in order of return (see
@@ -369,8 +413,8 @@ struct Search<'k, 'h> {
     later: Vec<i64>,
     /// Each segment's appends, by position.
     placed: Vec<Vec<u32>>,
-    /// Each append's segment, if it is placed.
-    placed_in: Vec<Option<u32>>,
+    /// Each append's level, if it is placed.
+    placer: Vec<Option<u32>>,
     /// Each level's segment and how many appends it reads, while it has a choice.
     read: Vec<(u32, usize)>,
 }
@@ -398,14 +442,29 @@ impl Search<'_, '_> {
         x.is_none_or(|x| self.cut.inv(x) < self.cut.ret(a))
     }
 
+    /// `candidates` (segments or appends, each standing for the operation `op`
+    /// gives, `None` for the initial string), nearest get `g` in time first: by how
+    /// far the middle of the time each may take effect before `g` returns lies from
+    /// the middle of `g`'s. What a get reads was most often written just before it.
+    fn nearest(&self, g: u32, candidates: &[u32], op: impl Fn(u32) -> Option<u32>) -> Vec<u32> {
+        let cut = self.cut;
+        let middle = |x: u32| cut.inv(x) / 2 + cut.ret(x).min(cut.ret(g)) / 2;
+        let mut sorted: Vec<u32> = candidates.iter().rev().copied().collect();
+        sorted.sort_by_key(|&c| op(c).map_or(0, |x| (middle(x) - middle(g)).abs()));
+        sorted
+    }
+
     /// Every way to read level `i`'s get given the appends placed, at most
-    /// [`CHOICES`].
-    fn choices(&self, i: usize) -> Result<Vec<Choice>, GaveUp> {
+    /// [`CHOICES`]; the levels whose placements ruled some out, or fixed a place
+    /// it reads, join `conflict`.
+    fn choices(&self, i: usize, conflict: &mut Levels) -> Result<Vec<Choice>, GaveUp> {
         let g = self.gets[i];
         let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
         let mut out = Vec::new();
         for reading in readings {
-            for &segment in self.kv.bases[reading.base as usize].iter().rev() {
+            for segment in
+                self.nearest(g, &self.kv.bases[reading.base as usize], |s| self.kv.puts[s as usize])
+            {
                 let put = self.kv.puts[segment as usize];
                 if !put.is_none_or(|p| self.cut.invoked(p as usize)) || !self.may_precede(put, g) {
                     continue;
@@ -413,13 +472,14 @@ impl Search<'_, '_> {
                 let placed = &self.placed[segment as usize];
                 let k = placed.len().min(reading.chunks.len());
                 let matches = placed[..k].iter().zip(&reading.chunks).all(|(&a, &c)| {
+                    conflict.add(self.placer[a as usize].expect("placed") as usize);
                     matches!(self.kv.ops[a as usize], Op::Append(x) if x == c) && self.may_precede(Some(a), g)
                 });
                 if matches {
                     let before = k.checked_sub(1).map_or(put, |j| Some(placed[j]));
                     let mut new = Vec::new();
                     let at = (segment, reading.chunks.len());
-                    self.extend(g, at, &reading.chunks[k..], before, &mut new, &mut out)?;
+                    self.extend(g, at, &reading.chunks[k..], before, (&mut new, &mut out), conflict)?;
                 }
             }
         }
@@ -433,8 +493,8 @@ impl Search<'_, '_> {
         (segment, k): (u32, usize),
         chunks: &[u32],
         before: Option<u32>,
-        new: &mut Vec<u32>,
-        out: &mut Vec<Choice>,
+        (new, out): (&mut Vec<u32>, &mut Vec<Choice>),
+        conflict: &mut Levels,
     ) -> Result<(), GaveUp> {
         let Some((&chunk, rest)) = chunks.split_first() else {
             if out.len() == CHOICES {
@@ -443,9 +503,12 @@ impl Search<'_, '_> {
             out.push(Choice { segment, k, new: new.clone() });
             return Ok(());
         };
-        for &a in self.kv.chunks[chunk as usize].iter().rev() {
-            if self.placed_in[a as usize].is_some()
-                || new.contains(&a)
+        for a in self.nearest(g, &self.kv.chunks[chunk as usize], Some) {
+            if let Some(l) = self.placer[a as usize] {
+                conflict.add(l as usize);
+                continue;
+            }
+            if new.contains(&a)
                 || !self.cut.invoked(a as usize)
                 || !self.may_precede(Some(a), g)
                 || !self.may_follow(before, a)
@@ -453,7 +516,7 @@ impl Search<'_, '_> {
                 continue;
             }
             new.push(a);
-            self.extend(g, (segment, k), rest, Some(a), new, out)?;
+            self.extend(g, (segment, k), rest, Some(a), (new, out), conflict)?;
             new.pop();
         }
         Ok(())
@@ -462,7 +525,7 @@ impl Search<'_, '_> {
     fn apply(&mut self, i: usize, choice: &Choice) {
         for &a in &choice.new {
             self.placed[choice.segment as usize].push(a);
-            self.placed_in[a as usize] = Some(choice.segment);
+            self.placer[a as usize] = Some(i as u32);
         }
         self.read[i] = (choice.segment, choice.k);
     }
@@ -470,75 +533,126 @@ impl Search<'_, '_> {
     fn unapply(&mut self, choice: &Choice) {
         for &a in &choice.new {
             self.placed[choice.segment as usize].pop();
-            self.placed_in[a as usize] = None;
+            self.placer[a as usize] = None;
         }
     }
 
-    /// Reads every get, one level each, depth first: a witness, or `None` if no
-    /// choice of readings has an order.
+    /// Reads every get, one level each, depth first with backjumping: a witness,
+    /// or `None` if no choice of readings has an order.
     fn run(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<Option<Vec<u32>>, GaveUp> {
         let n = self.gets.len();
         if n == 0 {
-            return Ok(self.check(n));
+            return Ok(self.check(0, &[]));
         }
         // How many levels have choices not yet tried: with none, a failure found
         // later is as final, so the checks on the way are left out.
         let mut open = 0;
         let mut checks = 0;
         let mut levels: Vec<Level> = Vec::new();
-        let choices = self.choices(0)?;
-        open += usize::from(choices.len() > 1);
-        levels.push(Level { choices, next: 0 });
-        while let Some(i) = levels.len().checked_sub(1) {
-            let level = &mut levels[i];
-            let Some(choice) = level.choices.get(level.next).cloned() else {
-                // Every choice failed: back to the level before.
-                levels.pop();
-                if let Some(level) = levels.last() {
-                    let choice = level.choices[level.next - 1].clone();
-                    self.unapply(&choice);
-                }
-                continue;
-            };
-            level.next += 1;
-            if level.next == level.choices.len() && level.next > 1 {
-                open -= 1;
-            }
-            self.apply(i, &choice);
-            if i + 1 == n || open > 0 {
-                checks += 1;
-                let work = self.kv.work.fetch_add(self.kv.ops.len(), Ordering::Relaxed);
-                if work > WORK || (checks % STOP_EVERY == 0 && stop()) {
-                    return Err(GaveUp);
-                }
-                match self.check(i + 1) {
-                    Some(witness) if i + 1 == n => return Ok(Some(witness)),
-                    Some(_) => {}
-                    None => {
-                        self.unapply(&choice);
-                        continue;
-                    }
-                }
-            }
-            let choices = self.choices(i + 1)?;
+        while levels.len() < n {
+            let i = levels.len();
+            let mut conflict = Levels::default();
+            let choices = self.choices(i, &mut conflict)?;
             open += usize::from(choices.len() > 1);
-            levels.push(Level { choices, next: 0 });
+            levels.push(Level { choices, next: 0, conflict });
+            // Level `i` takes its next choice that passes the check; with none left,
+            // the latest level its failures depend on takes its next, and so on.
+            let mut i = i;
+            loop {
+                let level = &mut levels[i];
+                if let Some(choice) = level.choices.get(level.next).cloned() {
+                    level.next += 1;
+                    if level.next == level.choices.len() && level.next > 1 {
+                        open -= 1;
+                    }
+                    self.apply(i, &choice);
+                    if i + 1 < n && open == 0 {
+                        break;
+                    }
+                    checks += 1;
+                    let work = self.kv.work.fetch_add(self.kv.ops.len(), Ordering::Relaxed);
+                    if work > WORK || (checks % STOP_EVERY == 0 && stop()) {
+                        return Err(GaveUp);
+                    }
+                    match self.check(i + 1, &[]) {
+                        Some(witness) if i + 1 == n => return Ok(Some(witness)),
+                        Some(_) => break,
+                        None => {
+                            let conflict = self.conflict(i);
+                            levels[i].conflict.merge_without(&conflict, i);
+                            self.unapply(&choice);
+                        }
+                    }
+                    continue;
+                }
+                let failed = levels.pop().expect("level i").conflict;
+                let Some(h) = failed.max() else { return Ok(None) };
+                while levels.len() > h + 1 {
+                    let level = levels.pop().expect("above h");
+                    if level.next < level.choices.len() {
+                        open -= 1;
+                    }
+                    self.unapply(&level.choices[level.next - 1]);
+                }
+                let level = &mut levels[h];
+                level.conflict.merge_without(&failed, h);
+                let choice = level.choices[level.next - 1].clone();
+                self.unapply(&choice);
+                i = h;
+            }
         }
-        Ok(None)
+        unreachable!("the last level returns")
     }
 
-    /// The blocks of the readings of levels `..m`, with the puts and appends no
-    /// later level can read on their own, in an order if there is one.
-    fn check(&self, m: usize) -> Option<Vec<u32>> {
+    /// Levels whose choices, with level `i`'s, fail the check: the latest level
+    /// without which the others pass is needed, and is kept; again, below it,
+    /// until none is.
+    fn conflict(&self, i: usize) -> Levels {
+        let mut kept = vec![i];
+        let mut hi = i;
+        loop {
+            let mut lo = 0;
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                self.kv.work.fetch_add(self.kv.ops.len(), Ordering::Relaxed);
+                if self.check(mid, &kept).is_none() {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            let Some(needed) = lo.checked_sub(1) else { break };
+            kept.push(needed);
+            hi = needed;
+        }
+        let mut levels = Levels::default();
+        kept.into_iter().for_each(|l| levels.add(l));
+        levels
+    }
+
+    /// The blocks of the readings of levels `..m` and `also` (each `m` or later),
+    /// with the `:ok` puts no such level reads and the `:ok` appends no other level
+    /// can read on their own, in an order if there is one.
+    fn check(&self, m: usize, also: &[usize]) -> Option<Vec<u32>> {
         let (kv, cut) = (self.kv, self.cut);
-        // Whether no level from `m` on may read `x`'s segment: those that return
+        let to = also.iter().max().map_or(m, |&l| l + 1);
+        // The earliest invocation among the levels left out, from each level on.
+        let mut unread = vec![self.later[to]; to - m + 1];
+        for l in (m..to).rev() {
+            unread[l - m] = unread[l + 1 - m];
+            if !also.contains(&l) {
+                unread[l - m] = unread[l - m].min(cut.inv(self.gets[l]));
+            }
+        }
+        // Whether no level left out may read `x`'s segment: those that return
         // after `x` is invoked all start after a put that follows `x`.
         let lone = |x: u32| {
             let from = self.gets.partition_point(|&g| cut.ret(g) <= cut.inv(x)).max(m);
-            self.later[from] == NEVER || self.put_between(Some(x), self.later[from])
+            let unread = if from >= to { self.later[from] } else { unread[from - m] };
+            unread == NEVER || self.put_between(Some(x), unread)
         };
         let mut gets: Vec<Vec<Vec<u32>>> = vec![Vec::new(); self.placed.len()];
-        for j in 0..m {
+        for j in (0..m).chain(also.iter().copied()) {
             let (s, k) = self.read[j];
             let groups = &mut gets[s as usize];
             if groups.len() <= k {
@@ -551,7 +665,7 @@ impl Search<'_, '_> {
         for (s, gets) in gets.into_iter().enumerate() {
             let mut block = match kv.puts[s] {
                 None => Block { initial: true, groups: Vec::new() },
-                Some(p) if !gets.is_empty() || (cut.ok(p as usize) && lone(p)) => Block::headed(p),
+                Some(p) if !gets.is_empty() || cut.ok(p as usize) => Block::headed(p),
                 Some(_) => continue,
             };
             let mut gets = gets.into_iter();
