@@ -599,3 +599,33 @@ fn readings_are_checked_as_they_are_laid() {
         assert_eq!(found, None, "{case}: generated valid");
     }
 }
+
+/// The same clients, each history with a stale read. To fail a cut past it the
+/// search would have to exhaust every choice of readings, and gives up; but the
+/// stale get fails with every other get left out, which proves every cut from its
+/// return on fails (the kv engine's docs, "Reads left out"), and the failing
+/// operation is the one injected. Before, each was declined.
+#[test]
+fn a_get_that_fails_alone_fails_every_cut_after_it() {
+    use knossos_rs::generate::{generate, Anomaly, Spec};
+    let m = model("kv", None, NilReads::Unknown);
+    for (ops, seed) in [(200, 2), (200, 4), (500, 2)] {
+        let spec = Spec {
+            model: "kv".into(),
+            keys: Some(1),
+            processes: 20,
+            ops,
+            effect_inside: true,
+            seed,
+            anomaly: Some(Anomaly::StaleRead),
+            ..Spec::default()
+        };
+        let mut edn = Vec::new();
+        let injected = generate(&spec, read::Format::Edn, &mut edn).unwrap().anomaly.unwrap();
+        let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
+        let case = format!("{ops} ops, seed {seed}");
+        let found = engine(&m, &history, &case).unwrap_or_else(|d| panic!("{case}: declined: {}", d.message));
+        let completion = found.unwrap_or_else(|| panic!("{case}: found valid"));
+        assert_eq!(history.ops[completion].index, injected.index, "{case}");
+    }
+}

@@ -88,9 +88,24 @@
 //! choices, and with theirs left out each choice still fails, so no choice of
 //! theirs makes one pass; the level jumped to must change. Choices are tried
 //! nearest the get in time first ([`Search::nearest`]). The enumeration gives up
-//! (the engine declines, the search runs) past [`CHOICES`] readings of one get, or
-//! past [`WORK`] (about a second) on a history, and asks the caller whether to stop
-//! every [`STOP_EVERY`] checks, so a time limit holds.
+//! past [`CHOICES`] readings of one get, or past [`WORK`] (about half a second) on
+//! a cut, and asks the caller whether to stop every [`STOP_EVERY`] checks, so a
+//! time limit holds.
+//!
+//! **Reads left out.** Removing gets from a history never makes a linearizable one
+//! not: they change no state. So a cut that has no linearization with all its gets
+//! but one left out has none, and neither has any later cut (a linearization of a
+//! later cut gives one of this one, as the parent module shows). To fail a cut past
+//! a stale get, the enumeration must exhaust every choice of the other gets'
+//! readings; alone, the stale get has a choice or two, and every other `:ok` append
+//! is then a block of its own, which the check places exactly. The first time the
+//! enumeration gives up on a history, each get is so checked alone at the cut just
+//! after its return, in order of return, up to the first that fails (`screen`;
+//! about a check per get); every cut from that one on then fails at once, and any
+//! other cut the enumeration gives up on is undecided (the engine declines, the
+//! search runs). Twenty clients writing five values with a stale read among 500
+//! operations: the stale get is found in under a second, where the search cannot
+//! exhaust the orders before it.
 
 use super::{order, Block, Cut, Decline, Reduce, Shape, NEVER};
 use crate::history::History;
@@ -98,7 +113,7 @@ use crate::model::NilReads;
 use crate::value::Value;
 use foldhash::fast::FixedState;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 /// The most readings a get's string may have.
 const READINGS: usize = 64;
@@ -107,9 +122,9 @@ const READINGS: usize = 64;
 const STOP_EVERY: usize = 64;
 /// The most ways one get may be read.
 const CHOICES: usize = 4096;
-/// The most work the engine may do on a history before it gives up: operations
-/// visited by checks of an order, about a second's worth.
-const WORK: usize = 1 << 24;
+/// The most work the enumeration may do on a cut before it gives up: operations
+/// visited by checks of an order, about half a second's worth.
+const WORK: usize = 1 << 23;
 
 /// A reading of a returned string, by values: a base value and chunk values.
 struct Reading {
@@ -139,8 +154,10 @@ pub(super) struct Kv {
     /// Each base value's string, and each chunk value's.
     base_texts: Vec<Box<[u8]>>,
     chunk_texts: Vec<Box<[u8]>>,
-    /// The work done on all cuts so far (see [`WORK`]).
-    work: AtomicUsize,
+    /// The cut from which on the history fails with all its gets but one left
+    /// out, if one does: found once, the first time the search gives up (see
+    /// *Reads left out*).
+    screened: OnceLock<Option<usize>>,
 }
 
 /// The tables a returned string is read with.
@@ -220,7 +237,7 @@ impl Kv {
             chunks: Vec::new(),
             base_texts: Vec::new(),
             chunk_texts: Vec::new(),
-            work: AtomicUsize::new(0),
+            screened: OnceLock::new(),
         };
         // A value's id in `table`, numbered in `writers` from 0 as first seen.
         fn id<'a>(
@@ -314,39 +331,41 @@ impl Reduce for Kv {
     }
 
     fn reduce_until(&self, cut: Cut, stop: &mut dyn FnMut() -> bool) -> Option<Shape> {
-        let mut gets: Vec<u32> = (0..self.ops.len() as u32)
+        let screened = |from: &Option<usize>| from.is_some_and(|at| cut.at >= at);
+        if self.screened.get().is_some_and(screened) {
+            return None;
+        }
+        let gets: Vec<u32> = (0..self.ops.len() as u32)
             .filter(|&o| cut.ok(o as usize) && matches!(self.ops[o as usize], Op::Get(_)))
             .collect();
-        gets.sort_unstable_by_key(|&g| cut.ret(g));
-        // The `:ok` puts by invocation, with the earliest return from each on.
-        let mut puts: Vec<(i64, i64)> = (1..self.puts.len())
-            .filter_map(|s| self.puts[s])
-            .filter(|&p| cut.ok(p as usize))
-            .map(|p| (cut.inv(p), cut.ret(p)))
-            .collect();
-        puts.sort_unstable();
-        for i in (0..puts.len().saturating_sub(1)).rev() {
-            puts[i].1 = puts[i].1.min(puts[i + 1].1);
-        }
-        let mut later = vec![NEVER; gets.len() + 1];
-        for i in (0..gets.len()).rev() {
-            later[i] = later[i + 1].min(cut.inv(gets[i]));
-        }
-        let mut search = Search {
-            kv: self,
-            cut,
-            puts,
-            placed: vec![Vec::new(); self.puts.len()],
-            placer: vec![None; self.ops.len()],
-            read: vec![(0, 0); gets.len()],
-            gets,
-            later,
-        };
-        match search.run(stop) {
+        match Search::new(self, cut, gets).run(stop) {
             Ok(Some(witness)) => Some(Shape::Linearized(self.without_idle_puts(cut, witness))),
             Ok(None) => None,
+            Err(GaveUp) if screened(self.screened.get_or_init(|| self.screen(cut.history, stop))) => None,
             Err(GaveUp) => Some(Shape::Undecided),
         }
+    }
+}
+
+impl Kv {
+    /// The first cut just after a get's return that has no linearization with
+    /// every other get left out, if one has none (see *Reads left out*); `None` also
+    /// when told to stop.
+    fn screen(&self, history: &History, stop: &mut dyn FnMut() -> bool) -> Option<usize> {
+        let mut gets: Vec<(usize, u32)> = (0..self.ops.len())
+            .filter(|&o| matches!(self.ops[o], Op::Get(_)))
+            .filter_map(|o| Some((history.operations[o].complete?, o as u32)))
+            .collect();
+        gets.sort_unstable();
+        gets.into_iter().enumerate().find_map(|(n, (done, g))| {
+            let cut = Cut { history, at: done + 1 };
+            let alone = Search::new(self, cut, vec![g]).run(&mut || false);
+            match alone {
+                _ if (n + 1) % STOP_EVERY == 0 && stop() => Some(None),
+                Ok(None) => Some(Some(cut.at)),
+                _ => None,
+            }
+        })?
     }
 }
 
@@ -417,9 +436,41 @@ struct Search<'k, 'h> {
     placer: Vec<Option<u32>>,
     /// Each level's segment and how many appends it reads, while it has a choice.
     read: Vec<(u32, usize)>,
+    /// The operations checks have visited (see [`WORK`]).
+    work: usize,
 }
 
-impl Search<'_, '_> {
+impl<'k, 'h> Search<'k, 'h> {
+    /// The search of `cut` for readings of `gets` (the cut's `:ok` gets, or some).
+    fn new(kv: &'k Kv, cut: Cut<'h>, mut gets: Vec<u32>) -> Search<'k, 'h> {
+        gets.sort_unstable_by_key(|&g| cut.ret(g));
+        // The `:ok` puts by invocation, with the earliest return from each on.
+        let mut puts: Vec<(i64, i64)> = (1..kv.puts.len())
+            .filter_map(|s| kv.puts[s])
+            .filter(|&p| cut.ok(p as usize))
+            .map(|p| (cut.inv(p), cut.ret(p)))
+            .collect();
+        puts.sort_unstable();
+        for i in (0..puts.len().saturating_sub(1)).rev() {
+            puts[i].1 = puts[i].1.min(puts[i + 1].1);
+        }
+        let mut later = vec![NEVER; gets.len() + 1];
+        for i in (0..gets.len()).rev() {
+            later[i] = later[i + 1].min(cut.inv(gets[i]));
+        }
+        Search {
+            kv,
+            cut,
+            puts,
+            placed: vec![Vec::new(); kv.puts.len()],
+            placer: vec![None; kv.ops.len()],
+            read: vec![(0, 0); gets.len()],
+            gets,
+            later,
+            work: 0,
+        }
+    }
+
     /// Whether the put invoked first after `x` returned (or after everything, for
     /// `None`) and every later one return before `before`: if so, no operation
     /// invoked at `before` or later is in `x`'s segment.
@@ -570,8 +621,8 @@ impl Search<'_, '_> {
                         break;
                     }
                     checks += 1;
-                    let work = self.kv.work.fetch_add(self.kv.ops.len(), Ordering::Relaxed);
-                    if work > WORK || (checks % STOP_EVERY == 0 && stop()) {
+                    self.work += self.kv.ops.len();
+                    if self.work > WORK || (checks % STOP_EVERY == 0 && stop()) {
                         return Err(GaveUp);
                     }
                     match self.check(i + 1, &[]) {
@@ -607,14 +658,14 @@ impl Search<'_, '_> {
     /// Levels whose choices, with level `i`'s, fail the check: the latest level
     /// without which the others pass is needed, and is kept; again, below it,
     /// until none is.
-    fn conflict(&self, i: usize) -> Levels {
+    fn conflict(&mut self, i: usize) -> Levels {
         let mut kept = vec![i];
         let mut hi = i;
         loop {
             let mut lo = 0;
             while lo < hi {
                 let mid = (lo + hi) / 2;
-                self.kv.work.fetch_add(self.kv.ops.len(), Ordering::Relaxed);
+                self.work += self.kv.ops.len();
                 if self.check(mid, &kept).is_none() {
                     hi = mid;
                 } else {
