@@ -545,87 +545,58 @@ fn nearly_unique_kv_agrees_with_the_searches() {
     compare_nearly(Nearly { chunks: 3, processes: 8, ops: 30, wrong: 10 }, NilReads::Unknown, 4, 1000, false);
 }
 
-/// Twenty clients putting and appending five values: every string a get returns
-/// has readings by the hundred, and real time keeps the few around the get (see the
-/// kv engine's docs, "Real time prunes"). Without that pruning the engine declined
-/// each of these; its verdicts are the oracle's on the small histories above.
+/// Twenty clients putting and appending five values on one key, each effect inside
+/// its interval: each case (ops, seed) decided by the engine, valid, or with
+/// `anomaly` failing at the op injected.
+fn twenty_clients(cases: &[(usize, u64)], anomaly: Option<knossos_rs::generate::Anomaly>) {
+    use knossos_rs::generate::{generate, Spec};
+    let m = model("kv", None, NilReads::Unknown);
+    for &(ops, seed) in cases {
+        let spec = Spec {
+            model: "kv".into(),
+            keys: Some(1),
+            processes: 20,
+            ops,
+            effect_inside: true,
+            seed,
+            anomaly,
+            ..Spec::default()
+        };
+        let mut edn = Vec::new();
+        let injected = generate(&spec, read::Format::Edn, &mut edn).unwrap().anomaly;
+        let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
+        let case = format!("{ops} ops, seed {seed}");
+        let found = engine(&m, &history, &case).unwrap_or_else(|d| panic!("{case}: declined: {}", d.message));
+        let failing = found.map(|completion| history.ops[completion].index);
+        assert_eq!(failing, injected.map(|i| i.index), "{case}: the failing op, if any, is the one injected");
+    }
+}
+
+/// Every string a get returns has readings by the hundred, and real time keeps the
+/// few around the get (see the kv engine's docs, "Real time prunes"). Without that
+/// pruning the engine declined each of these; its verdicts are the oracle's on the
+/// small histories above.
 #[test]
 fn real_time_prunes_the_readings_of_a_few_values_written_over_and_over() {
-    use knossos_rs::generate::{generate, Spec};
-    let m = model("kv", None, NilReads::Unknown);
-    for (ops, seed) in [(40, 1), (40, 3), (60, 1)] {
-        let spec = Spec {
-            model: "kv".into(),
-            keys: Some(1),
-            processes: 20,
-            ops,
-            effect_inside: true,
-            seed,
-            ..Spec::default()
-        };
-        let mut edn = Vec::new();
-        generate(&spec, read::Format::Edn, &mut edn).unwrap();
-        let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
-        let case = format!("{ops} ops, seed {seed}");
-        let found = engine(&m, &history, &case).unwrap_or_else(|d| panic!("{case}: declined: {}", d.message));
-        assert_eq!(found, None, "{case}: generated valid");
-    }
+    twenty_clients(&[(40, 1), (40, 3), (60, 1)], None);
 }
 
-/// Twenty clients again, over hundreds of operations: a get's choice among the puts
-/// of its value is found wrong only many gets later. Checking the readings fixed so
-/// far at each get finds it there, and going back to the gets the failure depends
-/// on skips the rest (the kv engine's docs, "Checked on the way", "Backjumping").
-/// With readings checked only once all were chosen, each of these was declined.
+/// Over hundreds of operations, a get's choice among the puts of its value is
+/// found wrong only many gets later. Checking the readings fixed so far at each get
+/// finds it there, and going back to the gets the failure depends on skips the rest
+/// (the kv engine's docs, "Checked on the way", "Backjumping"). With readings
+/// checked only once all were chosen, each of these was declined.
 #[test]
 fn readings_are_checked_as_they_are_laid() {
-    use knossos_rs::generate::{generate, Spec};
-    let m = model("kv", None, NilReads::Unknown);
-    for (ops, seed) in [(200, 1), (200, 2), (200, 3), (500, 2), (500, 3)] {
-        let spec = Spec {
-            model: "kv".into(),
-            keys: Some(1),
-            processes: 20,
-            ops,
-            effect_inside: true,
-            seed,
-            ..Spec::default()
-        };
-        let mut edn = Vec::new();
-        generate(&spec, read::Format::Edn, &mut edn).unwrap();
-        let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
-        let case = format!("{ops} ops, seed {seed}");
-        let found = engine(&m, &history, &case).unwrap_or_else(|d| panic!("{case}: declined: {}", d.message));
-        assert_eq!(found, None, "{case}: generated valid");
-    }
+    twenty_clients(&[(200, 1), (200, 2), (200, 3), (500, 2), (500, 3)], None);
 }
 
-/// The same clients, each history with a stale read. To fail a cut past it the
-/// search would have to exhaust every choice of readings, and gives up; but the
-/// stale get fails with every other get left out, which proves every cut from its
-/// return on fails (the kv engine's docs, "Reads left out"), and the failing
-/// operation is the one injected. Before, each was declined.
+/// Each history with a stale read. To fail a cut past it the search would have to
+/// exhaust every choice of readings, and gives up; but the stale get fails with
+/// every other get left out, which proves every cut from its return on fails (the
+/// kv engine's docs, "Reads left out"), and the failing operation is the one
+/// injected. Before, each was declined.
 #[test]
 fn a_get_that_fails_alone_fails_every_cut_after_it() {
-    use knossos_rs::generate::{generate, Anomaly, Spec};
-    let m = model("kv", None, NilReads::Unknown);
-    for (ops, seed) in [(200, 2), (200, 4), (500, 2)] {
-        let spec = Spec {
-            model: "kv".into(),
-            keys: Some(1),
-            processes: 20,
-            ops,
-            effect_inside: true,
-            seed,
-            anomaly: Some(Anomaly::StaleRead),
-            ..Spec::default()
-        };
-        let mut edn = Vec::new();
-        let injected = generate(&spec, read::Format::Edn, &mut edn).unwrap().anomaly.unwrap();
-        let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
-        let case = format!("{ops} ops, seed {seed}");
-        let found = engine(&m, &history, &case).unwrap_or_else(|d| panic!("{case}: declined: {}", d.message));
-        let completion = found.unwrap_or_else(|| panic!("{case}: found valid"));
-        assert_eq!(history.ops[completion].index, injected.index, "{case}");
-    }
+    twenty_clients(&[(200, 2), (200, 4), (500, 2)], Some(knossos_rs::generate::Anomaly::StaleRead));
 }
