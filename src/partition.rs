@@ -166,6 +166,18 @@ impl<M: Model> Model for Independent<M> {
     fn never_helps(&self, f: &Value, value: &Value) -> bool {
         matches!(value.as_seq(), Some([_, v]) if self.0.never_helps(f, v))
     }
+    /// The inner model's, on the tuple's key (a state without the key being the
+    /// inner initial state, as it steps).
+    fn overwrites(&self, f: &Value, value: &Value) -> bool {
+        matches!(value.as_seq(), Some([_, v]) if self.0.overwrites(f, v))
+    }
+    fn may_observe(&self, state: &Keys<M::State>, f: &Value, value: &Value) -> bool {
+        let Some([key, v]) = value.as_seq() else { return true };
+        match state.get(key) {
+            Some(inner) => self.0.may_observe(inner, f, v),
+            None => self.0.may_observe(&self.0.init(), f, v),
+        }
+    }
     fn state_bytes(&self, state: &Keys<M::State>) -> usize {
         let entry = std::mem::size_of::<(Value, M::State)>();
         state.0.iter().map(|(k, s)| entry + k.heap_bytes() + self.0.state_bytes(s)).sum()

@@ -293,6 +293,13 @@ fn other_models_with_many_crashes_agree_with_brute_force() {
     run(kv(NilReads::Unknown), CRASHING, 27, 600);
 }
 
+/// Every client on one kv key, where WGL's cache takes strings that nothing will
+/// read before the next put as one (`wgl`'s unobserved states).
+#[test]
+fn kv_on_one_key_agrees_with_brute_force() {
+    run(kv_one_key(), CRASHING, 28, 1500);
+}
+
 // ---------------------------------------------------------------------------
 // Unique values: the unique-value engine against the oracle and the searches.
 

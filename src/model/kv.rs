@@ -150,6 +150,28 @@ impl Model for Kv {
     fn is_read(&self, f: &Value, value: &Value) -> bool {
         matches!(parse(f, value), Ok((_, KvOp::Get(_))))
     }
+    /// A put: for the one key of the history, as the engines ask.
+    fn overwrites(&self, f: &Value, value: &Value) -> bool {
+        matches!(parse(f, value), Ok((_, KvOp::Put(_))))
+    }
+    /// A get observes the key's string if the string may still grow into what it
+    /// returned (appends only lengthen it): the string is a prefix of it.
+    fn may_observe(&self, state: &Value, f: &Value, value: &Value) -> bool {
+        let Ok((key, op)) = parse(f, value) else { return true };
+        let KvOp::Get(v) = op else { return matches!(op, KvOp::Put(_)) };
+        let entries = match state {
+            Value::Map(entries) => entries.as_slice(),
+            _ => &[],
+        };
+        let current: &str = match entry(entries, key) {
+            Some(Value::String(s)) => s,
+            _ => "",
+        };
+        match v {
+            Value::String(s) => s.starts_with(current),
+            _ => !self.nil_reads.is_unknown(v) && current.is_empty(),
+        }
+    }
     fn state_bytes(&self, state: &Value) -> usize {
         state.heap_bytes()
     }

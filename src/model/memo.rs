@@ -205,6 +205,11 @@ pub struct Memoized<M: Model> {
     any_read: bool,
     /// Whether each kind, crashed, never helps ([`Model::never_helps`]).
     helpless: Vec<bool>,
+    /// Whether each kind overwrites the state ([`Model::overwrites`]), where the
+    /// history is of one key and kept whole; all `false` elsewhere.
+    overwrite: Vec<bool>,
+    /// [`Model::may_observe`] as asked so far, keyed by `state << 32 | kind`.
+    observed: HashMap<u64, bool, FixedState>,
     states: States<M::State>,
     /// Kinds per dense row.
     width: usize,
@@ -271,6 +276,16 @@ impl<M: Model> Memoized<M> {
         let reads: Vec<bool> = kinds.items.iter().map(|(f, value, _)| model.is_read(f, value)).collect();
         let any_read = reads.contains(&true);
         let helpless = kinds.items.iter().map(|(f, value, _)| model.never_helps(f, value)).collect();
+        // A put overwrites a key, not a state of several keys.
+        let one_key = {
+            let mut keys =
+                history.operations.iter().map(|o| model.partition_key(history.ops[o.invoke].fields()));
+            let first = keys.next().flatten();
+            keys.all(|k| k == first)
+        };
+        let whole = matches!(states, States::Whole(_));
+        let overwrite =
+            kinds.items.iter().map(|(f, value, _)| one_key && whole && model.overwrites(f, value)).collect();
         let width = kinds.len().max(1);
         let heap = match &states {
             States::Whole(whole) => model.state_bytes(whole.get(0)),
@@ -283,6 +298,8 @@ impl<M: Model> Memoized<M> {
             reads,
             any_read,
             helpless,
+            overwrite,
+            observed: HashMap::default(),
             states,
             width,
             dense: Vec::new(),
@@ -301,8 +318,8 @@ impl<M: Model> Memoized<M> {
     /// once it is freed.
     pub(crate) fn free(self, budget: &Budget) {
         let bytes = self.bytes();
-        let Memoized { states, kinds, dense, sparse, counted, .. } = self;
-        drop_in_background((states, kinds, dense, sparse, counted), bytes, budget, 0);
+        let Memoized { states, kinds, dense, sparse, observed, counted, .. } = self;
+        drop_in_background((states, kinds, dense, sparse, observed, counted), bytes, budget, 0);
     }
 
     /// What the memo holds beyond what a budget's pool counts for it: what a search
@@ -352,6 +369,30 @@ impl<M: Model> Memoized<M> {
         self.helpless[kind as usize]
     }
 
+    /// Whether operations of this kind overwrite the state ([`Model::overwrites`]):
+    /// only for a history of one key, kept whole.
+    pub fn overwrites(&self, kind: KindId) -> bool {
+        self.overwrite[kind as usize]
+    }
+
+    /// Whether any kind overwrites the state.
+    pub fn has_overwrites(&self) -> bool {
+        self.overwrite.contains(&true)
+    }
+
+    /// Whether an operation of this kind might tell `state` from another
+    /// ([`Model::may_observe`]).
+    pub fn may_observe(&mut self, state: StateId, kind: KindId) -> bool {
+        let key = (u64::from(state) << 32) | u64::from(kind);
+        if let Some(&known) = self.observed.get(&key) {
+            return known;
+        }
+        let (f, value, _) = self.kinds.get(kind);
+        let known = self.model.may_observe(&self.state(state), f, value);
+        self.observed.insert(key, known);
+        known
+    }
+
     /// Whether any kind is a read: if none, the searches need not look for one.
     pub fn has_reads(&self) -> bool {
         self.any_read
@@ -383,6 +424,8 @@ impl<M: Model> Memoized<M> {
         self.reads.push(read);
         self.any_read |= read;
         self.helpless.push(self.model.never_helps(f, value));
+        // Online, operations arrive one by one: no history to say it has one key.
+        self.overwrite.push(false);
         if self.kinds.len() > self.width {
             self.widen(self.width * 2);
         }
@@ -503,6 +546,7 @@ impl<M: Model> Memoized<M> {
             + self.kinds.bytes(0)
             + self.dense.capacity() * 4
             + self.sparse.capacity() * 13
+            + self.observed.capacity() * 9
     }
 }
 

@@ -372,6 +372,30 @@ pub trait Model: Send + Sync {
         let _ = (f, value);
         false
     }
+
+    /// Whether the operation overwrites the state: it is legal in every state and
+    /// steps every state to the same one (a register's write; kv's put, for a
+    /// history of one key). With [`Model::may_observe`], this lets the WGL search
+    /// treat states nothing will observe as one (its *unobserved states*). `false`
+    /// (the default) is always correct.
+    fn overwrites(&self, f: &Value, value: &Value) -> bool {
+        let _ = (f, value);
+        false
+    }
+
+    /// Whether an operation that does not [overwrite](Model::overwrites) might tell
+    /// `state` from another state. The contract: take any set K of such operations,
+    /// and call a state *blind* to K when this is `false` for it and each operation
+    /// of K. Any two states blind to K must agree on every sequence of operations of
+    /// K, each step legal in both or in neither, the states reached blind to K again.
+    /// A register's read of `v` observes `v` alone, its cas from `v` likewise; kv's
+    /// get of `s` observes the prefixes of `s`, and its append nothing (legal
+    /// everywhere, it takes a string no get reads to one no get reads). `true` (the
+    /// default) is always correct.
+    fn may_observe(&self, state: &Self::State, f: &Value, value: &Value) -> bool {
+        let _ = (state, f, value);
+        true
+    }
 }
 
 /// A model behind a pointer is the model: a borrow, a box (as [`DynModel`]) or an
@@ -421,6 +445,12 @@ macro_rules! forward_model {
             }
             fn never_helps(&self, f: &Value, value: &Value) -> bool {
                 (**self).never_helps(f, value)
+            }
+            fn overwrites(&self, f: &Value, value: &Value) -> bool {
+                (**self).overwrites(f, value)
+            }
+            fn may_observe(&self, state: &M::State, f: &Value, value: &Value) -> bool {
+                (**self).may_observe(state, f, value)
             }
         }
     )*};

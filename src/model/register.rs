@@ -77,6 +77,16 @@ fn can_read(state: &Value, v: &Value, nil_reads: NilReads) -> bool {
     nil_reads.is_unknown(v) || v == state
 }
 
+/// Whether a register's operation may tell `state` from another: a read of it
+/// (not an unknown one, legal in every state), a cas from it.
+fn observes(state: &Value, op: Result<RegisterOp<'_>, String>, nil_reads: NilReads) -> bool {
+    match op {
+        Ok(RegisterOp::Read(v)) => !nil_reads.is_unknown(v) && v == state,
+        Ok(RegisterOp::Cas(old, _)) => old == state,
+        _ => true,
+    }
+}
+
 impl Model for Register {
     type State = Value;
 
@@ -98,6 +108,12 @@ impl Model for Register {
     }
     fn is_read(&self, f: &Value, value: &Value) -> bool {
         matches!(parse(f, value, false), Ok(RegisterOp::Read(_)))
+    }
+    fn overwrites(&self, f: &Value, value: &Value) -> bool {
+        matches!(parse(f, value, false), Ok(RegisterOp::Write(_)))
+    }
+    fn may_observe(&self, state: &Value, f: &Value, value: &Value) -> bool {
+        observes(state, parse(f, value, false), self.nil_reads)
     }
     fn state_bytes(&self, state: &Value) -> usize {
         state.heap_bytes()
@@ -125,6 +141,12 @@ impl Model for CasRegister {
     }
     fn is_read(&self, f: &Value, value: &Value) -> bool {
         matches!(parse(f, value, true), Ok(RegisterOp::Read(_)))
+    }
+    fn overwrites(&self, f: &Value, value: &Value) -> bool {
+        matches!(parse(f, value, true), Ok(RegisterOp::Write(_)))
+    }
+    fn may_observe(&self, state: &Value, f: &Value, value: &Value) -> bool {
+        observes(state, parse(f, value, true), self.nil_reads)
     }
     fn state_bytes(&self, state: &Value) -> usize {
         state.heap_bytes()

@@ -105,14 +105,14 @@ pub fn run<'m, M: Model + ?Sized>(
                 Decision { outcome, analyzer: "unique", memo: Memo::new(model, history, by_key) }
             });
         }
-        Algorithm::Competition => {
-            if let Ok(decision) = unique(history, model, by_key, budget, witness) {
-                return decision;
-            }
-        }
+        Algorithm::Competition => {}
     }
+    let fails_by = match unique(history, model, by_key, budget, witness) {
+        Ok(decision) => return decision,
+        Err(decline) => decline.fails_by,
+    };
     let racing = budget.deferring();
-    let mut decision = race(history, model, by_key, &racing, witness);
+    let mut decision = race(history, model, by_key, &racing, witness, fails_by);
     if matches!(decision.outcome, Outcome::Invalid { .. }) && decision.analyzer != "linear" {
         let explained = engine("linear", history, model, by_key, &racing.capped(EXPLAIN_CHECKS), false);
         if let (Outcome::Invalid { op: a, .. }, Outcome::Invalid { op: b, .. }) =
@@ -141,9 +141,9 @@ pub fn verdict<M: Model + ?Sized>(
     match algorithm {
         Algorithm::Competition => match unique(history, model, by_key, budget, false) {
             Ok(decision) => decision.outcome,
-            Err(_) => {
+            Err(decline) => {
                 let racing = budget.deferring();
-                let outcome = race(history, model, by_key, &racing, false).outcome;
+                let outcome = race(history, model, by_key, &racing, false, decline.fails_by).outcome;
                 racing.free_deferred();
                 outcome
             }
@@ -152,13 +152,16 @@ pub fn verdict<M: Model + ?Sized>(
     }
 }
 
-/// WGL's sprint, then both searches racing: the first decision.
+/// WGL's sprint, then both searches racing: the first decision. Where the history
+/// is known to fail at `fails_by` or before, `refute`'s thread confirms it rather
+/// than searching relaxations.
 fn race<'m, M: Model + ?Sized>(
     history: &History,
     model: &'m M,
     by_key: bool,
     budget: &Budget,
     witness: bool,
+    fails_by: Option<usize>,
 ) -> Decision<'m, M> {
     let sprint = budget.share(Some(Instant::now() + SPRINT));
     let decision = engine("wgl", history, model, by_key, &sprint, witness);
@@ -179,7 +182,11 @@ fn race<'m, M: Model + ?Sized>(
         }
         // Beside them, the search of relaxations that only proves invalidity.
         scope.spawn(move || {
-            if let Some(decision) = refute::search(history, model, by_key, budget) {
+            let refuted = match fails_by {
+                Some(op) => refute::confirm(history, model, by_key, budget, op),
+                None => refute::search(history, model, by_key, budget),
+            };
+            if let Some(decision) = refuted {
                 budget.decide();
                 let _ = tx.send(decision);
             }

@@ -70,6 +70,8 @@
 
 use super::budget::CHECK_EVERY;
 use super::competition::Decision;
+#[cfg(doc)]
+use super::unique::Decline;
 use super::wgl::Order;
 use super::{around, linear, wgl, Budget, Outcome};
 use crate::history::History;
@@ -122,7 +124,7 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
 }
 
 /// WGL's search to the return of `fails`, which the relaxation showed no order
-/// gets past.
+/// gets past (or the unique-value engine did: [`Decline::fails_by`]).
 ///
 /// How soon WGL gets there depends on which calls it tries first: in list order it
 /// got there in 0.5 s on a 100-client history whose operations take effect inside
@@ -131,7 +133,7 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
 /// order did not in 10 s. So the two take turns, each with a cap on its work that
 /// grows fourfold a round, until one gets there or the budget ends: at most a few
 /// times the work of the quicker one.
-fn confirm<'m, M: Model + ?Sized>(
+pub(super) fn confirm<'m, M: Model + ?Sized>(
     history: &History,
     model: &'m M,
     by_key: bool,

@@ -33,6 +33,35 @@
 //! were a search of every interleaving before it. The order of the tries changes
 //! nothing else: each configuration is still tried once, and every call at each.
 //!
+//! # Unobserved states
+//!
+//! On a history of one object whose writes overwrite it (a register's writes, kv's
+//! puts: [`Model::overwrites`]), the cache takes two configurations with the same
+//! operations linearized as one when no operation will observe either state
+//! ([`Model::may_observe`]). Which operations might: let `R` be the first return
+//! listed of an overwrite (the earliest return of the `:ok` overwrites not
+//! linearized), and K the operations whose calls are listed before it, but
+//! overwrites. A state is *blind* when no operation of K may observe it.
+//!
+//! Proof that two configurations with the same operations linearized and blind
+//! states have the same legal continuations. In any continuation, the overwrite
+//! returning at `R` comes before every operation invoked after `R`; so the
+//! operations before the continuation's first overwrite all belong to K. By the
+//! contract of [`Model::may_observe`], each of them is legal from one blind state
+//! exactly when it is from the other, and leads to blind states again; from the
+//! first overwrite on, both continuations step through the same states. Waiting
+//! configurations (after a crashed operation) are left as they are.
+//!
+//! So the cache holds a blind configuration under one state for all: a search that
+//! failed from one fails from the other, and the search's rules (twins, doubles,
+//! reads first: each exact for a configuration) change nothing. Dominance still holds: with fewer crashed
+//! operations linearized, K is larger and blindness harder, so a blind configuration
+//! is blind for every configuration it dominates. Kv's appends are what this is for:
+//! twenty clients appending a few values make strings in countless orders, most of
+//! which the next put overwrites unread. On a 2 000-operation kv history of one key
+//! and twenty clients, WGL went from undecided after 20 s, at operation 51, to valid
+//! in 0.56 s.
+//!
 //! The operation that could not be linearized is the one whose return lies
 //! furthest along the history among all returns the search ran into: every `:ok`
 //! before it was linearized in some configuration, and no configuration got past
@@ -46,6 +75,9 @@ use crate::model::memo::{KindId, Memo, StateId};
 use crate::model::Model;
 
 const HEAD: u32 = 0;
+/// The state a configuration is cached with when no operation will observe its own
+/// (see [unobserved states](self#unobserved-states)); no state's id.
+const BLIND: StateId = u32::MAX - 2;
 /// Marks a call without a return (an indeterminate operation).
 const NONE: u32 = u32::MAX;
 
@@ -219,6 +251,7 @@ fn run<M: Model + ?Sized>(
     let zob: Vec<u64> = (0..n as u64).map(zobrist).collect();
     let twins = super::twins(history, &kinds);
     let doubles = super::doubles(history, &kinds);
+    let blind = memo.has_overwrites();
     // The state before the crashed operation just linearized, whose observer comes next.
     let mut waiting: Option<StateId> = None;
     let mut ok_left = history.operations.iter().filter(|o| o.complete.is_some()).count();
@@ -281,7 +314,11 @@ fn run<M: Model + ?Sized>(
                 let next_hash = if crashed { hash } else { hash ^ zob[op] };
                 lin.insert(op);
                 let useful = !(crashed && next == state) && observes;
-                if useful && cache.insert(next_hash, &lin.ok, next, wait, &lin.crashed) {
+                let seen_as = match wait {
+                    None if blind && unobserved(&entries, memo, &kinds, next, op) => BLIND,
+                    _ => next,
+                };
+                if useful && cache.insert(next_hash, &lin.ok, seen_as, wait, &lin.crashed) {
                     stack.push((entry, state, waiting, tried));
                     waiting = wait;
                     state = next;
@@ -387,6 +424,37 @@ fn legal_read<M: Model + ?Sized>(
         entry = entries.next[entry as usize];
     }
     None
+}
+
+/// Whether no operation that may go before the next overwrite might observe
+/// `state` (see [unobserved states](self#unobserved-states)): none of the calls
+/// listed before the first return of an overwrite, but `op`'s, just linearized and
+/// still listed.
+fn unobserved<M: Model + ?Sized>(
+    entries: &Entries,
+    memo: &mut Memo<'_, M>,
+    kinds: &[KindId],
+    state: StateId,
+    op: usize,
+) -> bool {
+    let mut entry = entries.next[HEAD as usize];
+    loop {
+        let other = entries.op[entry as usize];
+        if other == NONE {
+            return true;
+        }
+        let kind = kinds[other as usize];
+        if other as usize != op {
+            if !entries.is_call[entry as usize] {
+                if memo.overwrites(kind) {
+                    return true;
+                }
+            } else if !memo.overwrites(kind) && memo.may_observe(state, kind) {
+                return false;
+            }
+        }
+        entry = entries.next[entry as usize];
+    }
 }
 
 /// The operations linearized: the `:ok` ones by operation index, the crashed ones
@@ -515,5 +583,39 @@ mod tests {
         let outcome = search(&history, &mut memo, &Budget::new(None, usize::MAX, None).capped(checks), false);
         let Outcome::Invalid { op, .. } = outcome else { panic!("{outcome:?}") };
         assert_eq!(op, n, "the read fails");
+    }
+
+    /// Twelve clients append twelve different letters to one kv key while a
+    /// thirteenth puts "z"; then a get returns "zq", and no one appended "q":
+    /// invalid, and the search must exhaust every configuration to say so. Before the
+    /// put returns nothing may observe the strings the appends make, and after it
+    /// nothing but "z": each blind state counts as one, so the configurations are
+    /// about the subsets of the thirteen writes, where the strings' orders alone
+    /// would be some 10⁹. Work is capped at 65 536 steps an operation.
+    #[test]
+    fn strings_no_one_reads_count_as_one() {
+        let letters = "abcdefghijkl";
+        let mut edn = String::new();
+        let op = |p: usize, ty: &str, f: &str, v: &str| {
+            format!("{{:process {p}, :type :{ty}, :f :{f}, :key \"k\", :value {v}}}\n")
+        };
+        for (p, l) in letters.chars().enumerate() {
+            edn += &op(p, "invoke", "append", &format!("\"{l}\""));
+        }
+        edn += &op(12, "invoke", "put", "\"z\"");
+        for (p, l) in letters.chars().enumerate() {
+            edn += &op(p, "ok", "append", &format!("\"{l}\""));
+        }
+        edn += &op(12, "ok", "put", "\"z\"");
+        edn += &op(13, "invoke", "get", "nil");
+        edn += &op(13, "ok", "get", "\"zq\"");
+        let model = crate::model::builtin("kv", &Default::default()).unwrap();
+        let history =
+            History::complete(RawOp::read(edn.as_bytes(), "appends.edn", None).unwrap(), &model).unwrap();
+        let mut memo = Memo::new(&model, &history, false);
+        let checks = (1 << 16) * history.operations.len() / CHECK_EVERY as usize;
+        let outcome = search(&history, &mut memo, &Budget::new(None, usize::MAX, None).capped(checks), false);
+        let Outcome::Invalid { op, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(op, 13, "the get fails");
     }
 }

@@ -229,6 +229,15 @@ pub fn kv(nil_reads: NilReads) -> Workload {
     }
 }
 
+/// As [`kv`], on key "a" alone: every client on one string, where puts overwrite
+/// the whole state and WGL takes the strings nothing will read as one.
+pub fn kv_one_key() -> Workload {
+    Workload {
+        invoke: |rng| Invocation { key: Some(Value::string("a")), ..(kv(NilReads::Unknown).invoke)(rng) },
+        ..kv(NilReads::Unknown)
+    }
+}
+
 /// The state after `inv` completes with `result` (its op map built by `op`), if the
 /// model allows it.
 pub fn apply(model: &DynModel, state: &Value, inv: &Invocation, result: &Value) -> Option<Value> {

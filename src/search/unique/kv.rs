@@ -102,10 +102,13 @@
 //! enumeration gives up on a history, each get is so checked alone at the cut just
 //! after its return, in order of return, up to the first that fails (`screen`;
 //! about a check per get); every cut from that one on then fails at once, and any
-//! other cut the enumeration gives up on is undecided (the engine declines, the
-//! search runs). Twenty clients writing five values with a stale read among 500
-//! operations: the stale get is found in under a second, where the search cannot
-//! exhaust the orders before it.
+//! other cut the enumeration gives up on is undecided. The engine then declines,
+//! saying the history fails at that get or before ([`Decline::fails_by`]), and the
+//! competition has WGL find the first configuration that reaches the get's return,
+//! as it confirms `refute`'s proofs: that get is the failing operation if one does.
+//! Twenty clients writing five values with a stale read among 500 operations: the
+//! stale get is found in under a second, where the search cannot exhaust the
+//! orders before it.
 
 use super::{order, Block, Cut, Decline, Reduce, Shape, NEVER};
 use crate::history::History;
@@ -345,6 +348,10 @@ impl Reduce for Kv {
             Err(GaveUp) => Some(Shape::Undecided),
         }
     }
+
+    fn failing_from(&self) -> Option<usize> {
+        *self.screened.get()?
+    }
 }
 
 impl Kv {
@@ -493,14 +500,21 @@ impl<'k, 'h> Search<'k, 'h> {
         x.is_none_or(|x| self.cut.inv(x) < self.cut.ret(a))
     }
 
-    /// `candidates` (segments or appends, each standing for the operation `op`
-    /// gives, `None` for the initial string), nearest get `g` in time first: by how
-    /// far the middle of the time each may take effect before `g` returns lies from
-    /// the middle of `g`'s. What a get reads was most often written just before it.
-    fn nearest(&self, g: u32, candidates: &[u32], op: impl Fn(u32) -> Option<u32>) -> Vec<u32> {
+    /// The `candidates` that `keep` keeps (segments or appends, each standing for
+    /// the operation `op` gives, `None` for the initial string), nearest get `g` in
+    /// time first: by how far the middle of the time each may take effect before `g`
+    /// returns lies from the middle of `g`'s. What a get reads was most often
+    /// written just before it.
+    fn nearest(
+        &self,
+        g: u32,
+        candidates: &[u32],
+        op: impl Fn(u32) -> Option<u32>,
+        keep: impl Fn(Option<u32>) -> bool,
+    ) -> Vec<u32> {
         let cut = self.cut;
         let middle = |x: u32| cut.inv(x) / 2 + cut.ret(x).min(cut.ret(g)) / 2;
-        let mut sorted: Vec<u32> = candidates.iter().rev().copied().collect();
+        let mut sorted: Vec<u32> = candidates.iter().rev().copied().filter(|&c| keep(op(c))).collect();
         sorted.sort_by_key(|&c| op(c).map_or(0, |x| (middle(x) - middle(g)).abs()));
         sorted
     }
@@ -513,13 +527,13 @@ impl<'k, 'h> Search<'k, 'h> {
         let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
         let mut out = Vec::new();
         for reading in readings {
-            for segment in
-                self.nearest(g, &self.kv.bases[reading.base as usize], |s| self.kv.puts[s as usize])
-            {
+            // Real time rules most segments out: they are left out before sorting.
+            let keep = |put: Option<u32>| {
+                put.is_none_or(|p| self.cut.invoked(p as usize)) && self.may_precede(put, g)
+            };
+            let bases = &self.kv.bases[reading.base as usize];
+            for segment in self.nearest(g, bases, |s| self.kv.puts[s as usize], keep) {
                 let put = self.kv.puts[segment as usize];
-                if !put.is_none_or(|p| self.cut.invoked(p as usize)) || !self.may_precede(put, g) {
-                    continue;
-                }
                 let placed = &self.placed[segment as usize];
                 let k = placed.len().min(reading.chunks.len());
                 let matches = placed[..k].iter().zip(&reading.chunks).all(|(&a, &c)| {
@@ -554,16 +568,18 @@ impl<'k, 'h> Search<'k, 'h> {
             out.push(Choice { segment, k, new: new.clone() });
             return Ok(());
         };
-        for a in self.nearest(g, &self.kv.chunks[chunk as usize], Some) {
+        // Real time alone rules these out, whatever the levels placed.
+        let keep = |a: Option<u32>| {
+            a.is_some_and(|a| {
+                self.cut.invoked(a as usize) && self.may_precede(Some(a), g) && self.may_follow(before, a)
+            })
+        };
+        for a in self.nearest(g, &self.kv.chunks[chunk as usize], Some, keep) {
             if let Some(l) = self.placer[a as usize] {
                 conflict.add(l as usize);
                 continue;
             }
-            if new.contains(&a)
-                || !self.cut.invoked(a as usize)
-                || !self.may_precede(Some(a), g)
-                || !self.may_follow(before, a)
-            {
+            if new.contains(&a) {
                 continue;
             }
             new.push(a);

@@ -77,6 +77,13 @@
 //! cuts: `log₂ n` checks. The cut just *before* the failing completion has a
 //! linearization; the engine replays it through the model to give the analysis a
 //! configuration, from which the final paths start as they do from the search's.
+//!
+//! The kv enumeration may give up on a cut. If a later cut is proven to fail, the
+//! history is invalid, and its failing operation is the last completion of that cut
+//! or an earlier one: the engine declines with it ([`Decline::fails_by`]) for the
+//! competition to confirm. If the cuts on both sides of a completion are decided
+//! and only the one just before it is not, that completion fails first all the
+//! same, and the analysis goes without a configuration.
 
 mod fifo;
 mod kv;
@@ -105,11 +112,16 @@ pub struct Decline {
     pub message: String,
     /// The operation concerned (an index into [`History::operations`]), if one is.
     pub operation: Option<usize>,
+    /// Where the engine proved the history invalid but could not find its first
+    /// failing operation: the history fails at this `:ok` operation or at an
+    /// earlier one. The competition then has WGL confirm it, as
+    /// `refute` does its own.
+    pub fails_by: Option<usize>,
 }
 
 impl Decline {
     fn new(message: impl Into<String>, operation: Option<usize>) -> Decline {
-        Decline { message: message.into(), operation }
+        Decline { message: message.into(), operation, fails_by: None }
     }
 
     /// The decline as an input error, at the operation's invocation.
@@ -204,6 +216,12 @@ trait Reduce: Send + Sync {
     /// then, and gives [`Shape::Undecided`] when told to.
     fn reduce_until(&self, cut: Cut, _stop: &mut dyn FnMut() -> bool) -> Option<Shape> {
         self.reduce(cut)
+    }
+
+    /// The earliest cut known to fail from the reductions so far (its `at`): every
+    /// later one fails too.
+    fn failing_from(&self) -> Option<usize> {
+        None
     }
 }
 
@@ -349,7 +367,7 @@ pub fn decide<M: Model + ?Sized>(history: &History, model: &M) -> Result<Verdict
         Bisected::Valid(witness) => Verdict::Valid(with_unconstrained(history, witness)),
         Bisected::Invalid { op, .. } => Verdict::Invalid(op),
         Bisected::Stopped => unreachable!("never stopped"),
-        Bisected::Undecided => return Err(undecided()),
+        Bisected::Undecided { fails_by } => return Err(undecided(fails_by)),
     })
 }
 
@@ -386,13 +404,17 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
             Outcome::Invalid { op, configs }
         }
         Bisected::Stopped => Outcome::Unknown { cause: stop.expect("a cause"), furthest: None },
-        Bisected::Undecided => return Err(undecided()),
+        Bisected::Undecided { fails_by } => return Err(undecided(fails_by)),
     };
     Ok((outcome, memo))
 }
 
-fn undecided() -> Decline {
-    Decline::new("the engine could prove neither verdict for this history", None)
+fn undecided(fails_by: Option<usize>) -> Decline {
+    let message = match fails_by {
+        Some(_) => "the engine proved the history invalid, but not which operation fails first",
+        None => "the engine could prove neither verdict for this history",
+    };
+    Decline { fails_by, ..Decline::new(message, None) }
 }
 
 /// A linearization of the kept operations with the `:ok` operations the reduction
@@ -435,7 +457,11 @@ enum Bisected {
         before: Option<Vec<u32>>,
     },
     Stopped,
-    Undecided,
+    /// `fails_by`: an `:ok` operation the history fails at or before, if one is
+    /// known.
+    Undecided {
+        fails_by: Option<usize>,
+    },
 }
 
 /// Decides the whole history, and if it fails, finds the failing operation by
@@ -446,7 +472,7 @@ fn bisect(history: &History, reduce: &dyn Reduce, stop: &mut dyn FnMut() -> bool
         match reduce.reduce_until(cut, stop).map_or(Ok(None), |shape| solve(shape, cut)) {
             // Undecided because it was told to stop, or for good.
             Err(Undecided) if stop() => Err(Bisected::Stopped),
-            Err(Undecided) => Err(Bisected::Undecided),
+            Err(Undecided) => Err(Bisected::Undecided { fails_by: None }),
             Ok(found) => Ok(found),
         }
     };
@@ -461,6 +487,12 @@ fn bisect(history: &History, reduce: &dyn Reduce, stop: &mut dyn FnMut() -> bool
     // The cut after the last completion fails (the whole history does, and pending
     // operations after it can be left out); find the first completion that fails.
     let (mut lo, mut hi) = (0, oks.len().saturating_sub(1));
+    // The first completion whose cut is known to fail.
+    let failing = |hi: usize| match reduce.failing_from() {
+        Some(at) => hi.min(oks.partition_point(|&(done, _)| done + 1 < at)),
+        None => hi,
+    };
+    hi = failing(hi);
     while lo < hi {
         if stop() {
             return Bisected::Stopped;
@@ -469,12 +501,19 @@ fn bisect(history: &History, reduce: &dyn Reduce, stop: &mut dyn FnMut() -> bool
         match linearize(oks[mid].0 + 1, stop) {
             Ok(None) => hi = mid,
             Ok(Some(_)) => lo = mid + 1,
+            // The cut after `hi` is proven to fail.
+            Err(Bisected::Undecided { .. }) => {
+                return Bisected::Undecided { fails_by: Some(oks[failing(hi)].1) }
+            }
             Err(end) => return end,
         }
     }
-    let Some(&(at, op)) = oks.get(lo) else { return Bisected::Undecided };
+    let Some(&(at, op)) = oks.get(lo) else { return Bisected::Undecided { fails_by: None } };
     match linearize(at, stop) {
         Ok(before) => Bisected::Invalid { op, before },
+        // The cut after the completion before passed (or there is none): `op` fails
+        // first all the same, without a configuration to show.
+        Err(Bisected::Undecided { .. }) => Bisected::Invalid { op, before: None },
         Err(end) => end,
     }
 }
