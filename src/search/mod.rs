@@ -48,23 +48,24 @@
 //!
 //! # Identical operations
 //!
-//! Rule 1 has a counterpart for `:ok` operations, which [`wgl`] follows. Call `a`
-//! the *double* of `b` when both are `:ok`, of the same kind, and `a` is invoked
-//! and returns before `b` does. Where both are among the calls that may go next
-//! (invoked before the first return still to meet), `b` is not tried while `a` is
-//! not linearized. Proof: take a legal sequence from the configuration that starts
-//! with `b` and holds `a` later (`a` is `:ok`, so it is there), and swap the two.
-//! The states are unchanged (same kind). Real time, which a pair breaks only if the
-//! later one returned before the earlier was invoked, holds: `a`, now first, was
-//! invoked before the first return still to meet, which no operation still to go
-//! returns before, and each operation already linearized was invoked before `a`
-//! returned (`a`'s return was still to meet when it was linearized); an operation
-//! between the two was before `a`, so invoked before `a` returned, and so before `b`
-//! returned; and `b`, now where `a` was, was invoked before the first return still
-//! to meet, so before any operation after it returned. Each skipped call so leads
-//! to one whose double is linearized or absent, and the configuration keeps a legal
-//! continuation if it had one. Twenty clients writing one value at once give 2²⁰
-//! subsets of their writes; in order of return, 21.
+//! Rule 1 has a counterpart for `:ok` operations, which [`wgl`] follows. Call `a` a
+//! *double* of `b` when both are `:ok`, of the same kind, and `a` returns before `b`
+//! does. Where both are among the calls that may go next (invoked before the first
+//! return still to meet), `b` is not tried while `a` is not linearized. Proof: take
+//! a legal sequence from the configuration that starts with `b` and holds `a` later
+//! (`a` is `:ok`, so it is there), and swap the two. The states are unchanged (same
+//! kind). Real time, which a pair breaks only if the later one returned before the
+//! earlier was invoked, holds: `a`, now first, was invoked before the first return
+//! still to meet, which no operation still to go returns before, and each operation
+//! already linearized was invoked before `a` returned (`a`'s return was still to
+//! meet when it was linearized); an operation `o` between the two was before `a`,
+//! so invoked before `a` returned, and so before `b` returned; and `b`, now where `a`
+//! was, was invoked before the first return still to meet, so before any operation
+//! after it returned. (`a` may be invoked after `b`: only their returns are
+//! ordered.) Each skipped call so leads to one whose doubles that may go are
+//! linearized, and the configuration keeps a legal continuation if it had one.
+//! Twenty clients writing one value at once give 2²⁰ subsets of their writes; in
+//! order of return, 21.
 //!
 //! # Reads first
 //!
@@ -221,27 +222,21 @@ fn twins(history: &History, kinds: &[KindId]) -> Vec<Option<u32>> {
         .collect()
 }
 
-/// For each `:ok` operation, the `:ok` operation of the same kind invoked latest
-/// before it among those that return no later (`None` if there is none): its
-/// *double*, which goes first while both may (see [identical
+/// For each `:ok` operation, the `:ok` operation of the same kind that returns
+/// latest before it (`None` if there is none): its nearest *double*. Each double's
+/// own gives the chain of them, back in time (see [identical
 /// operations](self#identical-operations)).
 fn doubles(history: &History, kinds: &[KindId]) -> Vec<Option<u32>> {
-    // Per kind, the operations that may still be some later one's double: returns
-    // increasing from bottom to top.
-    let mut open: hashbrown::HashMap<KindId, Vec<u32>, foldhash::fast::FixedState> = Default::default();
-    let ret = |op: u32| history.operations[op as usize].complete;
-    (0..history.operations.len() as u32)
-        .map(|b| {
-            let r = ret(b)?;
-            let stack = open.entry(kinds[b as usize]).or_default();
-            while stack.last().is_some_and(|&a| ret(a) > Some(r)) {
-                stack.pop();
-            }
-            let double = stack.last().copied();
-            stack.push(b);
-            double
-        })
-        .collect()
+    let mut by_return: Vec<(usize, u32)> = (0..history.operations.len())
+        .filter_map(|op| Some((history.operations[op].complete?, op as u32)))
+        .collect();
+    by_return.sort_unstable();
+    let mut last: hashbrown::HashMap<KindId, u32, foldhash::fast::FixedState> = Default::default();
+    let mut doubles = vec![None; history.operations.len()];
+    for (_, op) in by_return {
+        doubles[op as usize] = last.insert(kinds[op as usize], op);
+    }
+    doubles
 }
 
 /// How many configurations [`around`] gives at most: enough for the analysis's
