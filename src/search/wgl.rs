@@ -54,13 +54,14 @@
 //!
 //! So the cache holds a blind configuration under one state for all: a search that
 //! failed from one fails from the other, and the search's rules (twins, doubles,
-//! reads first: each exact for a configuration) change nothing. Dominance still holds: with fewer crashed
-//! operations linearized, K is larger and blindness harder, so a blind configuration
-//! is blind for every configuration it dominates. Kv's appends are what this is for:
-//! twenty clients appending a few values make strings in countless orders, most of
-//! which the next put overwrites unread. On a 2 000-operation kv history of one key
-//! and twenty clients, WGL went from undecided after 20 s, at operation 51, to valid
-//! in 0.56 s.
+//! reads first: each exact for a configuration) change nothing. Dominance still
+//! holds: with fewer crashed operations linearized, K is larger and blindness
+//! harder, so a blind configuration is blind for every configuration it dominates
+//! (K depends on the operations linearized, not on the state). Kv's appends are
+//! what this is for: twenty clients appending a few values make strings in
+//! countless orders, most of which the next put overwrites unread. On a
+//! 2 000-operation kv history of one key and twenty clients, WGL went from
+//! undecided after 20 s, at operation 51, to valid in 0.56 s.
 //!
 //! The operation that could not be linearized is the one whose return lies
 //! furthest along the history among all returns the search ran into: every `:ok`
