@@ -75,18 +75,23 @@ fn parse<'a>(f: &Value, argument: &'a Value) -> Result<(&'a Value, KvOp<'a>), St
     Ok((key, op))
 }
 
+/// The string `state` holds for `key` (`""` where it holds none).
+fn string_of<'a>(state: &'a Value, key: &Value) -> &'a str {
+    let entries = match state {
+        Value::Map(entries) => entries.as_slice(),
+        _ => &[],
+    };
+    match entry(entries, key) {
+        Some(Value::String(s)) => s,
+        _ => "",
+    }
+}
+
 impl Kv {
     /// A step, with its inconsistency message if `explain` asks for it.
     fn apply(&self, state: &Value, f: &Value, value: &Value, explain: bool) -> Result<Value, String> {
         let (key, op) = parse(f, value)?;
-        let entries = match state {
-            Value::Map(entries) => entries.as_slice(),
-            _ => &[],
-        };
-        let current: &str = match entry(entries, key) {
-            Some(Value::String(s)) => s,
-            _ => "",
-        };
+        let current = string_of(state, key);
         let next = match op {
             KvOp::Get(v) => {
                 let legal = self.nil_reads.is_unknown(v)
@@ -102,7 +107,10 @@ impl Kv {
             KvOp::Put(s) => s.to_string(),
             KvOp::Append(s) => format!("{current}{s}"),
         };
-        let mut entries = entries.to_vec();
+        let mut entries = match state {
+            Value::Map(entries) => entries.clone(),
+            _ => Vec::new(),
+        };
         set_entry(&mut entries, key, (!next.is_empty()).then(|| Value::string(&next)));
         Ok(Value::Map(entries))
     }
@@ -159,14 +167,7 @@ impl Model for Kv {
     fn may_observe(&self, state: &Value, f: &Value, value: &Value) -> bool {
         let Ok((key, op)) = parse(f, value) else { return true };
         let KvOp::Get(v) = op else { return matches!(op, KvOp::Put(_)) };
-        let entries = match state {
-            Value::Map(entries) => entries.as_slice(),
-            _ => &[],
-        };
-        let current: &str = match entry(entries, key) {
-            Some(Value::String(s)) => s,
-            _ => "",
-        };
+        let current = string_of(state, key);
         match v {
             Value::String(s) => s.starts_with(current),
             _ => !self.nil_reads.is_unknown(v) && current.is_empty(),
