@@ -105,8 +105,9 @@ use std::collections::{BTreeSet, HashMap};
 const NEVER: i64 = i64::MAX;
 
 /// Why the engine does not apply to a history: the precondition that fails, and
-/// the operation where it fails.
+/// the operation where it fails. Non-exhaustive: the engine may come to say more.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Decline {
     /// What fails, in words (`the value 3 is written twice: …`).
     pub message: String,
