@@ -18,6 +18,9 @@
 #   crashes-5pct  ten 2 000-op registers with 5 % crashes: decided as without a limit?
 #   number        a ratio literal of a million digits: refused at once
 #   full-disk     the verdict written to /dev/full: exit 2
+#   kv-50-10s     kv on one key by 50 clients, 200 ops (seed 2), at `--time-limit 10s` and no
+#                 memory limit: no engine decides it, and their tables reach a gigabyte, whose
+#                 growing and emptying must not outlast the deadline (wall within 10.1 s)
 #
 # Needs GNU time (`apt-get install time` provides /usr/bin/time) and python3.
 set -euo pipefail
@@ -94,6 +97,13 @@ for algorithm in competition wgl linear; do
   fi
 done
 run number "$dir/number.edn" competition register
+
+"$bin" generate -m kv --keys 1 --processes 50 --ops 200 --effect-inside --seed 2 > "$dir/kv-50.edn"
+limits=(--time-limit 10s)
+for algorithm in competition wgl linear; do
+  run kv-50-10s "$dir/kv-50.edn" "$algorithm" kv
+done
+limits=(--time-limit 1s --memory-limit 100MiB)
 
 # Crashes: the verdict under the limits is the verdict without them.
 same=0

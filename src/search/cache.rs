@@ -30,8 +30,8 @@
 //! that is about to grow, and is what the memory budget watches.
 
 use super::budget::grow_peak;
+use super::sharded::Sharded;
 use crate::model::memo::StateId;
-use hashbrown::HashTable;
 
 /// The end of a list of crashed sets.
 const NIL: u32 = u32::MAX;
@@ -50,10 +50,10 @@ pub struct ConfigCache {
     /// Each set's hash, by set number.
     hashes: Vec<u64>,
     /// Set numbers, by hash.
-    sets: HashTable<u32>,
+    sets: Sharded<u32>,
     /// `(set << 32 | state, waiting, first crashed set)`, by a mix of the set's
     /// hash, the state and `waiting`.
-    pairs: HashTable<(u64, u32, u32)>,
+    pairs: Sharded<(u64, u32, u32)>,
     /// Crashed sets, `crashed_words` words each.
     crashed: Vec<u64>,
     /// The next crashed set in the same pair's list, by crashed set number.
@@ -77,8 +77,8 @@ impl ConfigCache {
             crashed_words: crashed.div_ceil(64),
             arena: Vec::new(),
             hashes: Vec::new(),
-            sets: HashTable::new(),
-            pairs: HashTable::new(),
+            sets: Sharded::default(),
+            pairs: Sharded::default(),
             crashed: Vec::new(),
             links: Vec::new(),
         }
@@ -170,8 +170,8 @@ impl ConfigCache {
         let crashed_more = if self.crashed_words == 0 { 0 } else { more };
         grow_peak(self.arena.len(), self.arena.capacity(), more * self.words, 8)
             + grow_peak(self.hashes.len(), self.hashes.capacity(), more, 8)
-            + grow_peak(self.sets.len(), self.sets.capacity(), more, 4 + 1)
-            + grow_peak(self.pairs.len(), self.pairs.capacity(), more, 16 + 1)
+            + self.sets.peak_bytes(more, 4 + 1)
+            + self.pairs.peak_bytes(more, 16 + 1)
             + grow_peak(self.crashed.len(), self.crashed.capacity(), crashed_more * self.crashed_words, 8)
             + grow_peak(self.links.len(), self.links.capacity(), crashed_more, 4)
     }

@@ -28,12 +28,13 @@
 //! witness, each configuration points into a tree of the steps that reached it.
 
 use super::budget::{drop_in_background, grow_peak, malloc_size, Budget, Cause, CHECK_EVERY};
+use super::sharded::Sharded;
 use super::{Config, Outcome};
 use crate::history::History;
 use crate::model::memo::{KindId, Memo, Memoized, StateId};
 use crate::model::Model;
 use foldhash::fast::FixedState;
-use hashbrown::HashMap;
+use std::hash::{BuildHasher, Hash};
 
 /// What configurations are compared by: a state and the live `:ok` operations
 /// linearized (sorted).
@@ -58,36 +59,37 @@ fn subset(a: &[u32], b: &[u32]) -> bool {
 /// A table of configurations up to dominance, and the heap they hold.
 #[derive(Clone)]
 struct Table<K, V> {
-    /// By key, the crashed sets seen with it: none a subset of another.
-    map: HashMap<K, Vec<(Crashed, V)>, FixedState>,
+    /// Each key with the crashed sets seen with it: none a subset of another.
+    map: Sharded<(K, Vec<(Crashed, V)>)>,
     heap: usize,
 }
 
 impl<K, V> Default for Table<K, V> {
     fn default() -> Self {
-        Table { map: HashMap::default(), heap: 0 }
+        Table { map: Sharded::default(), heap: 0 }
     }
 }
 
-impl<K: std::hash::Hash + Eq, V> Table<K, V> {
+fn hash<K: Hash>(key: &K) -> u64 {
+    FixedState::default().hash_one(key)
+}
+
+impl<K: Hash + Eq, V> Table<K, V> {
     /// Inserts unless dominated (the same key with a subset of its crashed
     /// operations is there), dropping the entries it dominates; `true` if inserted.
     fn insert(&mut self, key: K, key_len: usize, crashed: Crashed, value: V) -> bool {
         let entry_heap = malloc_size(4 * crashed.len()) + std::mem::size_of::<(Crashed, V)>();
         let key_heap = malloc_size(4 * key_len) + malloc_size(std::mem::size_of::<(Crashed, V)>());
-        match self.map.entry(key) {
-            hashbrown::hash_map::Entry::Occupied(mut o) => {
-                let list = o.get_mut();
-                if list.iter().any(|(c, _)| subset(c, &crashed)) {
-                    return false;
-                }
-                list.retain(|(c, _)| !subset(&crashed, c));
-                list.push((crashed, value));
+        let h = hash(&key);
+        if let Some((_, list)) = self.map.find_mut(h, |(k, _)| *k == key) {
+            if list.iter().any(|(c, _)| subset(c, &crashed)) {
+                return false;
             }
-            hashbrown::hash_map::Entry::Vacant(v) => {
-                v.insert(vec![(crashed, value)]);
-                self.heap += key_heap;
-            }
+            list.retain(|(c, _)| !subset(&crashed, c));
+            list.push((crashed, value));
+        } else {
+            self.map.insert_unique(h, (key, vec![(crashed, value)]), |(k, _)| hash(k));
+            self.heap += key_heap;
         }
         self.heap += entry_heap;
         true
@@ -95,7 +97,8 @@ impl<K: std::hash::Hash + Eq, V> Table<K, V> {
 
     /// Whether the configuration is there, or one that dominates it.
     fn dominated(&self, key: &K, crashed: &[u32]) -> bool {
-        self.map.get(key).is_some_and(|list| list.iter().any(|(c, _)| subset(c, crashed)))
+        (self.map.find(hash(key), |(k, _)| k == key))
+            .is_some_and(|(_, list)| list.iter().any(|(c, _)| subset(c, crashed)))
     }
 
     fn iter(&self) -> impl Iterator<Item = (&K, &Crashed, &V)> {
@@ -107,13 +110,17 @@ impl<K: std::hash::Hash + Eq, V> Table<K, V> {
     /// they are counted twice over, which measurement showed to be about right.
     fn peak_bytes(&self, more: usize) -> usize {
         let entry = std::mem::size_of::<(K, Vec<(Crashed, V)>)>() + 1;
-        grow_peak(self.map.len(), self.map.capacity(), more, entry)
-            + 2 * (self.heap + more * 2 * malloc_size(64))
+        self.map.peak_bytes(more, entry) + 2 * (self.heap + more * 2 * malloc_size(64))
     }
 
-    fn clear(&mut self) {
-        self.map.clear();
-        self.heap = 0;
+    /// Empties a shard of the table that holds entries ([`Sharded::clear_shard`]);
+    /// what they held on the heap is counted until the table is empty.
+    fn clear_shard(&mut self) -> Option<usize> {
+        let freed = self.map.clear_shard();
+        if freed.is_none() {
+            self.heap = 0;
+        }
+        freed
     }
 }
 
@@ -191,7 +198,7 @@ impl Paths {
             return;
         }
         let mut roots: Vec<&mut u32> =
-            configs.map.values_mut().flat_map(|list| list.iter_mut().map(|(_, r)| &mut r.path)).collect();
+            configs.map.iter_mut().flat_map(|(_, list)| list.iter_mut().map(|(_, r)| &mut r.path)).collect();
         let mut keep = vec![false; self.nodes.len()];
         roots.iter().filter(|r| ***r != ROOT).for_each(|r| keep[**r as usize] = true);
         for i in (0..self.nodes.len()).rev() {
@@ -250,7 +257,7 @@ pub(crate) struct Core {
     stack_heap: usize,
     /// The paths configurations were reached by, when a witness is asked for.
     paths: Option<Paths>,
-    ticks: u32,
+    ticks: usize,
     held: usize,
     /// The memo's part of `held`, which the memo keeps counted once the search ends.
     memo_held: usize,
@@ -302,7 +309,7 @@ impl Snapshot {
 /// Moves `op` from the `:ok` operations the configurations have linearized to
 /// their crashed ones.
 fn crash(configs: &mut Table<Key, Reached>, op: u32) {
-    if configs.map.keys().any(|(_, lin)| lin.binary_search(&op).is_ok()) {
+    if configs.map.iter().any(|((_, lin), _)| lin.binary_search(&op).is_ok()) {
         *configs = std::mem::take(configs).rebuild(|(state, lin), crashed| match lin.binary_search(&op) {
             Err(_) => Some(((state, lin), crashed)),
             Ok(i) => {
@@ -318,7 +325,7 @@ fn crash(configs: &mut Table<Key, Reached>, op: u32) {
 
 /// Drops the configurations that have linearized `op`.
 fn unhappen(configs: &mut Table<Key, Reached>, op: u32) {
-    if configs.map.keys().any(|(_, lin)| lin.binary_search(&op).is_ok()) {
+    if configs.map.iter().any(|((_, lin), _)| lin.binary_search(&op).is_ok()) {
         *configs = std::mem::take(configs)
             .rebuild(|key, crashed| key.1.binary_search(&op).is_err().then_some((key, crashed)));
     }
@@ -523,7 +530,10 @@ impl Core {
             self.stack_heap = 0;
         }
         result?;
-        self.visited.clear();
+        // Shard by shard, as work: freeing millions of entries at once took up to 0.3 s.
+        while let Some(freed) = self.visited.clear_shard() {
+            self.tick(freed, memo, budget)?;
+        }
         if self.next.map.is_empty() {
             let snapshot = keep.then(|| Snapshot { configs: self.configs.clone(), live: self.live.clone() });
             return Ok((false, snapshot));
@@ -532,7 +542,9 @@ impl Core {
         self.live.retain(|&l| l != x);
         std::mem::swap(&mut self.configs, &mut self.next);
         let snapshot = live.map(|live| Snapshot { configs: std::mem::take(&mut self.next), live });
-        self.next.clear();
+        while let Some(freed) = self.next.clear_shard() {
+            self.tick(freed, memo, budget)?;
+        }
         if let Some(paths) = &mut self.paths {
             paths.collect(&mut self.configs);
         }
@@ -561,14 +573,16 @@ impl Core {
             + self.paths.as_ref().map_or(0, |p| p.bytes(0))
     }
 
-    /// Polls the budget every [`CHECK_EVERY`] calls, and whenever what the engine
-    /// holds has grown by the budget's [slack](Budget::slack) since it last did: one
+    /// Counts `work` steps done, and polls the budget every [`CHECK_EVERY`] steps,
+    /// and whenever what the engine holds has grown by the budget's
+    /// [slack](Budget::slack) since it last did: one
     /// step may queue a configuration per live operation, each with its lists of
     /// operations, so counting steps alone lets memory run far past the limit
     /// between two checks, and projecting the worst growth of the next thousand
     /// steps stops searches that hold little.
-    fn tick<M: Model>(&mut self, memo: &Memoized<M>, budget: &Budget) -> Result<(), Cause> {
-        self.ticks += 1;
+    fn tick<M: Model>(&mut self, work: usize, memo: &Memoized<M>, budget: &Budget) -> Result<(), Cause> {
+        let before = self.ticks / CHECK_EVERY as usize;
+        self.ticks += work;
         // What it holds now, counting the grown buffer each table or vector needs
         // at its next insertion (old and new coexist while it grows).
         let stack = grow_peak(self.stack.len(), self.stack.capacity(), 1, std::mem::size_of::<Step>())
@@ -581,7 +595,7 @@ impl Core {
             + self.paths.as_ref().map_or(0, |p| p.bytes(2))
             + stack
             + memo.uncounted();
-        if self.ticks % CHECK_EVERY != 0 && holds < self.held + budget.slack() {
+        if self.ticks / CHECK_EVERY as usize == before && holds < self.held + budget.slack() {
             return Ok(());
         }
         let stop = budget.check(self.held, holds);
@@ -653,7 +667,7 @@ impl Core {
         budget: &Budget,
     ) -> Result<(), Cause> {
         for ((state, lin), crashed, reached) in configs.iter() {
-            self.tick(memo, budget)?;
+            self.tick(1, memo, budget)?;
             if let Ok(i) = lin.binary_search(&x) {
                 let mut rest = lin.to_vec();
                 rest.remove(i);
@@ -663,7 +677,7 @@ impl Core {
             // Depth first through the live operations that may precede x.
             self.push((((*state, lin.clone()), None), crashed.clone(), reached.path));
             while let Some((at, crashed, path)) = self.pop() {
-                self.tick(memo, budget)?;
+                self.tick(1, memo, budget)?;
                 if self.visited.dominated(&at, &crashed) {
                     continue;
                 }

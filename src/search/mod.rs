@@ -106,6 +106,7 @@ mod cache;
 pub mod competition;
 pub mod linear;
 pub(crate) mod refute;
+mod sharded;
 pub mod unique;
 pub mod wgl;
 
