@@ -8,6 +8,11 @@
 //! operation's inconsistency. There can be factorially many final paths (Knossos
 //! has produced nearly a million for nine crashed writes), so they are enumerated
 //! depth first and enumeration stops at `max_paths`.
+//!
+//! Where the history was proven to fail at an operation or before without a search
+//! reaching it (the unique-value engine's bound), `:op` is that operation and `:op-bound? true`
+//! says so: an earlier one may already fail, and there is no prefix, no final path
+//! and no configuration to report.
 
 use crate::history::{History, Op, OpMap};
 use crate::model::memo::{Memo, StateId};
@@ -93,6 +98,10 @@ pub struct Analysis {
     pub configs: Vec<ConfigReport>,
     /// The completion that could not be linearized.
     pub op: Option<OpMap>,
+    /// Whether `op` is only a bound: no order gets past it, but an earlier
+    /// completion may be the first that none gets past: the history was proven
+    /// invalid without a search reaching the failure (printed `:op-bound? true`).
+    pub op_bound: bool,
     /// The last `:ok` before `op`.
     pub previous_ok: Option<OpMap>,
     /// The last operation linearized on the way to the failure.
@@ -140,6 +149,9 @@ impl Analysis {
         // A history checked key by key has its details under :results.
         if self.valid == Validity::Invalid && self.results.is_empty() {
             entries.push(("op", op(&self.op)));
+            if self.op_bound {
+                entries.push(("op-bound?", Value::Bool(true)));
+            }
             entries.push(("previous-ok", op(&self.previous_ok)));
             entries.push(("last-op", op(&self.last_op)));
             let paths = self.final_paths.iter().map(|path| {
@@ -228,6 +240,7 @@ impl Analysis {
             longest_prefix: None,
             configs: Vec::new(),
             op: None,
+            op_bound: false,
             previous_ok: None,
             last_op: None,
             final_paths: Vec::new(),
@@ -285,6 +298,13 @@ pub(crate) fn analyse<M: Model + ?Sized>(
             let paths = FinalPaths::new(history, &mut memo, op, max_paths, budget).collect(&configs);
             analysis.final_paths = paths.paths;
             analysis.final_paths_count = Some((paths.count, paths.truncated));
+        }
+        Outcome::FailsBy { op } => {
+            let failing = history.operations[op].complete.expect("only :ok operations can fail");
+            analysis.valid = Validity::Invalid;
+            analysis.op = Some(history.printed(&history.ops[failing]));
+            analysis.op_bound = true;
+            analysis.previous_ok = history.previous_ok(failing).map(|op| history.printed(op));
         }
     }
     memo.free(budget);

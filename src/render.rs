@@ -209,8 +209,18 @@ fn summary(analysis: &Analysis, file: Option<&str>) -> String {
         }
         Validity::Invalid => {
             let _ = writeln!(out, "NOT linearizable ({})", analysis.analyzer);
-            if let Some(op) = &analysis.op {
-                let _ = writeln!(out, "  cannot linearize: {}", describe(op));
+            match &analysis.op {
+                Some(op) if analysis.op_bound => {
+                    let _ = writeln!(
+                        out,
+                        "  no order gets past: {} (an earlier op may fail first)",
+                        describe(op)
+                    );
+                }
+                Some(op) => {
+                    let _ = writeln!(out, "  cannot linearize: {}", describe(op));
+                }
+                None => {}
             }
             match &analysis.previous_ok {
                 Some(op) => {

@@ -600,3 +600,42 @@ fn readings_are_checked_as_they_are_laid() {
 fn a_get_that_fails_alone_fails_every_cut_after_it() {
     twenty_clients(&[(200, 2), (200, 4), (500, 2)], Some(knossos_rs::generate::Anomaly::StaleRead));
 }
+
+/// Fifty clients, a stale read among 1 000 operations. The stale get fails with
+/// every other get left out, which proves the history invalid, but no search gets
+/// far enough to say whether an earlier op fails first: the check answers invalid
+/// with the get as a bound (`op_bound`), where it said `:unknown` before. The bound
+/// is the op the generator injected, and the explanation's core shows the stale
+/// read itself: the get and the writes after the one it read, a handful of ops.
+#[test]
+fn a_stale_read_among_fifty_clients_is_proven_without_reaching_it() {
+    use knossos_rs::generate::{generate, Anomaly, Spec};
+    let m = model("kv", None, NilReads::Unknown);
+    for seed in [1, 2] {
+        let spec = Spec {
+            model: "kv".into(),
+            keys: Some(1),
+            processes: 50,
+            ops: 1000,
+            effect_inside: true,
+            seed,
+            anomaly: Some(Anomaly::StaleRead),
+            ..Spec::default()
+        };
+        let mut edn = Vec::new();
+        let injected = generate(&spec, read::Format::Edn, &mut edn).unwrap().anomaly.unwrap();
+        let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
+        let options = Options::default().time_limit(std::time::Duration::from_secs(60));
+        let analysis = check(&m, &history, &options);
+        let (_, key) = &analysis.results[0];
+        assert_eq!(key.valid, Validity::Invalid, "seed {seed}");
+        assert!(key.op_bound, "seed {seed}: no search reaches the get");
+        assert_eq!(key.op.as_ref().map(|op| op.index), Some(injected.index), "seed {seed}");
+        assert!(key.longest_prefix.is_none() && key.final_paths.is_empty(), "seed {seed}: nothing reached");
+        let explanation = knossos_rs::explain::explain(&m, &history, &analysis, &options).unwrap();
+        let core = &explanation.core.history.operations;
+        assert!(core.len() <= 5, "seed {seed}: a core of {} operations", core.len());
+        let gets = core.iter().filter(|o| o.f.as_name() == Some("get")).count();
+        assert_eq!(gets, 1, "seed {seed}: the stale get alone");
+    }
+}

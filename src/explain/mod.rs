@@ -129,10 +129,10 @@ pub fn explain<M: Model + ?Sized>(
     if own.results.len() == 1 {
         own = own.results.swap_remove(0).1;
     }
-    let reported = match analysis.results.iter().find(|(_, a)| a.valid == Validity::Invalid) {
-        Some((_, a)) => a.op.clone(),
-        None => analysis.op.clone(),
-    };
+    // The failing key's analysis, or the history's.
+    let decided =
+        analysis.results.iter().find(|(_, a)| a.valid == Validity::Invalid).map_or(analysis, |(_, a)| a);
+    let (reported, bound) = (decided.op.clone(), decided.op_bound);
     // The failing key's history, where the sentence's claims are checked.
     let subject = core
         .key
@@ -152,11 +152,8 @@ pub fn explain<M: Model + ?Sized>(
     };
     if let (Some(reported), Some(failing)) = (&reported, &own.op) {
         if reported.index != failing.index {
-            sentence.push_str(&format!(
-                " (The check's first failing op is op {}{}.)",
-                reported.index,
-                line_note(reported.line)
-            ));
+            let which = if bound { "No order gets past" } else { "The check's first failing op is" };
+            sentence.push_str(&format!(" ({which} op {}{}.)", reported.index, line_note(reported.line)));
         }
     }
     Some(Explanation { core, analysis: own, anomaly, sentence, hint })

@@ -443,6 +443,9 @@ fn details(out: &mut String, analysis: &Analysis) {
         format!("{name} {text}\n")
     };
     out.push_str(&esc(&op(":op", analysis.op.as_ref())));
+    if analysis.op_bound {
+        out.push_str(":op-bound? true (no order gets past :op; an earlier op may fail first)\n");
+    }
     out.push_str(&esc(&op(":previous-ok", analysis.previous_ok.as_ref())));
     out.push_str(&esc(&op(":last-op", analysis.last_op.as_ref())));
     for c in &analysis.configs {

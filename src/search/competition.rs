@@ -12,6 +12,11 @@
 //! WGL, the linear engine, and [`refute`](super::refute), which can only prove a
 //! history invalid, and gives up after a bounded amount of work.
 //!
+//! Where the unique-value engine declines having proven that the history fails at
+//! some operation or before ([`unique::Decline::fails_by`]), the verdict is in and
+//! nothing races: [`pin`] looks for the first failing operation within a cap on
+//! its work, and failing that, the outcome is the bound ([`Outcome::FailsBy`]).
+//!
 //! Which engine wins depends on timing, but the analysis must not: users diff
 //! stored results. The verdict and the failing operation are the same whichever
 //! wins (each engine finds the first `:ok` no configuration gets past), but the
@@ -30,6 +35,12 @@ use crate::model::memo::Memo;
 use crate::model::Model;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// The most work spent finding the first failing operation of a history known to
+/// fail by a given one, in budget checks a round of [`refute`]'s confirmation
+/// (rounds from 64 checks up, each four times the last, two searches a round).
+/// A cap on work, not time, so that the same history gives the same analysis.
+pub const PIN_CHECKS: usize = 4096;
 
 /// How long WGL runs alone before a race starts.
 pub const SPRINT: Duration = Duration::from_millis(10);
@@ -99,9 +110,12 @@ pub fn run<'m, M: Model + ?Sized>(
         Algorithm::Wgl => return engine("wgl", history, model, by_key, budget, witness),
         Algorithm::Linear => return engine("linear", history, model, by_key, budget, witness),
         Algorithm::Unique => {
-            return unique(history, model, by_key, budget, witness).unwrap_or_else(|_| {
-                // The command line checks `unique::applies` first and reports an input error.
-                let outcome = Outcome::Unknown { cause: Cause::Declined, furthest: None };
+            return unique(history, model, by_key, budget, witness).unwrap_or_else(|decline| {
+                let outcome = match decline.fails_by {
+                    Some(op) => Outcome::FailsBy { op },
+                    // The command line checks `unique::applies` first and reports an input error.
+                    None => Outcome::Unknown { cause: Cause::Declined, furthest: None },
+                };
                 Decision { outcome, analyzer: "unique", memo: Memo::new(model, history, by_key) }
             });
         }
@@ -112,7 +126,10 @@ pub fn run<'m, M: Model + ?Sized>(
         Err(decline) => decline.fails_by,
     };
     let racing = budget.deferring();
-    let mut decision = race(history, model, by_key, &racing, witness, fails_by);
+    let mut decision = match fails_by {
+        Some(op) => pin(history, model, by_key, &racing, op),
+        None => race(history, model, by_key, &racing, witness),
+    };
     if matches!(decision.outcome, Outcome::Invalid { .. }) && decision.analyzer != "linear" {
         let explained = engine("linear", history, model, by_key, &racing.capped(EXPLAIN_CHECKS), false);
         if let (Outcome::Invalid { op: a, .. }, Outcome::Invalid { op: b, .. }) =
@@ -141,9 +158,10 @@ pub fn verdict<M: Model + ?Sized>(
     match algorithm {
         Algorithm::Competition => match unique(history, model, by_key, budget, false) {
             Ok(decision) => decision.outcome,
-            Err(decline) => {
+            Err(unique::Decline { fails_by: Some(op), .. }) => Outcome::FailsBy { op },
+            Err(_) => {
                 let racing = budget.deferring();
-                let outcome = race(history, model, by_key, &racing, false, decline.fails_by).outcome;
+                let outcome = race(history, model, by_key, &racing, false).outcome;
                 racing.free_deferred();
                 outcome
             }
@@ -152,16 +170,29 @@ pub fn verdict<M: Model + ?Sized>(
     }
 }
 
-/// WGL's sprint, then both searches racing: the first decision. Where the history
-/// is known to fail at `fails_by` or before, `refute`'s thread confirms it rather
-/// than searching relaxations.
+/// The decision on a history known to fail at `op` or before: the first
+/// operation no order gets past, where [`refute`]'s confirmation finds it within
+/// [`PIN_CHECKS`], else `op` as the bound ([`Outcome::FailsBy`]).
+fn pin<'m, M: Model + ?Sized>(
+    history: &History,
+    model: &'m M,
+    by_key: bool,
+    budget: &Budget,
+    op: usize,
+) -> Decision<'m, M> {
+    refute::confirm(history, model, by_key, budget, op, Some(PIN_CHECKS)).unwrap_or_else(|| {
+        let outcome = Outcome::FailsBy { op };
+        Decision { outcome, analyzer: "unique", memo: Memo::new(model, history, by_key) }
+    })
+}
+
+/// WGL's sprint, then both searches racing: the first decision.
 fn race<'m, M: Model + ?Sized>(
     history: &History,
     model: &'m M,
     by_key: bool,
     budget: &Budget,
     witness: bool,
-    fails_by: Option<usize>,
 ) -> Decision<'m, M> {
     let sprint = budget.share(Some(Instant::now() + SPRINT));
     let decision = engine("wgl", history, model, by_key, &sprint, witness);
@@ -182,11 +213,7 @@ fn race<'m, M: Model + ?Sized>(
         }
         // Beside them, the search of relaxations that only proves invalidity.
         scope.spawn(move || {
-            let refuted = match fails_by {
-                Some(op) => refute::confirm(history, model, by_key, budget, op),
-                None => refute::search(history, model, by_key, budget),
-            };
-            if let Some(decision) = refuted {
+            if let Some(decision) = refute::search(history, model, by_key, budget) {
                 budget.decide();
                 let _ = tx.send(decision);
             }

@@ -182,6 +182,14 @@ pub enum Outcome {
         /// The configurations that got as far as it.
         configs: Vec<Config>,
     },
+    /// No order does, and none gets past `op`: the operations up to its return
+    /// have no linearization. Proven without a search reaching it (by the
+    /// unique-value engine: [`Decline::fails_by`](unique::Decline)), so an earlier
+    /// operation may already be one that no order gets past.
+    FailsBy {
+        /// The `:ok` operation (an index into [`History::operations`](crate::History)).
+        op: usize,
+    },
     /// The search stopped before a verdict.
     Unknown {
         /// Why.

@@ -113,7 +113,7 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
         let (outcome, widened) = linear::relaxed(history, &mut memo, &stage, widen_above);
         memo.free(budget);
         match outcome {
-            Outcome::Invalid { op, .. } => return confirm(history, model, by_key, budget, op),
+            Outcome::Invalid { op, .. } => return confirm(history, model, by_key, budget, op, None),
             // Too loose: a tighter relaxation may prove it, unless it would be the same.
             Outcome::Valid { .. } if widened => {}
             // Out of work (the later stages would take more), or the same relaxation.
@@ -132,17 +132,19 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
 /// at once on histories whose operations take effect as they complete, where list
 /// order did not in 10 s. So the two take turns, each with a cap on its work that
 /// grows fourfold a round, until one gets there or the budget ends: at most a few
-/// times the work of the quicker one.
+/// times the work of the quicker one. With `most`, no round's cap is past it (in
+/// budget checks): the work, and so whether it gets there, is the same on every run.
 pub(super) fn confirm<'m, M: Model + ?Sized>(
     history: &History,
     model: &'m M,
     by_key: bool,
     budget: &Budget,
     fails: usize,
+    most: Option<usize>,
 ) -> Option<Decision<'m, M>> {
     let mut memo = Memo::new(model, history, by_key);
     let mut checks = CONFIRM_CHECKS;
-    loop {
+    while most.is_none_or(|most| checks <= most) {
         for order in [Order::Calls, Order::Returns] {
             let outcome =
                 match wgl::reach(history, &mut memo, &budget.stage(checks, usize::MAX), fails, order) {
@@ -159,6 +161,7 @@ pub(super) fn confirm<'m, M: Model + ?Sized>(
         }
         checks = checks.saturating_mul(4);
     }
+    None
 }
 
 /// The first round's cap on each of [`confirm`]'s searches, in budget checks (of

@@ -270,7 +270,18 @@ impl Core {
         // from the start if the one found breaks rule 2 (see the module documentation).
         let goal = failing.map_or(Goal::Invalid, Goal::FailsAt);
         let start = |shrinker: &mut Shrinker<M>| {
-            let cut = failing.map_or(all.clone(), |op| shrinker.cut(all.clone(), op));
+            let Some(op) = failing else { return all.clone() };
+            let cut = shrinker.cut(all.clone(), op);
+            // Reads left out first, if the cut still fails at the same op without them
+            // (removing reads never makes a history invalid; a stale read fails with
+            // every other read gone): a smaller start, quicker to check.
+            let alone = shrinker.without_reads(&cut, op);
+            if alone.len() < cut.len()
+                && matches!(shrinker.test(&alone, Layout::RealTime), Test::Invalid(f) if f == op)
+                && shrinker.faithful(&alone) == Judged::Yes
+            {
+                return alone;
+            }
             if shrinker.faithful(&cut) == Judged::Yes {
                 cut
             } else {
@@ -522,6 +533,13 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
 
     /// Leaves out the operations invoked after the failing one completed (see the
     /// module documentation: the rest is still invalid, failing there).
+    /// These operations without the `:ok` reads ([`Model::is_read`]) but `failing`.
+    fn without_reads(&self, kept: &[usize], failing: usize) -> Vec<usize> {
+        let (operations, kinds) = (&self.subject.operations, self.memo.kinds());
+        let read = |i: usize| operations[i].complete.is_some() && self.memo.is_read(kinds[i]);
+        kept.iter().copied().filter(|&i| i == failing || !read(i)).collect()
+    }
+
     fn cut(&self, mut kept: Vec<usize>, failing: usize) -> Vec<usize> {
         let operations = &self.subject.operations;
         if let Some(end) = operations[failing].complete {
@@ -586,7 +604,8 @@ impl<M: Model + ?Sized> Shrinker<'_, M> {
         let budget =
             Budget::new(self.deadline, self.memory.saturating_sub(self.memo.bytes()), self.cancel.clone());
         match competition::verdict(&candidate, self.model, self.algorithm, self.by_key, &budget) {
-            Outcome::Invalid { op, .. } => Test::Invalid(kept[op]),
+            // A bound stands for the failing operation: it is the same on every run.
+            Outcome::Invalid { op, .. } | Outcome::FailsBy { op } => Test::Invalid(kept[op]),
             Outcome::Valid { .. } => Test::Valid(Vec::new()),
             Outcome::Unknown { cause: Cause::Timeout | Cause::Cancelled, .. } if self.stopped() => Test::Stop,
             Outcome::Unknown { .. } => Test::Unknown,

@@ -105,10 +105,11 @@
 //! other cut the enumeration gives up on is undecided. The engine then declines,
 //! saying the history fails at that get or before ([`Decline::fails_by`]), and the
 //! competition has WGL find the first configuration that reaches the get's return,
-//! as it confirms `refute`'s proofs: that get is the failing operation if one does.
-//! Twenty clients writing five values with a stale read among 500 operations: the
-//! stale get is found in under a second, where the search cannot exhaust the
-//! orders before it.
+//! as it confirms `refute`'s proofs: that get is the failing operation if one does,
+//! and otherwise the answer is invalid with the get as a bound. Twenty clients
+//! writing five values with a stale read among 500 operations: the stale get is
+//! found in under a second, where the search cannot exhaust the orders before it;
+//! with fifty clients, WGL does not get that far, and the bound is the answer.
 
 use super::{order, Block, Cut, Decline, Reduce, Shape, NEVER};
 use crate::history::History;

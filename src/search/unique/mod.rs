@@ -81,7 +81,7 @@
 //! The kv enumeration may give up on a cut. If a later cut is proven to fail, the
 //! history is invalid, and its failing operation is the last completion of that cut
 //! or an earlier one: the engine declines with it ([`Decline::fails_by`]) for the
-//! competition to confirm. If the cuts on both sides of a completion are decided
+//! competition to pin down. If the cuts on both sides of a completion are decided
 //! and only the one just before it is not, that completion fails first all the
 //! same, and the analysis goes without a configuration.
 
@@ -115,8 +115,8 @@ pub struct Decline {
     pub operation: Option<usize>,
     /// Where the engine proved the history invalid but could not find its first
     /// failing operation: the history fails at this `:ok` operation or at an
-    /// earlier one. The competition then has WGL confirm it, as
-    /// `refute` does its own.
+    /// earlier one. The competition then has WGL look for the first, as `refute`
+    /// confirms its own proofs, and answers with the bound if it is not found.
     pub fails_by: Option<usize>,
 }
 
