@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 /// fail by a given one, in budget checks a round of [`refute`]'s confirmation
 /// (rounds from 64 checks up, each four times the last, two searches a round).
 /// A cap on work, not time, so that the same history gives the same analysis.
-pub const PIN_CHECKS: usize = 4096;
+pub const PIN_CHECKS: usize = 16384;
 
 /// How long WGL runs alone before a race starts.
 pub const SPRINT: Duration = Duration::from_millis(10);
