@@ -10,9 +10,9 @@
 //! depth first and enumeration stops at `max_paths`.
 //!
 //! Where the history was proven to fail at an operation or before without a search
-//! reaching it (the unique-value engine's bound), `:op` is that operation and `:op-bound? true`
-//! says so: an earlier one may already fail, and there is no prefix, no final path
-//! and no configuration to report.
+//! reaching it (the unique-value engine's bound), `:op` is that operation and
+//! `:op-bound? true` says so: an earlier one may already fail, and there is no
+//! prefix, no final path and no configuration to report.
 
 use crate::history::{History, Op, OpMap};
 use crate::model::memo::{Memo, StateId};

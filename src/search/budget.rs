@@ -313,10 +313,6 @@ pub(crate) fn malloc_size(bytes: usize) -> usize {
     }
 }
 
-/// What a structure must hold to be freed on a thread of its own: freeing 16 MB of
-/// small entries takes some milliseconds.
-pub(crate) const BACKGROUND: usize = 16 << 20;
-
 /// Frees a structure holding `bytes`, then gives the `held` bytes an engine
 /// counted back to the budget's pool; on another thread if it is large: dropping
 /// millions of entries takes a noticeable fraction of a second, which a search that
@@ -324,7 +320,7 @@ pub(crate) const BACKGROUND: usize = 16 << 20;
 /// the memory is free keeps the next search (another key's) from counting on it
 /// while it is still held.
 pub(crate) fn drop_in_background<T: Send + 'static>(value: T, bytes: usize, budget: &Budget, held: usize) {
-    if bytes > BACKGROUND {
+    if bytes > 16 << 20 {
         // While the others search on, freeing at once gives them the memory back.
         if let Some(deferred) = budget.deferred.as_ref().filter(|_| budget.over()) {
             deferred.lock().unwrap_or_else(PoisonError::into_inner).push((Box::new(value), held));
