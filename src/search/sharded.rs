@@ -8,7 +8,7 @@
 //! the linear engine's table of configurations grew in 14, 25, 58, 114, 266, 917 ms
 //! and then 1.8–2.0 s, at 1.3 GB, and WGL's cache in up to 0.6 s. A growth that
 //! starts just before the deadline makes the answer late by that much: that check
-//! answered after 11.4–11.6 s at `--time-limit 10s`.
+//! answered after up to 12 s at `--time-limit 10s`.
 //!
 //! A [`Sharded`] table is [`SHARDS`] tables, each entry in the one its hash picks.
 //! The shards fill evenly, so each grows at a different insertion, by moving a
