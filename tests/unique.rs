@@ -545,17 +545,17 @@ fn nearly_unique_kv_agrees_with_the_searches() {
     compare_nearly(Nearly { chunks: 3, processes: 8, ops: 30, wrong: 10 }, NilReads::Unknown, 4, 1000, false);
 }
 
-/// Twenty clients putting and appending five values on one key, each effect inside
-/// its interval: each case (ops, seed) decided by the engine, valid, or with
+/// `processes` clients putting and appending five values on one key, each effect
+/// inside its interval: each case (ops, seed) decided by the engine, valid, or with
 /// `anomaly` failing at the op injected.
-fn twenty_clients(cases: &[(usize, u64)], anomaly: Option<knossos_rs::generate::Anomaly>) {
+fn clients(processes: usize, cases: &[(usize, u64)], anomaly: Option<knossos_rs::generate::Anomaly>) {
     use knossos_rs::generate::{generate, Spec};
     let m = model("kv", None, NilReads::Unknown);
     for &(ops, seed) in cases {
         let spec = Spec {
             model: "kv".into(),
             keys: Some(1),
-            processes: 20,
+            processes,
             ops,
             effect_inside: true,
             seed,
@@ -578,7 +578,7 @@ fn twenty_clients(cases: &[(usize, u64)], anomaly: Option<knossos_rs::generate::
 /// small histories above.
 #[test]
 fn real_time_prunes_the_readings_of_a_few_values_written_over_and_over() {
-    twenty_clients(&[(40, 1), (40, 3), (60, 1)], None);
+    clients(20, &[(40, 1), (40, 3), (60, 1)], None);
 }
 
 /// Over hundreds of operations, a get's choice among the puts of its value is
@@ -588,7 +588,19 @@ fn real_time_prunes_the_readings_of_a_few_values_written_over_and_over() {
 /// checked only once all were chosen, each of these was declined.
 #[test]
 fn readings_are_checked_as_they_are_laid() {
-    twenty_clients(&[(200, 1), (200, 2), (200, 3), (500, 2), (500, 3)], None);
+    clients(20, &[(200, 1), (200, 2), (200, 3), (500, 2), (500, 3)], None);
+}
+
+/// Fifty clients: a get late in time finds every append it may read taken by the
+/// places of earlier gets. A failure names those places, not the whole readings
+/// that opened them, and readings that open the fewest places and appends that
+/// later gets can read least are tried first (the kv engine's docs,
+/// "Backjumping", "Orders"). With a level per get's whole reading, each of these
+/// was declined: some get had more readings than the engine would enumerate, or
+/// the search ran out of work going back and forth among them.
+#[test]
+fn places_are_filled_one_by_one() {
+    clients(50, &[(200, 2), (500, 2), (500, 3), (1000, 5), (2000, 2)], None);
 }
 
 /// Each history with a stale read. To fail a cut past it the search would have to
@@ -598,7 +610,7 @@ fn readings_are_checked_as_they_are_laid() {
 /// injected. Before, each was declined.
 #[test]
 fn a_get_that_fails_alone_fails_every_cut_after_it() {
-    twenty_clients(&[(200, 2), (200, 4), (500, 2)], Some(knossos_rs::generate::Anomaly::StaleRead));
+    clients(20, &[(200, 2), (200, 4), (500, 2)], Some(knossos_rs::generate::Anomaly::StaleRead));
 }
 
 /// Fifty clients, a stale read among 1 000 operations. The stale get fails with
@@ -611,7 +623,7 @@ fn a_get_that_fails_alone_fails_every_cut_after_it() {
 fn a_stale_read_among_fifty_clients_is_proven_without_reaching_it() {
     use knossos_rs::generate::{generate, Anomaly, Spec};
     let m = model("kv", None, NilReads::Unknown);
-    for seed in [1, 2] {
+    for seed in [1, 3] {
         let spec = Spec {
             model: "kv".into(),
             keys: Some(1),

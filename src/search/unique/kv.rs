@@ -42,11 +42,15 @@
 //! real-time order), gives every get its op reading, and is a concatenation of
 //! those readings' blocks in an order `order` finds, as that order is complete.
 //! The engine enumerates the consistent choices depth first, get by get in order
-//! of return (each get a *level*; a level's choices are the whole readings it may
-//! take): a place already filled by an earlier level's reading is forced, and an
-//! append already placed elsewhere is not a candidate, so a value written once
-//! costs no branching, and a history of unique values whose strings each split one
-//! way has one choice per level.
+//! of return, one decision a *level*: a get's level chooses its segment and which
+//! of its string's readings by values it is; each place of the segment that the
+//! reading covers and no earlier get's did is *opened*, and is a level of its own
+//! just after, choosing the append that fills it. A place already filled is
+//! forced (its append must have the reading's value), and an append placed
+//! elsewhere is not a candidate, so a value written once costs no branching, and a
+//! history of unique values whose strings each split one way has one choice per
+//! level. Deciding each place apart, rather than a get's whole op reading at once,
+//! is what lets a failure name the one place it depends on (below).
 //!
 //! **Real time prunes.** A choice is tried only if real time allows it, by three
 //! facts of every legal sequence that gives the gets their readings: what goes
@@ -60,37 +64,63 @@
 //! over (a value written hundreds of times) give each string hundreds of candidate
 //! readings, of which real time keeps the few around the get.
 //!
-//! **Checked on the way.** Where a choice is still open at some level, each level's
-//! choice is followed by a check of what is fixed so far, and a failure there ends
-//! the branch. The check orders the blocks of the segments read by the levels so
-//! far (with every append they read), every other `:ok` put on its own, and the
-//! `:ok` appends in no such segment on their own — but of those, only the ones no
-//! later level may read: every later get that returns after the append is invoked
-//! starts after an `:ok` put that follows it (as above: the earliest return among
-//! the puts invoked after it returned comes before the earliest such invocation).
-//! Exact, because what is checked only grows: a later level adds gets to a block's
-//! groups or new groups after them (a group's condition and a block's `s` and `f`
-//! only tighten), adds blocks, or makes a put's block its segment's (a put heads its
-//! own block whatever reads it), and never places an append checked on its own (no
-//! later level may read it), so a failure, an unordered group or a cycle among
-//! blocks, stays one in every completion. An append is not checked on its own
-//! before that: placed in a segment later, it would join that segment's block, and
-//! a cycle through both may vanish.
+//! **Checked on the way.** Where a choice is still open at some level, each get,
+//! once its places are all filled, is followed by a check of what is fixed so far,
+//! and a failure there ends the branch. The check orders the blocks of the
+//! segments read by the gets so far (with every append they read), every other
+//! `:ok` put on its own, and the `:ok` appends in no such segment on their own —
+//! but of those, only the ones no later get may read: every later get that returns
+//! after the append is invoked starts after an `:ok` put that follows it (as above:
+//! the earliest return among the puts invoked after it returned comes before the
+//! earliest such invocation). Exact, because what is checked only grows: a later
+//! get adds gets to a block's groups or new groups after them (a group's condition
+//! and a block's `s` and `f` only tighten), adds blocks, or makes a put's block its
+//! segment's (a put heads its own block whatever reads it), and never places an
+//! append checked on its own (no later get may read it), so a failure, an
+//! unordered group or a cycle among blocks, stays one in every completion. An
+//! append is not checked on its own before that: placed in a segment later, it
+//! would join that segment's block, and a cycle through both may vanish.
 //!
-//! **Backjumping.** A failure names the levels it depends on: the latest level
-//! without which the check passes (levels left out count as later ones), found by
-//! bisection, then the latest below it without which the rest passes, and so on;
-//! and the levels whose placements took an append a choice needed or fixed a place
-//! it reads. When every choice of a level has failed, the search goes back to the
-//! latest level in the union of its failures' sets, not to the one before, and
-//! that level inherits the rest of the set (conflict-directed backjumping,
-//! Prosser's). Exact: the levels jumped over neither gave nor took any of the
+//! **Backjumping.** A failure names the levels it depends on. A choice ruled out
+//! before any check names the levels whose placements fixed a place it reads or
+//! took an append it needed; a place's, also the level reading its get (which
+//! opened it), and the level that filled the place before it where real time rules
+//! an append out after that one. A check that fails names gets, each standing for
+//! its level and those filling the places it opened: the latest get without which
+//! the check passes (gets left out count as later ones), found by bisection, then
+//! the latest below it without which the rest passes, and so on. But first, of the
+//! get just read: if the appends of its first few places fail the check with the
+//! get itself left out, it names only its level and those places' (the fewest that
+//! fail, by bisection). That check is a relaxation: in every completion of those
+//! choices the segment's block begins with those appends, and a prefix of a block
+//! is placed wherever the block is; the get's later places are in no block and
+//! checked with no other (the get, left out, may read them). When every choice of
+//! a level has failed, the search goes back to the latest level in the union of
+//! its failures' sets, not to the one before, and that level inherits the rest of
+//! the set (conflict-directed backjumping, Prosser's); a check failure that does
+//! not name the level just decided fails each of its choices alike, and goes back
+//! at once. Exact: the levels jumped over neither gave nor took any of the
 //! choices, and with theirs left out each choice still fails, so no choice of
-//! theirs makes one pass; the level jumped to must change. Choices are tried
-//! nearest the get in time first ([`Search::nearest`]). The enumeration gives up
-//! past [`CHOICES`] readings of one get, or past [`WORK`] (about half a second) on
-//! a cut, and asks the caller whether to stop every [`STOP_EVERY`] checks, so a
-//! time limit holds.
+//! theirs makes one pass; the level jumped to must change. Many clients appending
+//! a few values make places compete for appends: a get late in time finds every
+//! append it may read taken by earlier places, and the failure names those places
+//! alone, where a level per get named whole readings, each of which was tried
+//! again with every combination of its appends.
+//!
+//! **Orders.** Choices are tried in an order that finds a linearization sooner;
+//! any order is as exact. A get's readings: those opening the fewest places first
+//! (gets near in time most often read one segment, and each place opened takes an
+//! append another get may need), then nearest the get in time
+//! ([`Search::nearest`]). A place's appends: those that no get invoked after an
+//! earlier time can read first (the earliest return of the puts invoked after the
+//! append returned; fewest later gets can need them), then nearest. That order
+//! fails where nearest first finds the append the get read at once, so if the
+//! enumeration gives up on the whole history, it enumerates it a second time with
+//! places' appends nearest first. Only the whole history: it alone decides a
+//! valid history, where an invalid one's failing operation is found by bisection
+//! over a dozen cuts or more, each of which would take its second pass. Each pass
+//! gives up past [`WORK`] (about half a second), and asks the caller whether to
+//! stop every [`STOP_EVERY`] checks, so a time limit holds.
 //!
 //! **Reads left out.** Removing gets from a history never makes a linearizable one
 //! not: they change no state. So a cut that has no linearization with all its gets
@@ -124,8 +154,6 @@ const READINGS: usize = 64;
 /// How many checks of an order go between two questions to the caller whether
 /// to stop.
 const STOP_EVERY: usize = 64;
-/// The most ways one get may be read.
-const CHOICES: usize = 4096;
 /// The most work the enumeration may do on a cut before it gives up: operations
 /// visited by checks of an order, about half a second's worth.
 const WORK: usize = 1 << 23;
@@ -342,7 +370,10 @@ impl Reduce for Kv {
         let gets: Vec<u32> = (0..self.ops.len() as u32)
             .filter(|&o| cut.ok(o as usize) && matches!(self.ops[o as usize], Op::Get(_)))
             .collect();
-        match Search::new(self, cut, gets).run(stop) {
+        let mut run = |fills| Search::new(self, cut, gets.clone(), fills).run(stop);
+        // The whole history gets a second pass (see *Orders*).
+        let whole = cut.at >= cut.history.ops.len();
+        match run(Fills::Spare).or_else(|GaveUp| if whole { run(Fills::Nearest) } else { Err(GaveUp) }) {
             Ok(Some(witness)) => Some(Shape::Linearized(self.without_idle_puts(cut, witness))),
             Ok(None) => None,
             Err(GaveUp) if screened(self.screened.get_or_init(|| self.screen(cut.history, stop))) => None,
@@ -367,7 +398,7 @@ impl Kv {
         gets.sort_unstable();
         gets.into_iter().enumerate().find_map(|(n, (done, g))| {
             let cut = Cut { history, at: done + 1 };
-            let alone = Search::new(self, cut, vec![g]).run(&mut || false);
+            let alone = Search::new(self, cut, vec![g], Fills::Spare).run(&mut || false);
             match alone {
                 _ if (n + 1) % STOP_EVERY == 0 && stop() => Some(None),
                 Ok(None) => Some(Some(cut.at)),
@@ -377,16 +408,27 @@ impl Kv {
     }
 }
 
-/// The enumeration passed [`CHOICES`] or [`WORK`].
+/// The enumeration passed [`WORK`].
 struct GaveUp;
 
-/// One way to read a get: its segment, how many appends it reads there, and the
-/// appends it places past those already placed.
-#[derive(Clone)]
-struct Choice {
-    segment: u32,
-    k: usize,
-    new: Vec<u32>,
+/// Which appends a place tries first (see *Orders*).
+#[derive(Clone, Copy)]
+enum Fills {
+    /// Those no get invoked after an earlier time can read.
+    Spare,
+    /// Those nearest the get in time.
+    Nearest,
+}
+
+/// What a level chooses: how its get reads, or which append fills a place that
+/// the latest get's reading opened.
+#[derive(Clone, Copy)]
+enum Choice {
+    /// The get reads `segment` up to its `k`-th append, as its string's `reading`-th
+    /// reading by values.
+    Read { segment: u32, k: u32, reading: u32 },
+    /// The append filling the next empty place.
+    Fill(u32),
 }
 
 /// A set of levels: those whose choices a failure depends on.
@@ -418,8 +460,8 @@ impl Levels {
     }
 }
 
-/// A get being read: its choices, how many are tried, and the levels its
-/// failures so far depend on.
+/// A get being read, or a place being filled: its choices, how many are tried,
+/// and the levels its failures so far depend on.
 struct Level {
     choices: Vec<Choice>,
     next: usize,
@@ -434,7 +476,7 @@ struct Search<'k, 'h> {
     /// The `:ok` puts' invocations, in order, each with the earliest return of the
     /// puts invoked then or later (see *Real time prunes*).
     puts: Vec<(i64, i64)>,
-    /// The `:ok` gets, by return: level `i` reads `gets[i]`.
+    /// The `:ok` gets, by return: the `u`-th get read is `gets[u]`.
     gets: Vec<u32>,
     /// `later[i]`: the earliest invocation among `gets[i..]`.
     later: Vec<i64>,
@@ -442,15 +484,19 @@ struct Search<'k, 'h> {
     placed: Vec<Vec<u32>>,
     /// Each append's level, if it is placed.
     placer: Vec<Option<u32>>,
-    /// Each level's segment and how many appends it reads, while it has a choice.
-    read: Vec<(u32, usize)>,
+    /// Each get's segment, how many appends it reads, and which reading by values,
+    /// once it is read.
+    read: Vec<(u32, usize, u32)>,
+    /// The level reading each get, for the gets read so far.
+    starts: Vec<usize>,
     /// The operations checks have visited (see [`WORK`]).
     work: usize,
+    fills: Fills,
 }
 
 impl<'k, 'h> Search<'k, 'h> {
     /// The search of `cut` for readings of `gets` (the cut's `:ok` gets, or some).
-    fn new(kv: &'k Kv, cut: Cut<'h>, mut gets: Vec<u32>) -> Search<'k, 'h> {
+    fn new(kv: &'k Kv, cut: Cut<'h>, mut gets: Vec<u32>, fills: Fills) -> Search<'k, 'h> {
         gets.sort_unstable_by_key(|&g| cut.ret(g));
         // The `:ok` puts by invocation, with the earliest return from each on.
         let mut puts: Vec<(i64, i64)> = (1..kv.puts.len())
@@ -472,20 +518,27 @@ impl<'k, 'h> Search<'k, 'h> {
             puts,
             placed: vec![Vec::new(); kv.puts.len()],
             placer: vec![None; kv.ops.len()],
-            read: vec![(0, 0); gets.len()],
+            read: vec![(0, 0, 0); gets.len()],
+            starts: Vec::with_capacity(gets.len()),
             gets,
             later,
             work: 0,
+            fills,
         }
     }
 
-    /// Whether the put invoked first after `x` returned (or after everything, for
-    /// `None`) and every later one return before `before`: if so, no operation
-    /// invoked at `before` or later is in `x`'s segment.
-    fn put_between(&self, x: Option<u32>, before: i64) -> bool {
+    /// The earliest return among the `:ok` puts invoked after `x` returned (every
+    /// one, for `None`), or [`NEVER`]: no operation invoked after it is in `x`'s
+    /// segment.
+    fn closed(&self, x: Option<u32>) -> i64 {
         let returned = x.map_or(i64::MIN, |x| self.cut.ret(x));
         let from = self.puts.partition_point(|&(inv, _)| inv <= returned);
-        self.puts.get(from).is_some_and(|&(_, earliest)| earliest < before)
+        self.puts.get(from).map_or(NEVER, |&(_, earliest)| earliest)
+    }
+
+    /// Whether no operation invoked at `before` or later is in `x`'s segment.
+    fn put_between(&self, x: Option<u32>, before: i64) -> bool {
+        self.closed(x) < before
     }
 
     /// Whether `x` (an operation, or the initial string for `None`) may come before
@@ -520,121 +573,150 @@ impl<'k, 'h> Search<'k, 'h> {
         sorted
     }
 
-    /// Every way to read level `i`'s get given the appends placed, at most
-    /// [`CHOICES`]; the levels whose placements ruled some out, or fixed a place
-    /// it reads, join `conflict`.
-    fn choices(&self, i: usize, conflict: &mut Levels) -> Result<Vec<Choice>, GaveUp> {
-        let g = self.gets[i];
+    /// Every way to read get `u` given the appends placed (a segment, and which of
+    /// its string's readings by values); the levels whose placements ruled one out,
+    /// or fixed a place it reads, join `conflict`.
+    fn reads(&self, u: usize, conflict: &mut Levels) -> Vec<Choice> {
+        let g = self.gets[u];
         let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
         let mut out = Vec::new();
-        for reading in readings {
+        for (r, reading) in readings.iter().enumerate() {
             // Real time rules most segments out: they are left out before sorting.
             let keep = |put: Option<u32>| {
                 put.is_none_or(|p| self.cut.invoked(p as usize)) && self.may_precede(put, g)
             };
             let bases = &self.kv.bases[reading.base as usize];
             for segment in self.nearest(g, bases, |s| self.kv.puts[s as usize], keep) {
-                let put = self.kv.puts[segment as usize];
                 let placed = &self.placed[segment as usize];
-                let k = placed.len().min(reading.chunks.len());
-                let matches = placed[..k].iter().zip(&reading.chunks).all(|(&a, &c)| {
+                let matches = placed.iter().zip(&reading.chunks).all(|(&a, &c)| {
                     conflict.add(self.placer[a as usize].expect("placed") as usize);
                     matches!(self.kv.ops[a as usize], Op::Append(x) if x == c) && self.may_precede(Some(a), g)
                 });
                 if matches {
-                    let before = k.checked_sub(1).map_or(put, |j| Some(placed[j]));
-                    let mut new = Vec::new();
-                    let at = (segment, reading.chunks.len());
-                    self.extend(g, at, &reading.chunks[k..], before, (&mut new, &mut out), conflict)?;
+                    let k = reading.chunks.len() as u32;
+                    out.push(Choice::Read { segment, k, reading: r as u32 });
                 }
             }
         }
-        Ok(out)
+        // Those that open the fewest places first: two gets near in time most often
+        // read one segment, and each place opened takes an append another get may
+        // need.
+        out.sort_by_key(|&choice| match choice {
+            Choice::Read { segment, k, .. } => {
+                (k as usize).saturating_sub(self.placed[segment as usize].len())
+            }
+            Choice::Fill(_) => 0,
+        });
+        out
     }
 
-    /// The choices that place `chunks` after `before` in `segment`, `new` placed so far.
-    fn extend(
-        &self,
-        g: u32,
-        (segment, k): (u32, usize),
-        chunks: &[u32],
-        before: Option<u32>,
-        (new, out): (&mut Vec<u32>, &mut Vec<Choice>),
-        conflict: &mut Levels,
-    ) -> Result<(), GaveUp> {
-        let Some((&chunk, rest)) = chunks.split_first() else {
-            if out.len() == CHOICES {
-                return Err(GaveUp);
-            }
-            out.push(Choice { segment, k, new: new.clone() });
-            return Ok(());
-        };
+    /// The place the latest get's reading opened and no level has filled yet, if
+    /// any: that get, its segment, and the position.
+    fn empty_place(&self) -> Option<(usize, u32, usize)> {
+        let u = self.starts.len().checked_sub(1)?;
+        let (segment, k, _) = self.read[u];
+        let p = self.placed[segment as usize].len();
+        (p < k).then_some((u, segment, p))
+    }
+
+    /// Every append that may fill place `p` of `segment` for get `u`; the levels
+    /// that placed one elsewhere, or the append before the place where real time
+    /// rules one out after it, join `conflict`, with the level reading the get.
+    fn fills(&self, (u, segment, p): (usize, u32, usize), conflict: &mut Levels) -> Vec<Choice> {
+        let g = self.gets[u];
+        let (_, _, r) = self.read[u];
+        let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
+        let chunk = readings[r as usize].chunks[p];
+        conflict.add(self.starts[u]);
+        let placed = &self.placed[segment as usize];
+        let before = p.checked_sub(1).map_or(self.kv.puts[segment as usize], |q| Some(placed[q]));
         // Real time alone rules these out, whatever the levels placed.
-        let keep = |a: Option<u32>| {
-            a.is_some_and(|a| {
-                self.cut.invoked(a as usize) && self.may_precede(Some(a), g) && self.may_follow(before, a)
-            })
-        };
-        for a in self.nearest(g, &self.kv.chunks[chunk as usize], Some, keep) {
+        let keep =
+            |a: Option<u32>| a.is_some_and(|a| self.cut.invoked(a as usize) && self.may_precede(Some(a), g));
+        let mut candidates = self.nearest(g, &self.kv.chunks[chunk as usize], Some, keep);
+        if let Fills::Spare = self.fills {
+            candidates.sort_by_key(|&a| self.closed(Some(a)));
+        }
+        let mut out = Vec::new();
+        for a in candidates {
             if let Some(l) = self.placer[a as usize] {
                 conflict.add(l as usize);
-                continue;
+            } else if !self.may_follow(before, a) {
+                let by = p.checked_sub(1).map(|q| self.placer[placed[q] as usize].expect("placed"));
+                by.into_iter().for_each(|l| conflict.add(l as usize));
+            } else {
+                out.push(Choice::Fill(a));
             }
-            if new.contains(&a) {
-                continue;
-            }
-            new.push(a);
-            self.extend(g, (segment, k), rest, Some(a), (new, out), conflict)?;
-            new.pop();
         }
-        Ok(())
+        out
     }
 
-    fn apply(&mut self, i: usize, choice: &Choice) {
-        for &a in &choice.new {
-            self.placed[choice.segment as usize].push(a);
-            self.placer[a as usize] = Some(i as u32);
+    /// Level `i` takes `choice`.
+    fn apply(&mut self, i: usize, choice: Choice) {
+        let u = self.starts.len() - 1;
+        match choice {
+            Choice::Read { segment, k, reading } => self.read[u] = (segment, k as usize, reading),
+            Choice::Fill(a) => {
+                self.placed[self.read[u].0 as usize].push(a);
+                self.placer[a as usize] = Some(i as u32);
+            }
         }
-        self.read[i] = (choice.segment, choice.k);
     }
 
-    fn unapply(&mut self, choice: &Choice) {
-        for &a in &choice.new {
-            self.placed[choice.segment as usize].pop();
+    /// The latest level takes its choice back.
+    fn unapply(&mut self, choice: Choice) {
+        if let Choice::Fill(a) = choice {
+            let u = self.starts.len() - 1;
+            self.placed[self.read[u].0 as usize].pop();
             self.placer[a as usize] = None;
         }
     }
 
-    /// Reads every get, one level each, depth first with backjumping: a witness,
-    /// or `None` if no choice of readings has an order.
+    /// Level `i` leaves the stack, and with it the get it reads, if it reads one.
+    fn leave(&mut self, i: usize) {
+        if self.starts.last() == Some(&i) {
+            self.starts.pop();
+        }
+    }
+
+    /// Reads every get and fills every place its reading opens, one level each,
+    /// depth first with backjumping: a witness, or `None` if no choice of readings
+    /// has an order.
     fn run(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<Option<Vec<u32>>, GaveUp> {
         let n = self.gets.len();
         if n == 0 {
-            return Ok(self.check(0, &[]));
+            return Ok(self.check(0, &[], None));
         }
         // How many levels have choices not yet tried: with none, a failure found
         // later is as final, so the checks on the way are left out.
         let mut open = 0;
         let mut checks = 0;
         let mut levels: Vec<Level> = Vec::new();
-        while levels.len() < n {
-            let i = levels.len();
+        loop {
+            let mut i = levels.len();
             let mut conflict = Levels::default();
-            let choices = self.choices(i, &mut conflict)?;
+            let choices = match self.empty_place() {
+                Some(place) => self.fills(place, &mut conflict),
+                None => {
+                    self.starts.push(i);
+                    self.reads(self.starts.len() - 1, &mut conflict)
+                }
+            };
             open += usize::from(choices.len() > 1);
             levels.push(Level { choices, next: 0, conflict });
-            // Level `i` takes its next choice that passes the check; with none left,
-            // the latest level its failures depend on takes its next, and so on.
-            let mut i = i;
+            // Level `i` takes its next choice (checked once its get's places are all
+            // filled); with none left, the latest level its failures depend on takes
+            // its next, and so on.
             loop {
                 let level = &mut levels[i];
-                if let Some(choice) = level.choices.get(level.next).cloned() {
+                if let Some(&choice) = level.choices.get(level.next) {
                     level.next += 1;
                     if level.next == level.choices.len() && level.next > 1 {
                         open -= 1;
                     }
-                    self.apply(i, &choice);
-                    if i + 1 < n && open == 0 {
+                    self.apply(i, choice);
+                    let u = self.starts.len() - 1;
+                    if self.empty_place().is_some() || (u + 1 < n && open == 0) {
                         break;
                     }
                     checks += 1;
@@ -642,48 +724,78 @@ impl<'k, 'h> Search<'k, 'h> {
                     if self.work > WORK || (checks % STOP_EVERY == 0 && stop()) {
                         return Err(GaveUp);
                     }
-                    match self.check(i + 1, &[]) {
-                        Some(witness) if i + 1 == n => return Ok(Some(witness)),
+                    match self.check(u + 1, &[], None) {
+                        Some(witness) if u + 1 == n => return Ok(Some(witness)),
                         Some(_) => break,
                         None => {
-                            let conflict = self.conflict(i);
-                            levels[i].conflict.merge_without(&conflict, i);
-                            self.unapply(&choice);
+                            let conflict = self.conflict(u, i);
+                            let level = &mut levels[i];
+                            level.conflict.merge_without(&conflict, i);
+                            self.unapply(choice);
+                            // A failure without this level's choice is one with any.
+                            if conflict.max() < Some(i) && level.next < level.choices.len() {
+                                level.next = level.choices.len();
+                                open -= 1;
+                            }
                         }
                     }
                     continue;
                 }
                 let failed = levels.pop().expect("level i").conflict;
+                self.leave(i);
                 let Some(h) = failed.max() else { return Ok(None) };
                 while levels.len() > h + 1 {
                     let level = levels.pop().expect("above h");
                     if level.next < level.choices.len() {
                         open -= 1;
                     }
-                    self.unapply(&level.choices[level.next - 1]);
+                    self.unapply(level.choices[level.next - 1]);
+                    self.leave(levels.len());
                 }
                 let level = &mut levels[h];
                 level.conflict.merge_without(&failed, h);
-                let choice = level.choices[level.next - 1].clone();
-                self.unapply(&choice);
+                let choice = level.choices[level.next - 1];
+                self.unapply(choice);
                 i = h;
             }
         }
-        unreachable!("the last level returns")
     }
 
-    /// Levels whose choices, with level `i`'s, fail the check: the latest level
-    /// without which the others pass is needed, and is kept; again, below it,
-    /// until none is.
-    fn conflict(&mut self, i: usize) -> Levels {
-        let mut kept = vec![i];
-        let mut hi = i;
+    /// The levels whose choices fail the check, get `u`'s (the latest, up to level
+    /// `i`) with the others. Of get `u`'s: the level reading it and those filling
+    /// the places it opened, or only the first few of those if their appends fail
+    /// the check with the get left out (the fewest that do, by bisection). Of the
+    /// others, by gets: the latest get without which the rest fail no more is
+    /// needed, and is kept; again, below it, until none is. A get stands for the
+    /// level reading it and those filling the places it opened.
+    fn conflict(&mut self, u: usize, i: usize) -> Levels {
+        let (segment, k, _) = self.read[u];
+        let first = k - (i - self.starts[u]);
+        let (mut lo, mut hi) = (first, k + 1);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            self.work += self.kv.ops.len();
+            if self.check(u, &[], Some((segment, mid))).is_none() {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        let mut levels = Levels::default();
+        let (mut kept, prefix) = match lo {
+            _ if lo > k => (vec![u], None),
+            _ => {
+                (self.starts[u]..=self.starts[u] + lo - first).for_each(|l| levels.add(l));
+                (Vec::new(), Some((segment, lo)))
+            }
+        };
+        let mut hi = u;
         loop {
             let mut lo = 0;
             while lo < hi {
                 let mid = (lo + hi) / 2;
                 self.work += self.kv.ops.len();
-                if self.check(mid, &kept).is_none() {
+                if self.check(mid, &kept, prefix).is_none() {
                     hi = mid;
                 } else {
                     lo = mid + 1;
@@ -693,15 +805,18 @@ impl<'k, 'h> Search<'k, 'h> {
             kept.push(needed);
             hi = needed;
         }
-        let mut levels = Levels::default();
-        kept.into_iter().for_each(|l| levels.add(l));
+        for get in kept {
+            let end = self.starts.get(get + 1).map_or(i + 1, |&next| next);
+            (self.starts[get]..end).for_each(|l| levels.add(l));
+        }
         levels
     }
 
-    /// The blocks of the readings of levels `..m` and `also` (each `m` or later),
-    /// with the `:ok` puts no such level reads and the `:ok` appends no other level
-    /// can read on their own, in an order if there is one.
-    fn check(&self, m: usize, also: &[usize]) -> Option<Vec<u32>> {
+    /// The blocks of the readings of gets `..m` and `also` (each `m` or later), with
+    /// the `:ok` puts no such get reads and the `:ok` appends no other get can read
+    /// on their own, in an order if there is one. With `prefix` (a segment `s`, and
+    /// `t`), `s`'s block holds its first `t` appends whether or not a get reads them.
+    fn check(&self, m: usize, also: &[usize], prefix: Option<(u32, usize)>) -> Option<Vec<u32>> {
         let (kv, cut) = (self.kv, self.cut);
         let to = also.iter().max().map_or(m, |&l| l + 1);
         // The earliest invocation among the levels left out, from each level on.
@@ -721,12 +836,18 @@ impl<'k, 'h> Search<'k, 'h> {
         };
         let mut gets: Vec<Vec<Vec<u32>>> = vec![Vec::new(); self.placed.len()];
         for j in (0..m).chain(also.iter().copied()) {
-            let (s, k) = self.read[j];
+            let (s, k, _) = self.read[j];
             let groups = &mut gets[s as usize];
             if groups.len() <= k {
                 groups.resize(k + 1, Vec::new());
             }
             groups[k].push(self.gets[j]);
+        }
+        if let Some((s, t)) = prefix {
+            let groups = &mut gets[s as usize];
+            if groups.len() <= t {
+                groups.resize(t + 1, Vec::new());
+            }
         }
         let mut kept = vec![false; kv.ops.len()];
         let mut blocks = Vec::new();
