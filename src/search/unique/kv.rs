@@ -81,31 +81,33 @@
 //! append is not checked on its own before that: placed in a segment later, it
 //! would join that segment's block, and a cycle through both may vanish.
 //!
-//! **Backjumping.** A failure names the levels it depends on. A choice ruled out
-//! before any check names the levels whose placements fixed a place it reads or
-//! took an append it needed; a place's, also the level reading its get (which
-//! opened it), and the level that filled the place before it where real time rules
-//! an append out after that one. A check that fails names gets, each standing for
-//! its level and those filling the places it opened: the latest get without which
-//! the check passes (gets left out count as later ones), found by bisection, then
-//! the latest below it without which the rest passes, and so on. But first, of the
-//! get just read: if the appends of its first few places fail the check with the
-//! get itself left out, it names only its level and those places' (the fewest that
-//! fail, by bisection). That check is a relaxation: in every completion of those
-//! choices the segment's block begins with those appends, and a prefix of a block
-//! is placed wherever the block is; the get's later places are in no block and
-//! checked with no other (the get, left out, may read them). When every choice of
-//! a level has failed, the search goes back to the latest level in the union of
-//! its failures' sets, not to the one before, and that level inherits the rest of
-//! the set (conflict-directed backjumping, Prosser's); a check failure that does
-//! not name the level just decided fails each of its choices alike, and goes back
-//! at once. Exact: the levels jumped over neither gave nor took any of the
-//! choices, and with theirs left out each choice still fails, so no choice of
-//! theirs makes one pass; the level jumped to must change. Many clients appending
-//! a few values make places compete for appends: a get late in time finds every
-//! append it may read taken by earlier places, and the failure names those places
-//! alone, where a level per get named whole readings, each of which was tried
-//! again with every combination of its appends.
+//! **Backjumping.** A failure names the levels it depends on. A get's reading ruled
+//! out before any check names the level that filled the first place it reads that
+//! does not fit (another value, or an append real time rules out); a place's append
+//! ruled out, the level that placed it elsewhere, or the level that filled the
+//! place before where real time rules it out after that one; and an empty place
+//! names the level reading its get, which opened it. A check that fails names gets,
+//! each standing for the level reading it and the levels that filled the places it
+//! reads (all the check holds of it): the latest get without which the check passes
+//! (gets left out count as later ones), found by bisection, then the latest below
+//! it without which the rest passes, and so on. But first, of the get just read: if
+//! the appends of its first few places fail the check with the get itself left
+//! out, it stands for its level and those places' alone (the fewest that fail, by
+//! bisection). That check is a relaxation: in every completion of those choices the
+//! segment's block begins with those appends, and a prefix of a block is placed
+//! wherever the block is; the get's later places are in no block and checked with
+//! no other (the get, left out, may read them). When every choice of a level has
+//! failed, the search goes back to the latest level in the union of its failures'
+//! sets, not to the one before, and that level inherits the rest of the set
+//! (conflict-directed backjumping, Prosser's); a check failure that does not name
+//! the level just decided fails each of its choices alike, and goes back at once.
+//! Exact: the levels jumped over neither gave nor took any of the choices, and
+//! with theirs left out each choice still fails, so no choice of theirs makes one
+//! pass; the level jumped to must change. Many clients appending a few values make
+//! places compete for appends: a get late in time finds every append it may read
+//! taken by earlier places, and the failure names those places alone, where a
+//! level per get named whole readings, each of which was tried again with every
+//! combination of its appends.
 //!
 //! **Orders.** Choices are tried in an order that finds a linearization sooner;
 //! any order is as exact. A get's readings: those opening the fewest places first
@@ -574,8 +576,8 @@ impl<'k, 'h> Search<'k, 'h> {
     }
 
     /// Every way to read get `u` given the appends placed (a segment, and which of
-    /// its string's readings by values); the levels whose placements ruled one out,
-    /// or fixed a place it reads, join `conflict`.
+    /// its string's readings by values); the levels whose placements ruled one out
+    /// join `conflict`.
     fn reads(&self, u: usize, conflict: &mut Levels) -> Vec<Choice> {
         let g = self.gets[u];
         let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
@@ -588,13 +590,16 @@ impl<'k, 'h> Search<'k, 'h> {
             let bases = &self.kv.bases[reading.base as usize];
             for segment in self.nearest(g, bases, |s| self.kv.puts[s as usize], keep) {
                 let placed = &self.placed[segment as usize];
-                let matches = placed.iter().zip(&reading.chunks).all(|(&a, &c)| {
-                    conflict.add(self.placer[a as usize].expect("placed") as usize);
-                    matches!(self.kv.ops[a as usize], Op::Append(x) if x == c) && self.may_precede(Some(a), g)
+                let misfit = placed.iter().zip(&reading.chunks).find(|&(&a, &c)| {
+                    !matches!(self.kv.ops[a as usize], Op::Append(x) if x == c)
+                        || !self.may_precede(Some(a), g)
                 });
-                if matches {
-                    let k = reading.chunks.len() as u32;
-                    out.push(Choice::Read { segment, k, reading: r as u32 });
+                match misfit {
+                    Some((&a, _)) => conflict.add(self.placer(a)),
+                    None => {
+                        let k = reading.chunks.len() as u32;
+                        out.push(Choice::Read { segment, k, reading: r as u32 });
+                    }
                 }
             }
         }
@@ -642,13 +647,17 @@ impl<'k, 'h> Search<'k, 'h> {
             if let Some(l) = self.placer[a as usize] {
                 conflict.add(l as usize);
             } else if !self.may_follow(before, a) {
-                let by = p.checked_sub(1).map(|q| self.placer[placed[q] as usize].expect("placed"));
-                by.into_iter().for_each(|l| conflict.add(l as usize));
+                p.checked_sub(1).into_iter().for_each(|q| conflict.add(self.placer(placed[q])));
             } else {
                 out.push(Choice::Fill(a));
             }
         }
         out
+    }
+
+    /// The level that placed append `a`.
+    fn placer(&self, a: u32) -> usize {
+        self.placer[a as usize].expect("placed") as usize
     }
 
     /// Level `i` takes `choice`.
@@ -762,12 +771,12 @@ impl<'k, 'h> Search<'k, 'h> {
     }
 
     /// The levels whose choices fail the check, get `u`'s (the latest, up to level
-    /// `i`) with the others. Of get `u`'s: the level reading it and those filling
-    /// the places it opened, or only the first few of those if their appends fail
-    /// the check with the get left out (the fewest that do, by bisection). Of the
-    /// others, by gets: the latest get without which the rest fail no more is
-    /// needed, and is kept; again, below it, until none is. A get stands for the
-    /// level reading it and those filling the places it opened.
+    /// `i`) with the others. Of get `u`'s places: all it reads, or only the first
+    /// few if their appends fail the check with the get left out (the fewest that
+    /// do, by bisection). Of the other gets: the latest without which the rest fail
+    /// no more is needed, and is kept; again, below it, until none is. Each get
+    /// stands for the level reading it and the levels that filled the places it
+    /// reads: what the check holds of it.
     fn conflict(&mut self, u: usize, i: usize) -> Levels {
         let (segment, k, _) = self.read[u];
         let first = k - (i - self.starts[u]);
@@ -781,14 +790,7 @@ impl<'k, 'h> Search<'k, 'h> {
                 lo = mid + 1;
             }
         }
-        let mut levels = Levels::default();
-        let (mut kept, prefix) = match lo {
-            _ if lo > k => (vec![u], None),
-            _ => {
-                (self.starts[u]..=self.starts[u] + lo - first).for_each(|l| levels.add(l));
-                (Vec::new(), Some((segment, lo)))
-            }
-        };
+        let (mut kept, prefix) = if lo > k { (vec![u], None) } else { (Vec::new(), Some((segment, lo))) };
         let mut hi = u;
         loop {
             let mut lo = 0;
@@ -805,9 +807,11 @@ impl<'k, 'h> Search<'k, 'h> {
             kept.push(needed);
             hi = needed;
         }
-        for get in kept {
-            let end = self.starts.get(get + 1).map_or(i + 1, |&next| next);
-            (self.starts[get]..end).for_each(|l| levels.add(l));
+        let mut levels = Levels::default();
+        let reads = kept.into_iter().map(|get| (get, self.read[get].0, self.read[get].1));
+        for (get, segment, k) in reads.chain(prefix.map(|(segment, t)| (u, segment, t))) {
+            levels.add(self.starts[get]);
+            self.placed[segment as usize][..k].iter().for_each(|&a| levels.add(self.placer(a)));
         }
         levels
     }
