@@ -160,6 +160,14 @@ const STOP_EVERY: usize = 64;
 /// visited by checks of an order, about half a second's worth.
 const WORK: usize = 1 << 23;
 
+/// [`WORK`], or in tests what the test set.
+fn work() -> usize {
+    #[cfg(test)]
+    return tests::work();
+    #[cfg(not(test))]
+    WORK
+}
+
 /// A reading of a returned string, by values: a base value and chunk values.
 struct Reading {
     base: u32,
@@ -192,6 +200,9 @@ pub(super) struct Kv {
     /// out, if one does: found once, the first time the search gives up (see
     /// *Reads left out*).
     screened: OnceLock<Option<usize>>,
+    /// The most work a pass of the enumeration may do on a cut: [`WORK`], but in
+    /// tests that make it give up.
+    work: usize,
 }
 
 /// The tables a returned string is read with.
@@ -272,6 +283,7 @@ impl Kv {
             base_texts: Vec::new(),
             chunk_texts: Vec::new(),
             screened: OnceLock::new(),
+            work: work(),
         };
         // A value's id in `table`, numbered in `writers` from 0 as first seen.
         fn id<'a>(
@@ -372,7 +384,7 @@ impl Reduce for Kv {
         let gets: Vec<u32> = (0..self.ops.len() as u32)
             .filter(|&o| cut.ok(o as usize) && matches!(self.ops[o as usize], Op::Get(_)))
             .collect();
-        let mut run = |fills| Search::new(self, cut, gets.clone(), fills).run(stop);
+        let mut run = |fills| Search::new(self, cut, gets.clone(), fills, self.work).run(stop);
         // The whole history gets a second pass (see *Orders*).
         let whole = cut.at >= cut.history.ops.len();
         match run(Fills::Spare).or_else(|GaveUp| if whole { run(Fills::Nearest) } else { Err(GaveUp) }) {
@@ -400,7 +412,7 @@ impl Kv {
         gets.sort_unstable();
         gets.into_iter().enumerate().find_map(|(n, (done, g))| {
             let cut = Cut { history, at: done + 1 };
-            let alone = Search::new(self, cut, vec![g], Fills::Spare).run(&mut || false);
+            let alone = Search::new(self, cut, vec![g], Fills::Spare, WORK).run(&mut || false);
             match alone {
                 _ if (n + 1) % STOP_EVERY == 0 && stop() => Some(None),
                 Ok(None) => Some(Some(cut.at)),
@@ -491,14 +503,15 @@ struct Search<'k, 'h> {
     read: Vec<(u32, usize, u32)>,
     /// The level reading each get, for the gets read so far.
     starts: Vec<usize>,
-    /// The operations checks have visited (see [`WORK`]).
+    /// The operations checks have visited, and the most they may (see [`WORK`]).
     work: usize,
+    limit: usize,
     fills: Fills,
 }
 
 impl<'k, 'h> Search<'k, 'h> {
     /// The search of `cut` for readings of `gets` (the cut's `:ok` gets, or some).
-    fn new(kv: &'k Kv, cut: Cut<'h>, mut gets: Vec<u32>, fills: Fills) -> Search<'k, 'h> {
+    fn new(kv: &'k Kv, cut: Cut<'h>, mut gets: Vec<u32>, fills: Fills, limit: usize) -> Search<'k, 'h> {
         gets.sort_unstable_by_key(|&g| cut.ret(g));
         // The `:ok` puts by invocation, with the earliest return from each on.
         let mut puts: Vec<(i64, i64)> = (1..kv.puts.len())
@@ -525,6 +538,7 @@ impl<'k, 'h> Search<'k, 'h> {
             gets,
             later,
             work: 0,
+            limit,
             fills,
         }
     }
@@ -730,7 +744,7 @@ impl<'k, 'h> Search<'k, 'h> {
                     }
                     checks += 1;
                     self.work += self.kv.ops.len();
-                    if self.work > WORK || (checks % STOP_EVERY == 0 && stop()) {
+                    if self.work > self.limit || (checks % STOP_EVERY == 0 && stop()) {
                         return Err(GaveUp);
                     }
                     match self.check(u + 1, &[], None) {
@@ -875,5 +889,83 @@ impl<'k, 'h> Search<'k, 'h> {
         });
         blocks.extend(alone.map(Block::headed));
         order(&blocks, cut)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kv;
+    use crate::generate::{generate, Anomaly, Spec};
+    use crate::model::NilReads;
+    use crate::read::{Format, RawOp};
+    use crate::search::unique::{decide, Decline, Verdict};
+    use crate::{check, model, Algorithm, History, Options, Validity};
+    use std::cell::Cell;
+
+    thread_local! {
+        /// The enumeration's work limit for the histories this thread builds.
+        static WORK: Cell<usize> = const { Cell::new(super::WORK) };
+    }
+
+    pub(super) fn work() -> usize {
+        WORK.with(Cell::get)
+    }
+
+    /// Each get checked alone (see *Reads left out*), on small random kv histories
+    /// of one key, valid and with a stale read, where WGL decides: a cut the screen
+    /// proves failing is at or after WGL's failing op, and never on a valid
+    /// history. And the engine made to give up at its first check, so that its
+    /// verdicts rest on the screen: a failure it proves is WGL's, and a bound
+    /// (`fails_by`) is at or after it.
+    #[test]
+    fn gets_checked_alone_prove_only_what_the_search_finds() {
+        let m = model::builtin("kv", &Default::default()).unwrap();
+        WORK.with(|w| w.set(0));
+        let (mut screened, mut proven, mut bounds) = (0, 0, 0);
+        for seed in 0..1500 {
+            let spec = Spec {
+                model: "kv".into(),
+                keys: Some(1),
+                processes: 3 + seed as usize % 4,
+                ops: 8 + seed as usize % 13,
+                values: 3,
+                effect_inside: true,
+                crash_rate: if seed % 3 == 0 { 0.1 } else { 0.0 },
+                seed,
+                anomaly: (seed % 2 == 0).then_some(Anomaly::StaleRead),
+                ..Spec::default()
+            };
+            let mut edn = Vec::new();
+            generate(&spec, Format::Edn, &mut edn).unwrap();
+            let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
+            let wgl = check(&m, &history, &Options::default().algorithm(Algorithm::Wgl));
+            assert_ne!(wgl.valid, Validity::Unknown, "seed {seed}");
+            // Failing ops by their completion's position (generated ops are indexed so).
+            let failing = wgl.results[0].1.op.as_ref().map(|op| op.index as usize);
+            let done = |op: usize| history.operations[op].complete.unwrap();
+            let kv = Kv::new(&history, super::super::peel(&history, 1).unwrap().0, None, NilReads::Unknown);
+            if let Some(at) = kv.unwrap().screen(&history, &mut || false) {
+                let failing = failing.unwrap_or_else(|| panic!("seed {seed}: a valid history screened"));
+                assert!(failing < at, "seed {seed}: the cut screened is before the failure");
+                screened += 1;
+            }
+            match decide(&history, &m) {
+                Ok(Verdict::Valid(_)) => assert_eq!(failing, None, "seed {seed}"),
+                Ok(Verdict::Invalid(op)) => {
+                    assert_eq!(Some(done(op)), failing, "seed {seed}");
+                    proven += 1;
+                }
+                Err(Decline { fails_by: Some(op), .. }) => {
+                    let failing =
+                        failing.unwrap_or_else(|| panic!("seed {seed}: a bound on a valid history"));
+                    assert!(failing <= done(op), "seed {seed}: the bound is before the failure");
+                    bounds += 1;
+                }
+                Err(_) => {}
+            }
+        }
+        // Nearly all of the 750 stale reads are proven by the get alone.
+        assert!(screened >= 700, "only {screened} screened");
+        assert!(proven + bounds >= 500, "only {proven} failures and {bounds} bounds proven");
     }
 }
