@@ -122,7 +122,8 @@
 //! valid history, where an invalid one's failing operation is found by bisection
 //! over a dozen cuts or more, each of which would take its second pass. Each pass
 //! gives up past [`WORK`] (about half a second), and asks the caller whether to
-//! stop every [`STOP_EVERY`] checks, so a time limit holds.
+//! stop every [`STOP_EVERY`] levels and checks, so a time limit holds: a place
+//! may be tried again and again with no check between.
 //!
 //! **Reads left out.** Removing gets from a history never makes a linearizable one
 //! not: they change no state. So a cut that has no linearization with all its gets
@@ -153,11 +154,12 @@ use std::sync::OnceLock;
 
 /// The most readings a get's string may have.
 const READINGS: usize = 64;
-/// How many checks of an order go between two questions to the caller whether
-/// to stop.
+/// How many levels or checks go between two questions to the caller whether to
+/// stop.
 const STOP_EVERY: usize = 64;
 /// The most work the enumeration may do on a cut before it gives up: operations
-/// visited by checks of an order, about half a second's worth.
+/// visited by checks of an order, and candidates by levels, about half a second's
+/// worth.
 const WORK: usize = 1 << 23;
 
 /// [`WORK`], or in tests what the test set.
@@ -503,9 +505,12 @@ struct Search<'k, 'h> {
     read: Vec<(u32, usize, u32)>,
     /// The level reading each get, for the gets read so far.
     starts: Vec<usize>,
-    /// The operations checks have visited, and the most they may (see [`WORK`]).
+    /// The operations checks have visited and the candidates levels have, and the
+    /// most they may (see [`WORK`]).
     work: usize,
     limit: usize,
+    /// How many times the search asked whether to go on.
+    asked: usize,
     fills: Fills,
 }
 
@@ -539,6 +544,7 @@ impl<'k, 'h> Search<'k, 'h> {
             later,
             work: 0,
             limit,
+            asked: 0,
             fills,
         }
     }
@@ -592,9 +598,10 @@ impl<'k, 'h> Search<'k, 'h> {
     /// Every way to read get `u` given the appends placed (a segment, and which of
     /// its string's readings by values); the levels whose placements ruled one out
     /// join `conflict`.
-    fn reads(&self, u: usize, conflict: &mut Levels) -> Vec<Choice> {
-        let g = self.gets[u];
-        let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
+    fn reads(&mut self, u: usize, conflict: &mut Levels) -> Vec<Choice> {
+        let (g, kv) = (self.gets[u], self.kv);
+        let Op::Get(readings) = &kv.ops[g as usize] else { unreachable!("a get") };
+        self.work += readings.iter().map(|reading| kv.bases[reading.base as usize].len()).sum::<usize>();
         let mut out = Vec::new();
         for (r, reading) in readings.iter().enumerate() {
             // Real time rules most segments out: they are left out before sorting.
@@ -641,11 +648,12 @@ impl<'k, 'h> Search<'k, 'h> {
     /// Every append that may fill place `p` of `segment` for get `u`; the levels
     /// that placed one elsewhere, or the append before the place where real time
     /// rules one out after it, join `conflict`, with the level reading the get.
-    fn fills(&self, (u, segment, p): (usize, u32, usize), conflict: &mut Levels) -> Vec<Choice> {
+    fn fills(&mut self, (u, segment, p): (usize, u32, usize), conflict: &mut Levels) -> Vec<Choice> {
         let g = self.gets[u];
         let (_, _, r) = self.read[u];
         let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
         let chunk = readings[r as usize].chunks[p];
+        self.work += self.kv.chunks[chunk as usize].len();
         conflict.add(self.starts[u]);
         let placed = &self.placed[segment as usize];
         let before = p.checked_sub(1).map_or(self.kv.puts[segment as usize], |q| Some(placed[q]));
@@ -695,6 +703,13 @@ impl<'k, 'h> Search<'k, 'h> {
         }
     }
 
+    /// Whether the enumeration is past its work, or told to stop (asked every
+    /// [`STOP_EVERY`] times).
+    fn spent(&mut self, stop: &mut dyn FnMut() -> bool) -> bool {
+        self.asked += 1;
+        self.work > self.limit || (self.asked % STOP_EVERY == 0 && stop())
+    }
+
     /// Level `i` leaves the stack, and with it the get it reads, if it reads one.
     fn leave(&mut self, i: usize) {
         if self.starts.last() == Some(&i) {
@@ -713,9 +728,11 @@ impl<'k, 'h> Search<'k, 'h> {
         // How many levels have choices not yet tried: with none, a failure found
         // later is as final, so the checks on the way are left out.
         let mut open = 0;
-        let mut checks = 0;
         let mut levels: Vec<Level> = Vec::new();
         loop {
+            if self.spent(stop) {
+                return Err(GaveUp);
+            }
             let mut i = levels.len();
             let mut conflict = Levels::default();
             let choices = match self.empty_place() {
@@ -742,9 +759,8 @@ impl<'k, 'h> Search<'k, 'h> {
                     if self.empty_place().is_some() || (u + 1 < n && open == 0) {
                         break;
                     }
-                    checks += 1;
                     self.work += self.kv.ops.len();
-                    if self.work > self.limit || (checks % STOP_EVERY == 0 && stop()) {
+                    if self.spent(stop) {
                         return Err(GaveUp);
                     }
                     match self.check(u + 1, &[], None) {
