@@ -447,32 +447,29 @@ enum Choice {
     Fill(u32),
 }
 
-/// A set of levels: those whose choices a failure depends on.
+/// A set of levels: those whose choices a failure depends on. Sorted: a set holds
+/// a few levels, where a bitset would take a word for every 64 levels below them
+/// (a history of a million unique values has a million levels).
 #[derive(Clone, Default)]
-struct Levels(Vec<u64>);
+struct Levels(Vec<u32>);
 
 impl Levels {
     fn add(&mut self, level: usize) {
-        if self.0.len() <= level / 64 {
-            self.0.resize(level / 64 + 1, 0);
+        if let Err(at) = self.0.binary_search(&(level as u32)) {
+            self.0.insert(at, level as u32);
         }
-        self.0[level / 64] |= 1 << (level % 64);
     }
 
     fn max(&self) -> Option<usize> {
-        let w = self.0.iter().rposition(|&w| w != 0)?;
-        Some(w * 64 + 63 - self.0[w].leading_zeros() as usize)
+        self.0.last().map(|&l| l as usize)
     }
 
     /// Adds `other`'s levels but `level`.
     fn merge_without(&mut self, other: &Levels, level: usize) {
-        if self.0.len() < other.0.len() {
-            self.0.resize(other.0.len(), 0);
-        }
-        self.0.iter_mut().zip(&other.0).for_each(|(w, &o)| *w |= o);
-        if let Some(w) = self.0.get_mut(level / 64) {
-            *w &= !(1 << (level % 64));
-        }
+        self.0.extend(&other.0);
+        self.0.sort_unstable();
+        self.0.dedup();
+        self.0.retain(|&l| l as usize != level);
     }
 }
 
@@ -766,6 +763,8 @@ impl<'k, 'h> Search<'k, 'h> {
                     match self.check(u + 1, &[], None) {
                         Some(witness) if u + 1 == n => return Ok(Some(witness)),
                         Some(_) => break,
+                        // With no choice left to try, a failure is final.
+                        None if open == 0 => return Ok(None),
                         None => {
                             let conflict = self.conflict(u, i);
                             let level = &mut levels[i];
