@@ -642,9 +642,10 @@ impl<'k, 'h> Search<'k, 'h> {
         (p < k).then_some((u, segment, p))
     }
 
-    /// Every append that may fill place `p` of `segment` for get `u`; the levels
-    /// that placed one elsewhere, or the append before the place where real time
-    /// rules one out after it, join `conflict`, with the level reading the get.
+    /// Every append that may fill place `p` of `segment` for get `u`. The level
+    /// reading the get joins `conflict`, with the levels that placed a candidate
+    /// elsewhere, and the one that filled the place before where real time rules a
+    /// candidate out after its append.
     fn fills(&mut self, (u, segment, p): (usize, u32, usize), conflict: &mut Levels) -> Vec<Choice> {
         let g = self.gets[u];
         let (_, _, r) = self.read[u];
@@ -852,7 +853,7 @@ impl<'k, 'h> Search<'k, 'h> {
     fn check(&self, m: usize, also: &[usize], prefix: Option<(u32, usize)>) -> Option<Vec<u32>> {
         let (kv, cut) = (self.kv, self.cut);
         let to = also.iter().max().map_or(m, |&l| l + 1);
-        // The earliest invocation among the levels left out, from each level on.
+        // The earliest invocation among the gets left out, from each get on.
         let mut unread = vec![self.later[to]; to - m + 1];
         for l in (m..to).rev() {
             unread[l - m] = unread[l + 1 - m];
@@ -860,7 +861,7 @@ impl<'k, 'h> Search<'k, 'h> {
                 unread[l - m] = unread[l - m].min(cut.inv(self.gets[l]));
             }
         }
-        // Whether no level left out may read `x`'s segment: those that return
+        // Whether no get left out may read `x`'s segment: those that return
         // after `x` is invoked all start after a put that follows `x`.
         let lone = |x: u32| {
             let from = self.gets.partition_point(|&g| cut.ret(g) <= cut.inv(x)).max(m);
