@@ -508,7 +508,8 @@ struct Search<'k, 'h> {
     limit: usize,
     /// How many times the search asked whether to go on.
     asked: usize,
-    fills: Fills,
+    /// Which appends a place tries first.
+    first: Fills,
 }
 
 impl<'k, 'h> Search<'k, 'h> {
@@ -542,7 +543,7 @@ impl<'k, 'h> Search<'k, 'h> {
             work: 0,
             limit,
             asked: 0,
-            fills,
+            first: fills,
         }
     }
 
@@ -659,7 +660,7 @@ impl<'k, 'h> Search<'k, 'h> {
         let keep =
             |a: Option<u32>| a.is_some_and(|a| self.cut.invoked(a as usize) && self.may_precede(Some(a), g));
         let mut candidates = self.nearest(g, &self.kv.chunks[chunk as usize], Some, keep);
-        if let Fills::Spare = self.fills {
+        if let Fills::Spare = self.first {
             candidates.sort_by_key(|&a| self.closed(Some(a)));
         }
         let mut out = Vec::new();
