@@ -603,6 +603,15 @@ fn places_are_filled_one_by_one() {
     clients(50, &[(200, 2), (500, 2), (500, 3), (1000, 5), (2000, 2)], None);
 }
 
+/// Fifty clients again: going forward after going back, the search met the same
+/// failures over and over (six in seven), and ran out of work on each of these
+/// before its last get. Remembered as nogoods, they fail at once the next time (the
+/// kv engine's docs, "Nogoods").
+#[test]
+fn failures_are_remembered() {
+    clients(50, &[(500, 5), (500, 10)], None);
+}
+
 /// Each history with a stale read. To fail a cut past it the search would have to
 /// exhaust every choice of readings, and gives up; but the stale get fails with
 /// every other get left out, which proves every cut from its return on fails (the

@@ -109,6 +109,30 @@
 //! level per get named whole readings, each of which was tried again with every
 //! combination of its appends.
 //!
+//! **Nogoods.** Going back past a level forgets the failures that named it, and
+//! going forward again the search may make the same choices in another branch and
+//! fail the same way: on fifty clients, six failures in seven were such repeats.
+//! So each set of levels a failure names is kept, as a *nogood* of its levels'
+//! choices said as *facts*, which name what was chosen and not the level: a get
+//! reads a segment as one of its string's readings by values, or a place (a
+//! segment and a position) holds an append. Every set the search forms depends on
+//! its levels' facts alone, whatever the other levels chose, and so does the
+//! failure: a check holds of each get it names its reading and the appends at the
+//! places it reads, and of nothing else but real time; a reading is ruled out by a
+//! place holding another value; a place's append, by the fact placing it elsewhere
+//! or the one before it, and by real time given the get that reads the place (its
+//! reading is a fact of the set); and a level whose every choice failed names the
+//! union of their sets. So no consistent choice of readings holding every fact of
+//! a nogood has an order of its blocks, in any branch, whichever levels make the
+//! facts. A choice that makes the last fact of a nogood fails at once, naming the
+//! levels that made its other facts, as the failure that taught it would, but
+//! without a check. Exact: it rules out only what has no order, and names what the
+//! failure depends on, so backjumping stays exact, and a cut fails only when a
+//! failure names no level. The whole history's second pass (see *Orders*) keeps the
+//! first pass's nogoods: they are facts of the same cut. At most about 50 MB of
+//! facts are kept; past it, failures teach nothing more, which changes nothing but
+//! speed.
+//!
 //! **Orders.** Choices are tried in an order that finds a linearization sooner;
 //! any order is as exact. A get's readings: those opening the fewest places first
 //! (gets near in time most often read one segment, and each place opened takes an
@@ -144,6 +168,7 @@
 //! found in under a second, where the search cannot exhaust the orders before it;
 //! with fifty clients, WGL does not get that far, and the bound is the answer.
 
+use super::nogood::Nogoods;
 use super::{order, Block, Cut, Decline, Reduce, Shape, NEVER};
 use crate::history::History;
 use crate::model::NilReads;
@@ -386,10 +411,15 @@ impl Reduce for Kv {
         let gets: Vec<u32> = (0..self.ops.len() as u32)
             .filter(|&o| cut.ok(o as usize) && matches!(self.ops[o as usize], Op::Get(_)))
             .collect();
-        let mut run = |fills| Search::new(self, cut, gets.clone(), fills, self.work).run(stop);
-        // The whole history gets a second pass (see *Orders*).
-        let whole = cut.at >= cut.history.ops.len();
-        match run(Fills::Spare).or_else(|GaveUp| if whole { run(Fills::Nearest) } else { Err(GaveUp) }) {
+        let mut search = Search::new(self, cut, gets, Fills::Spare, self.work);
+        let mut found = search.run(stop);
+        // The whole history gets a second pass (see *Orders*), with what the first
+        // learned (see *Nogoods*).
+        if found.is_err() && cut.at >= cut.history.ops.len() {
+            search = search.again(Fills::Nearest);
+            found = search.run(stop);
+        }
+        match found {
             Ok(Some(witness)) => Some(Shape::Linearized(self.without_idle_puts(cut, witness))),
             Ok(None) => None,
             Err(GaveUp) if screened(self.screened.get_or_init(|| self.screen(cut.history, stop))) => None,
@@ -447,6 +477,16 @@ enum Choice {
     Fill(u32),
 }
 
+/// A choice as what it decides, whatever the level that made it: what nogoods are
+/// made of (see *Nogoods*).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Fact {
+    /// `get` reads `segment` as its string's `reading`-th reading by values.
+    Read { get: u32, segment: u32, reading: u32 },
+    /// Place `place` of `segment` holds `append`.
+    Fill { segment: u32, place: u32, append: u32 },
+}
+
 /// A set of levels: those whose choices a failure depends on. Sorted: a set holds
 /// a few levels, where a bitset would take a word for every 64 levels below them
 /// (a history of a million unique values has a million levels).
@@ -474,11 +514,13 @@ impl Levels {
 }
 
 /// A get being read, or a place being filled: its choices, how many are tried,
-/// and the levels its failures so far depend on.
+/// the levels its failures so far depend on, and what its choice decides, once
+/// it has taken one.
 struct Level {
     choices: Vec<Choice>,
     next: usize,
     conflict: Levels,
+    taken: Option<Fact>,
 }
 
 /// The enumeration of a cut's op readings, get by get in order of return (see
@@ -510,6 +552,8 @@ struct Search<'k, 'h> {
     asked: usize,
     /// Which appends a place tries first.
     first: Fills,
+    /// What failures have taught: kept for a second pass.
+    nogoods: Nogoods<Fact>,
 }
 
 impl<'k, 'h> Search<'k, 'h> {
@@ -544,7 +588,15 @@ impl<'k, 'h> Search<'k, 'h> {
             limit,
             asked: 0,
             first: fills,
+            nogoods: Nogoods::default(),
         }
+    }
+
+    /// The search of the same cut once more, from the start, trying a place's
+    /// appends in the order `fills`, with the nogoods learned so far.
+    fn again(self, fills: Fills) -> Search<'k, 'h> {
+        let nogoods = self.nogoods;
+        Search { nogoods, ..Search::new(self.kv, self.cut, self.gets, fills, self.limit) }
     }
 
     /// The earliest return among the `:ok` puts invoked after `x` returned (every
@@ -681,16 +733,53 @@ impl<'k, 'h> Search<'k, 'h> {
         self.placer[a as usize].expect("placed") as usize
     }
 
-    /// Level `i` takes `choice`.
-    fn apply(&mut self, i: usize, choice: Choice) {
+    /// Level `i` takes `choice`; what it decides.
+    fn apply(&mut self, i: usize, choice: Choice) -> Fact {
         let u = self.starts.len() - 1;
         match choice {
-            Choice::Read { segment, k, reading } => self.read[u] = (segment, k as usize, reading),
+            Choice::Read { segment, k, reading } => {
+                self.read[u] = (segment, k as usize, reading);
+                Fact::Read { get: self.gets[u], segment, reading }
+            }
             Choice::Fill(a) => {
-                self.placed[self.read[u].0 as usize].push(a);
+                let segment = self.read[u].0;
+                let place = self.placed[segment as usize].len() as u32;
+                self.placed[segment as usize].push(a);
                 self.placer[a as usize] = Some(i as u32);
+                Fact::Fill { segment, place, append: a }
             }
         }
+    }
+
+    /// The level that made `fact`, if the choices taken hold it.
+    fn holds(&self, fact: Fact) -> Option<usize> {
+        match fact {
+            Fact::Read { get, segment, reading } => {
+                // Gets are sorted by return, and no two return at once.
+                let u = self.gets.partition_point(|&g| self.cut.ret(g) < self.cut.ret(get));
+                let (s, _, r) = *self.read.get(u)?;
+                (u < self.starts.len() && (s, r) == (segment, reading)).then(|| self.starts[u])
+            }
+            Fact::Fill { segment, place, append } => {
+                let placed = self.placed[segment as usize].get(place as usize);
+                (placed == Some(&append)).then(|| self.placer(append))
+            }
+        }
+    }
+
+    /// The levels of a nogood's other facts, if `fact` completes one.
+    fn nogood(&mut self, fact: Fact) -> Option<Levels> {
+        let mut looked = 0;
+        let levels = self.nogoods.completed_by(fact, |f| self.holds(f), &mut looked);
+        self.work += looked;
+        let mut set = Levels::default();
+        levels?.into_iter().for_each(|l| set.add(l));
+        Some(set)
+    }
+
+    /// Learns that the choices of `levels` fail together.
+    fn learn(&mut self, levels: &[Level], failed: &Levels) {
+        self.nogoods.learn(failed.0.iter().map(|&l| levels[l as usize].taken.expect("a choice taken")));
     }
 
     /// The latest level takes its choice back.
@@ -742,7 +831,7 @@ impl<'k, 'h> Search<'k, 'h> {
                 }
             };
             open += usize::from(choices.len() > 1);
-            levels.push(Level { choices, next: 0, conflict });
+            levels.push(Level { choices, next: 0, conflict, taken: None });
             // Level `i` takes its next choice (checked once its get's places are all
             // filled); with none left, the latest level its failures depend on takes
             // its next, and so on.
@@ -753,7 +842,13 @@ impl<'k, 'h> Search<'k, 'h> {
                     if level.next == level.choices.len() && level.next > 1 {
                         open -= 1;
                     }
-                    self.apply(i, choice);
+                    let fact = self.apply(i, choice);
+                    levels[i].taken = Some(fact);
+                    if let Some(conflict) = self.nogood(fact) {
+                        levels[i].conflict.merge_without(&conflict, i);
+                        self.unapply(choice);
+                        continue;
+                    }
                     let u = self.starts.len() - 1;
                     if self.empty_place().is_some() || (u + 1 < n && open == 0) {
                         break;
@@ -769,6 +864,7 @@ impl<'k, 'h> Search<'k, 'h> {
                         None if open == 0 => return Ok(None),
                         None => {
                             let conflict = self.conflict(u, i);
+                            self.learn(&levels, &conflict);
                             let level = &mut levels[i];
                             level.conflict.merge_without(&conflict, i);
                             self.unapply(choice);
@@ -782,6 +878,7 @@ impl<'k, 'h> Search<'k, 'h> {
                     continue;
                 }
                 let failed = levels.pop().expect("level i").conflict;
+                self.learn(&levels, &failed);
                 self.leave(i);
                 let Some(h) = failed.max() else { return Ok(None) };
                 while levels.len() > h + 1 {

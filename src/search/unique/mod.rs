@@ -87,6 +87,7 @@
 
 mod fifo;
 mod kv;
+mod nogood;
 mod queue;
 mod register;
 mod set;
