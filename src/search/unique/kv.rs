@@ -129,8 +129,8 @@
 //! without a check. Exact: it rules out only what has no order, and names what the
 //! failure depends on, so backjumping stays exact, and a cut fails only when a
 //! failure names no level. The whole history's second pass (see *Orders*) keeps the
-//! first pass's nogoods: they are facts of the same cut. At most about 50 MB of
-//! facts are kept; past it, failures teach nothing more, which changes nothing but
+//! first pass's nogoods: they are facts of the same cut. At most a million facts
+//! are kept; past them, failures teach nothing more, which changes nothing but
 //! speed.
 //!
 //! **Orders.** Choices are tried in an order that finds a linearization sooner;

@@ -15,8 +15,10 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 /// The most facts the nogoods may hold together; past it, no more are learned (a
-/// nogood is a hint: the search is as exact without it). About 50 MB.
-const FACTS: usize = 1 << 22;
+/// nogood is a hint: the search is as exact without it). At most some 70 MB, each
+/// fact distinct; a search that gives up at its work limit learns a few tens of
+/// thousands.
+const FACTS: usize = 1 << 20;
 
 /// Learned nogoods, each found by any one of its facts.
 pub(super) struct Nogoods<F> {
