@@ -111,7 +111,8 @@
 //!
 //! **Nogoods.** Going back past a level forgets the failures that named it, and
 //! going forward again the search may make the same choices in another branch and
-//! fail the same way: on fifty clients, six failures in seven were such repeats.
+//! fail the same way: on fifty clients, two failed checks in three to six in seven
+//! were such repeats.
 //! So each set of levels a failure names is kept, as a *nogood* of its levels'
 //! choices said as *facts*, which name what was chosen and not the level: a get
 //! reads a segment as one of its string's readings by values, or a place (a

@@ -4,7 +4,7 @@
 //! for each failure the choices it depends on, and forgets them when it goes back
 //! past one of them. Going forward again it may make the same choices in another
 //! context and fail the same way, at the same cost: on many-client kv histories,
-//! six failures in seven were repeats. Remembering each named set of choices (a
+//! two failures in three to six in seven were repeats. Remembering each named set of choices (a
 //! *nogood*), as *facts* that do not depend on the order in which they were made,
 //! lets the search fail such a choice at once. Whether a nogood is exact is the
 //! search's to prove (it must be that no solution holds all of its facts); this
