@@ -373,6 +373,9 @@ fn a_value_written_twice_declines_naming_it() {
 /// reads two ways: a put's, or the chunk appended).
 struct Nearly {
     chunks: i64,
+    /// Chunks of `a` and `b` (`a`, `b`, `ab`, ...), so that a string splits into
+    /// chunks in several ways with one base, rather than chunks ending in a dot.
+    glued: bool,
     processes: usize,
     ops: usize,
     /// Of a hundred `:ok` gets, how many may return a wrong string.
@@ -384,9 +387,14 @@ struct Nearly {
 /// short, one chunk more, or with two chunks swapped), or nil.
 fn generate_nearly(rng: &mut StdRng, shape: &Nearly) -> Vec<Value> {
     let key = Some(Value::string("k"));
-    let chunk = |rng: &mut StdRng| format!("{}.", rng.random_range(0..shape.chunks));
+    const GLUED: [&str; 5] = ["a", "b", "ab", "ba", "bb"];
+    let chunk = |rng: &mut StdRng| match rng.random_range(0..shape.chunks) {
+        n if shape.glued => GLUED[n as usize].to_string(),
+        n => format!("{n}."),
+    };
     let mut log = Vec::new();
-    let mut state = String::new();
+    // The key's string, as the put's string and the chunks appended since.
+    let mut state: Vec<String> = Vec::new();
     let mut pending: Vec<Option<Invocation>> = vec![None; shape.processes];
     let mut invoked = 0;
     while invoked < shape.ops || pending.iter().any(Option::is_some) {
@@ -407,9 +415,9 @@ fn generate_nearly(rng: &mut StdRng, shape: &Nearly) -> Vec<Value> {
             }
             None => {}
             Some(inv) => {
-                let effect = |state: &mut String| match (inv.f, &inv.value) {
-                    ("put", Value::String(s)) => *state = s.to_string(),
-                    ("append", Value::String(s)) => state.push_str(s),
+                let effect = |state: &mut Vec<String>| match (inv.f, &inv.value) {
+                    ("put", Value::String(s)) => *state = vec![s.to_string()],
+                    ("append", Value::String(s)) => state.push(s.to_string()),
                     _ => {}
                 };
                 let outcome: u32 = rng.random_range(0..10);
@@ -422,14 +430,13 @@ fn generate_nearly(rng: &mut StdRng, shape: &Nearly) -> Vec<Value> {
                     }
                     1 => log.push(op(p as i64, "fail", &inv, inv.value.clone())),
                     _ if inv.f == "get" => {
-                        let chunks: Vec<&str> = state.split_inclusive('.').collect();
-                        let n = chunks.len();
+                        let n = state.len();
                         let wrong = rng.random_range(0..100) < shape.wrong;
                         let result = match outcome * wrong as u32 {
-                            2 if n > 0 => chunks[..n - 1].concat(),
-                            3 => format!("{state}{}", chunk(rng)),
+                            2 if n > 0 => state[..n - 1].concat(),
+                            3 => format!("{}{}", state.concat(), chunk(rng)),
                             4 if n > 1 => {
-                                let mut swapped = chunks.clone();
+                                let mut swapped = state.clone();
                                 swapped.swap(n - 1, n - 2);
                                 swapped.concat()
                             }
@@ -437,7 +444,7 @@ fn generate_nearly(rng: &mut StdRng, shape: &Nearly) -> Vec<Value> {
                                 log.push(op(p as i64, "ok", &inv, Value::Nil));
                                 continue;
                             }
-                            _ => state.clone(),
+                            _ => state.concat(),
                         };
                         log.push(op(p as i64, "ok", &inv, Value::string(&result)));
                     }
@@ -533,16 +540,54 @@ fn compare_nearly(
 
 #[test]
 fn nearly_unique_kv_agrees_with_brute_force() {
-    compare_nearly(Nearly { chunks: 6, processes: 4, ops: 10, wrong: 60 }, NilReads::Unknown, 1, 3000, true);
-    compare_nearly(Nearly { chunks: 4, processes: 3, ops: 9, wrong: 60 }, NilReads::Absent, 2, 2000, true);
+    compare_nearly(
+        Nearly { chunks: 6, glued: false, processes: 4, ops: 10, wrong: 60 },
+        NilReads::Unknown,
+        1,
+        3000,
+        true,
+    );
+    compare_nearly(
+        Nearly { chunks: 4, glued: false, processes: 3, ops: 9, wrong: 60 },
+        NilReads::Absent,
+        2,
+        2000,
+        true,
+    );
+}
+
+/// Chunks that run together: a get's string splits into chunks in several ways
+/// with one base, each a reading of its own (and the enumeration's nogoods must
+/// tell them apart).
+#[test]
+fn kv_chunks_that_split_several_ways_agree_with_brute_force() {
+    compare_nearly(
+        Nearly { chunks: 3, glued: true, processes: 4, ops: 10, wrong: 40 },
+        NilReads::Unknown,
+        5,
+        3000,
+        true,
+    );
 }
 
 #[test]
 fn nearly_unique_kv_agrees_with_the_searches() {
-    compare_nearly(Nearly { chunks: 60, processes: 5, ops: 30, wrong: 5 }, NilReads::Unknown, 3, 1000, false);
+    compare_nearly(
+        Nearly { chunks: 60, glued: false, processes: 5, ops: 30, wrong: 5 },
+        NilReads::Unknown,
+        3,
+        1000,
+        false,
+    );
     // Three chunks among eight clients: most gets have several readings, and the
     // engine backjumps (see its docs).
-    compare_nearly(Nearly { chunks: 3, processes: 8, ops: 30, wrong: 10 }, NilReads::Unknown, 4, 1000, false);
+    compare_nearly(
+        Nearly { chunks: 3, glued: false, processes: 8, ops: 30, wrong: 10 },
+        NilReads::Unknown,
+        4,
+        1000,
+        false,
+    );
 }
 
 /// `processes` clients putting and appending five values on one key, each effect
