@@ -657,6 +657,15 @@ fn failures_are_remembered() {
     clients(50, &[(500, 5), (500, 10)], None);
 }
 
+/// Fifty clients: both passes of the enumeration give up on these, as without
+/// their nogoods; the engine alone then tries more orders of segments and appends,
+/// each pass learning from those before (the kv engine's docs, "Orders"), as the
+/// competition does beside its searches, and finds a linearization.
+#[test]
+fn more_orders_find_what_two_passes_do_not() {
+    clients(50, &[(500, 1), (1000, 8)], None);
+}
+
 /// Each history with a stale read. To fail a cut past it the search would have to
 /// exhaust every choice of readings, and gives up; but the stale get fails with
 /// every other get left out, which proves every cut from its return on fails (the

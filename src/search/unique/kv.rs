@@ -150,6 +150,20 @@
 //! stop every [`STOP_EVERY`] levels and checks, so a time limit holds: a place
 //! may be tried again and again with no check between.
 //!
+//! Where both give up, a wrong choice is most often found wrong only ten or more
+//! gets later, and going back to it means trying again the choices of the gets in
+//! between: given the generator's own readings of the first hundred of 300 gets,
+//! the enumeration decides such a history at once. A different order errs
+//! elsewhere, so [`Kv::persist`] enumerates the whole history again in each of
+//! [`MORE`]'s orders, segments first of the puts invoked last, or closing first,
+//! or nearest the get's invocation, each with both orders of appends, then each
+//! again (with the nogoods of every pass before, it goes further), until one
+//! finds a linearization or the caller says stop: 14 passes, some seven seconds
+//! at most. The engine alone does so at once; the competition, beside its
+//! searches, so that the searches decide first what they can. It only ever finds
+//! linearizations: a pass that proves the whole history invalid leaves the
+//! failing operation to the searches.
+//!
 //! **Reads left out.** Removing gets from a history never makes a linearizable one
 //! not: they change no state. So a cut that has no linearization with all its gets
 //! but one left out has none, and neither has any later cut (a linearization of a
@@ -181,7 +195,7 @@ use std::sync::OnceLock;
 /// The most readings a get's string may have.
 const READINGS: usize = 64;
 /// How many levels or checks go between two questions to the caller whether to
-/// stop.
+/// stop (a failure's analysis takes a few dozen checks).
 const STOP_EVERY: usize = 64;
 /// The most work the enumeration may do on a cut before it gives up: operations
 /// visited by checks of an order, and candidates by levels, about half a second's
@@ -409,15 +423,12 @@ impl Reduce for Kv {
         if self.screened.get().is_some_and(screened) {
             return None;
         }
-        let gets: Vec<u32> = (0..self.ops.len() as u32)
-            .filter(|&o| cut.ok(o as usize) && matches!(self.ops[o as usize], Op::Get(_)))
-            .collect();
-        let mut search = Search::new(self, cut, gets, Fills::Spare, self.work);
+        let mut search = Search::new(self, cut, self.gets(cut), FIRST, self.work);
         let mut found = search.run(stop);
         // The whole history gets a second pass (see *Orders*), with what the first
         // learned (see *Nogoods*).
         if found.is_err() && cut.at >= cut.history.ops.len() {
-            search = search.again(Fills::Nearest);
+            search = search.again(SECOND);
             found = search.run(stop);
         }
         match found {
@@ -431,9 +442,36 @@ impl Reduce for Kv {
     fn failing_from(&self) -> Option<usize> {
         *self.screened.get()?
     }
+
+    fn persists(&self) -> bool {
+        true
+    }
+
+    fn persist(&self, cut: Cut, stop: &mut dyn FnMut() -> bool) -> Option<Vec<u32>> {
+        let mut search = Search::new(self, cut, self.gets(cut), MORE[0], self.work);
+        for (n, &order) in MORE.iter().enumerate() {
+            if n > 0 {
+                search = search.again(order);
+            }
+            match search.run(stop) {
+                Ok(Some(witness)) => return Some(self.without_idle_puts(cut, witness)),
+                Ok(None) => return None,
+                Err(GaveUp) if stop() => return None,
+                Err(GaveUp) => {}
+            }
+        }
+        None
+    }
 }
 
 impl Kv {
+    /// The cut's `:ok` gets.
+    fn gets(&self, cut: Cut) -> Vec<u32> {
+        (0..self.ops.len() as u32)
+            .filter(|&o| cut.ok(o as usize) && matches!(self.ops[o as usize], Op::Get(_)))
+            .collect()
+    }
+
     /// The first cut just after a get's return that has no linearization with
     /// every other get left out, if one has none (see *Reads left out*); `None` also
     /// when told to stop.
@@ -445,7 +483,7 @@ impl Kv {
         gets.sort_unstable();
         gets.into_iter().enumerate().find_map(|(n, (done, g))| {
             let cut = Cut { history, at: done + 1 };
-            let alone = Search::new(self, cut, vec![g], Fills::Spare, WORK).run(&mut || false);
+            let alone = Search::new(self, cut, vec![g], FIRST, WORK).run(&mut || false);
             match alone {
                 _ if (n + 1) % STOP_EVERY == 0 && stop() => Some(None),
                 Ok(None) => Some(Some(cut.at)),
@@ -458,7 +496,29 @@ impl Kv {
 /// The enumeration passed [`WORK`].
 struct GaveUp;
 
-/// Which appends a place tries first (see *Orders*).
+/// The order in which a search tries a get's segments and a place's appends (see
+/// *Orders*).
+#[derive(Clone, Copy)]
+struct Order {
+    segments: Segments,
+    fills: Fills,
+}
+
+/// Which segments a get tries first, of those opening the fewest places.
+#[derive(Clone, Copy)]
+enum Segments {
+    /// Those whose put is nearest the get in time.
+    Nearest,
+    /// Those whose put was invoked last.
+    Latest,
+    /// Those whose segment closes first: no get invoked after an earlier time can
+    /// read them.
+    Closing,
+    /// Those whose put is nearest the get's invocation.
+    Invoked,
+}
+
+/// Which appends a place tries first.
 #[derive(Clone, Copy)]
 enum Fills {
     /// Those no get invoked after an earlier time can read.
@@ -466,6 +526,26 @@ enum Fills {
     /// Those nearest the get in time.
     Nearest,
 }
+
+/// The first pass's order, on every cut.
+const FIRST: Order = Order { segments: Segments::Nearest, fills: Fills::Spare };
+
+/// The second pass's, on the whole history.
+const SECOND: Order = Order { segments: Segments::Nearest, fills: Fills::Nearest };
+
+/// The orders of [`Kv::persist`]'s passes: each other order of segments with
+/// both orders of appends, then each order of segments again, with what the
+/// passes before learned.
+const MORE: [Order; 14] = {
+    const fn both(segments: Segments) -> [Order; 2] {
+        [Order { segments, fills: Fills::Spare }, Order { segments, fills: Fills::Nearest }]
+    }
+    let [a, b] = both(Segments::Latest);
+    let [c, d] = both(Segments::Closing);
+    let [e, f] = both(Segments::Invoked);
+    let [g, h] = both(Segments::Nearest);
+    [a, b, c, d, e, f, a, b, g, h, c, d, e, f]
+};
 
 /// What a level chooses: how its get reads, or which append fills a place that
 /// the latest get's reading opened.
@@ -549,17 +629,18 @@ struct Search<'k, 'h> {
     /// most they may (see [`WORK`]).
     work: usize,
     limit: usize,
-    /// How many times the search asked whether to go on.
-    asked: usize,
-    /// Which appends a place tries first.
-    first: Fills,
+    /// How many levels and checks the search made since it last asked whether to
+    /// go on.
+    unasked: usize,
+    /// Which segments and appends are tried first.
+    order: Order,
     /// What failures have taught: kept for a second pass.
     nogoods: Nogoods<Fact>,
 }
 
 impl<'k, 'h> Search<'k, 'h> {
     /// The search of `cut` for readings of `gets` (the cut's `:ok` gets, or some).
-    fn new(kv: &'k Kv, cut: Cut<'h>, mut gets: Vec<u32>, fills: Fills, limit: usize) -> Search<'k, 'h> {
+    fn new(kv: &'k Kv, cut: Cut<'h>, mut gets: Vec<u32>, order: Order, limit: usize) -> Search<'k, 'h> {
         gets.sort_unstable_by_key(|&g| cut.ret(g));
         // The `:ok` puts by invocation, with the earliest return from each on.
         let mut puts: Vec<(i64, i64)> = (1..kv.puts.len())
@@ -587,17 +668,17 @@ impl<'k, 'h> Search<'k, 'h> {
             later,
             work: 0,
             limit,
-            asked: 0,
-            first: fills,
+            unasked: 0,
+            order,
             nogoods: Nogoods::default(),
         }
     }
 
-    /// The search of the same cut once more, from the start, trying a place's
-    /// appends in the order `fills`, with the nogoods learned so far.
-    fn again(self, fills: Fills) -> Search<'k, 'h> {
+    /// The search of the same cut once more, from the start, in `order`, with the
+    /// nogoods learned so far.
+    fn again(self, order: Order) -> Search<'k, 'h> {
         let nogoods = self.nogoods;
-        Search { nogoods, ..Search::new(self.kv, self.cut, self.gets, fills, self.limit) }
+        Search { nogoods, ..Search::new(self.kv, self.cut, self.gets, order, self.limit) }
     }
 
     /// The earliest return among the `:ok` puts invoked after `x` returned (every
@@ -677,12 +758,23 @@ impl<'k, 'h> Search<'k, 'h> {
         }
         // Those that open the fewest places first: two gets near in time most often
         // read one segment, and each place opened takes an append another get may
-        // need.
+        // need. Then as the order says (the nearest are first already).
+        let cut = self.cut;
+        let then = |segment: u32| {
+            let put = self.kv.puts[segment as usize];
+            let middle = |p: u32| cut.inv(p) / 2 + cut.ret(p).min(cut.ret(g)) / 2;
+            match self.order.segments {
+                Segments::Nearest => 0,
+                Segments::Latest => put.map_or(i64::MAX, |p| -cut.inv(p)),
+                Segments::Closing => self.closed(put),
+                Segments::Invoked => put.map_or(0, |p| (middle(p) - cut.inv(g)).abs()),
+            }
+        };
         out.sort_by_key(|&choice| match choice {
             Choice::Read { segment, k, .. } => {
-                (k as usize).saturating_sub(self.placed[segment as usize].len())
+                ((k as usize).saturating_sub(self.placed[segment as usize].len()), then(segment))
             }
-            Choice::Fill(_) => 0,
+            Choice::Fill(_) => (0, 0),
         });
         out
     }
@@ -713,7 +805,7 @@ impl<'k, 'h> Search<'k, 'h> {
         let keep =
             |a: Option<u32>| a.is_some_and(|a| self.cut.invoked(a as usize) && self.may_precede(Some(a), g));
         let mut candidates = self.nearest(g, &self.kv.chunks[chunk as usize], Some, keep);
-        if let Fills::Spare = self.first {
+        if let Fills::Spare = self.order.fills {
             candidates.sort_by_key(|&a| self.closed(Some(a)));
         }
         let mut out = Vec::new();
@@ -792,11 +884,24 @@ impl<'k, 'h> Search<'k, 'h> {
         }
     }
 
-    /// Whether the enumeration is past its work, or told to stop (asked every
-    /// [`STOP_EVERY`] times).
+    /// Whether the enumeration is past its work, or told to stop (asked once
+    /// [`STOP_EVERY`] levels and checks are made).
     fn spent(&mut self, stop: &mut dyn FnMut() -> bool) -> bool {
-        self.asked += 1;
-        self.work > self.limit || (self.asked % STOP_EVERY == 0 && stop())
+        if self.work > self.limit {
+            return true;
+        }
+        if self.unasked < STOP_EVERY {
+            return false;
+        }
+        self.unasked = 0;
+        stop()
+    }
+
+    /// Counts a check: the operations it visits, and a step towards asking
+    /// whether to stop.
+    fn count_check(&mut self) {
+        self.work += self.kv.ops.len();
+        self.unasked += 1;
     }
 
     /// Level `i` leaves the stack, and with it the get it reads, if it reads one.
@@ -819,6 +924,7 @@ impl<'k, 'h> Search<'k, 'h> {
         let mut open = 0;
         let mut levels: Vec<Level> = Vec::new();
         loop {
+            self.unasked += 1;
             if self.spent(stop) {
                 return Err(GaveUp);
             }
@@ -854,7 +960,7 @@ impl<'k, 'h> Search<'k, 'h> {
                     if self.empty_place().is_some() || (u + 1 < n && open == 0) {
                         break;
                     }
-                    self.work += self.kv.ops.len();
+                    self.count_check();
                     if self.spent(stop) {
                         return Err(GaveUp);
                     }
@@ -912,7 +1018,7 @@ impl<'k, 'h> Search<'k, 'h> {
         let (mut lo, mut hi) = (first, k + 1);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            self.work += self.kv.ops.len();
+            self.count_check();
             if self.check(u, &[], Some((segment, mid))).is_none() {
                 hi = mid;
             } else {
@@ -925,7 +1031,7 @@ impl<'k, 'h> Search<'k, 'h> {
             let mut lo = 0;
             while lo < hi {
                 let mid = (lo + hi) / 2;
-                self.work += self.kv.ops.len();
+                self.count_check();
                 if self.check(mid, &kept, prefix).is_none() {
                     hi = mid;
                 } else {

@@ -119,11 +119,15 @@ pub struct Decline {
     /// earlier one. The competition then has WGL look for the first, as `refute`
     /// confirms its own proofs, and answers with the bound if it is not found.
     pub fails_by: Option<usize>,
+    /// The engine gave up on a history it may yet find a linearization of by
+    /// trying harder: the competition has it do so beside the searches (kv: more
+    /// orders of the enumeration).
+    pub(crate) persists: bool,
 }
 
 impl Decline {
     fn new(message: impl Into<String>, operation: Option<usize>) -> Decline {
-        Decline { message: message.into(), operation, fails_by: None }
+        Decline { message: message.into(), operation, fails_by: None, persists: false }
     }
 
     /// The decline as an input error, at the operation's invocation.
@@ -223,6 +227,17 @@ trait Reduce: Send + Sync {
     /// The earliest cut known to fail from the reductions so far (its `at`): every
     /// later one fails too.
     fn failing_from(&self) -> Option<usize> {
+        None
+    }
+
+    /// Whether [`persist`](Reduce::persist) may find what `reduce` did not.
+    fn persists(&self) -> bool {
+        false
+    }
+
+    /// A linearization of a cut `reduce` gave up on, found by trying harder, until
+    /// `stop` says so or the reduction gives up for good; never a failure.
+    fn persist(&self, _cut: Cut, _stop: &mut dyn FnMut() -> bool) -> Option<Vec<u32>> {
         None
     }
 }
@@ -361,7 +376,9 @@ pub fn applies<M: Model + ?Sized>(history: &History, model: &M) -> Result<(), De
 }
 
 /// Decides a history: a linearization, or the failing operation (the one the
-/// search reports); or why the engine does not apply.
+/// search reports); or why the engine does not apply. Where it gives up on a
+/// history it may yet find a linearization of, it tries harder first, as
+/// `--algorithm unique` does.
 pub fn decide<M: Model + ?Sized>(history: &History, model: &M) -> Result<Verdict, Decline> {
     let semantics = model.semantics().ok_or_else(|| Decline::new("not a built-in model", None))?;
     let reduce = prepare(history, &semantics)?;
@@ -369,6 +386,11 @@ pub fn decide<M: Model + ?Sized>(history: &History, model: &M) -> Result<Verdict
         Bisected::Valid(witness) => Verdict::Valid(with_unconstrained(history, witness)),
         Bisected::Invalid { op, .. } => Verdict::Invalid(op),
         Bisected::Stopped => unreachable!("never stopped"),
+        Bisected::Undecided { fails_by: None } if reduce.persists() => {
+            let whole = Cut { history, at: history.ops.len() };
+            let witness = reduce.persist(whole, &mut || false).ok_or_else(|| undecided(None))?;
+            Verdict::Valid(with_unconstrained(history, witness))
+        }
         Bisected::Undecided { fails_by } => return Err(undecided(fails_by)),
     })
 }
@@ -406,9 +428,30 @@ pub(crate) fn search<'m, M: Model + ?Sized>(
             Outcome::Invalid { op, configs }
         }
         Bisected::Stopped => Outcome::Unknown { cause: stop.expect("a cause"), furthest: None },
-        Bisected::Undecided { fails_by } => return Err(undecided(fails_by)),
+        Bisected::Undecided { fails_by } => {
+            let persists = fails_by.is_none() && reduce.persists();
+            return Err(Decline { persists, ..undecided(fails_by) });
+        }
     };
     Ok((outcome, memo))
+}
+
+/// For a history the engine gave up on (a `Decline` that `persists`): a valid outcome,
+/// if trying harder finds a linearization before `budget` says stop. Never
+/// invalid: a cut found failing on the way is left to the searches, which find
+/// the first failing operation.
+pub(crate) fn persist<'m, M: Model + ?Sized>(
+    history: &History,
+    model: &'m M,
+    by_key: bool,
+    budget: &Budget,
+    witness: bool,
+) -> Option<(Outcome, Memo<'m, M>)> {
+    let reduce = prepare(history, &model.semantics()?).ok()?;
+    let whole = Cut { history, at: history.ops.len() };
+    let order = reduce.persist(whole, &mut || budget.check(0, 0).is_some())?;
+    let linearization = witness.then(|| with_unconstrained(history, order));
+    Some((Outcome::Valid { linearization }, Memo::new(model, &History::default(), by_key)))
 }
 
 fn undecided(fails_by: Option<usize>) -> Decline {
