@@ -112,13 +112,12 @@
 //! **Nogoods.** Going back past a level forgets the failures that named it, and
 //! going forward again the search may make the same choices in another branch and
 //! fail the same way: on fifty clients, two failed checks in three to six in seven
-//! were such repeats.
-//! So each set of levels a failure names is kept, as a *nogood* of its levels'
-//! choices said as *facts*, which name what was chosen and not the level: a get
-//! reads a segment as one of its string's readings by values, or a place (a
-//! segment and a position) holds an append. Every set the search forms depends on
-//! its levels' facts alone, whatever the other levels chose, and so does the
-//! failure: a check holds of each get it names its reading and the appends at the
+//! were such repeats. So each set of levels a failure names is kept, as a *nogood*
+//! of its levels' choices said as *facts*, which name what was chosen and not the
+//! level: a get reads a segment as one of its string's readings by values, or a
+//! place (a segment and a position) holds an append. Every set the search forms
+//! depends on its levels' facts alone, whatever the other levels chose, and so does
+//! the failure: a check holds of each get it names its reading and the appends at the
 //! places it reads, and of nothing else but real time; a reading is ruled out by a
 //! place holding another value; a place's append, by the fact placing it elsewhere
 //! or the one before it, and by real time given the get that reads the place (its
@@ -157,7 +156,8 @@
 //! elsewhere, so [`Kv::persist`] enumerates the whole history again in each of
 //! [`MORE`]'s orders, segments first of the puts invoked last, or closing first,
 //! or nearest the get's invocation, each with both orders of appends, then each
-//! again (with the nogoods of every pass before, it goes further), until one
+//! again (with the nogoods of the passes before it, it goes further; the first
+//! two passes' are not kept, which measured no worse), until one
 //! finds a linearization or the caller says stop: 14 passes, some seven seconds
 //! at most. The engine alone does so at once; the competition, beside its
 //! searches, so that the searches decide first what they can. It only ever finds
