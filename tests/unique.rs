@@ -657,8 +657,8 @@ fn failures_are_remembered() {
     clients(50, &[(500, 5), (500, 10)], None);
 }
 
-/// Fifty clients: both passes of the enumeration give up on these, as without
-/// their nogoods; the engine alone then tries more orders of segments and appends,
+/// Fifty clients: both passes of the enumeration give up on these, nogoods and
+/// all; the engine alone then tries more orders of segments and appends,
 /// each pass learning from those before (the kv engine's docs, "Orders"), as the
 /// competition does beside its searches, and finds a linearization.
 #[test]
