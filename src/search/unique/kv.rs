@@ -634,7 +634,7 @@ struct Search<'k, 'h> {
     unasked: usize,
     /// Which segments and appends are tried first.
     order: Order,
-    /// What failures have taught: kept for a second pass.
+    /// What failures have taught: kept for the later passes over the same cut.
     nogoods: Nogoods<Fact>,
 }
 
