@@ -464,22 +464,29 @@ fn generate_nearly(rng: &mut StdRng, shape: &Nearly) -> Vec<Value> {
 fn engine(model: &model::DynModel, history: &History, case: &str) -> Result<Option<usize>, Decline> {
     Ok(match decide(history, model)? {
         Verdict::Valid(order) => {
-            let ops = &history.operations;
-            let mut state = model.init();
-            for (k, &o) in order.iter().enumerate() {
-                let next = model.step(&state, &ops[o].f, &ops[o].value);
-                let next = next.unwrap_or_else(|| panic!("{case}: illegal"));
-                assert!(ops[o].complete.is_some() || next != state, "{case}: crashed {o} changes nothing");
-                state = next;
-                let late = order[k + 1..].iter().any(|&l| ops[l].complete.is_some_and(|c| c < ops[o].invoke));
-                assert!(!late, "{case}: the witness breaks real time");
-            }
-            let all = (0..ops.len()).all(|o| ops[o].complete.is_none() || order.contains(&o));
-            assert!(all, "{case}: the witness leaves out an :ok operation");
+            replay(model, history, &order, case);
             None
         }
         Verdict::Invalid(op) => Some(history.operations[op].complete.unwrap()),
     })
+}
+
+/// Asserts that `order` (operations) is a linearization of `history`: every step
+/// legal, a crashed operation only where it changes the state, real time kept, and
+/// every `:ok` operation there.
+fn replay(model: &model::DynModel, history: &History, order: &[usize], case: &str) {
+    let ops = &history.operations;
+    let mut state = model.init();
+    for (k, &o) in order.iter().enumerate() {
+        let next = model.step(&state, &ops[o].f, &ops[o].value);
+        let next = next.unwrap_or_else(|| panic!("{case}: illegal"));
+        assert!(ops[o].complete.is_some() || next != state, "{case}: crashed {o} changes nothing");
+        state = next;
+        let late = order[k + 1..].iter().any(|&l| ops[l].complete.is_some_and(|c| c < ops[o].invoke));
+        assert!(!late, "{case}: the witness breaks real time");
+    }
+    let all = (0..ops.len()).all(|o| ops[o].complete.is_none() || order.contains(&o));
+    assert!(all, "{case}: the witness leaves out an :ok operation");
 }
 
 /// Random nearly unique kv histories of `shape`: the engine's verdict and failing
@@ -594,27 +601,39 @@ fn nearly_unique_kv_agrees_with_the_searches() {
 /// inside its interval: each case (ops, seed) decided by the engine, valid, or with
 /// `anomaly` failing at the op injected.
 fn clients(processes: usize, cases: &[(usize, u64)], anomaly: Option<knossos_rs::generate::Anomaly>) {
-    use knossos_rs::generate::{generate, Spec};
     let m = model("kv", None, NilReads::Unknown);
     for &(ops, seed) in cases {
-        let spec = Spec {
-            model: "kv".into(),
-            keys: Some(1),
-            processes,
-            ops,
-            effect_inside: true,
-            seed,
-            anomaly,
-            ..Spec::default()
-        };
-        let mut edn = Vec::new();
-        let injected = generate(&spec, read::Format::Edn, &mut edn).unwrap().anomaly;
-        let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
+        let (history, injected) = kv_of_clients(&m, processes, ops, seed, anomaly);
         let case = format!("{ops} ops, seed {seed}");
         let found = engine(&m, &history, &case).unwrap_or_else(|d| panic!("{case}: declined: {}", d.message));
         let failing = found.map(|completion| history.ops[completion].index);
         assert_eq!(failing, injected.map(|i| i.index), "{case}: the failing op, if any, is the one injected");
     }
+}
+
+/// `generate -m kv --keys 1 --effect-inside` with these processes, ops, seed and
+/// anomaly: the history, and the anomaly injected, if one is.
+fn kv_of_clients(
+    m: &model::DynModel,
+    processes: usize,
+    ops: usize,
+    seed: u64,
+    anomaly: Option<knossos_rs::generate::Anomaly>,
+) -> (History, Option<knossos_rs::generate::Injected>) {
+    use knossos_rs::generate::{generate, Spec};
+    let spec = Spec {
+        model: "kv".into(),
+        keys: Some(1),
+        processes,
+        ops,
+        effect_inside: true,
+        seed,
+        anomaly,
+        ..Spec::default()
+    };
+    let mut edn = Vec::new();
+    let injected = generate(&spec, read::Format::Edn, &mut edn).unwrap().anomaly;
+    (History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), m).unwrap(), injected)
 }
 
 /// Every string a get returns has readings by the hundred, and real time keeps the
@@ -666,6 +685,24 @@ fn more_orders_find_what_two_passes_do_not() {
     clients(50, &[(500, 1), (1000, 8)], None);
 }
 
+/// The first of those through the default competition: the unique-value engine
+/// gives up after its two passes, WGL and the linear engine do not get far, and
+/// the further orders, racing beside them, answer valid with a linearization.
+#[test]
+fn more_orders_race_beside_the_searches() {
+    let m = model("kv", None, NilReads::Unknown);
+    let (history, _) = kv_of_clients(&m, 50, 500, 1, None);
+    let options = Options::default().witness(true).time_limit(std::time::Duration::from_secs(120));
+    let analysis = check(&m, &history, &options.memory_limit(1 << 30));
+    let (_, key) = &analysis.results[0];
+    assert_eq!(key.valid, Validity::Valid);
+    let by_index: std::collections::HashMap<u64, usize> =
+        history.operations.iter().enumerate().map(|(i, o)| (history.ops[o.invoke].index, i)).collect();
+    let order: Vec<usize> =
+        key.linearization.as_ref().expect("a witness").iter().map(|i| by_index[i]).collect();
+    replay(&m, &history, &order, "500 ops, seed 1, competing");
+}
+
 /// Each history with a stale read. To fail a cut past it the search would have to
 /// exhaust every choice of readings, and gives up; but the stale get fails with
 /// every other get left out, which proves every cut from its return on fails (the
@@ -684,22 +721,11 @@ fn a_get_that_fails_alone_fails_every_cut_after_it() {
 /// read itself: the get and the writes after the one it read, a handful of ops.
 #[test]
 fn a_stale_read_among_fifty_clients_is_proven_without_reaching_it() {
-    use knossos_rs::generate::{generate, Anomaly, Spec};
     let m = model("kv", None, NilReads::Unknown);
     for seed in [1, 3] {
-        let spec = Spec {
-            model: "kv".into(),
-            keys: Some(1),
-            processes: 50,
-            ops: 1000,
-            effect_inside: true,
-            seed,
-            anomaly: Some(Anomaly::StaleRead),
-            ..Spec::default()
-        };
-        let mut edn = Vec::new();
-        let injected = generate(&spec, read::Format::Edn, &mut edn).unwrap().anomaly.unwrap();
-        let history = History::complete(RawOp::read(&edn, "generated.edn", None).unwrap(), &m).unwrap();
+        let stale = Some(knossos_rs::generate::Anomaly::StaleRead);
+        let (history, injected) = kv_of_clients(&m, 50, 1000, seed, stale);
+        let injected = injected.unwrap();
         let options = Options::default().time_limit(std::time::Duration::from_secs(60));
         let analysis = check(&m, &history, &options);
         let (_, key) = &analysis.results[0];

@@ -157,10 +157,11 @@
 //! [`MORE`]'s orders, segments first of the puts invoked last, or closing first,
 //! or nearest the get's invocation, each with both orders of appends, then each
 //! again (with the nogoods of the passes before it, it goes further; the first
-//! two passes' are not kept, which measured no worse), until one
-//! finds a linearization or the caller says stop: 14 passes, some seven seconds
-//! at most. The engine alone does so at once; the competition, beside its
-//! searches, so that the searches decide first what they can. It only ever finds
+//! two passes' are not kept, which measured no worse), until one finds a
+//! linearization or the caller says stop: 14 passes, 7 to 11 seconds in all on
+//! 1 000 to 2 000 operations of fifty clients, in a few megabytes. The engine
+//! alone does so at once; the competition, beside its searches, so that the
+//! searches decide first what they can. It only ever finds
 //! linearizations: a pass that proves the whole history invalid leaves the
 //! failing operation to the searches.
 //!
