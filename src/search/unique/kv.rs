@@ -36,11 +36,11 @@
 //!
 //! **Branching.** A cut has a linearization iff some choice of op readings, one per
 //! `:ok` get and consistent as above, has an order of its blocks (the parent
-//! module's `order`). If: that order is a legal sequence of the kept operations
+//! module's `arrange`). If: that order is a legal sequence of the kept operations
 //! (every `:ok` one among them) in real-time order. Only if: a linearization, with
 //! the pending operations no reading holds removed (still legal, still in
 //! real-time order), gives every get its op reading, and is a concatenation of
-//! those readings' blocks in an order `order` finds, as that order is complete.
+//! those readings' blocks in an order `arrange` finds, as that order is complete.
 //! The engine enumerates the consistent choices depth first, get by get in order
 //! of return, one decision a *level*: a get's level chooses its segment and which
 //! of its string's readings by values it is; each place of the segment that the
@@ -86,17 +86,26 @@
 //! does not fit (another value, or an append real time rules out); a place's append
 //! ruled out, the level that placed it elsewhere, or the level that filled the
 //! place before where real time rules it out after that one; and an empty place
-//! names the level reading its get, which opened it. A check that fails names gets,
-//! each standing for the level reading it and the levels that filled the places it
-//! reads (all the check holds of it): the latest get without which the check passes
-//! (gets left out count as later ones), found by bisection, then the latest below
-//! it without which the rest passes, and so on. But first, of the get just read: if
-//! the appends of its first few places fail the check with the get itself left
-//! out, it stands for its level and those places' alone (the fewest that fail, by
-//! bisection). That check is a relaxation: in every completion of those choices the
-//! segment's block begins with those appends, and a prefix of a block is placed
-//! wherever the block is; the get's later places are in no block and checked with
-//! no other (the get, left out, may read them). When every choice of a level has
+//! names the level reading its get, which opened it. A check that fails says why:
+//! a *clash* of at most four operations (the parent module's `arrange`), two in
+//! each of two blocks, each invoked after the other block's returned, so that each
+//! block must come before the other; or two in one block, the later in the block
+//! returned before the earlier was invoked. Where an operation is in its block is
+//! a fact of one level: a get's by its reading (its segment, and how many appends
+//! it reads), an append's by its place, and a put heads its segment's block
+//! whoever reads it (a pending put is in a block only with a get or append of its
+//! segment, which the clash then names too). So in every completion of those
+//! levels' choices the same operations are in the same blocks in the same order,
+//! and clash the same way: the failure names those levels. An append on its own in
+//! a clash is so because no get reads it, which is a fact of every get that may
+//! read it by real time (all of them read before the check, or it would not be
+//! checked on its own): each names the level reading it and the levels that filled
+//! the places it reads, so that the append is on its own in every completion too.
+//! Earlier, a failure was analysed by bisection over the gets checked, about 19
+//! checks of the whole cut for each failure and a hundred where an append on its
+//! own was involved: on fifty clients, 70 to 99 % of a pass's work, and larger sets
+//! of levels, where the clash names the few that matter. When every choice of a
+//! level has
 //! failed, the search goes back to the latest level in the union of its failures'
 //! sets, not to the one before, and that level inherits the rest of the set
 //! (conflict-directed backjumping, Prosser's); a check failure that does not name
@@ -117,8 +126,9 @@
 //! level: a get reads a segment as one of its string's readings by values, or a
 //! place (a segment and a position) holds an append. Every set the search forms
 //! depends on its levels' facts alone, whatever the other levels chose, and so does
-//! the failure: a check holds of each get it names its reading and the appends at the
-//! places it reads, and of nothing else but real time; a reading is ruled out by a
+//! the failure: a clash holds of each operation it names the fact that places it,
+//! of an append on its own those of the gets that may read it, and nothing else
+//! but real time; a reading is ruled out by a
 //! place holding another value; a place's append, by the fact placing it elsewhere
 //! or the one before it, and by real time given the get that reads the place (its
 //! reading is a fact of the set); and a level whose every choice failed names the
@@ -185,7 +195,7 @@
 //! with fifty clients, WGL does not get that far, and the bound is the answer.
 
 use super::nogood::Nogoods;
-use super::{order, Block, Cut, Decline, Reduce, Shape, NEVER};
+use super::{arrange, Block, Cut, Decline, Reduce, Shape, NEVER};
 use crate::history::History;
 use crate::model::NilReads;
 use crate::value::Value;
@@ -196,7 +206,7 @@ use std::sync::OnceLock;
 /// The most readings a get's string may have.
 const READINGS: usize = 64;
 /// How many levels or checks go between two questions to the caller whether to
-/// stop (a failure's analysis takes a few dozen checks).
+/// stop.
 const STOP_EVERY: usize = 64;
 /// The most work the enumeration may do on a cut before it gives up: operations
 /// visited by checks of an order, and candidates by levels, about half a second's
@@ -845,12 +855,17 @@ impl<'k, 'h> Search<'k, 'h> {
         }
     }
 
+    /// Where `get` is among the gets, or would be: they are sorted by return, and no
+    /// two return at once.
+    fn index(&self, get: u32) -> usize {
+        self.gets.partition_point(|&g| self.cut.ret(g) < self.cut.ret(get))
+    }
+
     /// The level that made `fact`, if the choices taken hold it.
     fn holds(&self, fact: Fact) -> Option<usize> {
         match fact {
             Fact::Read { get, segment, reading } => {
-                // Gets are sorted by return, and no two return at once.
-                let u = self.gets.partition_point(|&g| self.cut.ret(g) < self.cut.ret(get));
+                let u = self.index(get);
                 let (s, _, r) = *self.read.get(u)?;
                 (u < self.starts.len() && (s, r) == (segment, reading)).then(|| self.starts[u])
             }
@@ -918,7 +933,7 @@ impl<'k, 'h> Search<'k, 'h> {
     fn run(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<Option<Vec<u32>>, GaveUp> {
         let n = self.gets.len();
         if n == 0 {
-            return Ok(self.check(0, &[], None));
+            return Ok(self.check(0).ok());
         }
         // How many levels have choices not yet tried: with none, a failure found
         // later is as final, so the checks on the way are left out.
@@ -965,13 +980,13 @@ impl<'k, 'h> Search<'k, 'h> {
                     if self.spent(stop) {
                         return Err(GaveUp);
                     }
-                    match self.check(u + 1, &[], None) {
-                        Some(witness) if u + 1 == n => return Ok(Some(witness)),
-                        Some(_) => break,
+                    match self.check(u + 1) {
+                        Ok(witness) if u + 1 == n => return Ok(Some(witness)),
+                        Ok(_) => break,
                         // With no choice left to try, a failure is final.
-                        None if open == 0 => return Ok(None),
-                        None => {
-                            let conflict = self.conflict(u, i);
+                        Err(_) if open == 0 => return Ok(None),
+                        Err(clash) => {
+                            let conflict = self.conflict(u, &clash);
                             self.learn(&levels, &conflict);
                             let level = &mut levels[i];
                             level.conflict.merge_without(&conflict, i);
@@ -1006,88 +1021,48 @@ impl<'k, 'h> Search<'k, 'h> {
         }
     }
 
-    /// The levels whose choices fail the check, get `u`'s (the latest, up to level
-    /// `i`) with the others. Of get `u`'s places: all it reads, or only the first
-    /// few if their appends fail the check with the get left out (the fewest that
-    /// do, by bisection). Of the other gets: the latest without which the rest fail
-    /// no more is needed, and is kept; again, below it, until none is. Each get
-    /// stands for the level reading it and the levels that filled the places it
-    /// reads: what the check holds of it.
-    fn conflict(&mut self, u: usize, i: usize) -> Levels {
-        let (segment, k, _) = self.read[u];
-        let first = k - (i - self.starts[u]);
-        let (mut lo, mut hi) = (first, k + 1);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            self.count_check();
-            if self.check(u, &[], Some((segment, mid))).is_none() {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        let (mut kept, prefix) = if lo > k { (vec![u], None) } else { (Vec::new(), Some((segment, lo))) };
-        let mut hi = u;
-        loop {
-            let mut lo = 0;
-            while lo < hi {
-                let mid = (lo + hi) / 2;
-                self.count_check();
-                if self.check(mid, &kept, prefix).is_none() {
-                    hi = mid;
-                } else {
-                    lo = mid + 1;
-                }
-            }
-            let Some(needed) = lo.checked_sub(1) else { break };
-            kept.push(needed);
-            hi = needed;
-        }
+    /// The levels whose choices put the operations of a clash that the check of
+    /// gets `..=u` found where they are (see *Backjumping*): a get's reading, an
+    /// append's place; and for an append on its own, what keeps it so: the reading
+    /// of each get that may read it by real time, and the places that get reads.
+    fn conflict(&self, u: usize, clash: &[u32]) -> Levels {
         let mut levels = Levels::default();
-        let reads = kept.into_iter().map(|get| (get, self.read[get].0, self.read[get].1));
-        for (get, segment, k) in reads.chain(prefix.map(|(segment, t)| (u, segment, t))) {
-            levels.add(self.starts[get]);
-            self.placed[segment as usize][..k].iter().for_each(|&a| levels.add(self.placer(a)));
+        for &o in clash {
+            match (&self.kv.ops[o as usize], self.placer[o as usize]) {
+                (Op::Put(_), _) => {}
+                (Op::Append(_), Some(l)) => levels.add(l as usize),
+                (Op::Append(_), None) => {
+                    for v in (0..=u).filter(|&v| self.may_precede(Some(o), self.gets[v])) {
+                        let (segment, k, _) = self.read[v];
+                        levels.add(self.starts[v]);
+                        self.placed[segment as usize][..k].iter().for_each(|&a| levels.add(self.placer(a)));
+                    }
+                }
+                _ => levels.add(self.starts[self.index(o)]),
+            }
         }
         levels
     }
 
-    /// The blocks of the readings of gets `..m` and `also` (each `m` or later), with
-    /// the `:ok` puts no such get reads and the `:ok` appends no other get can read
-    /// on their own, in an order if there is one. With `prefix` (a segment `s`, and
-    /// `t`), `s`'s block holds its first `t` appends whether or not a get reads them.
-    fn check(&self, m: usize, also: &[usize], prefix: Option<(u32, usize)>) -> Option<Vec<u32>> {
+    /// The blocks of the readings of gets `..m`, with the `:ok` puts no such get
+    /// reads and the `:ok` appends no other get can read on their own, in an order
+    /// if there is one, or else a clash that keeps them from one.
+    fn check(&self, m: usize) -> Result<Vec<u32>, Vec<u32>> {
         let (kv, cut) = (self.kv, self.cut);
-        let to = also.iter().max().map_or(m, |&l| l + 1);
-        // The earliest invocation among the gets left out, from each get on.
-        let mut unread = vec![self.later[to]; to - m + 1];
-        for l in (m..to).rev() {
-            unread[l - m] = unread[l + 1 - m];
-            if !also.contains(&l) {
-                unread[l - m] = unread[l - m].min(cut.inv(self.gets[l]));
-            }
-        }
-        // Whether no get left out may read `x`'s segment: those that return
-        // after `x` is invoked all start after a put that follows `x`.
+        // Whether no get from `m` on may read `x`'s segment: those that return after
+        // `x` is invoked all start after a put that follows `x`.
         let lone = |x: u32| {
-            let from = self.gets.partition_point(|&g| cut.ret(g) <= cut.inv(x)).max(m);
-            let unread = if from >= to { self.later[from] } else { unread[from - m] };
+            let unread = self.later[self.gets.partition_point(|&g| cut.ret(g) <= cut.inv(x)).max(m)];
             unread == NEVER || self.put_between(Some(x), unread)
         };
         let mut gets: Vec<Vec<Vec<u32>>> = vec![Vec::new(); self.placed.len()];
-        for j in (0..m).chain(also.iter().copied()) {
+        for j in 0..m {
             let (s, k, _) = self.read[j];
             let groups = &mut gets[s as usize];
             if groups.len() <= k {
                 groups.resize(k + 1, Vec::new());
             }
             groups[k].push(self.gets[j]);
-        }
-        if let Some((s, t)) = prefix {
-            let groups = &mut gets[s as usize];
-            if groups.len() <= t {
-                groups.resize(t + 1, Vec::new());
-            }
         }
         let mut kept = vec![false; kv.ops.len()];
         let mut blocks = Vec::new();
@@ -1110,7 +1085,7 @@ impl<'k, 'h> Search<'k, 'h> {
             matches!(kv.ops[o as usize], Op::Append(_)) && cut.ok(o as usize) && !kept[o as usize] && lone(o)
         });
         blocks.extend(alone.map(Block::headed));
-        order(&blocks, cut)
+        arrange(&blocks, cut)
     }
 }
 

@@ -59,7 +59,12 @@
 //!   with the earliest completion `K` has `s(K)` before the second earliest
 //!   completion, `K` is a source; otherwise a source must have `s` before `f(K)`,
 //!   and the block of least `s` other than `K` is then one if any is. Removing a
-//!   source keeps the rest acyclic, so the greedy order is complete.
+//!   source keeps the rest acyclic, so the greedy order is complete. Where it finds
+//!   none, `K` and the block `J` of the second earliest completion must each
+//!   precede the other (`f(J) < s(K)`, and `f(K) < s(J)` as no block but `K` has its
+//!   `s` before `f(K)`): the relation has a cycle iff it has one of two blocks, and
+//!   four operations, each block's latest invocation and earliest completion, show
+//!   it (a *clash*, which the kv engine's backjumping uses).
 //!
 //! The unordered queue is simpler still: each dequeue must follow its enqueue, and
 //! nothing else is forced (the `queue` module). The FIFO queue is built greedily and each
@@ -571,7 +576,7 @@ fn solve(shape: Shape, cut: Cut) -> Result<Option<Vec<u32>>, Undecided> {
     Ok(match shape {
         Shape::Linearized(witness) => Some(witness),
         Shape::Undecided => return Err(Undecided),
-        Shape::Blocks(blocks) => order(&blocks, cut),
+        Shape::Blocks(blocks) => arrange(&blocks, cut).ok(),
         Shape::Pairs { pairs, free } => {
             if pairs.iter().any(|&(e, d)| cut.inv(e) >= cut.ret(d)) {
                 return Ok(None);
@@ -590,48 +595,65 @@ fn solve(shape: Shape, cut: Cut) -> Result<Option<Vec<u32>>, Undecided> {
     })
 }
 
-/// Lays out blocks in a valid order (see the module docs), or `None` if none is.
-fn order(blocks: &[Block], cut: Cut) -> Option<Vec<u32>> {
+/// Lays out blocks in a valid order, or says why none is: a *clash* (see the module
+/// docs), the operations, at most four, that real time forbids to be where their
+/// blocks put them. Two blocks that must each precede the other give each one's
+/// latest invocation and earliest completion (only two operations where one is the
+/// initial block, which comes first in every order); a group that completes before
+/// an earlier group of its block is invoked gives those two operations.
+fn arrange(blocks: &[Block], cut: Cut) -> Result<Vec<u32>, Vec<u32>> {
+    // Each block's latest invocation and earliest return, with the operations
+    // that have them (`None`: the initial block's virtual head).
     let mut latest_inv = Vec::with_capacity(blocks.len());
     let mut earliest_ret = Vec::with_capacity(blocks.len());
     for block in blocks {
-        // The initial block's virtual head is invoked at −2 and completes at −1.
-        let (mut s, mut f) = if block.initial { (-2, -1) } else { (i64::MIN, NEVER) };
+        let (mut s, mut f) =
+            if block.initial { ((-2, None), (-1, None)) } else { ((i64::MIN, None), (NEVER, None)) };
         for group in &block.groups {
-            let ret = group.iter().map(|&o| cut.ret(o)).min().unwrap_or(NEVER);
-            if ret < s {
-                return None;
+            let first = group.iter().map(|&o| (cut.ret(o), Some(o))).min().unwrap_or((NEVER, None));
+            if first.0 < s.0 {
+                return Err([s.1, first.1].into_iter().flatten().collect());
             }
-            s = group.iter().map(|&o| cut.inv(o)).fold(s, i64::max);
-            f = f.min(ret);
+            s = group.iter().map(|&o| (cut.inv(o), Some(o))).fold(s, std::cmp::max);
+            f = f.min(first);
         }
         latest_inv.push(s);
         earliest_ret.push(f);
     }
     let mut by_ret: BTreeSet<(i64, u32)> =
-        (0..blocks.len() as u32).map(|b| (earliest_ret[b as usize], b)).collect();
+        (0..blocks.len() as u32).map(|b| (earliest_ret[b as usize].0, b)).collect();
     let mut by_inv: BTreeSet<(i64, u32)> =
-        (0..blocks.len() as u32).map(|b| (latest_inv[b as usize], b)).collect();
+        (0..blocks.len() as u32).map(|b| (latest_inv[b as usize].0, b)).collect();
     let mut witness = Vec::new();
     while let Some(&(f1, k)) = by_ret.first() {
-        let f2 = by_ret.iter().nth(1).map_or(NEVER, |&(f, _)| f);
-        let source = if latest_inv[k as usize] < f2 {
+        let second = by_ret.iter().nth(1).map(|&(_, j)| j as usize);
+        let f2 = second.map_or(NEVER, |j| earliest_ret[j].0);
+        let source = if latest_inv[k as usize].0 < f2 {
             k
         } else {
             match by_inv.iter().find(|&&(_, b)| b != k) {
                 Some(&(s, b)) if s < f1 => b,
-                _ => return None,
+                _ => {
+                    // `k`'s `s` is not before `f2`, so there is a second block.
+                    let (k, j) = (k as usize, second.expect("a second block"));
+                    let mut clash = vec![latest_inv[k].1, earliest_ret[j].1];
+                    // The initial block's virtual head comes before everything alike.
+                    if earliest_ret[k].1.is_some() {
+                        clash.extend([latest_inv[j].1, earliest_ret[k].1]);
+                    }
+                    return Err(clash.into_iter().flatten().collect());
+                }
             }
         };
-        by_ret.remove(&(earliest_ret[source as usize], source));
-        by_inv.remove(&(latest_inv[source as usize], source));
+        by_ret.remove(&(earliest_ret[source as usize].0, source));
+        by_inv.remove(&(latest_inv[source as usize].0, source));
         for group in &blocks[source as usize].groups {
             let start = witness.len();
             witness.extend_from_slice(group);
             witness[start..].sort_unstable_by_key(|&o| cut.inv(o));
         }
     }
-    Some(witness)
+    Ok(witness)
 }
 
 /// The most the memo may hold while a linearization is replayed for the analysis:
@@ -654,4 +676,129 @@ fn replay<M: Model + ?Sized>(history: &History, memo: &mut Memo<'_, M>, witness:
         }
     }
     Some(Config { state, linearized, last: witness.last().map(|&o| o as usize) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{arrange, Block, Cut};
+    use crate::{model, read::RawOp, History};
+    use rand::rngs::StdRng;
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+
+    /// Whether some order of `blocks` (the initial one first) with each group laid
+    /// out by invocation puts no operation after one that returned before it was
+    /// invoked: every order tried.
+    fn orderable(blocks: &[Block], cut: Cut) -> bool {
+        fn permute(rest: &mut Vec<&Block>, laid: &mut Vec<u32>, cut: Cut) -> bool {
+            if rest.is_empty() {
+                return laid
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &x)| laid[i..].iter().all(|&y| cut.ret(y) > cut.inv(x)));
+            }
+            (0..rest.len()).any(|i| {
+                if !rest[i].initial && rest.iter().any(|b| b.initial) {
+                    return false;
+                }
+                let block = rest.remove(i);
+                let len = laid.len();
+                for group in &block.groups {
+                    let mut group = group.clone();
+                    group.sort_unstable_by_key(|&o| cut.inv(o));
+                    laid.extend(group);
+                }
+                let found = permute(rest, laid, cut);
+                laid.truncate(len);
+                rest.insert(i, block);
+                found
+            })
+        }
+        permute(&mut blocks.iter().collect(), &mut Vec::new(), cut)
+    }
+
+    /// On random blocks of random intervals, `arrange` finds an order exactly when
+    /// one exists, a legal one, and otherwise a clash whose operations alone, each
+    /// in its block and group, have none: what the kv engine's backjumping needs.
+    #[test]
+    fn blocks_are_arranged_or_a_clash_of_a_few_operations_shows_why_not() {
+        let m = model::builtin("register", &Default::default()).unwrap();
+        let (mut ordered, mut clashes) = (0, 0);
+        for seed in 0..3000 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            // Operations `0..n`, each invoked and completed at random positions.
+            let n = rng.random_range(2..9u32);
+            let mut events: Vec<(u32, bool)> = (0..n).flat_map(|o| [(o, false), (o, true)]).collect();
+            events.shuffle(&mut rng);
+            let mut invoked = vec![false; n as usize];
+            let mut edn = String::new();
+            let mut ordered_events = Vec::new();
+            while let Some(i) = events.iter().position(|&(o, done)| !done || invoked[o as usize]) {
+                let (o, done) = events.remove(i);
+                invoked[o as usize] = true;
+                ordered_events.push((o, done));
+            }
+            for (o, done) in ordered_events {
+                let kind = if done { "ok" } else { "invoke" };
+                edn += &format!("{{:type :{kind}, :process {o}, :f :write, :value {o}}}\n");
+            }
+            let history =
+                History::complete(RawOp::read(edn.as_bytes(), "blocks.edn", None).unwrap(), &m).unwrap();
+            let cut = Cut { history: &history, at: history.ops.len() };
+            // Each operation the head of a block or in a random group of one.
+            let mut blocks: Vec<Block> = Vec::new();
+            if rng.random_bool(0.5) {
+                blocks.push(Block { initial: true, groups: Vec::new() });
+            }
+            for o in 0..n {
+                let at = rng.random_range(0..=blocks.len());
+                match blocks.get_mut(at) {
+                    Some(block) => {
+                        let g = rng.random_range(0..=block.groups.len());
+                        match block.groups.get_mut(g) {
+                            Some(group) if !block.initial || g > 0 || rng.random_bool(0.5) => group.push(o),
+                            _ => block.groups.push(vec![o]),
+                        }
+                    }
+                    None => blocks.push(Block::headed(o)),
+                }
+            }
+            let exists = orderable(&blocks, cut);
+            match arrange(&blocks, cut) {
+                Ok(order) => {
+                    assert!(exists, "seed {seed}: an order where there is none");
+                    let mut all = order.clone();
+                    all.sort_unstable();
+                    assert_eq!(all, (0..n).collect::<Vec<_>>(), "seed {seed}");
+                    for (i, &x) in order.iter().enumerate() {
+                        assert!(
+                            order[i..].iter().all(|&y| cut.ret(y) > cut.inv(x)),
+                            "seed {seed}: {order:?}"
+                        );
+                    }
+                    ordered += 1;
+                }
+                Err(clash) => {
+                    assert!(!exists, "seed {seed}: a clash where there is an order");
+                    assert!(!clash.is_empty() && clash.len() <= 4, "seed {seed}: {clash:?}");
+                    // The blocks cut down to the clash's operations.
+                    let alone: Vec<Block> = blocks
+                        .iter()
+                        .map(|b| Block {
+                            initial: b.initial,
+                            groups: b
+                                .groups
+                                .iter()
+                                .map(|g| g.iter().copied().filter(|o| clash.contains(o)).collect())
+                                .collect(),
+                        })
+                        .filter(|b| b.initial || b.groups.iter().any(|g| !g.is_empty()))
+                        .collect();
+                    assert!(!orderable(&alone, cut), "seed {seed}: the clash {clash:?} alone has an order");
+                    clashes += 1;
+                }
+            }
+        }
+        assert!(ordered > 500 && clashes > 500, "{ordered} ordered, {clashes} clashes");
+    }
 }
