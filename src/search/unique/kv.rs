@@ -100,7 +100,8 @@
 //! a clash is so because no get reads it, which is a fact of every get that may
 //! read it by real time (all of them read before the check, or it would not be
 //! checked on its own): each names the level reading it and the levels that filled
-//! the places it reads, so that the append is on its own in every completion too.
+//! the places it reads of the append's value (a place of another value never holds
+//! it), so that the append is on its own in every completion too.
 //! Earlier, a failure was analysed by bisection over the gets checked, about 19
 //! checks of the whole cut for each failure and a hundred where an append on its
 //! own was involved: on fifty clients, 70 to 99 % of a pass's work, and larger sets
@@ -1024,18 +1025,21 @@ impl<'k, 'h> Search<'k, 'h> {
     /// The levels whose choices put the operations of a clash that the check of
     /// gets `..=u` found where they are (see *Backjumping*): a get's reading, an
     /// append's place; and for an append on its own, what keeps it so: the reading
-    /// of each get that may read it by real time, and the places that get reads.
+    /// of each get that may read it by real time, and the places of its value that
+    /// get reads.
     fn conflict(&self, u: usize, clash: &[u32]) -> Levels {
         let mut levels = Levels::default();
         for &o in clash {
             match (&self.kv.ops[o as usize], self.placer[o as usize]) {
                 (Op::Put(_), _) => {}
                 (Op::Append(_), Some(l)) => levels.add(l as usize),
-                (Op::Append(_), None) => {
+                (&Op::Append(value), None) => {
                     for v in (0..=u).filter(|&v| self.may_precede(Some(o), self.gets[v])) {
-                        let (segment, k, _) = self.read[v];
+                        let (segment, k, r) = self.read[v];
                         levels.add(self.starts[v]);
-                        self.placed[segment as usize][..k].iter().for_each(|&a| levels.add(self.placer(a)));
+                        let Op::Get(readings) = &self.kv.ops[self.gets[v] as usize] else { unreachable!("a get") };
+                        let places = readings[r as usize].chunks.iter().zip(&self.placed[segment as usize][..k]);
+                        places.filter(|&(&c, _)| c == value).for_each(|(_, &a)| levels.add(self.placer(a)));
                     }
                 }
                 _ => levels.add(self.starts[self.index(o)]),

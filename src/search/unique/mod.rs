@@ -636,12 +636,16 @@ fn arrange(blocks: &[Block], cut: Cut) -> Result<Vec<u32>, Vec<u32>> {
                 _ => {
                     // `k`'s `s` is not before `f2`, so there is a second block.
                     let (k, j) = (k as usize, second.expect("a second block"));
-                    let mut clash = vec![latest_inv[k].1, earliest_ret[j].1];
+                    let mut ends = vec![latest_inv[k], earliest_ret[j]];
                     // The initial block's virtual head comes before everything alike.
                     if earliest_ret[k].1.is_some() {
-                        clash.extend([latest_inv[j].1, earliest_ret[k].1]);
+                        ends.extend([latest_inv[j], earliest_ret[k]]);
                     }
-                    return Err(clash.into_iter().flatten().collect());
+                    // A block of one operation gives it twice.
+                    let mut clash: Vec<u32> = ends.into_iter().filter_map(|(_, o)| o).collect();
+                    clash.sort_unstable();
+                    clash.dedup();
+                    return Err(clash);
                 }
             }
         };
