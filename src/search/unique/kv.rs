@@ -806,9 +806,7 @@ impl<'k, 'h> Search<'k, 'h> {
     /// candidate out after its append.
     fn fills(&mut self, (u, segment, p): (usize, u32, usize), conflict: &mut Levels) -> Vec<Choice> {
         let g = self.gets[u];
-        let (_, _, r) = self.read[u];
-        let Op::Get(readings) = &self.kv.ops[g as usize] else { unreachable!("a get") };
-        let chunk = readings[r as usize].chunks[p];
+        let chunk = self.chunks(u)[p];
         self.work += self.kv.chunks[chunk as usize].len();
         conflict.add(self.starts[u]);
         let placed = &self.placed[segment as usize];
@@ -831,6 +829,12 @@ impl<'k, 'h> Search<'k, 'h> {
             }
         }
         out
+    }
+
+    /// The chunk values that get `u`'s reading reads, once it is read.
+    fn chunks(&self, u: usize) -> &[u32] {
+        let Op::Get(readings) = &self.kv.ops[self.gets[u] as usize] else { unreachable!("a get") };
+        &readings[self.read[u].2 as usize].chunks
     }
 
     /// The level that placed append `a`.
@@ -1035,10 +1039,9 @@ impl<'k, 'h> Search<'k, 'h> {
                 (Op::Append(_), Some(l)) => levels.add(l as usize),
                 (&Op::Append(value), None) => {
                     for v in (0..=u).filter(|&v| self.may_precede(Some(o), self.gets[v])) {
-                        let (segment, k, r) = self.read[v];
+                        let (segment, k, _) = self.read[v];
                         levels.add(self.starts[v]);
-                        let Op::Get(readings) = &self.kv.ops[self.gets[v] as usize] else { unreachable!("a get") };
-                        let places = readings[r as usize].chunks.iter().zip(&self.placed[segment as usize][..k]);
+                        let places = self.chunks(v).iter().zip(&self.placed[segment as usize][..k]);
                         places.filter(|&(&c, _)| c == value).for_each(|(_, &a)| levels.add(self.placer(a)));
                     }
                 }
