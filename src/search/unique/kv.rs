@@ -96,17 +96,17 @@
 //! whoever reads it (a pending put is in a block only with a get or append of its
 //! segment, which the clash then names too). So in every completion of those
 //! levels' choices the same operations are in the same blocks in the same order,
-//! and clash the same way: the failure names those levels. An append on its own in
-//! a clash is so because no get reads it, which is a fact of every get that may
-//! read it: by real time (all of them read before the check, or it would not be
-//! checked on its own), and by value (one of the get's string's readings holds a
-//! chunk of the append's value; a get with none never reads it, whatever it
-//! chooses). Each names the level reading it and the levels that filled the places
-//! it reads of the append's value (a place of another value never holds it), so
-//! that the append is on its own in every completion too. Naming only those
-//! matters: on fifty clients such a clash named twenty levels and more, most of
-//! them gets that could never read the append, and the search went back one get
-//! at a time through them.
+//! and clash the same way: the failure names those levels. An append on its own
+//! clashes with a block whose two operations in the clash it must come between
+//! (it returned before one was invoked and was invoked after the other returned;
+//! the initial block's virtual head is the first where that block is the initial
+//! one). So in every completion it is in no other block (blocks are contiguous),
+//! and in that block only at one of its places between those two operations: the
+//! failure names the levels that filled those places with other appends, and with
+//! them every completion leaves it on its own, or out of order. Naming only those
+//! matters: on fifty clients, naming the readings of every get that might read the
+//! append instead named twenty levels and more, and the search went back through
+//! them one get at a time.
 //! Earlier, a failure was analysed by bisection over the gets checked, about 19
 //! checks of the whole cut for each failure and a hundred where an append on its
 //! own was involved: on fifty clients, 70 to 99 % of a pass's work, and larger sets
@@ -996,7 +996,7 @@ impl<'k, 'h> Search<'k, 'h> {
                         // With no choice left to try, a failure is final.
                         Err(_) if open == 0 => return Ok(None),
                         Err(clash) => {
-                            let conflict = self.conflict(u, &clash);
+                            let conflict = self.conflict(&clash);
                             self.learn(&levels, &conflict);
                             let level = &mut levels[i];
                             level.conflict.merge_without(&conflict, i);
@@ -1031,36 +1031,56 @@ impl<'k, 'h> Search<'k, 'h> {
         }
     }
 
-    /// The levels whose choices put the operations of a clash that the check of
-    /// gets `..=u` found where they are (see *Backjumping*): a get's reading, an
-    /// append's place; and for an append on its own, what keeps it so: the reading
-    /// of each get that may read it (by real time, with a reading that holds its
-    /// value), and the places of its value that get reads.
-    fn conflict(&self, u: usize, clash: &[u32]) -> Levels {
+    /// The levels whose choices put the operations of a clash where they are (see
+    /// *Backjumping*): a get's reading, an append's place; and for an append on its
+    /// own, what keeps it so: the places of the block it clashes with between that
+    /// block's operations in the clash, filled with others.
+    fn conflict(&self, clash: &[u32]) -> Levels {
         let mut levels = Levels::default();
         for &o in clash {
             match (&self.kv.ops[o as usize], self.placer[o as usize]) {
                 (Op::Put(_), _) => {}
                 (Op::Append(_), Some(l)) => levels.add(l as usize),
-                (&Op::Append(value), None) => {
-                    let may_read = |v: usize| {
-                        let Op::Get(readings) = &self.kv.ops[self.gets[v] as usize] else {
-                            unreachable!("a get")
-                        };
-                        readings.iter().any(|r| r.chunks.contains(&value))
-                            && self.may_precede(Some(o), self.gets[v])
+                // On its own, it clashes with a block whose two operations in the
+                // clash it must come between (the initial block's virtual head
+                // being one): the places of the block between them hold others.
+                (Op::Append(_), None) => {
+                    let others: Vec<(u32, usize)> =
+                        clash.iter().filter(|&&x| x != o).map(|&x| self.position(x)).collect();
+                    let segment = others[0].0;
+                    debug_assert!(others.iter().all(|&(s, _)| s == segment), "a clash of two blocks");
+                    let to = others.iter().map(|&(_, group)| group).max().expect("another operation");
+                    let from = match others[..] {
+                        [_] => 0,
+                        _ => others.iter().map(|&(_, group)| group).min().expect("another") + 1,
                     };
-                    for v in (0..=u).filter(|&v| may_read(v)) {
-                        let (segment, k, _) = self.read[v];
-                        levels.add(self.starts[v]);
-                        let places = self.chunks(v).iter().zip(&self.placed[segment as usize][..k]);
-                        places.filter(|&(&c, _)| c == value).for_each(|(_, &a)| levels.add(self.placer(a)));
-                    }
+                    let between = |&(p, _): &(usize, &u32)| (from..to).contains(&(2 * p + 2));
+                    let places = self.placed[segment as usize].iter().enumerate().filter(between);
+                    places.for_each(|(_, &a)| levels.add(self.placer(a)));
                 }
                 _ => levels.add(self.starts[self.index(o)]),
             }
         }
         levels
+    }
+
+    /// Operation `o`'s segment and group in the segment's block, once the search
+    /// has placed it: the put 0, the gets reading `k` appends `2k + 1`, and the
+    /// append at place `p` `2p + 2`.
+    fn position(&self, o: u32) -> (u32, usize) {
+        match self.kv.ops[o as usize] {
+            Op::Put(_) => (self.kv.puts.iter().position(|&p| p == Some(o)).expect("a put") as u32, 0),
+            Op::Append(_) => {
+                let at = |list: &Vec<u32>| list.iter().position(|&a| a == o);
+                let (s, p) =
+                    self.placed.iter().enumerate().find_map(|(s, l)| Some((s, at(l)?))).expect("placed");
+                (s as u32, 2 * p + 2)
+            }
+            _ => {
+                let (s, k, _) = self.read[self.index(o)];
+                (s, 2 * k + 1)
+            }
+        }
     }
 
     /// The blocks of the readings of gets `..m`, with the `:ok` puts no such get
