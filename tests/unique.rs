@@ -718,8 +718,8 @@ fn a_get_that_fails_alone_fails_every_cut_after_it() {
 /// the enumeration then gets to the get (it did not before clashes named only the
 /// places an append on its own could go), and the failing op is found; with a
 /// hundred (seed 3) no search gets far enough to say whether an earlier op fails
-/// first, and the check answers invalid with the get as a bound (`op_bound`),
-/// where it said `:unknown` before that. Either way the op is the one the generator
+/// first, and the check answers invalid with the get as a bound (`op_bound`; before
+/// bounds, `:unknown`). Either way the op is the one the generator
 /// injected, and the explanation's core shows the stale read itself: the get and
 /// the writes after the one it read, a handful of ops.
 #[test]

@@ -103,17 +103,14 @@
 //! one). So in every completion it is in no other block (blocks are contiguous),
 //! and in that block only at one of its places between those two operations: the
 //! failure names the levels that filled those places with other appends, and with
-//! them every completion leaves it on its own, or out of order. Naming only those
-//! matters: on fifty clients, naming the readings of every get that might read the
-//! append instead named twenty levels and more, and the search went back through
-//! them one get at a time.
-//! Earlier, a failure was analysed by bisection over the gets checked, about 19
-//! checks of the whole cut for each failure and a hundred where an append on its
-//! own was involved: on fifty clients, 70 to 99 % of a pass's work, and larger sets
-//! of levels, where the clash names the few that matter. When every choice of a
-//! level has
-//! failed, the search goes back to the latest level in the union of its failures'
-//! sets, not to the one before, and that level inherits the rest of the set
+//! them every completion leaves it on its own, or out of order. Before clashes, a
+//! failure was analysed by bisection over the gets checked, about 19 checks of the
+//! whole cut for each failure and a hundred where an append on its own was
+//! involved (on fifty clients, 70 to 99 % of a pass's work), and such an append
+//! named the readings of every get that might read it, twenty levels and more,
+//! which the search went back through one get at a time. When every choice of a
+//! level has failed, the search goes back to the latest level in the union of its
+//! failures' sets, not to the one before, and that level inherits the rest of the set
 //! (conflict-directed backjumping, Prosser's); a check failure that does not name
 //! the level just decided fails each of its choices alike, and goes back at once.
 //! Exact: the levels jumped over neither gave nor took any of the choices, and
@@ -133,8 +130,8 @@
 //! place (a segment and a position) holds an append. Every set the search forms
 //! depends on its levels' facts alone, whatever the other levels chose, and so does
 //! the failure: a clash holds of each operation it names the fact that places it,
-//! of an append on its own those of the gets that may read it, and nothing else
-//! but real time; a reading is ruled out by a
+//! of an append on its own those of the places it could take, and nothing else but
+//! real time; a reading is ruled out by a
 //! place holding another value; a place's append, by the fact placing it elsewhere
 //! or the one before it, and by real time given the get that reads the place (its
 //! reading is a fact of the set); and a level whose every choice failed names the

@@ -760,8 +760,8 @@ mod tests {
                     Some(block) => {
                         let g = rng.random_range(0..=block.groups.len());
                         match block.groups.get_mut(g) {
-                            Some(group) if !block.initial || g > 0 || rng.random_bool(0.5) => group.push(o),
-                            _ => block.groups.push(vec![o]),
+                            Some(group) => group.push(o),
+                            None => block.groups.push(vec![o]),
                         }
                     }
                     None => blocks.push(Block::headed(o)),
