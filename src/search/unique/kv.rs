@@ -175,9 +175,9 @@
 //! or nearest the get's invocation, each with both orders of appends, then each
 //! again (with the nogoods of the passes before it, it goes further; the first
 //! two passes' are not kept, which measured no worse), until one finds a
-//! linearization or the caller says stop: 14 passes, 9.6 to 14 seconds in all with
-//! the first two on the 2 000-operation histories of fifty clients that all of them
-//! leave undecided, in 14 MB. The engine
+//! linearization or the caller says stop: 14 passes, 10 seconds in all with the
+//! first two on the one 2 000-operation history of fifty clients (of twelve) that
+//! all of them leave undecided, in 12 MB. The engine
 //! alone does so at once; the competition, beside its searches, so that the
 //! searches decide first what they can. It only ever finds
 //! linearizations: a pass that proves the whole history invalid leaves the
